@@ -9,14 +9,18 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("PRIVACY_PROFILE_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+SHARED_DATA = Path(
+    os.environ.get("PRIVACY_PROFILE_SHARED_DATA", REPO_ROOT.parent / "shared" / "data")
+)
 
 
 @pytest.fixture
 def shared_data() -> Path:
     """The public data sets in ../shared/data; skips the test with a reason when absent."""
     if not SHARED_DATA.is_dir():
-        pytest.skip(f"../shared/data is absent ({SHARED_DATA}); this test needs the public data sets")
+        pytest.skip(
+            f"../shared/data is absent ({SHARED_DATA}); this test needs the public data sets"
+        )
     return SHARED_DATA
 
 
