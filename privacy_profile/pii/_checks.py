@@ -1,0 +1,139 @@
+"""Checksums and lookup tables shared by the recognizers (pure functions, no presidio).
+
+The tables ship in ``privacy_profile/pii/data``:
+
+* ``cn_bankcard_bin.csv`` -- Chinese bank card BIN prefixes with card length (MIT, hexindai/bcbc,
+  see ``LICENSE.cn_bankcard_bin.txt``);
+* ``cn_admin_*.csv`` -- administrative division codes and names, NBS 2023 (WTFPL,
+  modood/Administrative-divisions-of-China, see ``LICENSE.cn_admin_divisions.txt``).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+from functools import cache
+from importlib import resources
+
+__all__ = [
+    "DIGITS",
+    "area_codes",
+    "bin_lengths",
+    "gb11643_check_char",
+    "is_valid_date",
+    "is_valid_resident_id",
+    "known_bin",
+    "luhn_check_digit",
+    "luhn_ok",
+    "normalize",
+    "province_codes",
+]
+
+#: A digit, ASCII or full-width (regex character class).
+DIGITS = "[0-9０-９]"
+
+_FULL_WIDTH = str.maketrans(
+    "０１２３４５６７８９ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ"
+    "ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ＠．＋－",
+    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz@.+-",
+)
+
+
+def normalize(text: str) -> str:
+    """Full-width digits, Latin letters and ``@.+-`` to ASCII (same length, so spans hold)."""
+    return text.translate(_FULL_WIDTH)
+
+
+def _read_csv(name: str) -> list[dict[str, str]]:
+    with resources.files("privacy_profile.pii.data").joinpath(name).open(encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+@cache
+def bin_lengths() -> dict[str, frozenset[int]]:
+    """BIN prefix -> the card lengths issued under it."""
+    table: dict[str, set[int]] = {}
+    for row in _read_csv("cn_bankcard_bin.csv"):
+        table.setdefault(row["bin"], set()).add(int(row["length"]))
+    return {k: frozenset(v) for k, v in table.items()}
+
+
+@cache
+def _bin_prefix_lengths() -> tuple[int, ...]:
+    return tuple(sorted({len(k) for k in bin_lengths()}, reverse=True))
+
+
+def known_bin(digits: str) -> bool:
+    """True when ``digits`` starts with a BIN of the table issued at exactly this length."""
+    table = bin_lengths()
+    for n in _bin_prefix_lengths():
+        lengths = table.get(digits[:n])
+        if lengths is not None and len(digits) in lengths:
+            return True
+    return False
+
+
+def luhn_check_digit(payload: str) -> str:
+    """The Luhn digit to append to ``payload`` (ASCII digits)."""
+    total = 0
+    for i, ch in enumerate(reversed(payload)):
+        d = int(ch)
+        if i % 2 == 0:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return str((10 - total % 10) % 10)
+
+
+def luhn_ok(digits: str) -> bool:
+    """Luhn (mod 10) check of a full number (ASCII digits)."""
+    return len(digits) >= 2 and luhn_check_digit(digits[:-1]) == digits[-1]
+
+
+_GB11643_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_GB11643_CHARS = "10X98765432"
+
+
+def gb11643_check_char(first17: str) -> str:
+    """GB 11643-1999 ISO 7064 MOD 11-2 check character of the first 17 digits."""
+    total = sum(int(c) * w for c, w in zip(first17, _GB11643_WEIGHTS, strict=True))
+    return _GB11643_CHARS[total % 11]
+
+
+@cache
+def province_codes() -> frozenset[str]:
+    """Two-digit province codes (plus 71 Taiwan, 81 Hong Kong, 82 Macau used on IDs)."""
+    return frozenset({r["code"] for r in _read_csv("cn_admin_provinces.csv")} | {"71", "81", "82"})
+
+
+@cache
+def area_codes() -> tuple[str, ...]:
+    """Six-digit county-level codes (2023); IDs issued under retired codes exist too."""
+    return tuple(r["code"] for r in _read_csv("cn_admin_areas.csv"))
+
+
+def is_valid_date(yyyymmdd: str, *, today: _dt.date | None = None) -> bool:
+    """A real calendar date between 1900-01-01 and today."""
+    try:
+        day = _dt.date(int(yyyymmdd[:4]), int(yyyymmdd[4:6]), int(yyyymmdd[6:8]))
+    except ValueError:
+        return False
+    return _dt.date(1900, 1, 1) <= day <= (today or _dt.date.today())
+
+
+def is_valid_resident_id(value: str) -> bool:
+    """18-digit ID (province, birth date, MOD 11-2) or 15-digit legacy ID (province, date).
+
+    ``value`` must already be normalized (ASCII, upper-case X). The county code is checked at
+    province level only: IDs issued under county codes retired since keep their number.
+    """
+    if len(value) == 18:
+        if not value[:17].isdigit() or value[:2] not in province_codes():
+            return False
+        if not is_valid_date(value[6:14]):
+            return False
+        return gb11643_check_char(value[:17]) == value[17].upper()
+    if len(value) == 15 and value.isdigit():
+        return value[:2] in province_codes() and is_valid_date("19" + value[6:12])
+    return False

@@ -1,0 +1,88 @@
+"""Our recognizers, one class per module, and the registry that names them by entity.
+
+``RECOGNIZERS`` maps each entity type to its recognizer class. ``PERSON`` (English names)
+needs an installed spaCy model and is not in :func:`default_entities`.
+"""
+
+from __future__ import annotations
+
+from privacy_profile.pii.recognizers._base import ContextPatternRecognizer
+from privacy_profile.pii.recognizers.bank_card import BankCardRecognizer
+from privacy_profile.pii.recognizers.cn_address import CnAddressRecognizer
+from privacy_profile.pii.recognizers.cn_landline import CnLandlineRecognizer
+from privacy_profile.pii.recognizers.cn_license_plate import CnLicensePlateRecognizer
+from privacy_profile.pii.recognizers.cn_mobile import CnMobileRecognizer
+from privacy_profile.pii.recognizers.cn_person import CnPersonRecognizer
+from privacy_profile.pii.recognizers.cn_resident_id import CnResidentIdRecognizer
+from privacy_profile.pii.recognizers.email import EmailRecognizer
+from privacy_profile.pii.recognizers.en_person import EnPersonRecognizer
+from privacy_profile.pii.recognizers.ip_address import IpAddressRecognizer
+from privacy_profile.pii.recognizers.passport import PassportRecognizer
+from privacy_profile.pii.recognizers.qq_number import QqNumberRecognizer
+from privacy_profile.pii.recognizers.wechat_id import WechatIdRecognizer
+from privacy_profile.pii.recognizers.wechat_openid import WechatOpenidRecognizer
+from privacy_profile.pii.recognizers.wechat_unionid import WechatUnionidRecognizer
+
+__all__ = [
+    "RECOGNIZERS",
+    "STRUCTURED_ENTITIES",
+    "BankCardRecognizer",
+    "CnAddressRecognizer",
+    "CnLandlineRecognizer",
+    "CnLicensePlateRecognizer",
+    "CnMobileRecognizer",
+    "CnPersonRecognizer",
+    "CnResidentIdRecognizer",
+    "ContextPatternRecognizer",
+    "EmailRecognizer",
+    "EnPersonRecognizer",
+    "IpAddressRecognizer",
+    "PassportRecognizer",
+    "QqNumberRecognizer",
+    "WechatIdRecognizer",
+    "WechatOpenidRecognizer",
+    "WechatUnionidRecognizer",
+    "default_entities",
+]
+
+RECOGNIZERS: dict[str, type[ContextPatternRecognizer]] = {
+    cls.ENTITY: cls
+    for cls in (
+        CnMobileRecognizer,
+        CnLandlineRecognizer,
+        CnResidentIdRecognizer,
+        BankCardRecognizer,
+        EmailRecognizer,
+        QqNumberRecognizer,
+        WechatIdRecognizer,
+        WechatOpenidRecognizer,
+        WechatUnionidRecognizer,
+        IpAddressRecognizer,
+        CnLicensePlateRecognizer,
+        PassportRecognizer,
+        CnPersonRecognizer,
+        CnAddressRecognizer,
+        EnPersonRecognizer,
+    )
+}
+
+#: Identifiers found by pattern + checksum/table (no language model involved).
+STRUCTURED_ENTITIES: tuple[str, ...] = (
+    "CN_MOBILE",
+    "CN_LANDLINE",
+    "CN_RESIDENT_ID",
+    "BANK_CARD",
+    "EMAIL_ADDRESS",
+    "QQ_NUMBER",
+    "WECHAT_ID",
+    "WECHAT_OPENID",
+    "WECHAT_UNIONID",
+    "IP_ADDRESS",
+    "CN_LICENSE_PLATE",
+    "PASSPORT",
+)
+
+
+def default_entities() -> tuple[str, ...]:
+    """Every entity that works offline without a model: all but English ``PERSON``."""
+    return (*STRUCTURED_ENTITIES, "CN_PERSON", "CN_ADDRESS")

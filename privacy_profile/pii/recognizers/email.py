@@ -1,0 +1,33 @@
+"""EMAIL_ADDRESS: e-mail addresses, also glued to Chinese text and with a full-width @."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from privacy_profile.pii.recognizers._base import ContextPatternRecognizer, Pattern
+
+_LOCAL = r"[A-Za-z0-9０-９ａ-ｚＡ-Ｚ][A-Za-z0-9０-９ａ-ｚＡ-Ｚ._%+\-]{0,63}"
+_DOMAIN = r"(?:[A-Za-z0-9０-９](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?[.．])+[A-Za-z]{2,24}"
+
+
+class EmailRecognizer(ContextPatternRecognizer):
+    """RFC-ish local part, ``@`` or ``＠``, dotted domain with an alphabetic TLD.
+
+    No ``\\b``: Python's word boundary does not separate Chinese characters from letters, so
+    the pattern uses explicit look-arounds on ASCII word characters instead. We do not ask
+    tldextract (its suffix list is a network fetch); the TLD must be 2-24 letters.
+    """
+
+    ENTITY = "EMAIL_ADDRESS"
+    PATTERNS: ClassVar[tuple[Pattern, ...]] = (
+        (
+            "email",
+            rf"(?<![A-Za-z0-9._%+\-])(?P<v>{_LOCAL}[@＠]{_DOMAIN})(?![A-Za-z0-9\-]|[.．][A-Za-z0-9])",
+            0.9,
+        ),
+    )
+    CONTEXT = ("邮箱", "邮件", "email", "e-mail", "mail")
+
+    def validate_result(self, pattern_text: str) -> bool | None:
+        local, _, domain = pattern_text.partition("@")
+        return ".." not in pattern_text and not local.endswith(".") and "." in domain

@@ -1,0 +1,20 @@
+"""QQ_NUMBER: Tencent QQ numbers, only next to a context word (QQ, 扣扣, 企鹅号)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from privacy_profile.pii._checks import DIGITS as D
+from privacy_profile.pii.recognizers._base import ContextPatternRecognizer, Pattern
+
+
+class QqNumberRecognizer(ContextPatternRecognizer):
+    """5-11 digits not starting with 0; any digit run qualifies, so context is required."""
+
+    ENTITY = "QQ_NUMBER"
+    PATTERNS: ClassVar[tuple[Pattern, ...]] = (
+        ("qq", rf"(?<![0-9０-９])(?P<v>[1-9１-９]{D}{{4,10}})(?![0-9０-９]|[@＠])", 0.5),
+    )
+    CONTEXT = ("qq", "ｑｑ", "扣扣", "企鹅号", "q号", "qq号")
+    CONTEXT_REQUIRED = True
+    CONTEXT_WINDOW = 8

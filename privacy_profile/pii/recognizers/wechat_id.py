@@ -1,0 +1,43 @@
+"""WECHAT_ID: WeChat account ids (微信号), only next to a context word, or ``wxid_`` ids."""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+from privacy_profile.pii.recognizers._base import ContextPatternRecognizer, Pattern
+
+_LOOKS_LIKE_WORD = re.compile(r"[A-Za-z]+")
+
+
+class WechatIdRecognizer(ContextPatternRecognizer):
+    """A letter then 5-19 letters, digits, ``_`` or ``-``; ``wxid_...`` ids need no context.
+
+    A custom id that is a plain lower-case English word (``hello``) is rejected: a real id
+    mixes in digits, ``_``, ``-`` or capitals often enough that the loss is small and a
+    remark like "加微信 thanks" is not redacted.
+    """
+
+    ENTITY = "WECHAT_ID"
+    PATTERNS: ClassVar[tuple[Pattern, ...]] = (
+        ("wxid", r"(?<![A-Za-z0-9_\-])(?P<v>wxid_[a-z0-9]{6,24})(?![A-Za-z0-9_\-])", 0.85),
+        (
+            "wechat_custom",
+            r"(?<![A-Za-z0-9_\-@.])(?P<v>[A-Za-z][A-Za-z0-9_\-]{5,19})(?![A-Za-z0-9_\-@]|\.[A-Za-z0-9])",
+            0.5,
+        ),
+    )
+    CONTEXT = ("微信", "微信号", "vx", "wx", "v信", "薇信", "威信", "wechat", "weixin", "加v")
+    CONTEXT_WINDOW = 8
+
+    def score_match(self, text: str, start: int, end: int, base: float) -> float | None:
+        value = text[start:end]
+        if value.startswith("wxid_"):
+            return base + (self.CONTEXT_BOOST if self.has_context(text, start, end) else 0.0)
+        if not self.has_context(text, start, end):
+            return None
+        if _LOOKS_LIKE_WORD.fullmatch(value) and (value.islower() or value.istitle()):
+            return None
+        if value.lower() in {"wechat", "weixin"}:
+            return None
+        return min(1.0, base + self.CONTEXT_BOOST)

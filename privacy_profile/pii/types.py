@@ -1,0 +1,123 @@
+"""Frozen value objects of the PII scanner: configuration, findings, results, reports."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from privacy_profile.errors import ScanError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["ColumnScanReport", "Finding", "Language", "ScanConfig", "ScanResult"]
+
+
+class Language(StrEnum):
+    """The recognizer set a cell is routed to, by script."""
+
+    ZH = "zh"  # the cell holds at least one Han character
+    EN = "en"  # everything else
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One identifier found in a text: type, span and score, never the matched text."""
+
+    entity_type: str
+    start: int
+    end: int
+    score: float
+    recognizer: str
+
+
+@dataclass(frozen=True)
+class ScanConfig:
+    """What to look for and how to run.
+
+    ``entities`` None means every offline entity (:func:`default_entities`); ``PERSON``
+    (English names) also needs ``english_model``. ``processes`` is 1 or 2; two worker
+    processes are used only when at least ``parallel_min_texts`` distinct texts need the
+    analyzer (forking costs about a second).
+    """
+
+    entities: tuple[str, ...] | None = None
+    score_threshold: float = 0.5
+    english_model: str | None = None
+    batch_size: int = 2_000
+    processes: int = 1
+    parallel_min_texts: int = 20_000
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.score_threshold <= 1.0:
+            raise ScanError(
+                f"score_threshold must be in (0, 1], got {self.score_threshold}",
+                hint="use 0.5 (the default) unless a benchmark says otherwise",
+            )
+        if self.processes not in (1, 2):
+            raise ScanError(
+                f"processes must be 1 or 2, got {self.processes}",
+                hint="the scanner runs in one process or two workers",
+            )
+        if self.batch_size < 1:
+            raise ScanError(f"batch_size must be positive, got {self.batch_size}")
+        if self.entities is not None:
+            from privacy_profile.pii.recognizers import RECOGNIZERS
+
+            unknown = sorted(set(self.entities) - set(RECOGNIZERS))
+            if unknown:
+                raise ScanError(
+                    f"unknown entity types: {', '.join(unknown)}",
+                    hint=f"choose among {', '.join(sorted(RECOGNIZERS))}",
+                )
+            if "PERSON" in self.entities and self.english_model is None:
+                raise ScanError(
+                    "PERSON (English names) needs an installed spaCy model",
+                    hint="set english_model='en_core_web_sm' after installing that package",
+                )
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """The redacted series, findings per entity type and the cells whose scan errored.
+
+    ``errored`` lists index labels of cells that could not be scanned; their value in
+    ``series`` is missing (None): the caller drops those rows and records the count.
+    """
+
+    series: pd.Series
+    counts: Mapping[str, int]
+    errored: pd.Index
+    cells_scanned: int = 0
+    cells_skipped: int = 0
+
+    @property
+    def n_errored(self) -> int:
+        """How many cells were dropped because their scan failed."""
+        return len(self.errored)
+
+
+@dataclass(frozen=True)
+class ColumnScanReport:
+    """Share of a column's non-missing cells holding each identifier type."""
+
+    column: str | None
+    cells: int
+    cells_with: Mapping[str, int] = field(default_factory=dict)
+    errored: int = 0
+
+    def share(self, entity_type: str) -> float:
+        """Fraction of non-missing cells with at least one ``entity_type`` finding."""
+        return self.cells_with.get(entity_type, 0) / self.cells if self.cells else 0.0
+
+    @property
+    def shares(self) -> dict[str, float]:
+        """Every entity type found, with its share of cells."""
+        return {e: self.share(e) for e in sorted(self.cells_with)}
+
+    def flags(self, threshold: float = 0.1) -> tuple[str, ...]:
+        """Entity types held by at least ``threshold`` of the cells (sorted by share)."""
+        hits = [e for e in self.cells_with if self.share(e) >= threshold]
+        return tuple(sorted(hits, key=lambda e: (-self.share(e), e)))
