@@ -1,0 +1,432 @@
+"""DP aggregations on pandas: contribution bounding, then discrete/continuous noise per group.
+
+:func:`dp_aggregate` is the one entry point for grouped counts, sums and means; histograms and
+top-k are built on it (:mod:`privacy_profile.dp.histogram`).
+
+How the budget is split (basic composition, recorded per part):
+
+* ``privacy_id_count`` — distinct units per group, discrete Laplace, L1 sensitivity
+  ``max_groups``. With private selection the same noisy count also decides which groups are
+  released (Laplace thresholding), so selection costs no extra epsilon, only the delta.
+* ``count`` — rows per group after bounding, discrete Laplace, sensitivity
+  ``max_groups * max_rows`` (only when a COUNT, SUM or MEAN is asked).
+* ``sum:<column>`` — the sum of values clamped to the policy bounds and *centred* on the middle
+  of the bounds, Laplace, sensitivity ``max_groups * max_rows * (upper - lower) / 2``.
+  SUM = centred sum + midpoint * count; MEAN = midpoint + centred sum / count (clamped).
+
+Everything is charged to the ledger in one transaction before the data is touched.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from privacy_profile.dp import mechanisms as _mech
+from privacy_profile.dp.bounding import bound_contributions
+from privacy_profile.dp.ledger import BudgetLedger, Charge, ChargeRequest
+from privacy_profile.dp.mechanisms import MechanismRecord
+from privacy_profile.dp.model import (
+    Aggregation,
+    Bounds,
+    Mechanism,
+    MetricSpec,
+    PrivacyLoss,
+    PrivacyUnit,
+    PrivateSelection,
+    PublicGroups,
+)
+from privacy_profile.dp.rng import DPRandom
+from privacy_profile.errors import InputError, PrivacyParameterError
+
+__all__ = ["AggregateResult", "BudgetPlan", "dp_aggregate", "plan_budget"]
+
+COUNT_PART = "privacy_id_count"
+ROWS_PART = "count"
+
+
+@dataclass(frozen=True, kw_only=True)
+class AggregateResult:
+    """Released groups and what ran.
+
+    ``table``: one row per released group: the ``by`` columns, then for each metric ``<name>``,
+    ``<name>_noise_sd``, ``<name>_low``, ``<name>_high`` (95% interval, see docs/dp.md).
+    ``records``: one :class:`MechanismRecord` per mechanism; ``charges``: the ledger rows.
+    ``selection_threshold``: the noisy distinct-unit count a group needed to be released.
+    """
+
+    table: pd.DataFrame
+    records: tuple[MechanismRecord, ...]
+    charges: tuple[Charge, ...]
+    selection_threshold: int | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Part:
+    name: str
+    mechanism: Mechanism
+    aggregation: Aggregation
+    loss: PrivacyLoss
+    sensitivity: float
+    scale: float
+    bounds: Bounds | None = None
+    column: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class BudgetPlan:
+    """The parts an aggregation will run, each with its loss, sensitivity and noise scale."""
+
+    parts: tuple[_Part, ...]
+    threshold: int | None
+
+    def part(self, name: str) -> _Part:
+        for p in self.parts:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+
+def plan_budget(
+    *,
+    unit: PrivacyUnit,
+    metrics: Sequence[MetricSpec],
+    loss: PrivacyLoss,
+    groups: PublicGroups | PrivateSelection,
+    weights: Mapping[str, float] | None = None,
+) -> BudgetPlan:
+    """Split ``loss`` over the parts needed by ``metrics`` (see module doc). Pure: no data."""
+    k, m = unit.max_groups_contributed, unit.max_rows_per_group
+    sums: dict[str, Bounds] = {}
+    need_rows = False
+    for spec in metrics:
+        if spec.aggregation in (Aggregation.COUNT, Aggregation.SUM, Aggregation.MEAN):
+            need_rows = True
+        if spec.column is not None and spec.bounds is not None:
+            prev = sums.setdefault(spec.column, spec.bounds)
+            if prev != spec.bounds:
+                raise PrivacyParameterError(f"column {spec.column!r} has two different bounds")
+    names = [COUNT_PART] + ([ROWS_PART] if need_rows else []) + [f"sum:{c}" for c in sums]
+    weights = dict(weights or {})
+    unknown = set(weights) - set(names)
+    if unknown:
+        raise PrivacyParameterError(
+            f"unknown budget parts {sorted(unknown)}", hint=f"use some of {names}"
+        )
+    private = isinstance(groups, PrivateSelection)
+    if private and loss.delta <= 0:
+        raise PrivacyParameterError(
+            "private group selection needs delta > 0",
+            hint="give the loss a delta (e.g. 1e-6) or list the groups in the policy",
+        )
+    losses = loss.split([float(weights.get(n, 1.0)) for n in names], delta_to=0)
+    parts: list[_Part] = []
+    for name, part_loss in zip(names, losses, strict=True):
+        if name == COUNT_PART:
+            if not private:  # public groups: the delta is not used, so not charged
+                part_loss = PrivacyLoss(epsilon=part_loss.epsilon)
+            mech, agg, sens, b, col = (
+                Mechanism.DISCRETE_LAPLACE,
+                Aggregation.PRIVACY_ID_COUNT,
+                float(k),
+                None,
+                None,
+            )
+        elif name == ROWS_PART:
+            mech, agg, sens, b, col = (
+                Mechanism.DISCRETE_LAPLACE,
+                Aggregation.COUNT,
+                float(k * m),
+                None,
+                None,
+            )
+        else:
+            col = name.split(":", 1)[1]
+            b = sums[col]
+            mech, agg, sens = Mechanism.LAPLACE, Aggregation.SUM, float(k * m) * b.half_width
+        scale = _mech.noise_scale(mech, loss=part_loss, sensitivity=sens)
+        parts.append(
+            _Part(
+                name=name,
+                mechanism=mech,
+                aggregation=agg,
+                loss=part_loss,
+                sensitivity=sens,
+                scale=scale,
+                bounds=b,
+                column=col,
+            )
+        )
+    threshold = None
+    if private:
+        count = parts[0]
+        threshold = _mech.selection_threshold(scale=count.scale, max_groups=k, delta=loss.delta)
+    return BudgetPlan(parts=tuple(parts), threshold=threshold)
+
+
+# -- group and unit codes -------------------------------------------------------------------
+
+
+def _factorize(col: pd.Series[Any]) -> tuple[npt.NDArray[np.int64], list[Hashable]]:
+    codes, uniques = pd.factorize(col, sort=False, use_na_sentinel=True)
+    return np.asarray(codes, dtype=np.int64), list(pd.Index(uniques).tolist())
+
+
+def _group_codes(
+    df: pd.DataFrame, by: Sequence[str]
+) -> tuple[npt.NDArray[np.int64], list[tuple[Hashable, ...]]]:
+    """Dense group codes per row (-1 when a key is missing) and the key of each code."""
+    code = np.zeros(len(df), dtype=np.int64)
+    missing = np.zeros(len(df), dtype=bool)
+    uniques_per_col: list[list[Hashable]] = []
+    radix = 1
+    for col in by:
+        c, u = _factorize(df[col])
+        missing |= c < 0
+        code = code * len(u) + np.maximum(c, 0) if u else code
+        uniques_per_col.append(u)
+        radix *= max(len(u), 1)
+    code[missing] = -1
+    if radix > 1 << 40:
+        raise InputError("too many group combinations", hint="group by fewer columns")
+    if radix <= 1 << 24:  # a lookup table beats a sort
+        seen = np.bincount(code[~missing], minlength=radix) > 0
+        present = np.flatnonzero(seen)
+        lookup = np.full(radix, -1, dtype=np.int64)
+        lookup[present] = np.arange(present.shape[0], dtype=np.int64)
+        out = np.where(missing, -1, lookup[np.maximum(code, 0)])
+    else:
+        dense, uniq = pd.factorize(code[~missing], sort=True)
+        present = np.asarray(uniq, dtype=np.int64)
+        out = np.full(len(df), -1, dtype=np.int64)
+        out[~missing] = dense
+    keys: list[tuple[Hashable, ...]] = []
+    sizes = [len(u) for u in uniques_per_col]
+    for code_value in present.tolist():
+        parts: list[Hashable] = []
+        rest = int(code_value)
+        for u, size in zip(reversed(uniques_per_col), reversed(sizes), strict=True):
+            rest, r = divmod(rest, size)
+            parts.append(u[r])
+        keys.append(tuple(reversed(parts)))
+    return out, keys
+
+
+def _check_columns(df: pd.DataFrame, columns: Sequence[str]) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise InputError(f"columns not in the data: {missing}", hint="check the policy columns")
+
+
+# -- the aggregation ------------------------------------------------------------------------
+
+
+def dp_aggregate(
+    df: pd.DataFrame,
+    *,
+    unit: PrivacyUnit,
+    by: Sequence[str],
+    metrics: Sequence[MetricSpec],
+    loss: PrivacyLoss,
+    ledger: BudgetLedger,
+    run_id: str,
+    groups: PublicGroups | PrivateSelection,
+    threshold: int = 0,
+    rng: DPRandom | None = None,
+    weights: Mapping[str, float] | None = None,
+    label: str = "dp_aggregate",
+) -> AggregateResult:
+    """Grouped DP aggregation of ``df`` (see the module doc and docs/dp.md).
+
+    ``threshold`` is the minimum noisy distinct-unit count of a released group (applied on
+    noisy counts, after selection). ``weights`` reweights the budget parts (``privacy_id_count``,
+    ``count``, ``sum:<column>``); default equal. The distinct-unit count is always released.
+    """
+    if isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 0:
+        raise PrivacyParameterError("threshold must be a non-negative integer")
+    names = [s.output_name for s in metrics]
+    if len(set(names)) != len(names):
+        raise PrivacyParameterError(f"metric names must be unique, got {names}")
+    by = list(by)
+    value_cols = sorted({s.column for s in metrics if s.column is not None})
+    _check_columns(df, [unit.column, *by, *value_cols])
+    if isinstance(groups, PublicGroups) and any(len(k) != len(by) for k in groups.keys):
+        raise PrivacyParameterError("each public group key needs one value per `by` column")
+    rng = rng if rng is not None else DPRandom()
+
+    # 1. plan and charge: nothing below runs if the budget refuses
+    plan = plan_budget(unit=unit, metrics=metrics, loss=loss, groups=groups, weights=weights)
+    charges = ledger.charge_many(
+        run_id=run_id,
+        requests=[
+            ChargeRequest(
+                mechanism=p.mechanism,
+                loss=p.loss,
+                sensitivity=p.sensitivity,
+                label=f"{label}/{p.name}",
+            )
+            for p in plan.parts
+        ],
+    )
+
+    # 2. codes
+    unit_codes, unit_uniques = _factorize(df[unit.column])
+    if (unit_codes < 0).any():
+        raise InputError(
+            f"privacy unit column {unit.column!r} has missing values",
+            hint="drop or reject rows without a privacy unit before aggregating",
+        )
+    row_groups, data_keys = _group_codes(df, by)
+    if isinstance(groups, PublicGroups):
+        index = {key: i for i, key in enumerate(groups.keys)}
+        data_to_out = np.array([index.get(k, -1) for k in data_keys], dtype=np.int64)
+        keys_out: list[tuple[Hashable, ...]] = list(groups.keys)
+    else:
+        data_to_out = np.arange(len(data_keys), dtype=np.int64)
+        keys_out = data_keys
+    n_out = len(keys_out)
+    out_codes = np.where(row_groups >= 0, data_to_out[np.maximum(row_groups, 0)], -1)
+    keep = out_codes >= 0
+    rows_in = np.flatnonzero(keep)
+
+    values: dict[str, npt.NDArray[np.float64]] = {}
+    for col in value_cols:
+        v = df[col].to_numpy(dtype=np.float64, na_value=np.nan)[rows_in]
+        if np.isnan(v).any():
+            raise InputError(
+                f"column {col!r} has missing values", hint="impute or drop them in the policy"
+            )
+        values[col] = v
+
+    # 3. bounding
+    bounded = bound_contributions(
+        unit_codes[rows_in],
+        out_codes[rows_in],
+        len(unit_uniques),
+        max(n_out, 1),
+        unit=unit,
+        rng=rng,
+    )
+
+    # 4. true bounded statistics and noise
+    records: list[MechanismRecord] = []
+    noisy: dict[str, npt.NDArray[Any]] = {}
+    values_noised = n_out if isinstance(groups, PublicGroups) else None
+    for p in plan.parts:
+        if p.name == COUNT_PART:
+            true: npt.NDArray[Any] = np.bincount(bounded.pair_group, minlength=n_out)
+        elif p.name == ROWS_PART:
+            true = np.bincount(bounded.pair_group, weights=bounded.pair_rows, minlength=n_out)
+        else:
+            assert p.bounds is not None and p.column is not None
+            v = np.clip(values[p.column][bounded.rows], p.bounds.lower, p.bounds.upper)
+            v -= p.bounds.midpoint
+            true = np.bincount(bounded.row_group, weights=v, minlength=n_out)
+        noisy[p.name] = _mech.add_noise(true, p.mechanism, p.scale, rng)
+        records.append(
+            MechanismRecord(
+                label=f"{label}/{p.name}",
+                mechanism=p.mechanism.value,
+                aggregation=p.aggregation.value,
+                epsilon=p.loss.epsilon,
+                delta=p.loss.delta,
+                sensitivity=p.sensitivity,
+                scale=p.scale,
+                noise_sd=_mech.noise_sd(p.mechanism, p.scale),
+                values=values_noised,
+            )
+        )
+
+    # 5. selection (private) and the aggregation threshold, both on noisy counts
+    ids = noisy[COUNT_PART]
+    cut = max(plan.threshold or 0, threshold)
+    released = ids >= cut if (cut > 0) else np.ones(n_out, dtype=bool)
+    table = _table(plan, metrics, noisy, released, keys_out, by)
+    return AggregateResult(
+        table=table,
+        records=tuple(records),
+        charges=tuple(charges),
+        selection_threshold=plan.threshold,
+    )
+
+
+def _count_columns(
+    name: str, part: _Part, value: npt.NDArray[Any]
+) -> dict[str, npt.NDArray[Any] | float]:
+    h = _mech.interval_halfwidth(part.mechanism, part.scale)
+    return {
+        name: value,
+        f"{name}_noise_sd": _mech.noise_sd(part.mechanism, part.scale),
+        f"{name}_low": value - h,
+        f"{name}_high": value + h,
+    }
+
+
+def _table(
+    plan: BudgetPlan,
+    metrics: Sequence[MetricSpec],
+    noisy: Mapping[str, npt.NDArray[Any]],
+    released: npt.NDArray[np.bool_],
+    keys: Sequence[tuple[Hashable, ...]],
+    by: Sequence[str],
+) -> pd.DataFrame:
+    idx = np.flatnonzero(released)
+    cols: dict[str, Any] = {}
+    for j, col in enumerate(by):
+        cols[col] = [keys[i][j] for i in idx.tolist()]
+    count_part = plan.part(COUNT_PART)
+    cols.update(_count_columns(COUNT_PART, count_part, noisy[COUNT_PART][idx]))
+    # union bound: each of the two noises inside its 97.5% interval => 95% for the combination
+    half_level = 1.0 - (1.0 - _mech.INTERVAL_LEVEL) / 2.0
+    for spec in metrics:
+        name = spec.output_name
+        if spec.aggregation is Aggregation.PRIVACY_ID_COUNT:
+            if name != COUNT_PART:
+                cols.update(_count_columns(name, count_part, noisy[COUNT_PART][idx]))
+            continue
+        rows_part = plan.part(ROWS_PART)
+        c = noisy[ROWS_PART][idx]
+        if spec.aggregation is Aggregation.COUNT:
+            cols.update(_count_columns(name, rows_part, c))
+            continue
+        assert spec.bounds is not None and spec.column is not None
+        sum_part = plan.part(f"sum:{spec.column}")
+        s = noisy[sum_part.name][idx]
+        mid, lo, hi = spec.bounds.midpoint, spec.bounds.lower, spec.bounds.upper
+        sd_s = _mech.noise_sd(sum_part.mechanism, sum_part.scale)
+        sd_c = _mech.noise_sd(rows_part.mechanism, rows_part.scale)
+        hs = _mech.interval_halfwidth(sum_part.mechanism, sum_part.scale, half_level)
+        hc = _mech.interval_halfwidth(rows_part.mechanism, rows_part.scale, half_level)
+        if spec.aggregation is Aggregation.SUM:
+            total = s + mid * c
+            h = hs + abs(mid) * hc
+            cols.update(
+                {
+                    name: total,
+                    f"{name}_noise_sd": math.sqrt(sd_s**2 + (mid * sd_c) ** 2),
+                    f"{name}_low": total - h,
+                    f"{name}_high": total + h,
+                }
+            )
+            continue
+        # MEAN = mid + s / c, clamped to the bounds
+        c_pos = np.maximum(c, 1).astype(np.float64)
+        mean = np.clip(mid + s / c_pos, lo, hi)
+        ratio = s / c_pos
+        sd = np.sqrt(sd_s**2 + (ratio * sd_c) ** 2) / c_pos  # delta method
+        c_lo = (c - hc).astype(np.float64)
+        c_hi = (c + hc).astype(np.float64)
+        s_lo, s_hi = s - hs, s + hs
+        with np.errstate(divide="ignore", invalid="ignore"):
+            corners = np.stack([s_lo / c_lo, s_lo / c_hi, s_hi / c_lo, s_hi / c_hi])
+        ok = c_lo >= 1
+        low = np.where(ok, np.clip(mid + corners.min(axis=0), lo, hi), lo)
+        high = np.where(ok, np.clip(mid + corners.max(axis=0), lo, hi), hi)
+        cols.update({name: mean, f"{name}_noise_sd": sd, f"{name}_low": low, f"{name}_high": high})
+    return pd.DataFrame(cols, index=pd.RangeIndex(len(idx)))

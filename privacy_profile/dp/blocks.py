@@ -1,0 +1,223 @@
+"""Building blocks on one value per privacy unit, and categorical histograms / top-k.
+
+``dp_count``, ``dp_sum`` and ``dp_mean`` take exactly one row per unit (a per-user feature
+table); for several rows per unit, or per-group results, use :func:`dp_aggregate`.
+``dp_histogram`` and ``dp_top_k`` count distinct units per category over public categories.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from privacy_profile.dp.aggregate import AggregateResult, dp_aggregate
+from privacy_profile.dp.ledger import BudgetLedger, Charge
+from privacy_profile.dp.mechanisms import MechanismRecord
+from privacy_profile.dp.model import (
+    Aggregation,
+    Bounds,
+    MetricSpec,
+    PrivacyLoss,
+    PrivacyUnit,
+    PublicGroups,
+)
+from privacy_profile.dp.rng import DPRandom
+
+__all__ = ["Released", "dp_count", "dp_histogram", "dp_mean", "dp_sum", "dp_top_k"]
+
+_UNIT = "__unit__"
+_GROUP = "__all__"
+_VALUE = "__value__"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Released:
+    """One released number with its noise standard deviation and 95% interval."""
+
+    value: float
+    noise_sd: float
+    low: float
+    high: float
+    records: tuple[MechanismRecord, ...]
+    charges: tuple[Charge, ...]
+
+
+def _single(
+    values: npt.ArrayLike | None,
+    n: int,
+    metric: MetricSpec,
+    *,
+    loss: PrivacyLoss,
+    ledger: BudgetLedger,
+    run_id: str,
+    rng: DPRandom | None,
+    label: str,
+    weights: dict[str, float] | None = None,
+) -> Released:
+    data: dict[str, npt.NDArray[Any]] = {_UNIT: np.arange(n), _GROUP: np.zeros(n, dtype=np.int64)}
+    if values is not None:
+        data[_VALUE] = np.asarray(values, dtype=np.float64).ravel()
+    res = dp_aggregate(
+        pd.DataFrame(data),
+        unit=PrivacyUnit.one_row_per_unit(_UNIT),
+        by=[_GROUP],
+        metrics=[metric],
+        loss=loss,
+        ledger=ledger,
+        run_id=run_id,
+        groups=PublicGroups(keys=((0,),)),
+        rng=rng,
+        weights=weights,
+        label=label,
+    )
+    name = metric.output_name
+    row = res.table.iloc[0]
+    return Released(
+        value=float(row[name]),
+        noise_sd=float(row[f"{name}_noise_sd"]),
+        low=float(row[f"{name}_low"]),
+        high=float(row[f"{name}_high"]),
+        records=res.records,
+        charges=res.charges,
+    )
+
+
+def dp_count(
+    n_units: int,
+    *,
+    loss: PrivacyLoss,
+    ledger: BudgetLedger,
+    run_id: str,
+    rng: DPRandom | None = None,
+    label: str = "dp_count",
+) -> Released:
+    """DP count of ``n_units`` distinct units (discrete Laplace, sensitivity 1)."""
+    return _single(
+        None,
+        int(n_units),
+        MetricSpec(aggregation=Aggregation.PRIVACY_ID_COUNT),
+        loss=loss,
+        ledger=ledger,
+        run_id=run_id,
+        rng=rng,
+        label=label,
+    )
+
+
+def dp_sum(
+    values_per_unit: npt.ArrayLike,
+    *,
+    bounds: Bounds,
+    loss: PrivacyLoss,
+    ledger: BudgetLedger,
+    run_id: str,
+    rng: DPRandom | None = None,
+    label: str = "dp_sum",
+) -> Released:
+    """DP sum of one value per unit, clamped to ``bounds``. Spends the loss on a count and a
+    centred sum (see :mod:`privacy_profile.dp.aggregate`)."""
+    v = np.asarray(values_per_unit, dtype=np.float64).ravel()
+    return _single(
+        v,
+        v.shape[0],
+        MetricSpec(aggregation=Aggregation.SUM, column=_VALUE, bounds=bounds, name="sum"),
+        loss=loss,
+        ledger=ledger,
+        run_id=run_id,
+        rng=rng,
+        label=label,
+    )
+
+
+def dp_mean(
+    values_per_unit: npt.ArrayLike,
+    *,
+    bounds: Bounds,
+    loss: PrivacyLoss,
+    ledger: BudgetLedger,
+    run_id: str,
+    rng: DPRandom | None = None,
+    label: str = "dp_mean",
+) -> Released:
+    """DP mean of one value per unit, clamped to ``bounds``."""
+    v = np.asarray(values_per_unit, dtype=np.float64).ravel()
+    return _single(
+        v,
+        v.shape[0],
+        MetricSpec(aggregation=Aggregation.MEAN, column=_VALUE, bounds=bounds, name="mean"),
+        loss=loss,
+        ledger=ledger,
+        run_id=run_id,
+        rng=rng,
+        label=label,
+    )
+
+
+def dp_histogram(
+    df: pd.DataFrame,
+    *,
+    unit: PrivacyUnit,
+    column: str,
+    categories: Sequence[Hashable],
+    loss: PrivacyLoss,
+    ledger: BudgetLedger,
+    run_id: str,
+    threshold: int = 0,
+    rng: DPRandom | None = None,
+    label: str = "dp_histogram",
+) -> AggregateResult:
+    """Distinct units per public category (each unit counted in at most
+    ``unit.max_groups_contributed`` categories). Column ``privacy_id_count`` holds the counts."""
+    return dp_aggregate(
+        df,
+        unit=unit,
+        by=[column],
+        metrics=[],
+        loss=loss,
+        ledger=ledger,
+        run_id=run_id,
+        groups=PublicGroups.of(list(categories)),
+        threshold=threshold,
+        rng=rng,
+        label=label,
+    )
+
+
+def dp_top_k(
+    df: pd.DataFrame,
+    *,
+    unit: PrivacyUnit,
+    column: str,
+    categories: Sequence[Hashable],
+    k: int,
+    loss: PrivacyLoss,
+    ledger: BudgetLedger,
+    run_id: str,
+    rng: DPRandom | None = None,
+    label: str = "dp_top_k",
+) -> AggregateResult:
+    """The ``k`` categories with the largest noisy distinct-unit counts (post-processing of
+    :func:`dp_histogram`, so it costs exactly the histogram's loss)."""
+    res = dp_histogram(
+        df,
+        unit=unit,
+        column=column,
+        categories=categories,
+        loss=loss,
+        ledger=ledger,
+        run_id=run_id,
+        rng=rng,
+        label=label,
+    )
+    top = res.table.sort_values("privacy_id_count", ascending=False, kind="stable").head(k)
+    return AggregateResult(
+        table=top.reset_index(drop=True),
+        records=res.records,
+        charges=res.charges,
+        selection_threshold=res.selection_threshold,
+    )

@@ -1,0 +1,374 @@
+"""The privacy-budget ledger: one budget per dataset and window, in an embedded SQLite file.
+
+Check, then spend, atomically: :meth:`BudgetLedger.charge` opens a ``BEGIN IMMEDIATE``
+transaction (SQLite's write lock, held across processes), sums what the window has spent,
+refuses with :class:`~privacy_profile.errors.BudgetExceededError` if the new charge would pass
+the budget, else records it and commits. Callers charge *before* drawing noise, so a refused
+charge means nothing was computed.
+
+Composition is basic (sequential): epsilons add up, deltas add up. Amounts are stored as
+integers (epsilon in units of 1e-12, delta in units of 1e-18) so sums are exact; each charge is
+rounded to the nearest unit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import math
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+from privacy_profile.dp.model import Mechanism, PrivacyLoss
+from privacy_profile.errors import BudgetExceededError, PrivacyParameterError
+
+__all__ = [
+    "BudgetLedger",
+    "BudgetUsage",
+    "BudgetWindow",
+    "Charge",
+    "ChargeRequest",
+    "WindowKind",
+]
+
+EPS_UNIT = 10**12
+DELTA_UNIT = 10**18
+_BUSY_TIMEOUT_S = 60.0
+
+Clock = Callable[[], dt.datetime]
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class WindowKind(enum.Enum):
+    LIFETIME = "lifetime"  # one budget for the dataset, forever
+    CALENDAR_MONTH = "calendar_month"  # the budget renews on the first of each month (UTC)
+    ROLLING_DAYS = "rolling_days"  # charges of the last N days count
+
+
+@dataclass(frozen=True, kw_only=True)
+class BudgetWindow:
+    """Which charges count against the budget."""
+
+    kind: WindowKind
+    days: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind is WindowKind.ROLLING_DAYS:
+            if isinstance(self.days, bool) or not isinstance(self.days, int) or self.days < 1:
+                raise PrivacyParameterError("a rolling window needs days >= 1")
+        elif self.days is not None:
+            raise PrivacyParameterError(f"a {self.kind.value} window takes no days")
+
+    @classmethod
+    def lifetime(cls) -> BudgetWindow:
+        return cls(kind=WindowKind.LIFETIME)
+
+    @classmethod
+    def calendar_month(cls) -> BudgetWindow:
+        return cls(kind=WindowKind.CALENDAR_MONTH)
+
+    @classmethod
+    def rolling_days(cls, days: int) -> BudgetWindow:
+        return cls(kind=WindowKind.ROLLING_DAYS, days=days)
+
+    @property
+    def spec(self) -> str:
+        return self.kind.value if self.days is None else f"{self.kind.value}:{self.days}"
+
+    def start(self, now: dt.datetime) -> dt.datetime | None:
+        """Charges at or after this instant count (None: all of them)."""
+        if self.kind is WindowKind.LIFETIME:
+            return None
+        if self.kind is WindowKind.CALENDAR_MONTH:
+            return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        assert self.days is not None
+        return now - dt.timedelta(days=self.days)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChargeRequest:
+    """One part of a release to charge: what will run, with which loss and sensitivity."""
+
+    mechanism: Mechanism | str
+    loss: PrivacyLoss
+    sensitivity: float
+    label: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Charge:
+    """A recorded charge (plain data: the audit compares these with the lineage)."""
+
+    charge_id: int
+    dataset: str
+    run_id: str
+    mechanism: str
+    label: str
+    epsilon: float
+    delta: float
+    sensitivity: float
+    charged_at: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class BudgetUsage:
+    """An amount of budget (spent or remaining); may be zero, unlike a PrivacyLoss."""
+
+    epsilon: float
+    delta: float
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS budgets (
+    dataset TEXT PRIMARY KEY,
+    window TEXT NOT NULL,
+    epsilon_units INTEGER NOT NULL,
+    delta_units INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS charges (
+    charge_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    dataset TEXT NOT NULL REFERENCES budgets(dataset),
+    run_id TEXT NOT NULL,
+    mechanism TEXT NOT NULL,
+    label TEXT NOT NULL,
+    epsilon_units INTEGER NOT NULL,
+    delta_units INTEGER NOT NULL,
+    sensitivity REAL NOT NULL,
+    charged_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS charges_by_dataset_time ON charges(dataset, charged_at);
+CREATE INDEX IF NOT EXISTS charges_by_run ON charges(run_id);
+"""
+
+
+def _units(value: float, unit: int) -> int:
+    return round(value * unit)
+
+
+class BudgetLedger:
+    """A privacy-budget ledger for one dataset. Open with :meth:`open` (SQLite file) or
+    :meth:`in_memory` (tests only). There is no default budget: you must state it."""
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        *,
+        dataset: str,
+        budget: PrivacyLoss,
+        window: BudgetWindow,
+        clock: Clock = _utcnow,
+    ) -> None:
+        if not isinstance(budget, PrivacyLoss):
+            raise PrivacyParameterError("the budget must be a PrivacyLoss")
+        if not dataset:
+            raise PrivacyParameterError("the ledger needs a dataset name")
+        self._conn = conn
+        self.dataset = dataset
+        self.budget = budget
+        self.window = window
+        self._clock = clock
+        self._init_schema()
+
+    # -- construction ------------------------------------------------------------------------
+    @classmethod
+    def open(
+        cls,
+        path: str | Path,
+        *,
+        dataset: str,
+        budget: PrivacyLoss,
+        window: BudgetWindow,
+        clock: Clock = _utcnow,
+    ) -> BudgetLedger:
+        """Open (or create) the SQLite ledger file at ``path``."""
+        conn = sqlite3.connect(
+            str(path), timeout=_BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+        )
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA busy_timeout={int(_BUSY_TIMEOUT_S * 1000)}")
+        return cls(conn, dataset=dataset, budget=budget, window=window, clock=clock)
+
+    @classmethod
+    def in_memory(
+        cls, *, dataset: str, budget: PrivacyLoss, window: BudgetWindow, clock: Clock = _utcnow
+    ) -> BudgetLedger:
+        """A throw-away ledger in memory, for tests only (nothing survives the process)."""
+        conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        return cls(conn, dataset=dataset, budget=budget, window=window, clock=clock)
+
+    def _init_schema(self) -> None:
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    self._conn.execute(statement)
+            row = self._conn.execute(
+                "SELECT window, epsilon_units, delta_units FROM budgets WHERE dataset = ?",
+                (self.dataset,),
+            ).fetchone()
+            want = (
+                self.window.spec,
+                _units(self.budget.epsilon, EPS_UNIT),
+                _units(self.budget.delta, DELTA_UNIT),
+            )
+            if row is None:
+                self._conn.execute("INSERT INTO budgets VALUES (?, ?, ?, ?)", (self.dataset, *want))
+            elif tuple(row) != want:
+                raise PrivacyParameterError(
+                    f"the ledger already holds a different budget or window for dataset "
+                    f"{self.dataset!r}",
+                    hint="use the budget and window recorded in the ledger, or a new ledger file",
+                )
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> BudgetLedger:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- queries -----------------------------------------------------------------------------
+    def _spent_units(self, now: dt.datetime) -> tuple[int, int]:
+        start = self.window.start(now)
+        sql = (
+            "SELECT COALESCE(SUM(epsilon_units), 0), COALESCE(SUM(delta_units), 0) "
+            "FROM charges WHERE dataset = ?"
+        )
+        args: tuple[str, ...] = (self.dataset,)
+        if start is not None:
+            sql += " AND charged_at >= ?"
+            args = (self.dataset, start.isoformat())
+        eps, delta = self._conn.execute(sql, args).fetchone()
+        return int(eps), int(delta)
+
+    def spent(self) -> BudgetUsage:
+        eps, delta = self._spent_units(self._clock())
+        return BudgetUsage(epsilon=eps / EPS_UNIT, delta=delta / DELTA_UNIT)
+
+    def remaining(self) -> BudgetUsage:
+        eps, delta = self._spent_units(self._clock())
+        return BudgetUsage(
+            epsilon=max(_units(self.budget.epsilon, EPS_UNIT) - eps, 0) / EPS_UNIT,
+            delta=max(_units(self.budget.delta, DELTA_UNIT) - delta, 0) / DELTA_UNIT,
+        )
+
+    def charges_for_run(self, run_id: str) -> list[Charge]:
+        rows = self._conn.execute(
+            "SELECT charge_id, dataset, run_id, mechanism, label, epsilon_units, delta_units, "
+            "sensitivity, charged_at FROM charges WHERE run_id = ? AND dataset = ? "
+            "ORDER BY charge_id",
+            (run_id, self.dataset),
+        ).fetchall()
+        return [self._charge(r) for r in rows]
+
+    @staticmethod
+    def _charge(r: tuple[int, str, str, str, str, int, int, float, str]) -> Charge:
+        return Charge(
+            charge_id=r[0],
+            dataset=r[1],
+            run_id=r[2],
+            mechanism=r[3],
+            label=r[4],
+            epsilon=r[5] / EPS_UNIT,
+            delta=r[6] / DELTA_UNIT,
+            sensitivity=r[7],
+            charged_at=r[8],
+        )
+
+    # -- spending ----------------------------------------------------------------------------
+    def charge(
+        self,
+        *,
+        run_id: str,
+        mechanism: Mechanism | str,
+        loss: PrivacyLoss,
+        sensitivity: float,
+        label: str,
+    ) -> Charge:
+        """Atomically charge ``loss`` or raise BudgetExceededError (nothing recorded)."""
+        req = ChargeRequest(mechanism=mechanism, loss=loss, sensitivity=sensitivity, label=label)
+        return self.charge_many(run_id=run_id, requests=[req])[0]
+
+    def charge_many(self, *, run_id: str, requests: Sequence[ChargeRequest]) -> list[Charge]:
+        """Charge every request in one transaction: all are recorded, or none."""
+        if not run_id:
+            raise PrivacyParameterError("a charge needs a run id")
+        if not requests:
+            raise PrivacyParameterError("nothing to charge")
+        rows = []
+        for req in requests:
+            if not isinstance(req.loss, PrivacyLoss):
+                raise PrivacyParameterError("a charge needs a PrivacyLoss")
+            if not (math.isfinite(req.sensitivity) and req.sensitivity > 0):
+                raise PrivacyParameterError("a charge needs a positive, finite sensitivity")
+            mech = req.mechanism.value if isinstance(req.mechanism, Mechanism) else req.mechanism
+            rows.append(
+                (
+                    mech,
+                    req.label,
+                    _units(req.loss.epsilon, EPS_UNIT),
+                    _units(req.loss.delta, DELTA_UNIT),
+                    float(req.sensitivity),
+                )
+            )
+        add_eps = sum(r[2] for r in rows)
+        add_delta = sum(r[3] for r in rows)
+        budget_eps = _units(self.budget.epsilon, EPS_UNIT)
+        budget_delta = _units(self.budget.delta, DELTA_UNIT)
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            now = self._clock()
+            spent_eps, spent_delta = self._spent_units(now)
+            if spent_eps + add_eps > budget_eps or spent_delta + add_delta > budget_delta:
+                raise BudgetExceededError(
+                    f"privacy budget of dataset {self.dataset!r} ({self.window.spec}) would be "
+                    f"exceeded: spent epsilon={spent_eps / EPS_UNIT:g}, "
+                    f"delta={spent_delta / DELTA_UNIT:g}; asked epsilon={add_eps / EPS_UNIT:g}, "
+                    f"delta={add_delta / DELTA_UNIT:g}; budget epsilon={self.budget.epsilon:g}, "
+                    f"delta={self.budget.delta:g}. Nothing was computed or released.",
+                    hint="wait for the budget window to renew, or ask for less epsilon",
+                )
+            stamp = now.isoformat()
+            ids = []
+            for mech, label, eps_u, delta_u, sens in rows:
+                cur = self._conn.execute(
+                    "INSERT INTO charges (dataset, run_id, mechanism, label, epsilon_units, "
+                    "delta_units, sensitivity, charged_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (self.dataset, run_id, mech, label, eps_u, delta_u, sens, stamp),
+                )
+                ids.append(cur.lastrowid)
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        return [
+            Charge(
+                charge_id=int(cid or 0),
+                dataset=self.dataset,
+                run_id=run_id,
+                mechanism=r[0],
+                label=r[1],
+                epsilon=r[2] / EPS_UNIT,
+                delta=r[3] / DELTA_UNIT,
+                sensitivity=r[4],
+                charged_at=stamp,
+            )
+            for cid, r in zip(ids, rows, strict=True)
+        ]

@@ -1,0 +1,69 @@
+"""Randomness for DP noise and contribution bounding.
+
+:class:`DPRandom` draws from a numpy ``Generator`` seeded with 256 bits from the operating
+system's entropy source (``secrets``) each time one is built. A reproducible generator exists
+only through the explicit test hook :meth:`DPRandom.for_testing`; library code never reads a
+seed from the environment or a global.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["DPRandom"]
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+class DPRandom:
+    """The one source of randomness used by :mod:`privacy_profile.dp`."""
+
+    __slots__ = ("_gen", "seeded")
+
+    def __init__(self) -> None:
+        self._gen = np.random.Generator(np.random.PCG64DXSM(secrets.randbits(256)))
+        self.seeded = False
+
+    @classmethod
+    def for_testing(cls, seed: int) -> DPRandom:
+        """A reproducible generator. For tests and benchmarks only: never in a release."""
+        rng = cls.__new__(cls)
+        rng._gen = np.random.Generator(np.random.PCG64DXSM(seed))
+        rng.seeded = True
+        return rng
+
+    def __repr__(self) -> str:
+        return f"DPRandom(seeded={self.seeded})"
+
+    # -- primitives ------------------------------------------------------------------------
+    def random(self, size: int) -> FloatArray:
+        return self._gen.random(size)
+
+    def integers(self, high: int, size: int) -> IntArray:
+        """Uniform integers in [0, high)."""
+        return self._gen.integers(0, high, size=size, dtype=np.int64)
+
+    def permutation(self, n: int) -> IntArray:
+        return self._gen.permutation(n).astype(np.int64, copy=False)
+
+    def gumbel(self, size: int) -> FloatArray:
+        return self._gen.gumbel(size=size)
+
+    # -- noise -----------------------------------------------------------------------------
+    def discrete_laplace(self, scale: float, size: int) -> IntArray:
+        """Two-sided geometric noise P(k) ∝ exp(-|k|/scale): the difference of two i.i.d.
+        geometric variables with success probability 1 - exp(-1/scale)."""
+        p = -np.expm1(-1.0 / scale)
+        a = self._gen.geometric(p, size=size)
+        b = self._gen.geometric(p, size=size)
+        return (a - b).astype(np.int64, copy=False)
+
+    def laplace(self, scale: float, size: int) -> FloatArray:
+        return self._gen.laplace(0.0, scale, size=size)
+
+    def gaussian(self, sigma: float, size: int) -> FloatArray:
+        return self._gen.normal(0.0, sigma, size=size)
