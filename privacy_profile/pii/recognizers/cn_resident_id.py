@@ -21,7 +21,7 @@ class CnResidentIdRecognizer(ContextPatternRecognizer):
         (
             "cn_resident_id_18",
             rf"(?<![0-9０-９])(?P<v>{D}{{6}}[ \-]?{D}{{8}}[ \-]?{D}{{3}}[0-9０-９XxＸｘ])"
-            rf"(?![0-9０-９A-Za-z])",
+            rf"(?![0-9０-９])",
             0.9,
         ),
         ("cn_resident_id_15", rf"(?<![0-9０-９])(?P<v>{D}{{15}})(?![0-9０-９])", 0.3),

@@ -1,0 +1,144 @@
+"""Each recognizer against a (text, expected spans) table.
+
+Rows cover valid values, bad checksums, near misses, full-width digits, separators and
+Chinese text on both sides. Expected spans are the matched substrings (found by search).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from privacy_profile.pii.recognizers import RECOGNIZERS
+
+
+def spans(entity: str, text: str) -> list[str]:
+    rec = RECOGNIZERS[entity]("zh" if "zh" in RECOGNIZERS[entity].LANGUAGES else "en")
+    return sorted(text[r.start : r.end] for r in rec.analyze(text, []) if r.score >= 0.5)
+
+
+TABLES: dict[str, list[tuple[str, list[str]]]] = {
+    "CN_MOBILE": [
+        ("13812345678", ["13812345678"]),  # valid
+        ("请联系13812345678谢谢", ["13812345678"]),  # Chinese on both sides
+        ("电话138-1234-5678。", ["138-1234-5678"]),  # dashes
+        ("电话 138 1234 5678", ["138 1234 5678"]),  # spaces
+        ("+86 13812345678", ["13812345678"]),  # country code
+        ("0086-13812345678", ["13812345678"]),
+        ("手机１３８１２３４５６７８", ["１３８１２３４５６７８"]),  # full-width digits
+        ("12012345678", []),  # not a mobile prefix (bad "checksum")
+        ("1381234567", []),  # near miss: 10 digits
+        ("订单号2138123456789", []),  # near miss: inside a longer number
+    ],
+    "CN_LANDLINE": [
+        ("电话010-62345678", ["010-62345678"]),
+        ("座机(0571)88886666转", ["(0571)88886666"]),
+        ("致电0755 2345 6789吧", ["0755 2345 6789"]),
+        ("电话０２１－６２３４５６７８", ["０２１－６２３４５６７８"]),
+        ("010-12345678", []),  # local numbers never start with 1
+        ("编号01062345678", []),  # bare digits without a context word
+        ("电话01062345678", ["01062345678"]),  # bare digits with one
+    ],
+    "CN_RESIDENT_ID": [
+        ("11010519491231002X", ["11010519491231002X"]),
+        ("身份证11010519491231002x号", ["11010519491231002x"]),
+        ("证件１１０１０５１９４９１２３１００２Ｘ。", ["１１０１０５１９４９１２３１００２Ｘ"]),
+        ("110105 19491231 002X", ["110105 19491231 002X"]),  # separators
+        ("110105194912310021", []),  # bad check character
+        ("110105194913310028", []),  # month 13
+        ("990105194912310021", []),  # no such province
+        ("身份证110105491231002", ["110105491231002"]),  # 15-digit legacy with context
+        ("编号110105491231002", []),  # 15 digits without context
+    ],
+    "BANK_CARD": [
+        ("6222020200112345679", ["6222020200112345679"]),  # ICBC 19, Luhn ok
+        ("卡号6222 0202 0011 2345 679收", ["6222 0202 0011 2345 679"]),
+        ("６２２２０２０２００１１２３４５６７９", ["６２２２０２０２００１１２３４５６７９"]),
+        ("6222020200112345670", []),  # bad Luhn
+        ("订单9876543210123452", []),  # Luhn-valid order number, unknown BIN
+        ("卡号9876543210123452", ["9876543210123452"]),  # unknown BIN, but a context word
+        ("620102199001010257", []),  # a Luhn-valid Gansu resident ID, not a card
+        ("银行卡620102199001010257", ["620102199001010257"]),  # ...unless card context
+    ],
+    "EMAIL_ADDRESS": [
+        ("zhang.san@qq.com", ["zhang.san@qq.com"]),
+        ("邮箱zhang_san99@163.com谢谢", ["zhang_san99@163.com"]),
+        ("邮箱zhang＠163.com", ["zhang＠163.com"]),  # full-width @
+        ("mail me: a.b-c@mail.example.co.uk.", ["a.b-c@mail.example.co.uk"]),
+        ("zhang..san@qq.com", []),
+        ("zhang@qq", []),  # no TLD
+        ("@someone 你好", []),
+    ],
+    "QQ_NUMBER": [
+        ("QQ号：12345678", ["12345678"]),
+        ("加我qq 987654321谢谢", ["987654321"]),
+        ("扣扣１２３４５６７８", ["１２３４５６７８"]),
+        ("订单12345678", []),  # no context
+        ("qq 0123456", []),  # leading zero
+    ],
+    "WECHAT_ID": [
+        ("微信号：zhang_san88", ["zhang_san88"]),
+        ("加vx Abc-12345 谢谢", ["Abc-12345"]),
+        ("wxid_abc123def456", ["wxid_abc123def456"]),
+        ("微信 thanks", []),  # a plain word
+        ("my id zhang_san88", []),  # no context
+        ("微信ab1", []),  # too short
+    ],
+    "WECHAT_OPENID": [
+        ("oUpF8uMuAJO_M2pxb1Q9zNjWeS6o", ["oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"]),
+        ("openid=o6_bmjrPTlm6_2sgVt7hMZOPfL2M", ["o6_bmjrPTlm6_2sgVt7hMZOPfL2M"]),
+        ("用户oUpF8uMuAJO_M2pxb1Q9zNjWeS6o下单", ["oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"]),
+        ("oooooooooooooooooooooooooooo", []),  # not random-looking
+        ("oUpF8uMuAJO_M2pxb1Q9zNjWeS6", []),  # 27 characters
+    ],
+    "WECHAT_UNIONID": [
+        ("unionid: o6_bmasdasdsad6_2sgVt7hMZOPf", ["o6_bmasdasdsad6_2sgVt7hMZOPf"]),
+        ("o6_bmasdasdsad6_2sgVt7hMZOPf", []),  # no context: an openid, not a unionid
+    ],
+    "IP_ADDRESS": [
+        ("登录IP 192.168.10.1", ["192.168.10.1"]),
+        ("来自10.0.0.254的请求", ["10.0.0.254"]),
+        ("2001:db8::8a2e:370:7334", ["2001:db8::8a2e:370:7334"]),
+        ("256.1.1.1", []),
+        ("版本1.2.3.4.5", []),
+        ("12:30:45", []),  # a time, not IPv6
+    ],
+    "CN_LICENSE_PLATE": [
+        ("车牌京A12345", ["京A12345"]),
+        ("粤B·D12345停在门口", ["粤B·D12345"]),  # new energy, separator
+        ("京I12345", []),  # no I on plates
+        ("京A1234", []),  # too short
+    ],
+    "PASSPORT": [
+        ("护照E12345678", ["E12345678"]),
+        ("passport EA1234567", ["EA1234567"]),
+        ("护照号G12345678", ["G12345678"]),
+        ("型号G12345678", []),  # older series needs context
+        ("E1234567", []),  # too short
+    ],
+    "CN_PERSON": [
+        ("收件人王小明，电话", ["王小明"]),
+        ("李先生您好", ["李先生"]),  # jieba tags the form of address as nr
+        ("连衣裙很好看", []),
+        ("谢谢老板", []),
+    ],
+    "CN_ADDRESS": [
+        ("送到北京市朝阳区建国路88号3单元501室谢谢", ["北京市朝阳区建国路88号3单元501室"]),
+        ("地址：浙江省杭州市西湖区文三路１２号", ["浙江省杭州市西湖区文三路１２号"]),
+        ("阳光花园5栋", ["阳光花园5栋"]),
+        ("北京很美", []),  # a bare city name without context
+        ("质量很好", []),
+    ],
+}
+
+CASES = [(e, t, exp) for e, rows in TABLES.items() for t, exp in rows]
+
+
+@pytest.mark.parametrize(
+    ("entity", "text", "expected"), CASES, ids=[f"{e}:{t}" for e, t, _ in CASES]
+)
+def test_recognizer_table(entity: str, text: str, expected: list[str]) -> None:
+    assert spans(entity, text) == sorted(expected)
+
+
+def test_every_offline_recognizer_has_a_table() -> None:
+    assert set(RECOGNIZERS) - {"PERSON"} == set(TABLES)
