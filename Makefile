@@ -14,7 +14,8 @@ $(BIN)/privacy-profile: pyproject.toml
 venv: $(BIN)/privacy-profile
 
 demo: venv
-	$(BIN)/privacy-profile demo --out demo-out
+	$(BIN)/privacy-profile policy validate policies/*.yaml
+	$(BIN)/privacy-profile policy explain policies/wechat_shop.yaml
 
 test: venv
 	$(BIN)/ruff check privacy_profile tests benchmarks

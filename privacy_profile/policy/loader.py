@@ -73,7 +73,7 @@ def _line_of(doc: Any, path: tuple[str | int, ...]) -> int | None:
             # pydantic adds union tags and model names to locations; skip what is not a node.
             continue
     if line is None and isinstance(doc, CommentedMap):
-        line = 1
+        line = int(doc.lc.line) + 1  # a missing top-level field: the document's first key
     return line
 
 
@@ -93,7 +93,7 @@ def _pydantic_issues(doc: Any, exc: ValidationError, file: str) -> list[PolicyIs
         loc = tuple(err["loc"])
         # Keep only the parts that are real document keys for the field name.
         shown = _real_path(doc, loc)
-        msg = err["msg"]
+        msg = err["msg"].removeprefix("Value error, ")
         hint = _hint_for(err)
         if err["type"] == "extra_forbidden":
             msg = f"unknown field {loc[-1]!r}"

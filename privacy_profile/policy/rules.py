@@ -277,10 +277,10 @@ def _purposes(policy: Policy) -> Iterator[RuleViolation]:
             )
     needs_assessment = bool(sensitive) or any(is_profiling_use(p.data_use) for p in policy.purposes)
     if needs_assessment and policy.assessment is None:
-        why = "sensitive categories" if sensitive else "profiling"
+        why = "sensitive categories are" if sensitive else "profiling is"
         yield (
             ("assessment",),
-            f"an impact assessment (PIPIA, PIPL art. 55) is required because {why} are in scope",
+            f"an impact assessment (PIPIA, PIPL art. 55) is required because {why} in scope",
             "add assessment: {id: PIPIA-..., completed_on: YYYY-MM-DD}",
         )
 
