@@ -9,8 +9,15 @@ import pandas as pd
 import pytest
 
 from privacy_profile.errors import ScanError
-from privacy_profile.pii import Finding, Language, PiiScanner, ScanConfig, build_analyzer, route
-from privacy_profile.pii import synth
+from privacy_profile.pii import (
+    Finding,
+    Language,
+    PiiScanner,
+    ScanConfig,
+    build_analyzer,
+    route,
+    synth,
+)
 
 
 @pytest.fixture(scope="module")
