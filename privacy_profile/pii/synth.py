@@ -103,7 +103,7 @@ def embed(rng: random.Random, sentences: Sequence[str], entity: str) -> Labeled:
     if after and after[0].isascii() and after[0].isalnum():
         after = " " + after
     lead = rng.choice(_LEADS[entity])
-    value = _MAKERS[entity](rng)  # type: ignore[operator]
+    value = _MAKERS[entity](rng)
     if entity == "CN_MOBILE" and value.startswith("+86 "):
         prefix, value = "+86 ", value[4:]
     else:
