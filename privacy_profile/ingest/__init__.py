@@ -1,0 +1,33 @@
+"""The ingestion layer: the trust boundary between raw shop data and everything else.
+
+After :func:`sanitize` no raw direct identifier remains, every excluded row is counted by
+reason, and only users whose consent covers the run's purpose remain. See docs/ingestion.md.
+"""
+
+from privacy_profile.ingest.guard import LeakGuard
+from privacy_profile.ingest.keys import KeyMaterial, KeyRing
+from privacy_profile.ingest.pseudonymize import Pseudonymizer, Tokenizer
+from privacy_profile.ingest.report import IngestReport, KAnonymityReport, TableReport
+from privacy_profile.ingest.sanitize import (
+    ActivationInfo,
+    SanitizeResult,
+    sanitize,
+    write_sanitized,
+)
+from privacy_profile.ingest.scan import TextScanner
+
+__all__ = [
+    "ActivationInfo",
+    "IngestReport",
+    "KAnonymityReport",
+    "KeyMaterial",
+    "KeyRing",
+    "LeakGuard",
+    "Pseudonymizer",
+    "SanitizeResult",
+    "TableReport",
+    "TextScanner",
+    "Tokenizer",
+    "sanitize",
+    "write_sanitized",
+]

@@ -1,0 +1,142 @@
+"""Keyed pseudonyms (HMAC-SHA256 per domain) and reversible tokens (AES-SIV).
+
+* :class:`Pseudonymizer` derives one subkey per pseudonymisation domain with HKDF (the domain
+  name and key id are in the HKDF info), so pseudonyms of two domains cannot be joined and a new
+  key id gives new pseudonyms. Values are normalized, de-duplicated, hashed once each with a
+  copy of a prepared ``cryptography`` HMAC object, and mapped back. Output: 32 hex digits
+  (128 bits).
+* :class:`Tokenizer` encrypts deterministically with AES-SIV under a key derived from the
+  custodian key; :meth:`Tokenizer.detokenize` needs that key and fails on any other.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes, hmac
+from cryptography.hazmat.primitives.ciphers.aead import AESSIV
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from privacy_profile.errors import KeyMaterialError
+from privacy_profile.ingest.keys import KeyMaterial, KeyRing
+from privacy_profile.ingest.normalize import Normalizer, normalize_default
+
+__all__ = ["PSEUDONYM_HEX_DIGITS", "Pseudonymizer", "Tokenizer", "derive_subkey", "map_unique"]
+
+PSEUDONYM_HEX_DIGITS = 32  # 128 bits
+_HKDF_SALT = b"privacy_profile/pseudonym/v1"
+_TOKEN_PREFIX = "tk1_"
+
+
+def derive_subkey(key: KeyMaterial, *, purpose: str, name: str, length: int = 32) -> bytes:
+    """HKDF-SHA256 subkey of ``key`` bound to a purpose label, a name and the key id."""
+    info = f"{purpose}|{name}|{key.key_id}".encode()
+    return HKDF(algorithm=hashes.SHA256(), length=length, salt=_HKDF_SALT, info=info).derive(
+        key.secret()
+    )
+
+
+def map_unique(
+    series: pd.Series, normalizer: Normalizer, fn: Callable[[list[str]], list[str]]
+) -> tuple[pd.Series, int]:
+    """Apply ``fn`` once per distinct normalized value and map the results back.
+
+    Missing values (and values that normalize to the empty string) stay missing. Returns the
+    new series and the number of distinct values ``fn`` saw.
+    """
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    norm = normalizer(pd.Series(uniques, dtype="string"))
+    norm = norm.mask(norm.str.len() == 0)
+    ncodes, nuniques = pd.factorize(norm, use_na_sentinel=True)
+    values = fn([str(v) for v in nuniques])
+    table = np.array([*values, None], dtype=object)  # code -1 picks the trailing None
+    per_unique = np.concatenate([table[ncodes], np.array([None], dtype=object)])
+    return pd.Series(per_unique[codes], index=series.index, dtype="string"), len(values)
+
+
+@dataclass(frozen=True)
+class Pseudonymizer:
+    """HMAC-SHA256 pseudonyms per domain, from the domain keys of a :class:`KeyRing`."""
+
+    keys: KeyRing
+
+    def _hmac(self, domain: str) -> hmac.HMAC:
+        sub = derive_subkey(self.keys.domain(domain), purpose="pseudonym", name=domain)
+        return hmac.HMAC(sub, hashes.SHA256())
+
+    def hash_values(self, values: list[str], *, domain: str) -> list[str]:
+        """One pseudonym per value (no normalization, no de-duplication)."""
+        base = self._hmac(domain)
+        n = PSEUDONYM_HEX_DIGITS // 2
+        out = []
+        for v in values:
+            h = base.copy()
+            h.update(v.encode("utf-8"))
+            out.append(h.finalize()[:n].hex())
+        return out
+
+    def pseudonymize(
+        self, series: pd.Series, *, domain: str, normalizer: Normalizer = normalize_default
+    ) -> pd.Series:
+        """Normalize, de-duplicate, hash once per distinct value and map back."""
+        out, _ = map_unique(series, normalizer, lambda vs: self.hash_values(vs, domain=domain))
+        return out
+
+
+@dataclass(frozen=True)
+class Tokenizer:
+    """Deterministic AES-SIV tokens under the custodian key (reversible only with it)."""
+
+    custodian: KeyMaterial
+
+    def _siv(self) -> AESSIV:
+        return AESSIV(derive_subkey(self.custodian, purpose="token", name="aes-siv", length=64))
+
+    def _ad(self) -> list[bytes]:
+        return [b"privacy_profile/token/v1", self.custodian.key_id.encode()]
+
+    def tokenize_values(self, values: list[str]) -> list[str]:
+        siv, ad = self._siv(), self._ad()
+        return [
+            _TOKEN_PREFIX
+            + base64.urlsafe_b64encode(siv.encrypt(v.encode("utf-8"), ad)).rstrip(b"=").decode()
+            for v in values
+        ]
+
+    def tokenize(
+        self, series: pd.Series, *, normalizer: Normalizer = normalize_default
+    ) -> pd.Series:
+        out, _ = map_unique(series, normalizer, self.tokenize_values)
+        return out
+
+    def detokenize_values(self, tokens: list[str]) -> list[str]:
+        siv, ad = self._siv(), self._ad()
+        out = []
+        for t in tokens:
+            if not t.startswith(_TOKEN_PREFIX):
+                raise KeyMaterialError(
+                    "not a privacy_profile token", hint="pass tokens made by Tokenizer.tokenize"
+                )
+            body = t[len(_TOKEN_PREFIX) :]
+            try:
+                raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+                out.append(siv.decrypt(raw, ad).decode("utf-8"))
+            except (InvalidTag, ValueError):
+                raise KeyMaterialError(
+                    f"a token does not decrypt under custodian key {self.custodian.key_id!r}",
+                    hint="detokenize with the custodian key the tokens were made with",
+                ) from None
+        return out
+
+    def detokenize(self, series: pd.Series) -> pd.Series:
+        """Tokens back to the (normalized) identifiers; needs the right custodian key."""
+        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+        plain = np.array([*self.detokenize_values([str(u) for u in uniques]), None], dtype=object)
+        return pd.Series(
+            plain[np.where(codes < 0, len(uniques), codes)], index=series.index, dtype="string"
+        )
