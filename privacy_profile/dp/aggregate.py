@@ -9,7 +9,8 @@ How the budget is split (basic composition, recorded per part):
   ``max_groups``. With private selection the same noisy count also decides which groups are
   released (Laplace thresholding), so selection costs no extra epsilon, only the delta.
 * ``count`` — rows per group after bounding, discrete Laplace, sensitivity
-  ``max_groups * max_rows`` (only when a COUNT, SUM or MEAN is asked).
+  ``max_groups * max_rows`` (only when a COUNT, SUM or MEAN is asked and ``max_rows > 1``;
+  with one row per unit and group the distinct-unit count is reused, for free).
 * ``sum:<column>`` — the sum of values clamped to the policy bounds and *centred* on the middle
   of the bounds, Laplace, sensitivity ``max_groups * max_rows * (upper - lower) / 2``.
   SUM = centred sum + midpoint * count; MEAN = midpoint + centred sum / count (clamped).
@@ -106,7 +107,8 @@ def plan_budget(
     sums: dict[str, Bounds] = {}
     need_rows = False
     for spec in metrics:
-        if spec.aggregation in (Aggregation.COUNT, Aggregation.SUM, Aggregation.MEAN):
+        # with one row per (unit, group) the row count is the distinct-unit count: reuse it
+        if spec.aggregation in (Aggregation.COUNT, Aggregation.SUM, Aggregation.MEAN) and m > 1:
             need_rows = True
         if spec.column is not None and spec.bounds is not None:
             prev = sums.setdefault(spec.column, spec.bounds)
@@ -390,8 +392,9 @@ def _table(
             if name != COUNT_PART:
                 cols.update(_count_columns(name, count_part, noisy[COUNT_PART][idx]))
             continue
-        rows_part = plan.part(ROWS_PART)
-        c = noisy[ROWS_PART][idx]
+        rows_name = ROWS_PART if ROWS_PART in noisy else COUNT_PART
+        rows_part = plan.part(rows_name)
+        c = noisy[rows_name][idx]
         if spec.aggregation is Aggregation.COUNT:
             cols.update(_count_columns(name, rows_part, c))
             continue

@@ -7,7 +7,7 @@ the budget, else records it and commits. Callers charge *before* drawing noise, 
 charge means nothing was computed.
 
 Composition is basic (sequential): epsilons add up, deltas add up. Amounts are stored as
-integers (epsilon in units of 1e-12, delta in units of 1e-18) so sums are exact; each charge is
+integers (epsilon in units of 1e-9, delta in units of 1e-18) so sums are exact; each charge is
 rounded to the nearest unit.
 """
 
@@ -34,7 +34,7 @@ __all__ = [
     "WindowKind",
 ]
 
-EPS_UNIT = 10**12
+EPS_UNIT = 10**9
 DELTA_UNIT = 10**18
 _BUSY_TIMEOUT_S = 60.0
 
@@ -147,8 +147,14 @@ CREATE INDEX IF NOT EXISTS charges_by_run ON charges(run_id);
 """
 
 
+_MAX_UNITS = 2**62
+
+
 def _units(value: float, unit: int) -> int:
-    return round(value * unit)
+    units = round(value * unit)
+    if units >= _MAX_UNITS:
+        raise PrivacyParameterError(f"{value:g} is too large for the ledger")
+    return units
 
 
 class BudgetLedger:

@@ -104,6 +104,8 @@ def interval_halfwidth(mechanism: Mechanism, scale: float, level: float = INTERV
     if mechanism is Mechanism.DISCRETE_LAPLACE:
         # P(|Z| > q) = 2 p^(q+1) / (1 + p)
         p = _geometric_p(scale)
+        if p == 0.0:  # no noise at all at this scale
+            return 0.0
         q = math.ceil(math.log(alpha * (1.0 + p) / 2.0) / math.log(p)) - 1
         q = max(q, 0)
         while q > 0 and 2.0 * p**q / (1.0 + p) <= alpha:  # guard against rounding
@@ -143,6 +145,8 @@ def selection_threshold(*, scale: float, max_groups: int, delta: float) -> int:
         )
     p = _geometric_p(scale)
     target = delta / max_groups
+    if p == 0.0:
+        return 2
     m = max(math.ceil(math.log(target * (1.0 + p)) / math.log(p)), 0)
     while p**m / (1.0 + p) > target:  # guard against rounding
         m += 1
