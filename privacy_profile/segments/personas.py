@@ -1,0 +1,209 @@
+"""Personas: per segment, DP distributions of tag dimensions and DP top-N categories.
+
+Each (segment family, dimension) pair is one DP histogram over (segment, value) groups, with
+an equal share of the personas epsilon (a unit is in one segment of a family, so the segments
+of a family compose in parallel). ``top_categories`` counts each unit in at most
+``max_categories_per_user`` of its own most frequent categories (contribution bounding). Value
+lists from the policy are public groups (released even when empty); a dimension without one
+uses private group selection, which spends delta. Groups whose noisy count is below the
+aggregation threshold are not released. A dimension carrying a denied tag is refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from privacy_profile.dp import (
+    Aggregation,
+    MechanismRecord,
+    MetricSpec,
+    PrivacyLoss,
+    PrivacyUnit,
+    PrivateSelection,
+    PublicGroups,
+    dp_aggregate,
+)
+from privacy_profile.errors import PolicyError
+from privacy_profile.segments._common import ReleaseContext, SegmentDef
+from privacy_profile.segments.spec import PERSONA_DIMENSIONS, denied_term
+
+__all__ = [
+    "PERSONA_COLUMNS",
+    "RECOMMENDATION_COLUMNS",
+    "Family",
+    "PersonaParams",
+    "PersonaRelease",
+    "release_personas",
+]
+
+UNKNOWN = "(unknown)"
+PERSONA_COLUMNS = [
+    "family",
+    "segment",
+    "label",
+    "dimension",
+    "value",
+    "dp_count",
+    "count_noise_sd",
+    "count_ci_low",
+    "count_ci_high",
+    "dp_share",
+    "epsilon",
+]
+RECOMMENDATION_COLUMNS = ["family", "segment", "label", "rank", "category", "dp_count", "epsilon"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Family:
+    """A segmentation: its segments and each unit's segment (internal, indexed by unit)."""
+
+    name: str
+    segments: tuple[SegmentDef, ...]
+    assignment: pd.Series
+
+
+@dataclass(frozen=True, kw_only=True)
+class PersonaParams:
+    dimensions: tuple[str, ...]
+    top_n: int
+    max_categories_per_user: int
+    domains: Mapping[str, tuple[str, ...]]
+    deny_list: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class PersonaRelease:
+    personas: pd.DataFrame
+    recommendations: pd.DataFrame
+    records: tuple[MechanismRecord, ...]
+
+
+def check_dimensions(params: PersonaParams) -> None:
+    """Refuse a denied or unknown dimension with a clear error."""
+    for dim in params.dimensions:
+        term = denied_term(dim, params.deny_list)
+        if term is not None:
+            raise PolicyError(
+                f"persona dimension {dim!r} is a denied tag ({term!r} is on tag_deny_list)",
+                hint=f"remove {dim!r} from segmentation.personas.dimensions",
+            )
+        if dim not in PERSONA_DIMENSIONS:
+            raise PolicyError(
+                f"unknown persona dimension {dim!r}",
+                hint=f"use some of {', '.join(PERSONA_DIMENSIONS)}",
+            )
+
+
+def _long(
+    family: Family,
+    dim: str,
+    features: pd.DataFrame,
+    categories: pd.DataFrame,
+    unit: str,
+) -> pd.DataFrame:
+    seg = family.assignment
+    if dim == "top_categories":
+        df = categories[[unit, "category"]].rename(columns={"category": "value"})
+    else:
+        df = pd.DataFrame(
+            {unit: features[unit].to_numpy(), "value": features[dim].astype("string").to_numpy()}
+        )
+        df["value"] = df["value"].fillna(UNKNOWN)
+    df = df.loc[df[unit].isin(seg.index)].copy()
+    df["segment"] = seg.reindex(df[unit].to_numpy()).to_numpy()
+    df["value"] = df["value"].astype(str)
+    return df
+
+
+def release_personas(
+    families: Sequence[Family],
+    features: pd.DataFrame,
+    categories: pd.DataFrame,
+    params: PersonaParams,
+    *,
+    loss: PrivacyLoss,
+    ctx: ReleaseContext,
+) -> PersonaRelease:
+    """DP persona distributions and top-N recommendations for every segment of ``families``."""
+    check_dimensions(params)
+    unit = ctx.unit_column
+    pairs = [(f, d) for f in families for d in params.dimensions]
+    if not pairs:
+        empty = pd.DataFrame(columns=PERSONA_COLUMNS)
+        return PersonaRelease(
+            personas=empty,
+            recommendations=pd.DataFrame(columns=RECOMMENDATION_COLUMNS),
+            records=(),
+        )
+    n_private = sum(1 for _, d in pairs if d not in params.domains)
+    eps_each = loss.epsilon / len(pairs)
+    delta_each = ctx.delta / n_private if n_private else 0.0
+    frames: list[pd.DataFrame] = []
+    records: list[MechanismRecord] = []
+    for fam, dim in pairs:
+        df = _long(fam, dim, features, categories, unit)
+        multi = dim == "top_categories"
+        punit = PrivacyUnit(
+            column=unit,
+            max_groups_contributed=params.max_categories_per_user if multi else 1,
+            max_rows_per_group=1,
+        )
+        groups: PublicGroups | PrivateSelection
+        if dim in params.domains:
+            values = [*params.domains[dim], *([] if multi else [UNKNOWN])]
+            groups = PublicGroups(keys=tuple((s.key, v) for s in fam.segments for v in values))
+            part = PrivacyLoss(epsilon=eps_each)
+        else:
+            if delta_each <= 0:
+                raise PolicyError(
+                    f"persona dimension {dim!r} has no public value list and no delta",
+                    hint=f"add segmentation.tag_domains.{dim}, or a privacy.delta_per_query",
+                )
+            groups = PrivateSelection()
+            part = PrivacyLoss(epsilon=eps_each, delta=delta_each)
+        res = dp_aggregate(
+            df,
+            unit=punit,
+            by=["segment", "value"],
+            metrics=[MetricSpec(aggregation=Aggregation.PRIVACY_ID_COUNT)],
+            loss=part,
+            ledger=ctx.ledger,
+            run_id=ctx.run_id,
+            groups=groups,
+            threshold=ctx.threshold,
+            rng=ctx.rng,
+            label=f"personas/{fam.name}/{dim}",
+        )
+        records.extend(res.records)
+        t = res.table
+        labels = {s.key: s.label for s in fam.segments}
+        out = pd.DataFrame(
+            {
+                "family": fam.name,
+                "segment": t["segment"].astype(str),
+                "label": t["segment"].map(labels),
+                "dimension": dim,
+                "value": t["value"].astype(str),
+                "dp_count": t["privacy_id_count"].astype(np.int64),
+                "count_noise_sd": t["privacy_id_count_noise_sd"],
+                "count_ci_low": np.maximum(t["privacy_id_count_low"], 0),
+                "count_ci_high": t["privacy_id_count_high"],
+                "epsilon": loss.epsilon,
+            }
+        )
+        totals = out.groupby("segment")["dp_count"].transform("sum").clip(lower=1)
+        out["dp_share"] = out["dp_count"].clip(lower=0) / totals
+        frames.append(out[PERSONA_COLUMNS])
+    personas = pd.concat(frames, ignore_index=True)
+    rec = personas.loc[personas["dimension"] == "top_categories"]
+    rec = rec.sort_values(["family", "segment", "dp_count"], ascending=[True, True, False])
+    rec = rec.groupby(["family", "segment"], sort=False).head(params.top_n).copy()
+    rec["rank"] = rec.groupby(["family", "segment"], sort=False).cumcount() + 1
+    rec = rec.rename(columns={"value": "category"})[RECOMMENDATION_COLUMNS]
+    return PersonaRelease(
+        personas=personas, recommendations=rec.reset_index(drop=True), records=tuple(records)
+    )

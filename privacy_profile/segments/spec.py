@@ -1,0 +1,415 @@
+"""The ``segmentation:`` section of a policy, validated at the YAML boundary.
+
+A frozen pydantic v2 model with ``extra="forbid"``: one spelling per field, enums or Literals,
+no data-derived bound anywhere. Everything below the boundary uses the frozen dataclasses of
+:mod:`privacy_profile.segments` built from this model.
+
+Each section (``rfm``, ``kmeans``, ``lifecycle``, ``rules``, ``personas``, ``tree``) is one
+named release with its own ``epsilon``; :func:`check_against_policy` refuses an epsilon above the
+policy's ``privacy.max_epsilon_per_query``, and the ledger enforces the total budget.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from itertools import pairwise
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from privacy_profile.errors import PolicyError, PolicyIssue
+
+if TYPE_CHECKING:
+    from privacy_profile.policy.model import Policy
+
+__all__ = [
+    "DEFAULT_DENY_LIST",
+    "FEATURE_NAMES",
+    "NUMERIC_FEATURES",
+    "PERSONA_DIMENSIONS",
+    "CategoricalFeature",
+    "KMeansFeature",
+    "KMeansInit",
+    "KMeansSpec",
+    "LifecycleSpec",
+    "NumericBounds",
+    "PersonasSpec",
+    "RfmSpec",
+    "RfmWeights",
+    "RuleSegmentSpec",
+    "SegmentationSpec",
+    "Transform",
+    "TreeSpec",
+    "check_against_policy",
+    "denied_term",
+]
+
+#: Numeric per-pseudonym features (see :mod:`privacy_profile.segments.features`).
+NUMERIC_FEATURES: tuple[str, ...] = (
+    "recency_days",
+    "frequency",
+    "monetary",
+    "tenure_days",
+    "active_days",
+    "avg_order_value",
+    "coupon_rate",
+    "price_sensitivity",
+    "events",
+    "cart_events",
+    "fav_events",
+    "view_events",
+)
+
+
+class CategoricalFeature(StrEnum):
+    """Categorical per-pseudonym features usable in rules, personas and trees."""
+
+    AGE_BAND = "age_band"
+    GENDER = "gender"
+    PROVINCE = "province"
+    CHANNEL = "channel"
+    SPENDING_BAND = "spending_band"
+    TOP_CATEGORY = "top_category"
+
+
+FEATURE_NAMES: tuple[str, ...] = NUMERIC_FEATURES + tuple(c.value for c in CategoricalFeature)
+
+#: Persona dimensions: the categorical features plus the multi-valued ``top_categories``.
+PERSONA_DIMENSIONS: tuple[str, ...] = (
+    "age_band",
+    "gender",
+    "province",
+    "channel",
+    "spending_band",
+    "top_categories",
+)
+
+DEFAULT_DENY_LIST: tuple[str, ...] = ("ethnicity", "religion", "health", "disability")
+
+_NAME = r"^[a-z][a-z0-9_]*$"
+
+
+def denied_term(name: str, deny_list: tuple[str, ...] | list[str]) -> str | None:
+    """The deny-list term that ``name`` carries (as a whole word of a ``_.-`` separated
+    name, case-insensitive), or None. ``health_status`` carries ``health``."""
+    words = set(re.split(r"[^a-z0-9]+", name.lower()))
+    lowered = name.lower()
+    for term in deny_list:
+        t = term.lower()
+        if t in words or t == lowered:
+            return term
+    return None
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class NumericBounds(_Frozen):
+    """Public bounds [lower, upper]; values are clamped to them. Never taken from the data."""
+
+    lower: float
+    upper: float
+
+    @model_validator(mode="after")
+    def _order(self) -> NumericBounds:
+        if not self.lower < self.upper:
+            raise ValueError("`lower` must be below `upper`")
+        return self
+
+
+class RfmWeights(_Frozen):
+    """How the RFM release's epsilon is split: the three split quantiles, the class sizes and
+    the class means (R, F, M share the ``means`` part equally)."""
+
+    splits: float = Field(default=1.0, gt=0)
+    sizes: float = Field(default=1.0, gt=0)
+    means: float = Field(default=1.0, gt=0)
+
+
+class RfmSpec(_Frozen):
+    """RFM-8: high/low splits of recency, frequency and monetary at DP quantiles."""
+
+    epsilon: float = Field(gt=0)
+    recency_days: NumericBounds
+    frequency: NumericBounds
+    monetary: NumericBounds
+    split_quantile: float = Field(default=0.5, gt=0, lt=1)
+    weights: RfmWeights = RfmWeights()
+
+
+class Transform(StrEnum):
+    IDENTITY = "identity"
+    LOG1P = "log1p"
+
+
+class KMeansInit(StrEnum):
+    """Initial centroids: ``rfm_classes`` uses the released DP RFM-8 class means (free
+    post-processing; needs the ``rfm`` section and RFM features only); ``random`` uses
+    diffprivlib's random initialisation inside the bounds."""
+
+    RFM_CLASSES = "rfm_classes"
+    RANDOM = "random"
+
+
+class KMeansFeature(_Frozen):
+    name: str
+    lower: float
+    upper: float
+    transform: Transform = Transform.IDENTITY
+
+    @model_validator(mode="after")
+    def _check(self) -> KMeansFeature:
+        if self.name not in NUMERIC_FEATURES:
+            raise ValueError(
+                f"unknown k-means feature {self.name!r}; use one of {', '.join(NUMERIC_FEATURES)}"
+            )
+        if not self.lower < self.upper:
+            raise ValueError("`lower` must be below `upper`")
+        if self.transform is Transform.LOG1P and self.lower <= -1:
+            raise ValueError("log1p needs `lower` > -1")
+        return self
+
+
+class KMeansSpec(_Frozen):
+    """DP k-means (diffprivlib) on features scaled to [0, 1] by their public bounds."""
+
+    epsilon: float = Field(gt=0)
+    k: int = Field(ge=2, le=20)
+    features: list[KMeansFeature] = Field(min_length=1)
+    init: KMeansInit = KMeansInit.RANDOM
+    size_share: float = Field(
+        default=0.2, gt=0, lt=1, description="Share of epsilon for the DP cluster sizes."
+    )
+
+    @field_validator("features")
+    @classmethod
+    def _unique(cls, v: list[KMeansFeature]) -> list[KMeansFeature]:
+        names = [f.name for f in v]
+        if len(set(names)) != len(names):
+            raise ValueError("each k-means feature may appear once")
+        return v
+
+
+class LifecycleSpec(_Frozen):
+    """Lifecycle stages from activity windows, in days before the run date.
+
+    new: first seen within ``new_within_days``; active: last seen within
+    ``active_within_days``; returning: active, and no activity in the ``returning_gap_days``
+    before the active window while active earlier; dormant: last seen before the active window
+    but within ``churned_after_days``; churned: last seen longer ago.
+    """
+
+    epsilon: float = Field(gt=0)
+    new_within_days: int = Field(ge=1)
+    active_within_days: int = Field(ge=1)
+    returning_gap_days: int = Field(ge=1)
+    churned_after_days: int = Field(ge=1)
+
+    @model_validator(mode="after")
+    def _order(self) -> LifecycleSpec:
+        if not self.active_within_days < self.churned_after_days:
+            raise ValueError("`active_within_days` must be below `churned_after_days`")
+        if self.new_within_days > self.churned_after_days:
+            raise ValueError("`new_within_days` must not exceed `churned_after_days`")
+        return self
+
+
+class RuleSegmentSpec(_Frozen):
+    """A segment written as a safe expression over features (never eval'd)."""
+
+    name: str = Field(pattern=_NAME)
+    label_zh: str = Field(min_length=1)
+    label_en: str = Field(min_length=1)
+    expr: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _parse(self) -> RuleSegmentSpec:
+        from privacy_profile.segments.rules import parse_rule
+
+        parse_rule(self.expr, rule=self.name)  # raises PolicyError naming the rule
+        return self
+
+
+class PersonasSpec(_Frozen):
+    """Per-segment DP distributions of tag dimensions and DP top-N categories."""
+
+    epsilon: float = Field(gt=0)
+    dimensions: list[str] = Field(min_length=1)
+    top_n: int = Field(default=5, ge=1, le=50)
+    max_categories_per_user: int | None = Field(
+        default=None, ge=1, description="Default: the policy's max_groups_contributed."
+    )
+    spending_bands: list[float] = Field(
+        min_length=2, description="Edges of the spending bands on monetary, ascending."
+    )
+
+    @field_validator("spending_bands")
+    @classmethod
+    def _ascending(cls, v: list[float]) -> list[float]:
+        if any(b2 <= b1 for b1, b2 in pairwise(v)):
+            raise ValueError("spending_bands must be strictly ascending")
+        return v
+
+    @field_validator("dimensions")
+    @classmethod
+    def _unique_dims(cls, v: list[str]) -> list[str]:
+        if len(set(v)) != len(v):
+            raise ValueError("each persona dimension may appear once")
+        return v
+
+
+class TreeSpec(_Frozen):
+    """A DP decision tree (diffprivlib) explaining one segment by quasi-identifiers."""
+
+    epsilon: float = Field(gt=0)
+    target: str = Field(
+        pattern=r"^(rfm|lifecycle|rule|kmeans):[a-z0-9_]+$",
+        description="The segment to explain, e.g. rfm:important_value or rule:big_spenders.",
+    )
+    features: list[CategoricalFeature] = Field(min_length=1)
+    max_depth: int = Field(default=3, ge=1, le=6)
+
+
+class SegmentationSpec(_Frozen):
+    """The policy's ``segmentation:`` section."""
+
+    reference_date: Literal["run_date"] = Field(
+        default="run_date",
+        description="Recency is measured to the run date the caller gives, never to the data.",
+    )
+    lookback_days: int | None = Field(
+        default=None, ge=1, description="Only activity within this many days before the run."
+    )
+    rfm: RfmSpec | None = None
+    kmeans: KMeansSpec | None = None
+    lifecycle: LifecycleSpec | None = None
+    rules_epsilon: float | None = Field(
+        default=None, gt=0, description="Epsilon of each rule segment's release."
+    )
+    rules: list[RuleSegmentSpec] = Field(default_factory=list)
+    personas: PersonasSpec | None = None
+    tree: TreeSpec | None = None
+    tag_domains: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Public value lists of tag dimensions (persona groups released even when "
+        "empty; needed by tree features). A persona dimension without one uses private group "
+        "selection, which spends delta. spending_band's list comes from personas.spending_bands.",
+    )
+    tag_deny_list: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_DENY_LIST),
+        min_length=1,
+        description="Tags never used in rules, personas or trees.",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> SegmentationSpec:
+        if self.rules and self.rules_epsilon is None:
+            raise ValueError("rule segments need `rules_epsilon`")
+        names = [r.name for r in self.rules]
+        if len(set(names)) != len(names):
+            raise ValueError("rule segment names must be unique")
+        if self.kmeans is not None and self.kmeans.init is KMeansInit.RFM_CLASSES:
+            if self.rfm is None:
+                raise ValueError("kmeans.init rfm_classes needs the `rfm` section")
+            rfm_names = {"recency_days", "frequency", "monetary"}
+            if not {f.name for f in self.kmeans.features} <= rfm_names:
+                raise ValueError("kmeans.init rfm_classes works on RFM features only")
+        deny = tuple(self.tag_deny_list)
+        if self.personas is not None:
+            for dim in self.personas.dimensions:
+                term = denied_term(dim, deny)
+                if term is not None:
+                    raise ValueError(
+                        f"persona dimension {dim!r} is a denied tag ({term!r} is on "
+                        "tag_deny_list): remove it from personas.dimensions"
+                    )
+                if dim not in PERSONA_DIMENSIONS:
+                    raise ValueError(
+                        f"unknown persona dimension {dim!r}; use some of "
+                        f"{', '.join(PERSONA_DIMENSIONS)}"
+                    )
+        for dim, values in self.tag_domains.items():
+            term = denied_term(dim, deny)
+            if term is not None:
+                raise ValueError(f"tag_domains names a denied tag {dim!r} ({term!r})")
+            if dim not in PERSONA_DIMENSIONS and dim not in FEATURE_NAMES:
+                raise ValueError(f"tag_domains: unknown dimension {dim!r}")
+            if len(set(values)) != len(values) or not values:
+                raise ValueError(f"tag_domains.{dim} must list distinct values")
+        for r in self.rules:
+            from privacy_profile.segments.rules import parse_rule, rule_features
+
+            for feat in rule_features(parse_rule(r.expr, rule=r.name)):
+                term = denied_term(feat, deny)
+                if term is not None:
+                    raise ValueError(f"rule {r.name!r} reads a denied tag {feat!r} ({term!r})")
+        if self.tree is not None:
+            for feat in self.tree.features:
+                if feat.value not in self.tag_domains and feat not in (
+                    CategoricalFeature.SPENDING_BAND,
+                    CategoricalFeature.TOP_CATEGORY,
+                ):
+                    raise ValueError(
+                        f"tree feature {feat.value!r} needs a value list in tag_domains"
+                    )
+                if feat is CategoricalFeature.TOP_CATEGORY and not (
+                    {"top_category", "top_categories"} & set(self.tag_domains)
+                ):
+                    raise ValueError("tree feature 'top_category' needs tag_domains.top_categories")
+            kind, _, name = self.tree.target.partition(":")
+            if kind == "rule" and name not in names:
+                raise ValueError(f"tree.target names rule {name!r}, which is not declared")
+            if kind != "rule" and getattr(self, kind) is None:
+                raise ValueError(f"tree.target needs the `{kind}` section")
+        return self
+
+    def releases(self) -> dict[str, float]:
+        """Each named release and its epsilon, in the order they run."""
+        out: dict[str, float] = {}
+        if self.rfm is not None:
+            out["rfm"] = self.rfm.epsilon
+        if self.kmeans is not None:
+            out["kmeans"] = self.kmeans.epsilon
+        if self.lifecycle is not None:
+            out["lifecycle"] = self.lifecycle.epsilon
+        for r in self.rules:
+            assert self.rules_epsilon is not None
+            out[f"rule:{r.name}"] = self.rules_epsilon
+        if self.personas is not None:
+            out["personas"] = self.personas.epsilon
+        if self.tree is not None:
+            out["tree"] = self.tree.epsilon
+        return out
+
+
+def check_against_policy(spec: SegmentationSpec, policy: Policy) -> None:
+    """Raise PolicyError listing every release whose epsilon passes the policy's
+    ``privacy.max_epsilon_per_query`` (or, summed, the whole ``epsilon_budget``)."""
+    cap = policy.privacy.max_epsilon_per_query
+    issues = [
+        PolicyIssue(
+            file="<policy>",
+            line=None,
+            field=f"segmentation.{name}.epsilon",
+            message=f"epsilon {eps:g} exceeds privacy.max_epsilon_per_query {cap:g}",
+            hint="lower this release's epsilon",
+        )
+        for name, eps in spec.releases().items()
+        if eps > cap
+    ]
+    total = sum(spec.releases().values())
+    if total > policy.privacy.epsilon_budget:
+        issues.append(
+            PolicyIssue(
+                file="<policy>",
+                line=None,
+                field="segmentation",
+                message=f"the releases sum to epsilon {total:g}, above privacy.epsilon_budget "
+                f"{policy.privacy.epsilon_budget:g}",
+                hint="lower the epsilons of the segmentation releases",
+            )
+        )
+    if issues:
+        raise PolicyError(issues)
