@@ -1,0 +1,282 @@
+"""``audit verify``: check a run against its run log, outputs, ledger and lineage.
+
+:func:`verify_run` checks, in order, and stops at the first mismatch with an
+:class:`~privacy_profile.errors.AuditError` whose message names the record, file or charge:
+
+1. the run log's hash chain (every record's hash, link and seq);
+2. the lineage events: START first, COMPLETE or FAIL last, one run id, and each line's
+   SHA-256 equal to the run log's ``lineage_event`` record;
+3. every output the run log records for the run: present, with the recorded SHA-256;
+4. the DP mechanisms of the COMPLETE event's privacy facet equal the ledger's charges for the
+   run (label, mechanism, epsilon, delta, sensitivity), both ways;
+5. a re-scan of the outputs for pseudonym/token-shaped strings and, with a scanner, PII.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from privacy_profile.errors import AuditError, LeakDetectedError
+from privacy_profile.lineage.facets import PRIVACY_FACET_NAME
+from privacy_profile.lineage.guard import ReleaseGuard, Scanner
+from privacy_profile.lineage.recorder import read_events
+from privacy_profile.lineage.runlog import RunLog, file_sha256, verify_chain
+
+__all__ = [
+    "AuditReport",
+    "LedgerCharge",
+    "LedgerLike",
+    "read_ledger_charges",
+    "verify_run",
+]
+
+# The ledger stores amounts as integers in these units (privacy_profile.dp.ledger).
+_EPS_UNIT = 10**12
+_DELTA_UNIT = 10**18
+
+
+@dataclass(frozen=True, kw_only=True)
+class LedgerCharge:
+    """The fields of a ledger charge the audit compares (duck-compatible with dp's Charge)."""
+
+    run_id: str
+    mechanism: str
+    label: str
+    epsilon: float
+    delta: float
+    sensitivity: float
+
+
+class _ChargeLike(Protocol):
+    @property
+    def mechanism(self) -> str: ...
+    @property
+    def label(self) -> str: ...
+    @property
+    def epsilon(self) -> float: ...
+    @property
+    def delta(self) -> float: ...
+    @property
+    def sensitivity(self) -> float: ...
+
+
+class LedgerLike(Protocol):
+    """Anything with ``charges_for_run`` (``privacy_profile.dp.ledger.BudgetLedger``)."""
+
+    def charges_for_run(self, run_id: str) -> Sequence[_ChargeLike]: ...
+
+
+def read_ledger_charges(
+    ledger_path: str | Path, *, run_id: str, dataset: str | None = None
+) -> list[LedgerCharge]:
+    """Read a run's charges from the ledger's SQLite file, read-only (no budget needed)."""
+    p = Path(ledger_path)
+    if not p.is_file():
+        raise AuditError(f"ledger {p} does not exist", hint="give the ledger file's path")
+    try:
+        conn = sqlite3.connect(f"file:{p.resolve()}?mode=ro", uri=True)
+    except sqlite3.Error as e:
+        raise AuditError(f"ledger {p} cannot be opened: {e}") from None
+    try:
+        sql = (
+            "SELECT run_id, mechanism, label, epsilon_units, delta_units, sensitivity "
+            "FROM charges WHERE run_id = ?"
+        )
+        args: tuple[str, ...] = (run_id,)
+        if dataset is not None:
+            sql += " AND dataset = ?"
+            args = (run_id, dataset)
+        rows = conn.execute(sql + " ORDER BY charge_id", args).fetchall()
+    except sqlite3.Error as e:
+        raise AuditError(f"ledger {p} cannot be read: {e}") from None
+    finally:
+        conn.close()
+    return [
+        LedgerCharge(
+            run_id=r[0],
+            mechanism=r[1],
+            label=r[2],
+            epsilon=r[3] / _EPS_UNIT,
+            delta=r[4] / _DELTA_UNIT,
+            sensitivity=float(r[5]),
+        )
+        for r in rows
+    ]
+
+
+@dataclass(frozen=True, kw_only=True)
+class AuditReport:
+    """What :func:`verify_run` checked (it raises on any mismatch, so all of this passed)."""
+
+    run_id: str
+    event_types: tuple[str, ...]
+    run_log: Path
+    run_log_head: str  # hash of the last record: anchor it elsewhere to detect a rewrite
+    run_log_records: int
+    outputs_checked: tuple[str, ...]
+    ledger_charges_checked: int
+    pii_rescanned: bool
+
+    def summary(self) -> str:
+        lines = [
+            f"run {self.run_id}: OK",
+            f"  run log {self.run_log}: {self.run_log_records} records, chain intact, "
+            f"head {self.run_log_head}",
+            f"  lineage events: {', '.join(self.event_types)} (hashes match the run log)",
+            f"  outputs: {len(self.outputs_checked)} file(s), SHA-256 match",
+            f"  ledger: {self.ledger_charges_checked} charge(s) match the lineage",
+            "  re-scan: no pseudonym/token-shaped strings"
+            + (", no PII findings" if self.pii_rescanned else " (PII scan not run: no scanner)"),
+        ]
+        return "\n".join(lines)
+
+
+def _close(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-15)
+
+
+def _fmt(m: tuple[str, str, float, float, float]) -> str:
+    return f"label {m[0]!r} ({m[1]}, epsilon={m[2]:g}, delta={m[3]:g}, sensitivity={m[4]:g})"
+
+
+def _compare_dp(lineage: list[dict[str, Any]], charges: Sequence[_ChargeLike]) -> None:
+    want = sorted(
+        (str(m["label"]), str(m["mechanism"]), m["epsilon"], m["delta"], m["sensitivity"])
+        for m in lineage
+    )
+    have = sorted((c.label, str(c.mechanism), c.epsilon, c.delta, c.sensitivity) for c in charges)
+    remaining = list(have)
+    for w in want:
+        for i, h in enumerate(remaining):
+            if w[:2] == h[:2] and all(_close(x, y) for x, y in zip(w[2:], h[2:], strict=True)):
+                del remaining[i]
+                break
+        else:
+            same_label = [h for h in remaining if h[0] == w[0]]
+            if same_label:
+                raise AuditError(
+                    f"ledger mismatch: the lineage records {_fmt(w)} but the ledger charged "
+                    f"{_fmt(same_label[0])}"
+                )
+            raise AuditError(
+                f"ledger mismatch: the lineage records {_fmt(w)} with no ledger charge"
+            )
+    if remaining:
+        raise AuditError(
+            f"ledger mismatch: the ledger charged {_fmt(remaining[0])} for this run, "
+            "which the lineage does not record"
+        )
+
+
+def verify_run(
+    run_dir: str | Path,
+    *,
+    run_log_path: str | Path | None = None,
+    ledger: LedgerLike | None = None,
+    ledger_path: str | Path | None = None,
+    scanner: Scanner | None = None,
+) -> AuditReport:
+    """Verify one run directory; raise :class:`AuditError` with a precise message on any
+    mismatch. The run log defaults to ``run_dir/../runlog.jsonl``."""
+    run_dir = Path(run_dir)
+    log = RunLog(run_log_path) if run_log_path is not None else RunLog.for_run_dir(run_dir)
+
+    # 1. the chain
+    records = verify_chain(log.path)
+
+    # 2. the events
+    events_path = run_dir / "lineage" / "events.jsonl"
+    if not events_path.is_file():
+        raise AuditError(f"{events_path} does not exist", hint="give a run directory")
+    lines = [ln for ln in events_path.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    try:
+        events = read_events(events_path)
+    except ValueError:
+        raise AuditError(f"{events_path}: a line is not valid JSON") from None
+    run_ids = {str(e.get("run", {}).get("runId")) for e in events}
+    if len(run_ids) != 1:
+        raise AuditError(f"{events_path}: events carry {len(run_ids)} run ids, expected one")
+    run_id = run_ids.pop()
+    types = tuple(str(e.get("eventType")) for e in events)
+    if len(types) != 2 or types[0] != "START" or types[1] not in ("COMPLETE", "FAIL"):
+        raise AuditError(
+            f"{events_path}: events are {', '.join(types) or 'none'}; expected START then "
+            "COMPLETE or FAIL"
+        )
+    mine = [r for r in records if r.run_id == run_id]
+    logged = [r for r in mine if r.kind == "lineage_event"]
+    if len(logged) != len(lines):
+        raise AuditError(
+            f"the run log records {len(logged)} lineage event(s) for run {run_id} but "
+            f"{events_path} holds {len(lines)}"
+        )
+    for i, (line, rec) in enumerate(zip(lines, logged, strict=True), start=1):
+        digest = "sha256:" + hashlib.sha256(line.encode("utf-8")).hexdigest()
+        if digest != rec.payload.get("sha256") or types[i - 1] != rec.payload.get("eventType"):
+            raise AuditError(
+                f"{events_path}:{i} ({types[i - 1]}): SHA-256 differs from run log record "
+                f"seq {rec.seq} (the event was modified)"
+            )
+
+    # 3. the outputs
+    checked: list[Path] = []
+    for rec in (r for r in mine if r.kind == "output"):
+        path = log.resolve(str(rec.payload["path"]))
+        if not path.is_file():
+            raise AuditError(
+                f"output {rec.payload['name']!r} recorded in run log seq {rec.seq} is missing "
+                f"({path})"
+            )
+        actual = file_sha256(path)
+        if actual != rec.payload["sha256"]:
+            raise AuditError(
+                f"output {rec.payload['name']!r} ({path}): SHA-256 {actual} differs from "
+                f"{rec.payload['sha256']} recorded in run log seq {rec.seq} (the file changed)"
+            )
+        checked.append(path)
+
+    # 4. the ledger
+    final = events[-1]
+    facet = final.get("run", {}).get("facets", {}).get(PRIVACY_FACET_NAME)
+    dp: list[dict[str, Any]] = list(facet.get("dpMechanisms", [])) if facet else []
+    n_charges = 0
+    if ledger is not None or ledger_path is not None:
+        if ledger is not None:
+            charges: Sequence[_ChargeLike] = ledger.charges_for_run(run_id)
+        else:
+            assert ledger_path is not None
+            budget = facet.get("budget") if facet else None
+            dataset = budget.get("dataset") if isinstance(budget, dict) else None
+            charges = read_ledger_charges(ledger_path, run_id=run_id, dataset=dataset)
+        _compare_dp(dp, charges)
+        n_charges = len(charges)
+    elif dp:
+        raise AuditError(
+            f"the lineage records {len(dp)} DP mechanism(s) but no ledger was given to check "
+            "them against",
+            hint="pass the ledger file (--ledger PATH)",
+        )
+
+    # 5. re-scan
+    guard = ReleaseGuard.for_run(scanner=scanner)
+    try:
+        guard.check_files(checked)
+    except LeakDetectedError as e:
+        raise AuditError(f"re-scan of the outputs: {e.message}") from None
+
+    return AuditReport(
+        run_id=run_id,
+        event_types=types,
+        run_log=log.path,
+        run_log_head=records[-1].hash if records else "",
+        run_log_records=len(records),
+        outputs_checked=tuple(str(p) for p in checked),
+        ledger_charges_checked=n_charges,
+        pii_rescanned=scanner is not None,
+    )

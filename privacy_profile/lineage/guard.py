@@ -1,0 +1,439 @@
+"""The release guard: nothing leaves if it carries an identity.
+
+Before any marketing output is written, :meth:`ReleaseGuard.release` checks every cell,
+header and JSON leaf of every output for
+
+(a) a raw direct-identifier value of the input: the guard holds only keyed hashes
+    (HMAC-SHA256 under a random key drawn per run and never written) of the normalized raw
+    values, and compares them with the normalized whole cell, its tokens and its substrings of
+    the lengths seen;
+(b) a pseudonym or token: an exact keyed-hash match against the run's pseudonyms, or a string
+    shaped like one (>= 128 bits of hex, base32 or base64/base64url, or a UUID);
+(c) a finding of the PII scanner (any callable ``texts -> list[list[finding]]``, e.g.
+    ``privacy_profile.pii.PiiScanner().scan_texts``).
+
+If anything is found it raises :class:`~privacy_profile.errors.LeakDetectedError` naming the
+output, column and row of each leak (never the value), logs the same to the run log when one is
+given, and writes nothing. Otherwise it writes every output atomically (temporary files, then
+``os.replace``) and records each file's SHA-256 in the run log.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import hmac
+import json
+import logging
+import math
+import os
+import re
+import secrets
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeAlias
+
+import pandas as pd
+
+from privacy_profile.errors import LeakDetectedError
+from privacy_profile.lineage.runlog import RunLog
+
+__all__ = [
+    "Leak",
+    "LeakKind",
+    "ReleaseGuard",
+    "Scanner",
+    "looks_like_token",
+]
+
+log = logging.getLogger(__name__)
+
+Scanner = Callable[[Sequence[str]], Sequence[Sequence[Any]]]
+# A DataFrame (CSV), a JSON-like mapping or list (JSON), or text.
+Output: TypeAlias = Any
+
+_MAX_REPORTED = 20
+_MAX_SUBSTRING_SCAN = 4096
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_SEPARATORS = re.compile(r"[\s\-_.()+/]")
+_TOKEN_SPLIT = re.compile(r"[^0-9A-Za-z_\-+/=]+")
+
+_HEX = re.compile(r"(?<![0-9A-Fa-f])[0-9A-Fa-f]{32,}(?![0-9A-Fa-f])")
+_UUID = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
+_B32 = re.compile(r"(?<![A-Z2-7])[A-Z2-7]{26,}=*(?![A-Z2-7])")
+_B64 = re.compile(r"(?<![A-Za-z0-9_\-+/])[A-Za-z0-9_\-+/]{22,}={0,2}(?![A-Za-z0-9_\-+/])")
+
+
+class LeakKind(enum.Enum):
+    RAW_IDENTIFIER = "raw direct-identifier value (keyed-hash match)"
+    PSEUDONYM = "pseudonym of this run (keyed-hash match)"
+    TOKEN_SHAPED = "pseudonym/token-shaped string (>= 128-bit hex, base32, base64 or UUID)"
+    PII = "PII finding"
+
+
+@dataclass(frozen=True)
+class Leak:
+    """Where a leak is (never what it is)."""
+
+    output: str
+    column: str
+    row: int | None
+    kind: LeakKind
+    detail: str = ""
+
+    def describe(self) -> str:
+        where = f"output {self.output!r}, column {self.column!r}"
+        if self.row is not None:
+            where += f", row {self.row}"
+        what = self.kind.value + (f": {self.detail}" if self.detail else "")
+        return f"{where}: {what}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "output": self.output,
+            "column": self.column,
+            "row": self.row,
+            "kind": self.kind.name,
+            "detail": self.detail,
+        }
+
+
+def _entropy(s: str) -> float:
+    counts = Counter(s)
+    n = len(s)
+    return -sum(c / n * math.log2(c / n) for c in counts.values())
+
+
+def _b64_like(s: str) -> bool:
+    core = s.rstrip("=")
+    if not (
+        any(c.isupper() for c in core)
+        and any(c.islower() for c in core)
+        and any(c.isdigit() for c in core)
+    ):
+        return False
+    # Labels such as "RFM_Champions_2026Q1" are words joined by separators; a random token
+    # has a long run without separators and high entropy.
+    longest = max(re.split(r"[_\-]", core), key=len)
+    return len(longest) >= 16 and _entropy(core) >= 3.8
+
+
+def looks_like_token(text: str) -> bool:
+    """True if ``text`` contains a string shaped like a >= 128-bit pseudonym or token."""
+    if _HEX.search(text) or _UUID.search(text):
+        return True
+    for m in _B32.finditer(text):
+        s = m.group(0).rstrip("=")
+        if any(c.isdigit() for c in s) and any(c.isalpha() for c in s):
+            return True
+    return any(_b64_like(m.group(0)) for m in _B64.finditer(text))
+
+
+def _cell_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        return str(int(value)) if value.is_integer() else repr(value)
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return str(value)
+
+
+def _normalize(text: str) -> str:
+    return _SEPARATORS.sub("", text.strip()).casefold()
+
+
+class ReleaseGuard:
+    """Checks outputs for identities before they are written; see the module docstring.
+
+    Build one per run with :meth:`for_run`; feed it the raw direct-identifier values as the
+    input is read (:meth:`remember_raw_identifiers`) and the pseudonyms the run produces
+    (:meth:`remember_pseudonyms`). Only keyed hashes are kept; the key lives in memory only.
+    """
+
+    def __init__(
+        self,
+        *,
+        key: bytes,
+        scanner: Scanner | None = None,
+        detect_token_shapes: bool = True,
+    ) -> None:
+        if len(key) < 32:
+            raise ValueError("the guard's HMAC key must be at least 32 bytes")
+        self._key = key
+        self._raw: set[bytes] = set()
+        self._raw_lengths: set[int] = set()
+        self._pseudonyms: set[bytes] = set()
+        self.scanner = scanner
+        self.detect_token_shapes = detect_token_shapes
+
+    @classmethod
+    def for_run(
+        cls,
+        *,
+        raw_identifiers: Iterable[Any] = (),
+        pseudonyms: Iterable[Any] = (),
+        scanner: Scanner | None = None,
+        detect_token_shapes: bool = True,
+    ) -> ReleaseGuard:
+        """A guard with a fresh random key (never stored) for one run."""
+        guard = cls(
+            key=secrets.token_bytes(32), scanner=scanner, detect_token_shapes=detect_token_shapes
+        )
+        guard.remember_raw_identifiers(raw_identifiers)
+        guard.remember_pseudonyms(pseudonyms)
+        return guard
+
+    def __repr__(self) -> str:  # never show the key
+        return (
+            f"ReleaseGuard(raw_identifier_hashes={len(self._raw)}, "
+            f"pseudonym_hashes={len(self._pseudonyms)}, scanner={self.scanner is not None})"
+        )
+
+    def _h(self, text: str) -> bytes:
+        return hmac.new(self._key, text.encode("utf-8"), hashlib.sha256).digest()
+
+    # -- what to look for ------------------------------------------------------------------------
+    def remember_raw_identifiers(self, values: Iterable[Any]) -> None:
+        """Keep keyed hashes of raw direct-identifier values (too-short values are skipped:
+        fewer than 2 characters with CJK, fewer than 4 otherwise)."""
+        for value in values:
+            text = _cell_text(value)
+            if text is None:
+                continue
+            norm = _normalize(text)
+            minimum = 2 if _CJK.search(norm) else 4
+            if len(norm) < minimum:
+                continue
+            self._raw.add(self._h(norm))
+            self._raw_lengths.add(len(norm))
+
+    def remember_pseudonyms(self, values: Iterable[Any]) -> None:
+        """Keep keyed hashes of pseudonyms and tokens produced in the run."""
+        for value in values:
+            text = _cell_text(value)
+            if text:
+                self._pseudonyms.add(self._h(text.strip()))
+
+    @property
+    def raw_identifier_count(self) -> int:
+        return len(self._raw)
+
+    @property
+    def pseudonym_count(self) -> int:
+        return len(self._pseudonyms)
+
+    # -- checks ----------------------------------------------------------------------------------
+    def _raw_match(self, text: str) -> bool:
+        if not self._raw:
+            return False
+        norm = _normalize(text)
+        if self._h(norm) in self._raw:
+            return True
+        if len(norm) > _MAX_SUBSTRING_SCAN:
+            return any(self._h(_normalize(t)) in self._raw for t in text.split())
+        for length in self._raw_lengths:
+            if length >= len(norm):
+                continue
+            for i in range(len(norm) - length + 1):
+                if self._h(norm[i : i + length]) in self._raw:
+                    return True
+        return False
+
+    def _pseudonym_match(self, text: str) -> bool:
+        if not self._pseudonyms:
+            return False
+        if self._h(text.strip()) in self._pseudonyms:
+            return True
+        return any(self._h(t) in self._pseudonyms for t in _TOKEN_SPLIT.split(text) if t)
+
+    def _scan_cells(
+        self, cells: list[tuple[str, str, int | None, str]], *, token_shapes: bool = True
+    ) -> list[Leak]:
+        """cells: (output, column, row, text)."""
+        leaks: list[Leak] = []
+        verdict: dict[str, list[tuple[LeakKind, str]]] = {}
+        for text in {c[3] for c in cells}:
+            found: list[tuple[LeakKind, str]] = []
+            if self._raw_match(text):
+                found.append((LeakKind.RAW_IDENTIFIER, ""))
+            if self._pseudonym_match(text):
+                found.append((LeakKind.PSEUDONYM, ""))
+            elif token_shapes and self.detect_token_shapes and looks_like_token(text):
+                found.append((LeakKind.TOKEN_SHAPED, ""))
+            verdict[text] = found
+        if self.scanner is not None:
+            texts = sorted(verdict)
+            results = self.scanner(texts)
+            if len(results) != len(texts):
+                raise LeakDetectedError(
+                    "the PII scanner returned a wrong number of results; nothing was written",
+                    hint="check the scanner callable passed to the release guard",
+                )
+            for text, findings in zip(texts, results, strict=True):
+                types = sorted({str(getattr(f, "entity_type", type(f).__name__)) for f in findings})
+                if types:
+                    verdict[text].append((LeakKind.PII, ", ".join(types)))
+        for output, column, row, text in cells:
+            for kind, detail in verdict[text]:
+                leaks.append(Leak(output, column, row, kind, detail))
+        return leaks
+
+    def find_leaks(self, outputs: Mapping[str, Output]) -> list[Leak]:
+        """Every leak in ``outputs`` (name -> DataFrame, JSON-like object or text)."""
+        cells: list[tuple[str, str, int | None, str]] = []
+        for name, obj in outputs.items():
+            cells.extend(_cells(name, obj))
+        return self._scan_cells(cells)
+
+    def check(self, outputs: Mapping[str, Output]) -> None:
+        """Raise :class:`LeakDetectedError` if any output leaks."""
+        leaks = self.find_leaks(outputs)
+        if leaks:
+            raise _leak_error(leaks, what="release refused")
+
+    def check_strings(self, strings: Iterable[str], *, where: str) -> None:
+        """Check loose strings (e.g. every string of a lineage event) for raw identifiers, the
+        run's pseudonyms and PII. Token shapes are not flagged here: events legitimately hold
+        UUID run ids and SHA-256 digests."""
+        cells: list[tuple[str, str, int | None, str]] = [
+            (where, "<string>", None, s) for s in strings if s
+        ]
+        leaks = self._scan_cells(cells, token_shapes=False)
+        if leaks:
+            raise _leak_error(leaks, what=f"{where} refused")
+
+    def check_files(self, paths: Iterable[str | Path]) -> None:
+        """Re-scan written files (.csv, .json, anything else as text)."""
+        self.check({Path(p).name: _read_output(Path(p)) for p in paths})
+
+    # -- release ---------------------------------------------------------------------------------
+    def release(
+        self,
+        outputs: Mapping[str, Output],
+        out_dir: str | Path,
+        *,
+        run_log: RunLog | None = None,
+        run_id: str | None = None,
+    ) -> list[Path]:
+        """Check every output, then write them all atomically into ``out_dir``.
+
+        File names decide the format: ``.csv`` for a DataFrame, ``.json`` for a JSON-like
+        object, anything else for text. On a leak nothing is written, the refusal is logged
+        (and appended to ``run_log``), and :class:`LeakDetectedError` is raised.
+        """
+        if (run_log is None) != (run_id is None):
+            raise ValueError("give both run_log and run_id, or neither")
+        for name in outputs:
+            if not name or Path(name).name != name or name.startswith("."):
+                raise LeakDetectedError(
+                    f"output name {name!r} is not a plain file name; nothing was written"
+                )
+        leaks = self.find_leaks(outputs)
+        if leaks:
+            err = _leak_error(leaks, what="release refused")
+            log.error("%s", err.message)
+            if run_log is not None and run_id is not None:
+                run_log.append(
+                    run_id,
+                    "release_refused",
+                    {"leaks": [leak.to_json() for leak in leaks[:_MAX_REPORTED]]},
+                )
+            raise err
+        payloads = {name: _serialize(name, obj) for name, obj in outputs.items()}
+        target = Path(out_dir)
+        target.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".release-", dir=target))
+        written: list[Path] = []
+        try:
+            for name, data in payloads.items():
+                with open(tmp / name, "wb") as f:
+                    f.write(data)
+                    f.flush()
+                    os.fsync(f.fileno())
+            for name in payloads:
+                os.replace(tmp / name, target / name)
+                written.append(target / name)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        if run_log is not None and run_id is not None:
+            for path in written:
+                run_log.record_output(run_id, path)
+        return written
+
+
+def _leak_error(leaks: list[Leak], *, what: str) -> LeakDetectedError:
+    n = len(leaks)
+    lines = [leak.describe() for leak in leaks[:_MAX_REPORTED]]
+    if n > _MAX_REPORTED:
+        lines.append(f"... and {n - _MAX_REPORTED} more")
+    return LeakDetectedError(
+        f"{what}: {n} leak{'s' if n != 1 else ''} found; nothing was written:\n  "
+        + "\n  ".join(lines),
+        hint="marketing outputs hold only group-level DP aggregates: drop the columns named",
+    )
+
+
+def _walk(obj: Any, path: str) -> Iterator[tuple[str, str]]:
+    if isinstance(obj, Mapping):
+        for k, v in obj.items():
+            yield f"{path}.<key>", str(k)
+            yield from _walk(v, f"{path}.{k}")
+    elif isinstance(obj, list | tuple):
+        for i, v in enumerate(obj):
+            yield from _walk(v, f"{path}[{i}]")
+    else:
+        text = _cell_text(obj)
+        if text:
+            yield path, text
+
+
+def _cells(name: str, obj: Output) -> Iterator[tuple[str, str, int | None, str]]:
+    if isinstance(obj, pd.DataFrame):
+        for col in obj.columns:
+            yield name, "<header>", None, str(col)
+            for row, value in enumerate(obj[col].tolist()):
+                text = _cell_text(value)
+                if text:
+                    yield name, str(col), row, text
+    elif isinstance(obj, str):
+        body: str = obj
+        for lineno, line in enumerate(body.splitlines(), start=1):
+            if line.strip():
+                yield name, "<text>", lineno, line
+    else:
+        for path, text in _walk(obj, "$"):
+            yield name, path, None, text
+
+
+def _serialize(name: str, obj: Output) -> bytes:
+    if isinstance(obj, pd.DataFrame):
+        csv: str = obj.to_csv(index=False, lineterminator="\n")
+        return csv.encode("utf-8")
+    if isinstance(obj, str):
+        return str(obj).encode("utf-8")
+    text = json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False)
+    return (text + "\n").encode("utf-8")
+
+
+def _read_output(path: Path) -> Output:
+    if path.suffix == ".csv":
+        frame: Output = pd.read_csv(path, dtype=str, keep_default_na=False)
+        return frame
+    if path.suffix == ".json":
+        data: Any = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(data, Mapping | list):
+            return data if isinstance(data, list) else dict(data)
+        return str(data)
+    return path.read_text(encoding="utf-8")

@@ -1,0 +1,312 @@
+"""OpenLineage 2-0-2 run events (START, then COMPLETE or FAIL) as JSON lines.
+
+The JSON is what openlineage-python's ``Serde.to_json`` writes for the same event (keys
+sorted, empty facet maps kept, ``None`` dropped), one event per line, in
+``run_dir/lineage/events.jsonl``. Events carry names, types, categories, counts and DP
+parameters only; they never carry a data value (see :class:`LineageRecorder`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import secrets
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from privacy_profile.errors import PrivacyProfileError
+from privacy_profile.lineage.facets import (
+    PRIVACY_FACET_NAME,
+    PRIVACY_FACET_SCHEMA_URL,
+    ColumnLineage,
+    DatasetInfo,
+    PrivacyRunFacet,
+)
+from privacy_profile.lineage.runlog import RunLog
+
+__all__ = [
+    "COLUMN_LINEAGE_SCHEMA_URL",
+    "DEFAULT_PRODUCER",
+    "ERROR_MESSAGE_SCHEMA_URL",
+    "RUN_EVENT_SCHEMA_URL",
+    "SCHEMA_FACET_SCHEMA_URL",
+    "TAGS_FACET_SCHEMA_URL",
+    "LineageRecorder",
+    "StringChecker",
+    "event_strings",
+    "new_run_id",
+    "read_events",
+]
+
+RUN_EVENT_SCHEMA_URL = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
+SCHEMA_FACET_SCHEMA_URL = (
+    "https://openlineage.io/spec/facets/1-2-0/SchemaDatasetFacet.json#/$defs/SchemaDatasetFacet"
+)
+COLUMN_LINEAGE_SCHEMA_URL = (
+    "https://openlineage.io/spec/facets/1-2-0/ColumnLineageDatasetFacet.json"
+    "#/$defs/ColumnLineageDatasetFacet"
+)
+TAGS_FACET_SCHEMA_URL = (
+    "https://openlineage.io/spec/facets/1-0-0/TagsDatasetFacet.json#/$defs/TagsDatasetFacet"
+)
+ERROR_MESSAGE_SCHEMA_URL = (
+    "https://openlineage.io/spec/facets/1-0-1/ErrorMessageRunFacet.json#/$defs/ErrorMessageRunFacet"
+)
+DEFAULT_PRODUCER = "https://github.com/privacy-profile/privacy_profile/tree/0.1.0"
+
+Clock = Callable[[], dt.datetime]
+
+
+class StringChecker(Protocol):
+    """Anything that can refuse strings (the release guard's ``check_strings``)."""
+
+    def check_strings(self, strings: Iterable[str], *, where: str) -> None: ...
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def new_run_id() -> str:
+    """A fresh UUIDv7 (time-ordered, as OpenLineage recommends) as a string."""
+    ms = time.time_ns() // 1_000_000
+    rand = secrets.randbits(74)
+    value = (ms & ((1 << 48) - 1)) << 80
+    value |= 0x7 << 76
+    value |= (rand >> 62) << 64
+    value |= 0b10 << 62
+    value |= rand & ((1 << 62) - 1)
+    return str(uuid.UUID(int=value))
+
+
+def _serialize(event: dict[str, Any]) -> str:
+    # identical to openlineage.client.serde.Serde.to_json (sort_keys, default separators)
+    return json.dumps(event, sort_keys=True, allow_nan=False)
+
+
+def event_strings(obj: Any) -> Iterator[str]:
+    """Every string in an event (keys and values), for leak checks."""
+    if isinstance(obj, str):
+        yield obj
+    elif isinstance(obj, dict):
+        for k, v in obj.items():
+            yield str(k)
+            yield from event_strings(v)
+    elif isinstance(obj, list | tuple):
+        for v in obj:
+            yield from event_strings(v)
+
+
+def read_events(path: str | Path) -> list[dict[str, Any]]:
+    """The events of an ``events.jsonl`` file."""
+    out: list[dict[str, Any]] = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            out.append(json.loads(line))
+    return out
+
+
+class LineageRecorder:
+    """Writes one run's OpenLineage events to ``run_dir/lineage/events.jsonl``.
+
+    Call :meth:`start` once, then :meth:`complete` or :meth:`fail` once. With ``run_log``
+    each event's SHA-256 is appended to the hash-chained run log; with ``checker`` (a
+    :class:`~privacy_profile.lineage.guard.ReleaseGuard`) every string of every event is
+    checked for raw identifiers, pseudonyms and PII before it is written.
+    """
+
+    def __init__(
+        self,
+        run_dir: str | Path,
+        *,
+        job_namespace: str,
+        job_name: str,
+        producer: str = DEFAULT_PRODUCER,
+        clock: Clock = _utcnow,
+        run_log: RunLog | None = None,
+        checker: StringChecker | None = None,
+    ) -> None:
+        self.run_dir = Path(run_dir)
+        self.events_path = self.run_dir / "lineage" / "events.jsonl"
+        self.job_namespace = job_namespace
+        self.job_name = job_name
+        self.producer = producer
+        self._clock = clock
+        self._run_log = run_log
+        self._checker = checker
+        self._run_id: str | None = None
+        self._inputs: list[DatasetInfo] = []
+        self._finished = False
+
+    @property
+    def run_id(self) -> str:
+        if self._run_id is None:
+            raise PrivacyProfileError("the lineage run has not started", hint="call start()")
+        return self._run_id
+
+    # -- facets ------------------------------------------------------------------------------
+    def _facet(self, schema_url: str, body: dict[str, Any]) -> dict[str, Any]:
+        return {"_producer": self.producer, "_schemaURL": schema_url, **body}
+
+    def _dataset_facets(self, ds: DatasetInfo) -> dict[str, Any]:
+        if not ds.fields:
+            return {}
+        fields = []
+        tags = []
+        for f in ds.fields:
+            entry: dict[str, Any] = {"fields": [], "name": f.name, "type": f.type}
+            if f.description:
+                entry["description"] = f.description
+            fields.append(entry)
+            for key, value in (
+                ("category", f.category),
+                ("pii", "true" if f.pii else "false"),
+                ("sensitive", "true" if f.sensitive else "false"),
+            ):
+                tags.append({"field": f.name, "key": key, "source": "POLICY", "value": value})
+        return {
+            "schema": self._facet(SCHEMA_FACET_SCHEMA_URL, {"fields": fields}),
+            "tags": self._facet(TAGS_FACET_SCHEMA_URL, {"tags": tags}),
+        }
+
+    def _column_lineage_facet(self, entries: Sequence[ColumnLineage]) -> dict[str, Any]:
+        fields: dict[str, Any] = {}
+        for e in entries:
+            merged: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+            for s in e.sources:
+                merged.setdefault((s.namespace, s.name, s.field), []).append(
+                    {
+                        "description": s.transform.description,
+                        "masking": s.transform.masking,
+                        "subtype": s.transform.subtype,
+                        "type": s.transform.ol_type,
+                    }
+                )
+            fields[e.field] = {
+                "inputFields": [
+                    {"field": f, "name": n, "namespace": ns, "transformations": ts}
+                    for (ns, n, f), ts in merged.items()
+                ]
+            }
+        return self._facet(COLUMN_LINEAGE_SCHEMA_URL, {"dataset": [], "fields": fields})
+
+    def _input(self, ds: DatasetInfo) -> dict[str, Any]:
+        return {
+            "facets": self._dataset_facets(ds),
+            "inputFacets": {},
+            "name": ds.name,
+            "namespace": ds.namespace,
+        }
+
+    def _output(self, ds: DatasetInfo, lineage: Sequence[ColumnLineage]) -> dict[str, Any]:
+        facets = self._dataset_facets(ds)
+        mine = [c for c in lineage if c.output == ds.name]
+        if mine:
+            facets["columnLineage"] = self._column_lineage_facet(mine)
+        return {"facets": facets, "name": ds.name, "namespace": ds.namespace, "outputFacets": {}}
+
+    def _event(
+        self,
+        event_type: str,
+        *,
+        run_facets: dict[str, Any],
+        outputs: list[dict[str, Any]],
+    ) -> dict[str, Any]:
+        return {
+            "eventTime": self._clock().isoformat(),
+            "eventType": event_type,
+            "inputs": [self._input(ds) for ds in self._inputs],
+            "job": {"facets": {}, "name": self.job_name, "namespace": self.job_namespace},
+            "outputs": outputs,
+            "producer": self.producer,
+            "run": {"facets": run_facets, "runId": self.run_id},
+            "schemaURL": RUN_EVENT_SCHEMA_URL,
+        }
+
+    def _emit(self, event: dict[str, Any]) -> dict[str, Any]:
+        if self._checker is not None:
+            self._checker.check_strings(
+                event_strings(event), where=f"lineage event {event['eventType']}"
+            )
+        line = _serialize(event)
+        self.events_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.events_path, "a", encoding="utf-8") as f:
+            f.write(line + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        if self._run_log is not None:
+            self._run_log.append(
+                self.run_id,
+                "lineage_event",
+                {
+                    "eventType": event["eventType"],
+                    "file": str(self.events_path.name),
+                    "sha256": "sha256:" + hashlib.sha256(line.encode("utf-8")).hexdigest(),
+                },
+            )
+        return event
+
+    # -- the run -----------------------------------------------------------------------------
+    def start(self, run_id: str, inputs: Sequence[DatasetInfo]) -> dict[str, Any]:
+        """Emit START for ``run_id`` (a UUID) reading ``inputs``."""
+        if self._run_id is not None:
+            raise PrivacyProfileError("the lineage run has already started")
+        try:
+            uuid.UUID(run_id)
+        except (ValueError, TypeError, AttributeError):
+            raise PrivacyProfileError(
+                "the run id must be a UUID", hint="use lineage.new_run_id()"
+            ) from None
+        self._run_id = run_id
+        self._inputs = list(inputs)
+        return self._emit(self._event("START", run_facets={}, outputs=[]))
+
+    def complete(
+        self,
+        outputs: Sequence[DatasetInfo],
+        column_lineage: Sequence[ColumnLineage],
+        privacy: PrivacyRunFacet,
+    ) -> dict[str, Any]:
+        """Emit COMPLETE with the outputs, their column lineage and the privacy facet."""
+        self._finish()
+        names = {o.name for o in outputs}
+        unknown = sorted({c.output for c in column_lineage} - names)
+        if unknown:
+            raise PrivacyProfileError(
+                f"column lineage names outputs that are not in the run: {', '.join(unknown)}"
+            )
+        facet = self._facet(PRIVACY_FACET_SCHEMA_URL, privacy.to_json())
+        event = self._emit(
+            self._event(
+                "COMPLETE",
+                run_facets={PRIVACY_FACET_NAME: facet},
+                outputs=[self._output(o, column_lineage) for o in outputs],
+            )
+        )
+        self._finished = True
+        return event
+
+    def fail(self, error: BaseException) -> dict[str, Any]:
+        """Emit FAIL. Only our own errors' messages are kept (they never carry data values);
+        any other error is recorded by its type name alone."""
+        self._finish()
+        if isinstance(error, PrivacyProfileError):
+            message = f"{type(error).__name__}: {error.message}"
+        else:
+            message = f"{type(error).__name__} (message withheld: it may quote data)"
+        facet = self._facet(
+            ERROR_MESSAGE_SCHEMA_URL, {"message": message, "programmingLanguage": "python"}
+        )
+        event = self._emit(self._event("FAIL", run_facets={"errorMessage": facet}, outputs=[]))
+        self._finished = True
+        return event
+
+    def _finish(self) -> None:
+        _ = self.run_id
+        if self._finished:
+            raise PrivacyProfileError("the lineage run has already ended")

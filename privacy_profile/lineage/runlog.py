@@ -1,0 +1,205 @@
+"""An append-only, hash-chained run log (JSON lines).
+
+Each record is ``{seq, time, run_id, kind, payload, prev_hash, hash}`` where ``hash`` is
+``sha256:`` + the SHA-256 of the canonical JSON of the record without ``hash`` (keys sorted,
+no spaces, UTF-8) and ``prev_hash`` is the previous record's ``hash`` (the first record's is
+:data:`GENESIS_HASH`). Editing, deleting or reordering a record breaks the chain, which
+:func:`verify_chain` reports with the record's line and seq.
+
+Payloads hold metadata only (file names, hashes, sizes, counts, reasons), never data values.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import hashlib
+import json
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from privacy_profile.errors import AuditError
+
+__all__ = [
+    "GENESIS_HASH",
+    "RunLog",
+    "RunLogRecord",
+    "canonical_json",
+    "file_sha256",
+    "verify_chain",
+]
+
+GENESIS_HASH = "sha256:" + "0" * 64
+
+Clock = Callable[[], dt.datetime]
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def canonical_json(obj: Any) -> str:
+    """Canonical JSON: keys sorted, no whitespace, non-ASCII kept, NaN refused."""
+    return json.dumps(
+        obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
+
+
+def file_sha256(path: str | Path) -> str:
+    """``sha256:<hex>`` of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return "sha256:" + h.hexdigest()
+
+
+def _record_hash(body: Mapping[str, Any]) -> str:
+    return "sha256:" + hashlib.sha256(canonical_json(dict(body)).encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class RunLogRecord:
+    seq: int
+    time: str
+    run_id: str
+    kind: str
+    payload: Mapping[str, Any]
+    prev_hash: str
+    hash: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "time": self.time,
+            "run_id": self.run_id,
+            "kind": self.kind,
+            "payload": dict(self.payload),
+            "prev_hash": self.prev_hash,
+            "hash": self.hash,
+        }
+
+
+class RunLog:
+    """The run log at ``path`` (created on first append; never rewritten).
+
+    Appends take an exclusive ``flock`` on the file, so concurrent runs on one machine chain
+    correctly.
+    """
+
+    def __init__(self, path: str | Path, *, clock: Clock = _utcnow) -> None:
+        self.path = Path(path)
+        self._clock = clock
+
+    @classmethod
+    def for_run_dir(cls, run_dir: str | Path, *, clock: Clock = _utcnow) -> RunLog:
+        """The shared log next to the run directories: ``run_dir/../runlog.jsonl``."""
+        return cls(Path(run_dir).resolve().parent / "runlog.jsonl", clock=clock)
+
+    def append(self, run_id: str, kind: str, payload: Mapping[str, Any]) -> RunLogRecord:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "a+b") as f:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+            try:
+                f.seek(0)
+                seq, prev = 0, GENESIS_HASH
+                last = _last_line(f.read())
+                if last is not None:
+                    try:
+                        rec = json.loads(last)
+                        seq, prev = int(rec["seq"]) + 1, str(rec["hash"])
+                    except (ValueError, KeyError, TypeError):
+                        raise AuditError(
+                            f"{self.path}: the last record is not valid; refusing to append",
+                            hint="run `privacy-profile audit verify` to locate the damage",
+                        ) from None
+                body = {
+                    "seq": seq,
+                    "time": self._clock().isoformat(),
+                    "run_id": run_id,
+                    "kind": kind,
+                    "payload": dict(payload),
+                    "prev_hash": prev,
+                }
+                record = RunLogRecord(**body, hash=_record_hash(body))  # type: ignore[arg-type]
+                f.seek(0, os.SEEK_END)
+                f.write((canonical_json(record.to_json()) + "\n").encode("utf-8"))
+                f.flush()
+                os.fsync(f.fileno())
+                return record
+            finally:
+                fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+    def record_output(
+        self, run_id: str, path: str | Path, *, name: str | None = None
+    ) -> RunLogRecord:
+        """Record an output file with its SHA-256 and size (path relative to the log's folder
+        when inside it)."""
+        p = Path(path).resolve()
+        try:
+            shown = str(p.relative_to(self.path.resolve().parent))
+        except ValueError:
+            shown = str(p)
+        payload = {
+            "name": name or p.name,
+            "path": shown,
+            "sha256": file_sha256(p),
+            "bytes": p.stat().st_size,
+        }
+        return self.append(run_id, "output", payload)
+
+    def records(self) -> list[RunLogRecord]:
+        return verify_chain(self.path)
+
+    def resolve(self, recorded_path: str) -> Path:
+        p = Path(recorded_path)
+        return p if p.is_absolute() else self.path.resolve().parent / p
+
+
+def _last_line(data: bytes) -> str | None:
+    lines = [ln for ln in data.decode("utf-8").splitlines() if ln.strip()]
+    return lines[-1] if lines else None
+
+
+def verify_chain(path: str | Path) -> list[RunLogRecord]:
+    """Check every record's hash and link; return the records or raise :class:`AuditError`."""
+    p = Path(path)
+    if not p.is_file():
+        raise AuditError(f"run log {p} does not exist", hint="give the run log's path")
+    out: list[RunLogRecord] = []
+    prev = GENESIS_HASH
+    for lineno, line in enumerate(p.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{p}:{lineno}"
+        try:
+            rec = json.loads(line)
+            body = {k: rec[k] for k in ("seq", "time", "run_id", "kind", "payload", "prev_hash")}
+            stored = rec["hash"]
+        except (ValueError, KeyError, TypeError):
+            raise AuditError(
+                f"run log {where}: record is not valid JSON with the expected fields"
+            ) from None
+        if set(rec) != {*body, "hash"}:
+            raise AuditError(f"run log {where}: record has unexpected fields")
+        expected_seq = len(out)
+        if body["seq"] != expected_seq:
+            raise AuditError(
+                f"run log {where}: seq is {body['seq']}, expected {expected_seq} "
+                "(a record was deleted, inserted or reordered)"
+            )
+        if body["prev_hash"] != prev:
+            raise AuditError(
+                f"run log {where} (seq {expected_seq}): prev_hash does not match the hash of "
+                f"the previous record (the chain is broken)"
+            )
+        if _record_hash(body) != stored:
+            raise AuditError(
+                f"run log {where} (seq {expected_seq}): hash mismatch, the record was modified"
+            )
+        out.append(RunLogRecord(**body, hash=stored))
+        prev = stored
+    return out

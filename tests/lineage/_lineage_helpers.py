@@ -1,0 +1,255 @@
+"""Helpers for the lineage tests: a complete synthetic run (inputs with planted identifiers,
+a run log, a ledger, released outputs) built only from the lineage package's public API."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from privacy_profile.lineage import (
+    ColumnLineage,
+    DatasetInfo,
+    DpMechanismRecord,
+    FieldInfo,
+    LineageRecorder,
+    PrivacyRunFacet,
+    ReleaseGuard,
+    RunLog,
+    SourceField,
+    Transform,
+)
+from privacy_profile.lineage.example import example_facet
+
+# Distinctive raw values planted in the inputs; they must never reach events, logs or outputs.
+PLANTED_OPENID = "oQx7Zk3Lm9Pq2Rs5Tu8Vw1Xy4Za6"
+PLANTED_PHONE = "13912345678"
+PLANTED_NICKNAME = "龙猫小栗子"
+PLANTED_AMOUNT = "987654.321"
+
+NS = "file:///data/test-shop"
+
+
+def users_frame() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "openid": [PLANTED_OPENID, "oAb1Cd2Ef3Gh4Ij5Kl6Mn7Op8Qr9", "oZz9Yy8Xx7Ww6Vv5Ts2Rr1"],
+            "phone": [PLANTED_PHONE, "13800001111", "13700002222"],
+            "nickname": [PLANTED_NICKNAME, "小明", "阿花"],
+            "amount": [PLANTED_AMOUNT, "12.5", "40"],
+        }
+    )
+
+
+def inputs() -> list[DatasetInfo]:
+    return [
+        DatasetInfo(
+            namespace=NS,
+            name="users",
+            fields=(
+                FieldInfo(
+                    name="openid",
+                    type="string",
+                    category="user.unique_id.wechat_openid",
+                    pii=True,
+                    sensitive=False,
+                ),
+                FieldInfo(
+                    name="phone",
+                    type="string",
+                    category="user.contact.phone_number",
+                    pii=True,
+                    sensitive=False,
+                ),
+                FieldInfo(
+                    name="amount",
+                    type="float",
+                    category="user.behavior.purchase_history",
+                    pii=False,
+                    sensitive=False,
+                ),
+            ),
+        )
+    ]
+
+
+def outputs() -> tuple[list[DatasetInfo], list[ColumnLineage]]:
+    out = DatasetInfo(
+        namespace="file:///out",
+        name="segments.csv",
+        fields=(
+            FieldInfo(
+                name="segment",
+                type="string",
+                category="user.behavior.purchase_history",
+                pii=False,
+                sensitive=False,
+            ),
+            FieldInfo(
+                name="users",
+                type="float",
+                category="user.behavior.purchase_history",
+                pii=False,
+                sensitive=False,
+            ),
+        ),
+    )
+    lineage = [
+        ColumnLineage(
+            output="segments.csv",
+            field="users",
+            sources=(
+                SourceField(
+                    namespace=NS, name="users", field="openid", transform=Transform.PSEUDONYMIZE
+                ),
+                SourceField(
+                    namespace=NS, name="users", field="openid", transform=Transform.DP_AGGREGATE
+                ),
+            ),
+        ),
+        ColumnLineage(
+            output="segments.csv",
+            field="segment",
+            sources=(
+                SourceField(
+                    namespace=NS, name="users", field="amount", transform=Transform.GROUP_BY
+                ),
+            ),
+        ),
+    ]
+    return [out], lineage
+
+
+def segments_frame() -> pd.DataFrame:
+    return pd.DataFrame({"segment": ["Champions", "At risk"], "users": [1184.0, 953.0]})
+
+
+def facet_for_run() -> PrivacyRunFacet:
+    mechanisms = (
+        DpMechanismRecord(
+            release="segment_sizes",
+            label="segment_sizes:count",
+            mechanism="laplace",
+            epsilon=1.0,
+            delta=0.0,
+            sensitivity=3.0,
+            noise_scale=3.0,
+        ),
+        DpMechanismRecord(
+            release="segment_revenue",
+            label="segment_revenue:sum",
+            mechanism="laplace",
+            epsilon=0.5,
+            delta=0.0,
+            sensitivity=6000.0,
+            noise_scale=12000.0,
+        ),
+    )
+    return dataclasses.replace(example_facet(), dp_mechanisms=mechanisms)
+
+
+def write_ledger(path: Path, run_id: str, charges: Sequence[DpMechanismRecord]) -> None:
+    """Record ``charges`` for ``run_id`` in a ledger file (the real BudgetLedger if present)."""
+    try:
+        from privacy_profile.dp.ledger import BudgetLedger, BudgetWindow, ChargeRequest
+        from privacy_profile.dp.model import PrivacyLoss
+    except ImportError:  # the DP package is not there: the same schema by hand
+        conn = sqlite3.connect(path)
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS charges (charge_id INTEGER PRIMARY KEY AUTOINCREMENT, "
+            "dataset TEXT, run_id TEXT, mechanism TEXT, label TEXT, epsilon_units INTEGER, "
+            "delta_units INTEGER, sensitivity REAL, charged_at TEXT)"
+        )
+        for c in charges:
+            conn.execute(
+                "INSERT INTO charges (dataset, run_id, mechanism, label, epsilon_units, "
+                "delta_units, sensitivity, charged_at) VALUES (?,?,?,?,?,?,?,?)",
+                (
+                    "wechat-shop-users",
+                    run_id,
+                    c.mechanism,
+                    c.label,
+                    round(c.epsilon * 10**12),
+                    round(c.delta * 10**18),
+                    c.sensitivity,
+                    "2026-11-02T09:00:00+00:00",
+                ),
+            )
+        conn.commit()
+        conn.close()
+        return
+    with BudgetLedger.open(
+        path,
+        dataset="wechat-shop-users",
+        budget=PrivacyLoss(epsilon=10.0, delta=1e-5),
+        window=BudgetWindow.rolling_days(30),
+    ) as ledger:
+        ledger.charge_many(
+            run_id=run_id,
+            requests=[
+                ChargeRequest(
+                    mechanism=c.mechanism,
+                    loss=PrivacyLoss(epsilon=c.epsilon, delta=c.delta),
+                    sensitivity=c.sensitivity,
+                    label=c.label,
+                )
+                for c in charges
+            ],
+        )
+
+
+@dataclass
+class Run:
+    root: Path
+    run_dir: Path
+    run_id: str
+    log: RunLog
+    ledger: Path
+    out_dir: Path
+    events: Path
+    guard: ReleaseGuard
+
+
+def _clock() -> Callable[[], dt.datetime]:
+    t = [dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)]
+
+    def now() -> dt.datetime:
+        t[0] += dt.timedelta(seconds=1)
+        return t[0]
+
+    return now
+
+
+def make_run(root: Path, *, scanner: Any = None) -> Run:
+    run_id = "01900000-0000-7000-8000-0000000000aa"
+    run_dir = root / "runs" / run_id
+    log = RunLog.for_run_dir(run_dir, clock=_clock())
+    users = users_frame()
+    guard = ReleaseGuard.for_run(
+        raw_identifiers=[*users["openid"], *users["phone"], *users["nickname"]],
+        pseudonyms=["a3f1" * 16],
+        scanner=scanner,
+    )
+    rec = LineageRecorder(
+        run_dir,
+        job_namespace="privacy_profile",
+        job_name="test.sanitize_then_segment",
+        clock=_clock(),
+        run_log=log,
+        checker=guard,
+    )
+    rec.start(run_id, inputs())
+    out_dir = run_dir / "outputs"
+    guard.release({"segments.csv": segments_frame()}, out_dir, run_log=log, run_id=run_id)
+    facet = facet_for_run()
+    ledger = root / "ledger.sqlite"
+    write_ledger(ledger, run_id, facet.dp_mechanisms)
+    outs, lineage = outputs()
+    rec.complete(outs, lineage, facet)
+    return Run(root, run_dir, run_id, log, ledger, out_dir, rec.events_path, guard)
