@@ -151,34 +151,51 @@ def run_opendp(df: pd.DataFrame) -> pd.DataFrame:
     import polars as pl
 
     dp.enable_features("contrib")
-    lf = pl.from_pandas(df).lazy()
+    # OpenDP 0.16 fails on truncate_num_groups over two columns ("multiple fields with name
+    # 'segment'"), so the two keys are joined into one column for it.
+    lf = (
+        pl.from_pandas(df)
+        .with_columns(grp=pl.col("segment") + "|" + pl.col("city"))
+        .drop("segment", "city")
+        .lazy()
+    )
+    by = ["grp"]
     context = dp.Context.compositor(
         data=lf,
         privacy_unit=dp.unit_of(
             contributions=[
                 dp.polars.Bound(per_group=M),
-                dp.polars.Bound(by=BY, num_groups=K),
+                dp.polars.Bound(by=by, num_groups=K),
             ],
             identifier="user_id",
         ),
         privacy_loss=dp.loss_of(epsilon=EPS, delta=DELTA),
-        split_evenly_over=1,
+        split_evenly_over=2,
     )
     amount = pl.col("amount").fill_null(0.0)
-    query = (
+    # query 1 (half the budget): one row per user and group, so len() counts distinct users
+    users = (
+        context.query()
+        .truncate_per_group(1)
+        .truncate_num_groups(K, by=by)
+        .group_by(by)
+        .agg(dp.len().alias("users"))
+        .release()
+        .collect()
+    )
+    # query 2 (other half): sum and mean with the row caps
+    values = (
         context.query()
         .truncate_per_group(M)
-        .truncate_num_groups(K, by=BY)
-        .group_by(BY)
-        .agg(
-            pl.col("user_id").n_unique().alias("users_raw"),
-            dp.len().alias("rows"),
-            amount.dp.sum((LO, HI)).alias("total"),
-            amount.dp.mean((LO, HI)).alias("mean"),
-        )
+        .truncate_num_groups(K, by=by)
+        .group_by(by)
+        .agg(amount.dp.sum((LO, HI)).alias("total"), amount.dp.mean((LO, HI)).alias("mean"))
+        .release()
+        .collect()
     )
-    out = query.release().collect().to_pandas()
-    return out.rename(columns={"rows": "users"})[["segment", "city", "users", "total", "mean"]]
+    out = users.join(values, on=by, how="inner").to_pandas()
+    out[["segment", "city"]] = out.grp.str.split("|", expand=True)
+    return out[["segment", "city", "users", "total", "mean"]]
 
 
 def bounding_bias(df: pd.DataFrame, true: pd.DataFrame) -> tuple[float, float, float]:
