@@ -22,9 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from privacy_profile.errors import AuditError, LeakDetectedError
+from privacy_profile.dp.ledger import DELTA_UNIT as _DELTA_UNIT
+from privacy_profile.dp.ledger import EPS_UNIT as _EPS_UNIT
+from privacy_profile.errors import AuditError
 from privacy_profile.lineage.facets import PRIVACY_FACET_NAME
-from privacy_profile.lineage.guard import ReleaseGuard, Scanner
+from privacy_profile.lineage.guard import ReleaseGuard, Scanner, describe_leaks
 from privacy_profile.lineage.recorder import read_events
 from privacy_profile.lineage.runlog import RunLog, file_sha256, verify_chain
 
@@ -35,10 +37,6 @@ __all__ = [
     "read_ledger_charges",
     "verify_run",
 ]
-
-# The ledger stores amounts as integers in these units (privacy_profile.dp.ledger).
-_EPS_UNIT = 10**12
-_DELTA_UNIT = 10**18
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,7 +73,11 @@ class LedgerLike(Protocol):
 def read_ledger_charges(
     ledger_path: str | Path, *, run_id: str, dataset: str | None = None
 ) -> list[LedgerCharge]:
-    """Read a run's charges from the ledger's SQLite file, read-only (no budget needed)."""
+    """Read a run's charges from the ledger's SQLite file, read-only (no budget needed).
+
+    Same table and units as :class:`privacy_profile.dp.ledger.BudgetLedger`, whose
+    ``charges_for_run`` needs the budget to open the file; pass ``ledger=`` to
+    :func:`verify_run` to use the class instead."""
     p = Path(ledger_path)
     if not p.is_file():
         raise AuditError(f"ledger {p} does not exist", hint="give the ledger file's path")
@@ -264,11 +266,12 @@ def verify_run(
         )
 
     # 5. re-scan
-    guard = ReleaseGuard.for_run(scanner=scanner)
-    try:
-        guard.check_files(checked)
-    except LeakDetectedError as e:
-        raise AuditError(f"re-scan of the outputs: {e.message}") from None
+    leaks = ReleaseGuard.for_run(scanner=scanner).find_leaks_in_files(checked)
+    if leaks:
+        raise AuditError(
+            f"re-scan of the outputs: {len(leaks)} leak(s) found:\n  " + describe_leaks(leaks),
+            hint="the outputs hold identities: withdraw them and find how they bypassed the guard",
+        )
 
     return AuditReport(
         run_id=run_id,

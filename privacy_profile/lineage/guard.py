@@ -47,6 +47,7 @@ __all__ = [
     "LeakKind",
     "ReleaseGuard",
     "Scanner",
+    "describe_leaks",
     "looks_like_token",
 ]
 
@@ -314,9 +315,14 @@ class ReleaseGuard:
         if leaks:
             raise _leak_error(leaks, what=f"{where} refused")
 
-    def check_files(self, paths: Iterable[str | Path]) -> None:
+    def find_leaks_in_files(self, paths: Iterable[str | Path]) -> list[Leak]:
         """Re-scan written files (.csv, .json, anything else as text)."""
-        self.check({Path(p).name: _read_output(Path(p)) for p in paths})
+        return self.find_leaks({Path(p).name: _read_output(Path(p)) for p in paths})
+
+    def check_files(self, paths: Iterable[str | Path]) -> None:
+        leaks = self.find_leaks_in_files(paths)
+        if leaks:
+            raise _leak_error(leaks, what="re-scan")
 
     # -- release ---------------------------------------------------------------------------------
     def release(
@@ -373,14 +379,19 @@ class ReleaseGuard:
         return written
 
 
+def describe_leaks(leaks: Sequence[Leak]) -> str:
+    """One line per leak (at most 20), never a value."""
+    lines = [leak.describe() for leak in leaks[:_MAX_REPORTED]]
+    if len(leaks) > _MAX_REPORTED:
+        lines.append(f"... and {len(leaks) - _MAX_REPORTED} more")
+    return "\n  ".join(lines)
+
+
 def _leak_error(leaks: list[Leak], *, what: str) -> LeakDetectedError:
     n = len(leaks)
-    lines = [leak.describe() for leak in leaks[:_MAX_REPORTED]]
-    if n > _MAX_REPORTED:
-        lines.append(f"... and {n - _MAX_REPORTED} more")
     return LeakDetectedError(
         f"{what}: {n} leak{'s' if n != 1 else ''} found; nothing was written:\n  "
-        + "\n  ".join(lines),
+        + describe_leaks(leaks),
         hint="marketing outputs hold only group-level DP aggregates: drop the columns named",
     )
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -155,35 +154,10 @@ def facet_for_run() -> PrivacyRunFacet:
 
 
 def write_ledger(path: Path, run_id: str, charges: Sequence[DpMechanismRecord]) -> None:
-    """Record ``charges`` for ``run_id`` in a ledger file (the real BudgetLedger if present)."""
-    try:
-        from privacy_profile.dp.ledger import BudgetLedger, BudgetWindow, ChargeRequest
-        from privacy_profile.dp.model import PrivacyLoss
-    except ImportError:  # the DP package is not there: the same schema by hand
-        conn = sqlite3.connect(path)
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS charges (charge_id INTEGER PRIMARY KEY AUTOINCREMENT, "
-            "dataset TEXT, run_id TEXT, mechanism TEXT, label TEXT, epsilon_units INTEGER, "
-            "delta_units INTEGER, sensitivity REAL, charged_at TEXT)"
-        )
-        for c in charges:
-            conn.execute(
-                "INSERT INTO charges (dataset, run_id, mechanism, label, epsilon_units, "
-                "delta_units, sensitivity, charged_at) VALUES (?,?,?,?,?,?,?,?)",
-                (
-                    "wechat-shop-users",
-                    run_id,
-                    c.mechanism,
-                    c.label,
-                    round(c.epsilon * 10**12),
-                    round(c.delta * 10**18),
-                    c.sensitivity,
-                    "2026-11-02T09:00:00+00:00",
-                ),
-            )
-        conn.commit()
-        conn.close()
-        return
+    """Record ``charges`` for ``run_id`` in a ledger file with the real BudgetLedger."""
+    from privacy_profile.dp.ledger import BudgetLedger, BudgetWindow, ChargeRequest
+    from privacy_profile.dp.model import PrivacyLoss
+
     with BudgetLedger.open(
         path,
         dataset="wechat-shop-users",
