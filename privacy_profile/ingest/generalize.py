@@ -107,7 +107,9 @@ def _to_province(value: str) -> str | None:
     v = value.strip()
     if _CODE.match(v):
         return provinces.get(v[:2])
-    return names.get(v) or names.get(_short(v))
+    if v in names:
+        return names[v]
+    return names.get(_short(v)) if _short(v) == v else None
 
 
 def ages_at(values: pd.Series, now: dt.datetime) -> pd.Series:

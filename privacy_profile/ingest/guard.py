@@ -6,6 +6,10 @@ its normalized form; the plaintext is not kept. Before anything is written, ever
 of every string column of every output table, and every token of it (split on characters that
 cannot be part of an identifier), is digested and compared. A match raises
 :class:`LeakDetectedError` naming the table and column, never the value.
+
+Values shorter than 4 characters, and purely numeric values shorter than 7 digits (surrogate
+keys such as a 5-digit customer number, which collide by chance with other counters such as
+stock codes), are not guarded: a known limitation, see docs/ingestion.md.
 """
 
 from __future__ import annotations
@@ -29,10 +33,16 @@ _SPLIT = re.compile(r"[^0-9A-Za-z@._+\-\u00c0-\uffff]+|[\s\u3000，。；：、]
 class LeakGuard:
     """Keyed digests of raw identifiers; :meth:`check` refuses outputs that contain one."""
 
-    def __init__(self, *, min_length: int = 4) -> None:
+    def __init__(self, *, min_length: int = 4, min_numeric_length: int = 7) -> None:
         self._key = secrets.token_bytes(32)
         self._digests: set[bytes] = set()
         self.min_length = min_length
+        self.min_numeric_length = min_numeric_length
+
+    def _eligible(self, s: str) -> bool:
+        if len(s) < self.min_length:
+            return False
+        return not (s.isdigit() and len(s) < self.min_numeric_length)
 
     def __repr__(self) -> str:
         return f"LeakGuard(values={len(self._digests)})"
@@ -55,7 +65,7 @@ class LeakGuard:
         for form in forms:
             for v in form.dropna().unique():
                 s = str(v)
-                if len(s) >= self.min_length:
+                if self._eligible(s):
                     self._digests.add(self._digest(s))
 
     def hits(self, series: pd.Series) -> int:

@@ -414,6 +414,7 @@ def sanitize(
     policy_dir: Path | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     block_bytes: int = DEFAULT_BLOCK_BYTES,
+    guard: LeakGuard | None = None,
 ) -> SanitizeResult:
     """Turn the raw input tables in ``input_dir`` into pseudonymous tables and a report.
 
@@ -421,7 +422,9 @@ def sanitize(
     ``marketing.advertising.profiling``); ``keys`` from :meth:`KeyRing.from_policy` (or
     :meth:`KeyRing.development` for the demo). ``now`` fixes the run time (retention, ages);
     ``scanner`` redacts free text (without one, ``scan`` columns are dropped). ``policy_dir``
-    is accepted for symmetry with key loading and is not otherwise used.
+    is accepted for symmetry with key loading and is not otherwise used. ``guard`` replaces the
+    default :class:`LeakGuard` (e.g. to guard shorter numeric ids); ``chunk_rows`` and
+    ``block_bytes`` set the reading chunk sizes.
     Raises InputError, ConsentError, KeyMaterialError or LeakDetectedError.
     """
     del policy_dir
@@ -437,7 +440,7 @@ def sanitize(
         input_dir=Path(input_dir),
         chunk_rows=chunk_rows,
         block_bytes=block_bytes,
-        guard=LeakGuard(),
+        guard=guard if guard is not None else LeakGuard(),
         pseudonymizer=Pseudonymizer(keys),
     )
     keys.domain(run.domain)  # fail early when the purpose's key is missing
