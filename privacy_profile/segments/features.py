@@ -256,9 +256,9 @@ def _finish(table: pd.DataFrame, run_day: pd.Timestamp, p: FeatureParams) -> Non
     for col in ("age_band", "gender", "province", "channel"):
         if col not in table.columns:
             table[col] = pd.Series(pd.NA, index=table.index, dtype="string")
-    table.drop(
-        columns=[x for x in ("gross", "refunds", "last_order") if x in table.columns], inplace=True
-    )
+    for col in ("gross", "refunds", "last_order"):
+        if col in table.columns:
+            del table[col]
 
 
 def _top_categories(frames: list[pd.DataFrame], unit: str, k: int) -> pd.DataFrame:

@@ -112,12 +112,18 @@ def unscale(scaled: FloatArray, params: KMeansParams) -> FloatArray:
 
 def init_from_class_means(candidates: FloatArray, sizes: Sequence[float], k: int) -> FloatArray:
     """Pick ``k`` starts from candidate centres (scaled): the largest first, then each time the
-    candidate farthest from those chosen. Fewer than ``k`` candidates: an error."""
-    if candidates.shape[0] < k:
+    candidate farthest from those chosen. With fewer than ``k`` candidates (classes suppressed)
+    the public points of the grid {0.25, 0.75}^d join the candidates."""
+    if candidates.shape[0] == 0:
         raise PrivacyParameterError(
-            f"rfm_classes init needs {k} released RFM classes, got {candidates.shape[0]}",
-            hint="use kmeans.init: random, or a smaller k",
+            "rfm_classes init needs at least one released RFM class",
+            hint="use kmeans.init: random",
         )
+    if candidates.shape[0] < k:
+        d = candidates.shape[1]
+        grid = np.array(np.meshgrid(*[[0.25, 0.75]] * d)).reshape(d, -1).T
+        candidates = np.vstack([candidates, grid])
+        sizes = [*sizes, *([0.0] * grid.shape[0])]
     chosen = [int(np.argmax(np.asarray(sizes)))]
     while len(chosen) < k:
         d = ((candidates[:, None, :] - candidates[None, chosen, :]) ** 2).sum(axis=2).min(axis=1)

@@ -5,8 +5,9 @@ the permute-and-flip mechanism) on ordinal codes of categorical tags whose value
 public (from the policy); bounds and classes are given, never read from the data, and a
 ``PrivacyLeakWarning`` is an error. Half the epsilon fits the tree, half releases DP counts of
 members and non-members per leaf (leaves are disjoint: parallel composition), from which the
-DP share of each rule is computed. Only leaves predicting membership whose noisy member count
-reaches the aggregation threshold become rules::
+DP share of each rule is computed. A leaf becomes a rule when its noisy member count reaches
+the aggregation threshold and either the tree labels it "member" or its DP share of members is
+above the segment's overall DP share (a minority segment rarely wins a leaf's majority)::
 
     age_band in {25-34, 35-44} and province = 浙江省
         -> 重要价值客户 / important value (DP share 0.41)
@@ -176,16 +177,20 @@ def release_tree(
     records.extend(res.records)
     counts = res.table.set_index(["leaf", "member"])
     values = model.tree_.value
+    n_in_all = float(counts.xs(1, level="member")["privacy_id_count"].clip(lower=0).sum())
+    n_all = float(counts["privacy_id_count"].clip(lower=0).sum())
+    base = n_in_all / max(n_all, 1.0)
     rows = []
     for node, path in sorted(paths.items()):
-        if int(np.argmax(values[node][0])) != 1:
-            continue
         r_in = counts.loc[(node, 1)]
         n_in = int(r_in["privacy_id_count"])
         if n_in < ctx.threshold:
             continue
         n_out = int(counts.loc[(node, 0)]["privacy_id_count"])
         share = float(np.clip(n_in / max(n_in + max(n_out, 0), 1), 0.0, 1.0))
+        label_in = int(np.argmax(values[node][0])) == 1
+        if not (label_in or share > base):
+            continue
         rule = _render(path, params)
         rows.append(
             {
@@ -197,6 +202,8 @@ def release_tree(
                 "members_ci_low": max(float(r_in["privacy_id_count_low"]), 0.0),
                 "members_ci_high": float(r_in["privacy_id_count_high"]),
                 "dp_share": share,
+                "dp_lift": share / base if base > 0 else float("nan"),
+                "tree_label": "member" if label_in else "non-member",
                 "epsilon": loss.epsilon,
             }
         )
@@ -209,6 +216,9 @@ def release_tree(
         "members_ci_low",
         "members_ci_high",
         "dp_share",
+        "dp_lift",
+        "tree_label",
         "epsilon",
     ]
-    return TreeRelease(table=pd.DataFrame(rows, columns=cols), records=tuple(records))
+    table = pd.DataFrame(rows, columns=cols).sort_values("dp_share", ascending=False)
+    return TreeRelease(table=table.reset_index(drop=True), records=tuple(records))
