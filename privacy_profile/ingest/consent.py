@@ -18,6 +18,7 @@ import pandas as pd
 
 from privacy_profile.errors import ConsentError
 from privacy_profile.ingest.normalize import Normalizer, normalize_default
+from privacy_profile.ingest.pseudonymize import take_strings
 from privacy_profile.policy.model import (
     ConsentRecordsSpec,
     ConsentRule,
@@ -176,12 +177,14 @@ def consent_exclusions(
     if rule.opt_out is OptOutEffect.EXCLUDE_FROM_PROFILING:
         mark(opt_out, OPTED_OUT)
     sensitive = st["sensitive"].fillna(False).to_numpy(dtype=bool)
-    r = np.append(reason, NO_CONSENT)[codes]  # a missing subject id has no consent
+    labels = [None, *EXCLUSION_REASONS]
+    rcode = np.array([labels.index(x) - 1 for x in reason], dtype=np.int64)
+    rcode = np.append(rcode, EXCLUSION_REASONS.index(NO_CONSENT))  # missing id: no consent
     s = np.append(sensitive, False)[codes]
     o = np.append(opt_out, False)[codes]
     idx = subject_ids.index
     return (
-        pd.Series(r, index=idx, dtype="string"),
+        take_strings(list(EXCLUSION_REASONS), rcode[codes], idx),
         pd.Series(s, index=idx, dtype=bool),
         pd.Series(o, index=idx, dtype=bool),
     )

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes, hmac
 from cryptography.hazmat.primitives.ciphers.aead import AESSIV
@@ -26,7 +27,14 @@ from privacy_profile.errors import KeyMaterialError
 from privacy_profile.ingest.keys import KeyMaterial, KeyRing
 from privacy_profile.ingest.normalize import Normalizer, normalize_default
 
-__all__ = ["PSEUDONYM_HEX_DIGITS", "Pseudonymizer", "Tokenizer", "derive_subkey", "map_unique"]
+__all__ = [
+    "PSEUDONYM_HEX_DIGITS",
+    "Pseudonymizer",
+    "Tokenizer",
+    "derive_subkey",
+    "map_unique",
+    "take_strings",
+]
 
 PSEUDONYM_HEX_DIGITS = 32  # 128 bits
 _HKDF_SALT = b"privacy_profile/pseudonym/v1"
@@ -39,6 +47,14 @@ def derive_subkey(key: KeyMaterial, *, purpose: str, name: str, length: int = 32
     return HKDF(algorithm=hashes.SHA256(), length=length, salt=_HKDF_SALT, info=info).derive(
         key.secret()
     )
+
+
+def take_strings(values: list[str | None], codes: np.ndarray, index: pd.Index) -> pd.Series:
+    """``values[codes]`` as a pandas string Series (code -1 -> missing), built in Arrow."""
+    idx = pa.array(codes, type=pa.int64(), mask=codes < 0)
+    arr = pa.DictionaryArray.from_arrays(idx, pa.array(values, type=pa.string()))
+    out = arr.dictionary_decode().to_pandas(types_mapper=lambda _t: pd.StringDtype("pyarrow"))
+    return pd.Series(out.array, index=index, dtype=pd.StringDtype("pyarrow"))
 
 
 def map_unique(
@@ -54,9 +70,9 @@ def map_unique(
     norm = norm.mask(norm.str.len() == 0)
     ncodes, nuniques = pd.factorize(norm, use_na_sentinel=True)
     values = fn([str(v) for v in nuniques])
-    table = np.array([*values, None], dtype=object)  # code -1 picks the trailing None
-    per_unique = np.concatenate([table[ncodes], np.array([None], dtype=object)])
-    return pd.Series(per_unique[codes], index=series.index, dtype="string"), len(values)
+    table = np.asarray(ncodes, dtype=np.int64)  # unique raw value -> normalized code (-1: none)
+    per_row = np.where(codes < 0, -1, table[codes]) if len(table) else np.full(len(codes), -1)
+    return take_strings(list(values), per_row, series.index), len(values)
 
 
 @dataclass(frozen=True)
