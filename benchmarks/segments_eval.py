@@ -1,0 +1,297 @@
+"""Segments benchmark: non-private vs DP RFM-8 and DP k-means on UCI Online Retail, lifecycle
+and category personas on Taobao UserBehavior.
+
+    .venv/bin/python benchmarks/segments_eval.py [--reps 5] [--data ../shared/data]
+
+Prints markdown tables and writes docs/img/segments_error_vs_epsilon.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import time
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from sklearn.cluster import KMeans
+from sklearn.metrics import adjusted_rand_score
+
+from privacy_profile.dp import Bounds, BudgetLedger, BudgetWindow, DPRandom, PrivacyLoss
+from privacy_profile.segments._common import ReleaseContext
+from privacy_profile.segments.features import FeatureParams, compute_features
+from privacy_profile.segments.kmeans import (
+    KMeansFeatureParams,
+    KMeansParams,
+    fit_dp_kmeans,
+    init_from_class_means,
+    nearest,
+    scale_features,
+)
+from privacy_profile.segments.lifecycle import (
+    LIFECYCLE_STAGES,
+    LifecycleParams,
+    release_lifecycle,
+)
+from privacy_profile.segments.personas import Family, PersonaParams, release_personas
+from privacy_profile.segments.rfm import RFM_FEATURES, RfmParams, assign_rfm, release_rfm
+
+REPO = Path(__file__).resolve().parents[1]
+EPSILONS = (0.5, 1.0, 2.0, 5.0)
+RFM_BOUNDS = {
+    "recency_days": Bounds(lower=0, upper=400),
+    "frequency": Bounds(lower=0, upper=100),
+    "monetary": Bounds(lower=0, upper=20000),
+}
+
+
+def uci_orders(path: Path) -> pd.DataFrame:
+    df = pd.read_csv(path, dtype={"InvoiceNo": str, "StockCode": str})
+    df = df.dropna(subset=["CustomerID"])
+    df["amount"] = df["Quantity"] * df["UnitPrice"]
+    cancel = df["InvoiceNo"].str.startswith("C")
+    inv = df.groupby("InvoiceNo").agg(
+        openid=("CustomerID", lambda s: f"c{int(s.iloc[0])}"),
+        amount=("amount", "sum"),
+        ordered_at=("InvoiceDate", "min"),
+        category=("StockCode", "first"),
+    )
+    inv["status"] = np.where(cancel.groupby(df["InvoiceNo"]).first(), "cancelled", "paid")
+    inv["coupon_used"] = False
+    return inv.reset_index().rename(columns={"InvoiceNo": "order_id"})
+
+
+def md(df: pd.DataFrame, fmt: str = ".3f", index: bool = True) -> str:
+    """A markdown table (no tabulate dependency)."""
+    d = df.reset_index() if index else df
+    cells = [
+        [format(v, fmt) if isinstance(v, float) else str(v) for v in row]
+        for row in d.itertuples(index=False)
+    ]
+    head = [str(c) for c in d.columns]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(r) + " |" for r in cells]
+    return "\n".join(lines)
+
+
+def ledger() -> BudgetLedger:
+    return BudgetLedger.in_memory(
+        dataset="bench",
+        budget=PrivacyLoss(epsilon=1e6, delta=1e-3),
+        window=BudgetWindow.lifetime(),
+    )
+
+
+def ctx(seed: int, threshold: int = 0) -> ReleaseContext:
+    return ReleaseContext(
+        ledger=ledger(),
+        run_id=f"b{seed}",
+        rng=DPRandom.for_testing(seed),
+        unit_column="openid",
+        threshold=threshold,
+        delta=1e-6,
+    )
+
+
+def rfm_eval(pop: pd.DataFrame, reps: int) -> pd.DataFrame:
+    medians = {n: float(pop[n].median()) for n in RFM_FEATURES}
+    truth_cls = assign_rfm(pop, medians)
+    rows = []
+    params = RfmParams(
+        recency_bounds=RFM_BOUNDS["recency_days"],
+        frequency_bounds=RFM_BOUNDS["frequency"],
+        monetary_bounds=RFM_BOUNDS["monetary"],
+        weight_splits=1,
+        weight_sizes=1,
+        weight_means=2,
+    )
+    for eps in EPSILONS:
+        for rep in range(reps):
+            rel = release_rfm(pop, params, loss=PrivacyLoss(epsilon=eps), ctx=ctx(rep))
+            t = rel.table.set_index("segment")
+            agree = float(np.mean(rel.assignment.to_numpy() == truth_cls.to_numpy()))
+            true_sizes = truth_cls.value_counts()
+            size_err, mean_err = [], []
+            for key in t.index:
+                n = true_sizes.get(key, 0)
+                size_err.append(abs(t.loc[key, "dp_size"] - n) / max(n, 1))
+                members = pop.loc[truth_cls == key]
+                for f in RFM_FEATURES:
+                    tm = float(np.clip(members[f], RFM_BOUNDS[f].lower, RFM_BOUNDS[f].upper).mean())
+                    mean_err.append(abs(t.loc[key, f"mean_{f}"] - tm) / max(abs(tm), 1e-9))
+            rows.append(
+                {
+                    "epsilon": eps,
+                    "agreement": agree,
+                    "size_rel_err_mean": float(np.mean(size_err)),
+                    "size_rel_err_max": float(np.max(size_err)),
+                    "mean_rel_err_median": float(np.median(mean_err)),
+                }
+            )
+    return pd.DataFrame(rows).groupby("epsilon").mean()
+
+
+def kmeans_eval(pop: pd.DataFrame, reps: int, k: int = 4) -> pd.DataFrame:
+    kp = KMeansParams(
+        k=k,
+        features=(
+            KMeansFeatureParams(name="recency_days", bounds=RFM_BOUNDS["recency_days"]),
+            KMeansFeatureParams(name="frequency", bounds=RFM_BOUNDS["frequency"], log1p=True),
+            KMeansFeatureParams(name="monetary", bounds=RFM_BOUNDS["monetary"], log1p=True),
+        ),
+    )
+    x = scale_features(pop, kp)
+    sk = KMeans(n_clusters=k, n_init=10, random_state=0).fit(x)
+    base = float(sk.inertia_)
+    rfm_params = RfmParams(
+        recency_bounds=RFM_BOUNDS["recency_days"],
+        frequency_bounds=RFM_BOUNDS["frequency"],
+        monetary_bounds=RFM_BOUNDS["monetary"],
+        weight_splits=1,
+        weight_sizes=1,
+        weight_means=2,
+    )
+    rows = []
+    for eps in EPSILONS:
+        for rep in range(reps):
+            rs = np.random.RandomState(rep)
+            for init in ("random", "rfm_classes"):
+                start = None
+                if init == "rfm_classes":  # the DP RFM release at the same epsilon gives starts
+                    rel = release_rfm(pop, rfm_params, loss=PrivacyLoss(epsilon=eps), ctx=ctx(rep))
+                    ok = rel.table.loc[~rel.table["suppressed"]]
+                    cand = pd.DataFrame({n: ok[f"mean_{n}"].to_numpy() for n in RFM_FEATURES})
+                    start = init_from_class_means(
+                        scale_features(cand, kp), ok["dp_size"].tolist(), k
+                    )
+                c = fit_dp_kmeans(x, k=k, epsilon=eps * 0.8, random_state=rs, init_centers=start)
+                lab = nearest(x, c)
+                inertia = float(((x - c[lab]) ** 2).sum())
+                rows.append(
+                    {
+                        "epsilon": eps,
+                        "init": init,
+                        "inertia_ratio": inertia / base,
+                        "ari": adjusted_rand_score(sk.labels_, lab),
+                    }
+                )
+    # without noise: diffprivlib's iteration count and one start, at a huge epsilon
+    for init in ("random",):
+        c = fit_dp_kmeans(x, k=k, epsilon=1e6, random_state=np.random.RandomState(0))
+        lab = nearest(x, c)
+        rows.append(
+            {
+                "epsilon": float("inf"),
+                "init": init,
+                "inertia_ratio": float(((x - c[lab]) ** 2).sum()) / base,
+                "ari": adjusted_rand_score(sk.labels_, lab),
+            }
+        )
+    return pd.DataFrame(rows).groupby(["init", "epsilon"]).mean()
+
+
+def taobao(path: Path, reps: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    ev = pd.read_csv(path)
+    ev = ev.rename(columns={"user_id": "openid", "category_id": "category"})
+    ev["openid"] = "u" + ev["openid"].astype(str)
+    ev["event_type"] = ev["behavior_type"].map(
+        {"pv": "view", "cart": "cart", "fav": "fav", "buy": "buy"}
+    )
+    ev["ts"] = pd.to_datetime(ev["timestamp"], unit="s")
+    ev["category"] = ev["category"].astype(str)
+    now = dt.datetime(2017, 12, 4)
+    feats = compute_features(
+        {"events": ev}, FeatureParams(unit_column="openid", now=now, max_categories_per_user=3)
+    )
+    lp = LifecycleParams(
+        new_within_days=3, active_within_days=2, returning_gap_days=2, churned_after_days=6
+    )
+    rows = []
+    for rep in range(reps):
+        t, stage, _ = release_lifecycle(
+            feats.table,
+            feats.activity,
+            lp,
+            now=now,
+            loss=PrivacyLoss(epsilon=1.0),
+            ctx=ctx(rep, 20),
+        )
+        truth = stage.value_counts()
+        for _, r in t.iterrows():
+            rows.append(
+                {"stage": r["label"], "true": truth.get(r["segment"], 0), "dp": r["dp_size"]}
+            )
+    life = pd.DataFrame(rows).groupby("stage", sort=False).mean()
+    fam = Family(
+        name="lifecycle",
+        segments=LIFECYCLE_STAGES,
+        assignment=stage,
+    )
+    pr = release_personas(
+        [fam],
+        feats.table,
+        feats.categories,
+        PersonaParams(
+            dimensions=("top_categories",),
+            top_n=5,
+            max_categories_per_user=3,
+            domains={},
+            deny_list=("religion",),
+        ),
+        loss=PrivacyLoss(epsilon=1.0),
+        ctx=ctx(0, 20),
+    )
+    return life, pr.recommendations
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
+    a = ap.parse_args()
+    t0 = time.time()
+    orders = uci_orders(a.data / "uci_online_retail" / "uci_online_retail.csv")
+    feats = compute_features(
+        {"orders": orders}, FeatureParams(unit_column="openid", now=dt.datetime(2011, 12, 10))
+    )
+    pop = feats.table.loc[feats.table["frequency"] > 0]
+    print(f"UCI customers: {feats.table.shape[0]}, with a net paid order: {len(pop)}\n")
+    rfm = rfm_eval(pop, a.reps)
+    print("## RFM-8 (UCI), mean over", a.reps, "runs\n")
+    print(md(rfm, ".4f"), "\n")
+    km = kmeans_eval(pop, a.reps)
+    print("## DP k-means k=4 (UCI; scaled R, log F, log M), mean over", a.reps, "runs\n")
+    print(md(km), "\n")
+    life, rec = taobao(a.data / "taobao_userbehavior" / "UserBehavior_head_814users.csv", a.reps)
+    print("## Lifecycle (Taobao, epsilon 1, threshold 20)\n")
+    print(md(life, ".1f"), "\n")
+    print("## Top-5 categories per lifecycle stage (Taobao, epsilon 1)\n")
+    print(md(rec, index=False), "\n")
+    fig, ax = plt.subplots(1, 2, figsize=(10, 4))
+    ax[0].plot(rfm.index, rfm["size_rel_err_mean"], "o-", label="class size, mean")
+    ax[0].plot(rfm.index, rfm["size_rel_err_max"], "s--", label="class size, worst class")
+    ax[0].plot(rfm.index, 1 - rfm["agreement"], "^-", label="1 - class agreement")
+    ax[0].axhline(0.05, color="grey", lw=0.8, ls=":")
+    ax[0].set(xscale="log", xlabel="epsilon", ylabel="relative error", title="RFM-8 (UCI)")
+    ax[0].legend()
+    for init in ("random", "rfm_classes"):
+        s = km.loc[init].drop(index=float("inf"), errors="ignore")
+        ax[1].plot(s.index, s["inertia_ratio"], "o-", label=f"init {init}")
+    ax[1].axhline(1.2, color="grey", lw=0.8, ls=":")
+    ax[1].set(
+        xscale="log", xlabel="epsilon", ylabel="inertia / sklearn inertia", title="DP k-means (UCI)"
+    )
+    ax[1].legend()
+    fig.tight_layout()
+    out = REPO / "docs" / "img" / "segments_error_vs_epsilon.png"
+    fig.savefig(out, dpi=110)
+    print(f"plot: {out.relative_to(REPO)}; took {time.time() - t0:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
