@@ -8,13 +8,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from privacy_profile.dp import Bounds, BudgetLedger, DPRandom, MechanismRecord, PrivacyLoss
 from privacy_profile.errors import BudgetExceededError, ConsentError, LeakDetectedError
-from privacy_profile.policy.model import LegalBasis, OptOutEffect, Policy
 from privacy_profile.segments._common import SEGMENT_COLUMNS, ReleaseContext, SegmentDef
 from privacy_profile.segments.features import (
     FeatureColumns,
@@ -47,6 +47,9 @@ from privacy_profile.segments.spec import (
     check_against_policy,
 )
 from privacy_profile.segments.tree import TreeParams, release_tree
+
+if TYPE_CHECKING:  # the policy model will import segments.spec: no runtime import cycle
+    from privacy_profile.policy.model import Policy
 
 __all__ = ["FLAGS_TABLE", "OPT_OUT_COLUMN", "SegmentRelease", "Tokenizer", "build_segments"]
 
@@ -386,7 +389,7 @@ def _audiences(
     unit_column: str,
     tokenizer: Tokenizer | None,
 ) -> tuple[dict[str, pd.DataFrame] | None, list[str]]:
-    from privacy_profile.policy.model import Purpose
+    from privacy_profile.policy.model import LegalBasis, OptOutEffect, Purpose
 
     assert isinstance(purpose, Purpose)
     if tokenizer is None:
