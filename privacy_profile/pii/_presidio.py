@@ -21,6 +21,7 @@ with warnings.catch_warnings():
         AnalyzerEngine,
         EntityRecognizer,
         LocalRecognizer,
+        PatternRecognizer,
         RecognizerRegistry,
         RecognizerResult,
     )
@@ -32,6 +33,7 @@ __all__ = [
     "LocalRecognizer",
     "NlpEngine",
     "NoOpNlpEngine",
+    "PatternRecognizer",
     "RecognizerRegistry",
     "RecognizerResult",
 ]

@@ -19,11 +19,18 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from privacy_profile.errors import ScanError
-from privacy_profile.pii._presidio import AnalyzerEngine, NoOpNlpEngine, RecognizerRegistry
-from privacy_profile.pii.recognizers import RECOGNIZERS, default_entities
+from privacy_profile.pii._presidio import (
+    AnalyzerEngine,
+    EntityRecognizer,
+    NoOpNlpEngine,
+    RecognizerRegistry,
+    RecognizerResult,
+)
+from privacy_profile.pii.recognizers import RECOGNIZERS, ContextPatternRecognizer, default_entities
 from privacy_profile.pii.types import ColumnScanReport, Finding, Language, ScanConfig, ScanResult
 
 __all__ = [
@@ -114,6 +121,14 @@ def _resolve_overlaps(findings: list[Finding]) -> list[Finding]:
     return sorted(kept, key=lambda f: f.start)
 
 
+def _apply(text: str, findings: list[Finding], replace: Callable[[Finding, str], str]) -> str:
+    """``text`` with every finding replaced (right to left, so spans hold)."""
+    new = text
+    for f in sorted(findings, key=lambda f: f.start, reverse=True):
+        new = new[: f.start] + replace(f, text[f.start : f.end]) + new[f.end :]
+    return new
+
+
 # Worker-process state (fork start method: the parent's scanner is inherited).
 _WORKER: PiiScanner | None = None
 
@@ -144,9 +159,60 @@ class PiiScanner:
         pattern = PREFILTER_PATTERN + (_CAPITALIZED if "PERSON" in self.entities else "")
         self._prefilter_pattern = pattern
         self._prefilter = re.compile(pattern)
+        self._fast = self._fast_recognizers()
+
+    def _fast_recognizers(
+        self,
+    ) -> dict[Language, list[tuple[ContextPatternRecognizer, re.Pattern[str] | None]]] | None:
+        """The analyzer's recognizers per language with their pre-filters, for the fast path.
+
+        None (use ``AnalyzerEngine.analyze``) when the analyzer holds a recognizer that is not
+        one of ours: only ours are known to ignore NLP artifacts and score their own context.
+        """
+        recognizers = list(self.analyzer.registry.recognizers)
+        if not all(isinstance(r, ContextPatternRecognizer) for r in recognizers):
+            return None
+        fast: dict[Language, list[tuple[ContextPatternRecognizer, re.Pattern[str] | None]]] = {}
+        for lang in Language:
+            wanted = set(self._entities_by_lang[lang])
+            fast[lang] = [
+                (r, r.prefilter())
+                for r in recognizers
+                if isinstance(r, ContextPatternRecognizer)
+                and r.supported_language == lang.value
+                and r.ENTITY in wanted
+            ]
+        return fast
 
     # -- one text --------------------------------------------------------------------------
     def _scan_one(self, text: str) -> list[Finding]:
+        """Findings of one text: the fast path when available, else the presidio path."""
+        if self._fast is None:
+            return self._scan_one_presidio(text)
+        return self._scan_one_fast(text)
+
+    def _scan_one_fast(self, text: str) -> list[Finding]:
+        """Our recognizers called directly, each only when its pre-filter matches.
+
+        Same results as :meth:`_scan_one_presidio` (tested): ``AnalyzerEngine.analyze`` adds
+        nothing for our recognizers but the threshold filter and ``remove_duplicates``, and
+        costs ~0.3 ms per call (registry look-up, NLP artifacts, context enhancer, tracing).
+        """
+        assert self._fast is not None
+        lang = route(text)
+        wanted = self._entities_by_lang[lang]
+        threshold = self.config.score_threshold
+        results: list[RecognizerResult] = []
+        for rec, pre in self._fast[lang]:
+            if pre is not None and pre.search(text) is None:
+                continue
+            results.extend(r for r in rec.analyze(text, wanted) if r.score >= threshold)
+        if len(results) > 1:
+            results = EntityRecognizer.remove_duplicates(results)
+        return self._findings(results)
+
+    def _scan_one_presidio(self, text: str) -> list[Finding]:
+        """The reference path: ``AnalyzerEngine.analyze`` with our registry."""
         lang = route(text)
         wanted = self._entities_by_lang[lang]
         if not wanted:
@@ -157,6 +223,10 @@ class PiiScanner:
             entities=wanted,
             score_threshold=self.config.score_threshold,
         )
+        return self._findings(results)
+
+    @staticmethod
+    def _findings(results: list[RecognizerResult]) -> list[Finding]:
         findings = [
             Finding(
                 entity_type=r.entity_type,
@@ -244,30 +314,34 @@ class PiiScanner:
         found = self._scan_unique(list(candidates))
         counts: Counter[str] = Counter()
         out = series.astype(object).copy()
-        errored: list[Any] = []
-        cache: dict[str, str] = {}
-        for label, text in as_text.items():
-            if text not in found:
-                continue
-            findings = found[text]
-            if findings is None:
-                errored.append(label)
-                out.at[label] = None
-                continue
-            if not findings:
-                continue
-            for f in findings:
-                counts[f.entity_type] += 1
-            if replace is default_tag and text in cache:
-                out.at[label] = cache[text]
-                continue
-            new = text
-            for f in sorted(findings, key=lambda f: f.start, reverse=True):
-                new = new[: f.start] + replace(f, text[f.start : f.end]) + new[f.end :]
-            cache[text] = new
-            out.at[label] = new
+        # Positional throughout: the index may hold duplicate labels.
+        text_pos = np.flatnonzero(notna.to_numpy())
+        texts = as_text.reset_index(drop=True)
+        in_found = texts.isin(found.keys()) if found else pd.Series(False, index=texts.index)
+        hit = texts[in_found]
+        errored_texts = {t for t, fs in found.items() if fs is None}
+        with_findings = {t: fs for t, fs in found.items() if fs}
+        # Counts per cell: a distinct text's findings times the number of cells holding it.
+        if with_findings:
+            for text, n in hit[hit.isin(with_findings.keys())].value_counts().items():
+                for f in with_findings[str(text)]:
+                    counts[f.entity_type] += int(n)
+        if replace is default_tag:
+            redacted = {t: _apply(t, fs, replace) for t, fs in with_findings.items()}
+            changed = hit[hit.isin(redacted.keys())]
+            if not changed.empty:
+                out.iloc[text_pos[changed.index.to_numpy()]] = changed.map(redacted).to_numpy()
+        else:  # the caller's replace (a pseudonymizer) is called once per cell
+            for i, text in hit.items():
+                findings = with_findings.get(text)
+                if findings:
+                    out.iloc[text_pos[i]] = _apply(text, findings, replace)
+        err_pos = text_pos[hit.index[hit.isin(errored_texts)].to_numpy()] if errored_texts else []
+        if len(err_pos):
+            out.iloc[err_pos] = None
+        errored = series.index[err_pos] if len(err_pos) else pd.Index([])
         n_nonnull = int(notna.sum())
-        scanned = sum(1 for t in as_text if t in found)
+        scanned = int(in_found.sum())
         return ScanResult(
             series=out,
             counts=dict(counts),

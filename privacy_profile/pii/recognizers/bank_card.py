@@ -26,6 +26,7 @@ class BankCardRecognizer(ContextPatternRecognizer):
     """
 
     ENTITY = "BANK_CARD"
+    PREFILTER = r"[0-9０-９]{4}[ \-－]?[0-9０-９]{4}[ \-－]?[0-9０-９]{4}"
     PATTERNS: ClassVar[tuple[Pattern, ...]] = (
         ("card_plain", rf"(?<![0-9０-９])(?P<v>{D}{{15,19}})(?![0-9０-９])", 0.9),
         (

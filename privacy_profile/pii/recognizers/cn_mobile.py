@@ -23,6 +23,7 @@ class CnMobileRecognizer(ContextPatternRecognizer):
     """11-digit mobile number whose first three digits are an allocated mobile prefix."""
 
     ENTITY = "CN_MOBILE"
+    PREFILTER = "[1１][0-9０-９]"
     PATTERNS: ClassVar[tuple[Pattern, ...]] = (
         (
             "cn_mobile",

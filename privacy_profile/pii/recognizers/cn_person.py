@@ -63,6 +63,7 @@ class CnPersonRecognizer(ContextPatternRecognizer):
     """jieba ``nr`` tokens that start with a surname; ``X先生`` style forms of address."""
 
     ENTITY = "CN_PERSON"
+    PREFILTER = "[\u4e00-\u9fff]{2}"
     PATTERNS: ClassVar[tuple[Pattern, ...]] = ()
     CONTEXT = (
         "先生", "女士", "小姐", "收件人", "收货人", "联系人", "姓名", "名字", "客户", "签收",

@@ -17,6 +17,7 @@ class CnResidentIdRecognizer(ContextPatternRecognizer):
     """
 
     ENTITY = "CN_RESIDENT_ID"
+    PREFILTER = "[0-9０-９]{6}[ \\-]?[0-9０-９]{8}"
     PATTERNS: ClassVar[tuple[Pattern, ...]] = (
         (
             "cn_resident_id_18",

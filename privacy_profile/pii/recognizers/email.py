@@ -19,6 +19,7 @@ class EmailRecognizer(ContextPatternRecognizer):
     """
 
     ENTITY = "EMAIL_ADDRESS"
+    PREFILTER = "[@＠]"
     PATTERNS: ClassVar[tuple[Pattern, ...]] = (
         (
             "email",

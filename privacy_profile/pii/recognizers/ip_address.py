@@ -14,6 +14,7 @@ class IpAddressRecognizer(ContextPatternRecognizer):
     """Dotted quads not inside longer dotted numbers (versions 1.2.3.4.5); IPv6 with 2+ colons."""
 
     ENTITY = "IP_ADDRESS"
+    PREFILTER = r"[0-9]\.[0-9]|:[0-9A-Fa-f]{0,4}:"
     PATTERNS: ClassVar[tuple[Pattern, ...]] = (
         (
             "ipv4",

@@ -11,6 +11,7 @@ class PassportRecognizer(ContextPatternRecognizer):
     """No checksum exists; ordinary E-series numbers score 0.55, others need context."""
 
     ENTITY = "PASSPORT"
+    PREFILTER = "[EGDSP][A-HJ-NP-Z]?[0-9]{7}"
     PATTERNS: ClassVar[tuple[Pattern, ...]] = (
         (
             "passport_e",

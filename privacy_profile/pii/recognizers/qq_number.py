@@ -12,6 +12,7 @@ class QqNumberRecognizer(ContextPatternRecognizer):
     """5-11 digits not starting with 0; any digit run qualifies, so context is required."""
 
     ENTITY = "QQ_NUMBER"
+    PREFILTER = "(?i:qq|ｑｑ|扣扣|企鹅号|q号)"
     PATTERNS: ClassVar[tuple[Pattern, ...]] = (
         ("qq", rf"(?<![0-9０-９])(?P<v>[1-9１-９]{D}{{4,10}})(?![0-9０-９]|[@＠])", 0.5),
     )

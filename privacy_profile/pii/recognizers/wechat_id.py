@@ -19,6 +19,7 @@ class WechatIdRecognizer(ContextPatternRecognizer):
     """
 
     ENTITY = "WECHAT_ID"
+    PREFILTER = r"[A-Za-z][A-Za-z0-9_\-]{5}"
     PATTERNS: ClassVar[tuple[Pattern, ...]] = (
         ("wxid", r"(?<![A-Za-z0-9_\-])(?P<v>wxid_[a-z0-9]{6,24})(?![A-Za-z0-9_\-])", 0.85),
         (

@@ -23,6 +23,7 @@ class WechatOpenidRecognizer(ContextPatternRecognizer):
     """An openid; a unionid has the same shape, so ``unionid`` context lets that one win."""
 
     ENTITY = "WECHAT_OPENID"
+    PREFILTER = r"o[A-Za-z0-9_\-]{27}"
     PATTERNS: ClassVar[tuple[Pattern, ...]] = (("openid", OPENID_RE, 0.6),)
     CONTEXT = ("openid", "open_id", "open id")
 

@@ -12,6 +12,7 @@ class WechatUnionidRecognizer(ContextPatternRecognizer):
     """Same shape as an openid; only reported next to ``unionid`` (then it outscores it)."""
 
     ENTITY = "WECHAT_UNIONID"
+    PREFILTER = "(?i:unionid|union_id|union id)"
     PATTERNS: ClassVar[tuple[Pattern, ...]] = (("unionid", OPENID_RE, 0.65),)
     CONTEXT = ("unionid", "union_id", "union id")
     CONTEXT_REQUIRED = True
