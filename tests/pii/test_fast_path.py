@@ -88,3 +88,11 @@ def test_foreign_recognizer_uses_the_presidio_path() -> None:
     s = PiiScanner(ScanConfig(entities=("CN_MOBILE",)), analyzer=analyzer)
     assert s._fast is None
     assert [f.entity_type for f in s.scan_texts(["call 13812345678"])[0]] == ["CN_MOBILE"]
+
+
+def test_person_model_score_is_monotone_in_context() -> None:
+    rec = RECOGNIZERS["CN_PERSON"]("zh")
+    (plain,) = rec.analyze("他把文件交给了张伟", [])
+    (ctx,) = rec.analyze("他把文件交给了张伟先生", [])
+    assert ctx.score > plain.score
+    assert rec.analyze("今天天气很好，我们出去玩", []) == []

@@ -120,6 +120,12 @@ TABLES: dict[str, list[tuple[str, list[str]]]] = {
         ("李先生您好", ["李先生"]),  # jieba tags the form of address as nr
         ("连衣裙很好看", []),
         ("谢谢老板", []),
+        ("我叫张伟，电话13812345678", ["张伟"]),  # context word before
+        ("联系人：刘德明", ["刘德明"]),
+        ("请王女士到前台取件", ["王女士"]),  # bare surname + form of address
+        ("质量很好，高兴", []),  # surname character inside ordinary words
+        ("方便快捷，安全可靠", []),
+        ("温格的球队赢了", []),  # transliterated name: no listed surname (a known miss)
     ],
     "CN_ADDRESS": [
         ("送到北京市朝阳区建国路88号3单元501室谢谢", ["北京市朝阳区建国路88号3单元501室"]),
