@@ -31,6 +31,10 @@ app = typer.Typer(
 )
 policy_app = typer.Typer(help="Validate, explain and describe policy files.", no_args_is_help=True)
 app.add_typer(policy_app, name="policy")
+audit_app = typer.Typer(help="Verify what a run did, for auditors.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+lineage_app = typer.Typer(help="Lineage documents generated from run events.", no_args_is_help=True)
+app.add_typer(lineage_app, name="lineage")
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
@@ -87,6 +91,49 @@ def policy_schema(
     else:
         output.write_text(text, encoding="utf-8")
         out.print(f"wrote {output}")
+
+
+@audit_app.command("verify")
+def audit_verify(
+    run_dir: Annotated[Path, typer.Argument(help="The run directory (has lineage/events.jsonl).")],
+    runlog: Annotated[
+        Path | None,
+        typer.Option(
+            "--runlog", help="The hash-chained run log [default: RUN_DIR/../runlog.jsonl]."
+        ),
+    ] = None,
+    ledger: Annotated[
+        Path | None,
+        typer.Option("--ledger", help="The budget ledger (SQLite) the run charged."),
+    ] = None,
+    pii_scan: Annotated[
+        bool, typer.Option("--pii-scan/--no-pii-scan", help="Re-scan the outputs for PII.")
+    ] = True,
+) -> None:
+    """Check a run's hash chain, output hashes, ledger charges and a re-scan of its outputs."""
+    from privacy_profile.lineage.audit import verify_run
+
+    scanner = None
+    if pii_scan:
+        from privacy_profile.pii import PiiScanner
+
+        scanner = PiiScanner().scan_texts
+    report = _run(
+        lambda: verify_run(run_dir, run_log_path=runlog, ledger_path=ledger, scanner=scanner)
+    )
+    out.print(report.summary())
+
+
+@lineage_app.command("doc")
+def lineage_doc(
+    events: Annotated[Path, typer.Argument(help="A run's lineage/events.jsonl.")],
+    out_dir: Annotated[Path, typer.Argument(help="Where to write lineage.md, lineage.html.")],
+) -> None:
+    """Render the human-readable lineage document (Markdown and HTML) from a run's events."""
+    from privacy_profile.lineage.report import render_lineage_doc
+
+    md, html = _run(lambda: render_lineage_doc(events, out_dir))
+    out.print(f"wrote {md}\nwrote {html}")
 
 
 def main() -> None:

@@ -68,24 +68,23 @@ class LeakGuard:
                 if self._eligible(s):
                     self._digests.add(self._digest(s))
 
+    def matches(self, text: str) -> bool:
+        """True when ``text``, or one of its identifier-shaped parts, is a remembered value."""
+        if not self._digests or len(text) < self.min_length:
+            return False
+        s = text.strip()
+        if self._digest(s) in self._digests:
+            return True
+        parts = _SPLIT.split(s)
+        return len(parts) > 1 and any(
+            len(p) >= self.min_length and self._digest(p) in self._digests for p in parts
+        )
+
     def hits(self, series: pd.Series) -> int:
         """How many distinct cells of ``series`` hold a remembered identifier."""
         if not self._digests:
             return 0
-        n = 0
-        for v in pd.unique(series.dropna()):
-            s = str(v)
-            if len(s) < self.min_length:
-                continue
-            if self._digest(s.strip()) in self._digests:
-                n += 1
-                continue
-            parts = _SPLIT.split(s)
-            if len(parts) > 1 and any(
-                len(p) >= self.min_length and self._digest(p) in self._digests for p in parts
-            ):
-                n += 1
-        return n
+        return sum(self.matches(str(v)) for v in pd.unique(series.dropna()))
 
     def check(self, tables: Mapping[str, pd.DataFrame]) -> None:
         """Raise :class:`LeakDetectedError` if any string cell holds a raw identifier."""

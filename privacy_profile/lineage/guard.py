@@ -176,6 +176,7 @@ class ReleaseGuard:
         self._raw: set[bytes] = set()
         self._raw_lengths: set[int] = set()
         self._pseudonyms: set[bytes] = set()
+        self._raw_matchers: list[Callable[[str], bool]] = []
         self.scanner = scanner
         self.detect_token_shapes = detect_token_shapes
 
@@ -220,6 +221,12 @@ class ReleaseGuard:
             self._raw.add(self._h(norm))
             self._raw_lengths.add(len(norm))
 
+    def add_raw_matcher(self, matcher: Callable[[str], bool]) -> None:
+        """Also treat as a raw identifier any text ``matcher`` recognises: e.g. the ingestion
+        layer's keyed digests of the input's identifiers (``LeakGuard.matches``), so the input
+        need not be read twice."""
+        self._raw_matchers.append(matcher)
+
     def remember_pseudonyms(self, values: Iterable[Any]) -> None:
         """Keep keyed hashes of pseudonyms and tokens produced in the run."""
         for value in values:
@@ -237,6 +244,8 @@ class ReleaseGuard:
 
     # -- checks ----------------------------------------------------------------------------------
     def _raw_match(self, text: str) -> bool:
+        if any(m(text) for m in self._raw_matchers):
+            return True
         if not self._raw:
             return False
         norm = _normalize(text)

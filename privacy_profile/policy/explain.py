@@ -29,7 +29,7 @@ def describe_treatment(t: Treatment) -> str:
     if isinstance(t, Drop):
         return "dropped at ingestion (never stored or released)"
     if isinstance(t, Pseudonymize):
-        return f"replaced by a keyed pseudonym (HMAC-SHA256, domain '{t.domain}')"
+        return "replaced by a keyed pseudonym (HMAC-SHA256, in the purpose's domain)"
     if isinstance(t, Tokenize):
         return "replaced by a reversible token (AES-SIV; only the custodian key reverses it)"
     if isinstance(t, Scan):

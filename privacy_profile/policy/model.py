@@ -23,6 +23,8 @@ from pydantic import (
     model_validator,
 )
 
+from privacy_profile.policy.segmentation import SegmentationSpec
+
 __all__ = [
     "ActivationRule",
     "AgeBand",
@@ -220,10 +222,14 @@ class Drop(_Frozen):
 
 
 class Pseudonymize(_Frozen):
-    """Keyed HMAC-SHA256 pseudonym in a domain (after normalizing the value)."""
+    """Keyed HMAC-SHA256 pseudonym (after normalizing the value).
+
+    The pseudonymisation domain is the run purpose's (``purposes[].pseudonymization_domain``):
+    the same value gets unrelated pseudonyms under two purposes, so their outputs cannot be
+    joined.
+    """
 
     action: Literal["pseudonymize"] = "pseudonymize"
-    domain: str
 
 
 class Tokenize(_Frozen):
@@ -293,7 +299,13 @@ class TopBottomCode(_Frozen):
         return self
 
 
-_SHORTHAND = {"keep": Keep, "drop": Drop, "tokenize": Tokenize, "scan": Scan}
+_SHORTHAND = {
+    "keep": Keep,
+    "drop": Drop,
+    "pseudonymize": Pseudonymize,
+    "tokenize": Tokenize,
+    "scan": Scan,
+}
 
 
 def _treatment_tag(v: Any) -> str | None:
@@ -331,7 +343,7 @@ Treatment = Annotated[
         _treatment_tag,
         custom_error_type="invalid_treatment",
         custom_error_message=(
-            "unknown treatment: use keep, drop, tokenize, scan, {action: pseudonymize, domain: ...}"
+            "unknown treatment: use keep, drop, pseudonymize, tokenize, scan"
             " or {action: generalize, method: age_band|date_truncate|city_to_province|round|"
             "top_bottom_code, ...}"
         ),
@@ -569,8 +581,8 @@ class Policy(_Frozen):
     tables: dict[str, Table] = Field(min_length=1)
     privacy: PrivacySpec
     pii_scan: PiiScanSpec = PiiScanSpec()
-    segmentation: dict[str, Any] | None = Field(
-        default=None, description="Segment definitions (see the segmentation reference)."
+    segmentation: SegmentationSpec | None = Field(
+        default=None, description="Segment definitions (see docs/segments.md)."
     )
 
     # convenience look-ups -------------------------------------------------

@@ -75,6 +75,7 @@ def check_policy(policy: Policy) -> Iterator[RuleViolation]:
     yield from _references(policy)
     yield from _purposes(policy)
     yield from _privacy(policy)
+    yield from _segmentation(policy)
 
 
 def _taxonomy(policy: Policy) -> Iterator[RuleViolation]:
@@ -112,7 +113,6 @@ def _taxonomy(policy: Policy) -> Iterator[RuleViolation]:
 
 
 def _columns(policy: Policy) -> Iterator[RuleViolation]:
-    domains = {d.name for d in policy.pseudonymization_domains}
     for tname, table in policy.tables.items():
         base: Path = ("tables", tname)
         if table.subject_column not in table.columns:
@@ -145,12 +145,6 @@ def _columns(policy: Policy) -> Iterator[RuleViolation]:
                     path,
                     f"free text {tname}.{cname} would be kept unscanned",
                     "use scan or drop",
-                )
-            if isinstance(t, Pseudonymize) and t.domain not in domains:
-                yield (
-                    (*path, "domain"),
-                    f"unknown pseudonymisation domain {t.domain!r}",
-                    f"declare it under pseudonymization_domains (known: {sorted(domains)})",
                 )
             if isinstance(t, Tokenize) and policy.tokenization is None:
                 yield (
@@ -328,7 +322,7 @@ def _privacy(policy: Policy) -> Iterator[RuleViolation]:
         yield (
             (*base, "privacy_unit_column"),
             f"the privacy unit column {pv.privacy_unit_column!r} must be pseudonymized",
-            "give it treatment {action: pseudonymize, domain: ...}",
+            "give it treatment: pseudonymize",
         )
     at = pv.aggregation_threshold
     if at.privacy_unit_column != pv.privacy_unit_column:
@@ -359,3 +353,32 @@ def _resolve(policy: Policy, dotted: str) -> object | None:
     if t is None or column not in t.columns:
         return None
     return t.columns[column].treatment
+
+
+def _segmentation(policy: Policy) -> Iterator[RuleViolation]:
+    spec = policy.segmentation
+    if spec is None:
+        return
+    cap = policy.privacy.max_epsilon_per_query
+    releases = spec.releases()
+    for name, eps in releases.items():
+        if eps > cap:
+            path: Path = (
+                ("segmentation", "rules_epsilon")
+                if name.startswith("rule:")
+                else ("segmentation", name, "epsilon")
+            )
+            yield (
+                path,
+                f"release {name!r} spends epsilon {eps:g}, above privacy.max_epsilon_per_query "
+                f"{cap:g}",
+                "lower this release's epsilon",
+            )
+    total = sum(releases.values())
+    if total > policy.privacy.epsilon_budget:
+        yield (
+            ("segmentation",),
+            f"the segmentation releases sum to epsilon {total:g}, above privacy.epsilon_budget "
+            f"{policy.privacy.epsilon_budget:g}: one run could never complete",
+            "lower the epsilons of the segmentation releases",
+        )

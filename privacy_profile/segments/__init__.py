@@ -4,6 +4,7 @@ Per-pseudonym features stay inside; RFM-8 classes, DP k-means clusters, lifecycl
 rule segments, a DP decision tree and personas are released as group-level DP tables.
 """
 
+from privacy_profile.policy.segmentation import SegmentationSpec, check_against_policy
 from privacy_profile.segments.build import (
     FLAGS_TABLE,
     OPT_OUT_COLUMN,
@@ -21,7 +22,6 @@ from privacy_profile.segments.lifecycle import LIFECYCLE_STAGES, assign_lifecycl
 from privacy_profile.segments.outputs import write_audiences, write_marketing_outputs
 from privacy_profile.segments.rfm import RFM_CLASSES, assign_rfm
 from privacy_profile.segments.rules import evaluate_rule, parse_rule
-from privacy_profile.segments.spec import SegmentationSpec, check_against_policy
 
 __all__ = [
     "FLAGS_TABLE",

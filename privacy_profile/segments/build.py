@@ -15,6 +15,12 @@ import pandas as pd
 
 from privacy_profile.dp import Bounds, BudgetLedger, DPRandom, MechanismRecord, PrivacyLoss
 from privacy_profile.errors import BudgetExceededError, ConsentError, LeakDetectedError
+from privacy_profile.policy.segmentation import (
+    KMeansInit,
+    SegmentationSpec,
+    Transform,
+    check_against_policy,
+)
 from privacy_profile.segments._common import SEGMENT_COLUMNS, ReleaseContext, SegmentDef
 from privacy_profile.segments.features import (
     FeatureColumns,
@@ -40,15 +46,9 @@ from privacy_profile.segments.rfm import (
     rfm_population,
 )
 from privacy_profile.segments.rules import evaluate_rule, parse_rule
-from privacy_profile.segments.spec import (
-    KMeansInit,
-    SegmentationSpec,
-    Transform,
-    check_against_policy,
-)
 from privacy_profile.segments.tree import TreeParams, release_tree
 
-if TYPE_CHECKING:  # the policy model will import segments.spec: no runtime import cycle
+if TYPE_CHECKING:  # the policy model imports policy.segmentation: no runtime import cycle
     from privacy_profile.policy.model import Policy
 
 __all__ = ["FLAGS_TABLE", "OPT_OUT_COLUMN", "SegmentRelease", "Tokenizer", "build_segments"]

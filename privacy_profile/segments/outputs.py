@@ -19,7 +19,12 @@ import pandas as pd
 
 from privacy_profile.segments.build import SegmentRelease
 
-__all__ = ["Guard", "write_audiences", "write_marketing_outputs"]
+__all__ = [
+    "Guard",
+    "marketing_documents",
+    "write_audiences",
+    "write_marketing_outputs",
+]
 
 Guard = Callable[[str, pd.DataFrame], None]
 
@@ -49,30 +54,39 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
     return [{k: _clean(v) for k, v in row.items()} for row in df.to_dict(orient="records")]
 
 
+def marketing_documents(release: SegmentRelease) -> dict[str, pd.DataFrame | dict[str, Any]]:
+    """The marketing outputs by file name: each table as CSV and as a JSON document carrying
+    the run id and the epsilon of every release. Never an audience."""
+    docs: dict[str, pd.DataFrame | dict[str, Any]] = {}
+    for name, df in release.marketing_tables().items():
+        docs[f"{name}.json"] = {
+            "run_id": release.run_id,
+            "table": name,
+            "epsilon_per_release": release.epsilon,
+            "rows": _records(df),
+        }
+        docs[f"{name}.csv"] = df
+    return docs
+
+
 def write_marketing_outputs(
     release: SegmentRelease, out_dir: str | Path, guard: Guard | None = None
 ) -> list[Path]:
     """Write ``segments``, ``personas``, ``recommendations`` and ``tree_rules`` as JSON and
     CSV into ``out_dir``; returns the paths written. No audience is ever written here."""
     out = Path(out_dir)
-    tables = release.marketing_tables()
     if guard is not None:
-        for name, df in tables.items():
+        for name, df in release.marketing_tables().items():
             guard(name, df)
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    for name, df in tables.items():
-        doc = {
-            "run_id": release.run_id,
-            "table": name,
-            "epsilon_per_release": release.epsilon,
-            "rows": _records(df),
-        }
-        jp = out / f"{name}.json"
-        _atomic_write(jp, json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
-        cp = out / f"{name}.csv"
-        _atomic_write(cp, df.to_csv(index=False))
-        written += [jp, cp]
+    for fname, obj in marketing_documents(release).items():
+        path = out / fname
+        if isinstance(obj, pd.DataFrame):
+            _atomic_write(path, obj.to_csv(index=False))
+        else:
+            _atomic_write(path, json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
+        written.append(path)
     return written
 
 

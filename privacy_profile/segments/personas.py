@@ -28,8 +28,8 @@ from privacy_profile.dp import (
     dp_aggregate,
 )
 from privacy_profile.errors import PolicyError
+from privacy_profile.policy.segmentation import PERSONA_DIMENSIONS, denied_term
 from privacy_profile.segments._common import ReleaseContext, SegmentDef
-from privacy_profile.segments.spec import PERSONA_DIMENSIONS, denied_term
 
 __all__ = [
     "PERSONA_COLUMNS",

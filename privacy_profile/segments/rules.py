@@ -12,7 +12,7 @@ Grammar (a tokenizer and a recursive-descent parser; nothing is ever ``eval``'d)
     OP         := "==" | "!=" | "<" | "<=" | ">" | ">="
     literal    := NUMBER | "double-quoted" | 'single-quoted'
 
-Identifiers are feature names (see :data:`~privacy_profile.segments.spec.FEATURE_NAMES`);
+Identifiers are feature names (see :data:`~privacy_profile.policy.segmentation.FEATURE_NAMES`);
 numeric features take numbers and every operator, categorical features take strings with
 ``==``, ``!=`` and ``in``. A missing feature value makes a comparison false. Every error is a
 :class:`~privacy_profile.errors.PolicyError` naming the rule and the position.
@@ -163,7 +163,7 @@ def _tokenize(text: str, rule: str) -> list[_Token]:
 
 
 def _kinds() -> tuple[frozenset[str], frozenset[str]]:
-    from privacy_profile.segments.spec import NUMERIC_FEATURES, CategoricalFeature
+    from privacy_profile.policy.segmentation import NUMERIC_FEATURES, CategoricalFeature
 
     return frozenset(NUMERIC_FEATURES), frozenset(c.value for c in CategoricalFeature)
 

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pandas as pd
 import pytest
-from conftest import NOW, PURPOSE, Shop, make_policy, write_shop
+from _ingest_helpers import NOW, PURPOSE, Shop, make_policy, write_shop
 
 from privacy_profile.errors import ConsentError
 from privacy_profile.ingest import KeyRing, Pseudonymizer, sanitize

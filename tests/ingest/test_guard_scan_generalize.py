@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from conftest import NOW, PURPOSE, Shop, make_policy
+from _ingest_helpers import NOW, PURPOSE, Shop, make_policy
 
 from privacy_profile.errors import InputError, LeakDetectedError
 from privacy_profile.ingest import KeyRing, LeakGuard, sanitize, write_sanitized

@@ -7,7 +7,7 @@ import secrets
 from pathlib import Path
 
 import pytest
-from conftest import make_policy
+from _ingest_helpers import make_policy
 
 from privacy_profile.errors import KeyMaterialError
 from privacy_profile.ingest import KeyRing

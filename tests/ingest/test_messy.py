@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import NOW, PURPOSE, Shop, make_policy, write_shop
+from _ingest_helpers import NOW, PURPOSE, Shop, make_policy, write_shop
 
 from privacy_profile.errors import InputError
 from privacy_profile.ingest import KeyRing, sanitize, write_sanitized

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
-from conftest import NOW, PURPOSE, Shop
+from _ingest_helpers import NOW, PURPOSE, Shop
 
 from privacy_profile.ingest import KeyRing, sanitize
 from privacy_profile.pii.engine import PiiScanner

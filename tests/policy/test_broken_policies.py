@@ -49,9 +49,9 @@ CASES = [
     ("missing_assessment", "assessment", "impact assessment", "policy_version: 1"),
     (
         "unknown_domain",
-        "tables.users.columns.uid.treatment.domain",
+        "purposes[0].pseudonymization_domain",
         "unknown pseudonymisation domain 'analytic'",
-        "domain: analytic}",
+        "pseudonymization_domain: analytic",
     ),
     (
         "threshold_zero",

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import NOW, SPEC_YAML, parse_spec, synth_tables
+from _segments_helpers import NOW, SPEC_YAML, parse_spec, synth_tables
 
 from privacy_profile.dp import BudgetLedger, BudgetWindow, DPRandom, PrivacyLoss
 from privacy_profile.errors import BudgetExceededError, LeakDetectedError, PolicyError

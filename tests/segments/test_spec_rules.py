@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from conftest import SPEC_YAML, parse_spec
+from _segments_helpers import SPEC_YAML, parse_spec
 from pydantic import ValidationError
 
 from privacy_profile.errors import PolicyError
 from privacy_profile.policy.model import Policy
+from privacy_profile.policy.segmentation import denied_term
 from privacy_profile.segments import check_against_policy, evaluate_rule, parse_rule
-from privacy_profile.segments.spec import denied_term
 
 
 def test_example_spec_parses() -> None:

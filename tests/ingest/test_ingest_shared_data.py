@@ -6,7 +6,7 @@ import random
 from pathlib import Path
 
 import pandas as pd
-from conftest import make_policy
+from _ingest_helpers import make_policy
 
 from privacy_profile.ingest import KeyRing, LeakGuard, sanitize
 
@@ -45,7 +45,7 @@ def _generic(d: dict, events: dict, *, ts_col: str, subj_table_cols: dict) -> No
         "category": "user.unique_id",
         "role": "direct_identifier",
         "nullable": False,
-        "treatment": {"action": "pseudonymize", "domain": "marketing_analytics"},
+        "treatment": "pseudonymize",
     }
     pref = "user.privacy_preferences"
     pc = lambda t="string": {"category": pref, "role": "attribute", "type": t, "treatment": "keep"}  # noqa: E731
@@ -147,7 +147,7 @@ def test_uci_online_retail_custid_mod10(shared_data: Path, tmp_path: Path) -> No
                 "category": "user.unique_id",
                 "role": "direct_identifier",
                 "nullable": False,
-                "treatment": {"action": "pseudonymize", "domain": "marketing_analytics"},
+                "treatment": "pseudonymize",
             },
             "Country": {**keep, "role": "quasi_identifier"},
         },
@@ -181,7 +181,7 @@ def test_taobao_userbehavior_head(shared_data: Path, tmp_path: Path) -> None:
                 "category": "user.unique_id",
                 "role": "direct_identifier",
                 "nullable": False,
-                "treatment": {"action": "pseudonymize", "domain": "marketing_analytics"},
+                "treatment": "pseudonymize",
             },
             "item_id": keep,
             "category_id": keep,
