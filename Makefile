@@ -15,7 +15,7 @@ venv: $(BIN)/privacy-profile
 
 demo: venv
 	$(BIN)/privacy-profile policy validate policies/*.yaml
-	$(BIN)/privacy-profile policy explain policies/wechat_shop.yaml
+	$(BIN)/privacy-profile demo --out demo-out
 
 test: venv
 	$(BIN)/ruff check privacy_profile tests benchmarks

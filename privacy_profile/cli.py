@@ -9,14 +9,20 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from privacy_profile.errors import PrivacyProfileError
 from privacy_profile.policy.explain import explain_policy
-from privacy_profile.policy.loader import load_policy_file
+from privacy_profile.policy.loader import LoadedPolicy, load_policy_file
+
+if TYPE_CHECKING:
+    from privacy_profile.engine import Release
+    from privacy_profile.ingest import KeyRing
 from privacy_profile.policy.schema import policy_schema_text
 
 __all__ = ["app", "main"]
@@ -134,6 +140,178 @@ def lineage_doc(
 
     md, html = _run(lambda: render_lineage_doc(events, out_dir))
     out.print(f"wrote {md}\nwrote {html}")
+
+
+# --------------------------------------------------------------------------- pipeline commands
+
+
+def _keys(loaded: LoadedPolicy, dev_keys: bool) -> KeyRing:
+    from privacy_profile.ingest import KeyRing
+
+    if dev_keys:
+        err.print(
+            "[yellow]warning:[/] using in-memory DEVELOPMENT keys: pseudonyms are not stable "
+            "across runs and must not be used in production (the lineage marks them).",
+            markup=True,
+        )
+        return KeyRing.development(loaded.policy)
+    return KeyRing.from_policy(loaded.policy, policy_dir=loaded.path.parent)
+
+
+def _progress() -> tuple[Progress, Callable[[str, str], None]]:
+    from privacy_profile.engine import STAGES
+
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+    )
+    tasks = {name: progress.add_task(f"{name}", total=1, start=False) for name in STAGES}
+
+    def on_stage(stage: str, status: str) -> None:
+        task = tasks.get(stage)
+        if task is None:
+            return
+        if status == "start":
+            progress.start_task(task)
+        else:
+            progress.update(task, completed=1)
+
+    return progress, on_stage
+
+
+def _summary(release: Release) -> Table:
+    table = Table(title=f"run {release.run_id}", show_header=True, header_style="bold")
+    table.add_column("what")
+    table.add_column("value", overflow="fold")
+    for t in release.ingest.tables.values():
+        excluded = ", ".join(f"{k} {v}" for k, v in sorted(t.excluded.items())) or "-"
+        quarantined = ", ".join(f"{k} {v}" for k, v in sorted(t.quarantined.items())) or "-"
+        table.add_row(
+            f"rows in: {t.table}",
+            f"{t.input_rows} = accepted {t.accepted_rows} + excluded {t.excluded_rows} "
+            f"+ quarantined {t.quarantined_rows}",
+        )
+        table.add_row("  excluded", excluded)
+        table.add_row("  quarantined", quarantined)
+    seg = release.segments
+    released = int((~seg["suppressed"]).sum()) if "suppressed" in seg.columns else len(seg)
+    table.add_row(
+        "segments released", f"{released} (suppressed below threshold: {len(seg) - released})"
+    )
+    table.add_row("epsilon spent (this run)", f"{release.epsilon_spent:.4g}")
+    left = release.budget_remaining
+    table.add_row("budget left", f"epsilon {left.epsilon:.4g}, delta {left.delta:.3g}")
+    if release.development_keys:
+        table.add_row("keys", "DEVELOPMENT keys (demo only)")
+    table.add_row("marketing outputs", str(release.run_dir / "marketing"))
+    table.add_row("lineage report", str(release.lineage_html))
+    return table
+
+
+@app.command("sanitize")
+def sanitize_cmd(
+    policy: Annotated[Path, typer.Option("--policy", help="The policy YAML file.")],
+    purpose: Annotated[str, typer.Option("--purpose", help="The run's purpose (a data use).")],
+    input_dir: Annotated[Path, typer.Option("--input", help="Folder with one file per table.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Where the Parquet tables are written.")],
+    dev_keys: Annotated[
+        bool, typer.Option("--dev-keys", help="Use in-memory development keys (demo only).")
+    ] = False,
+) -> None:
+    """Validate, consent-gate, pseudonymize and generalize the inputs; write Parquet atomically."""
+    from privacy_profile.engine import sanitize_to_dir, scanner_for
+
+    loaded = _run(lambda: load_policy_file(policy))
+    keys = _run(lambda: _keys(loaded, dev_keys))
+    res = _run(
+        lambda: sanitize_to_dir(
+            input_dir, loaded, purpose, keys, out_dir, scanner=scanner_for(loaded.policy)
+        )
+    )
+    for t in res.result.report.tables.values():
+        out.print(
+            f"{t.table}: {t.input_rows} in = {t.accepted_rows} accepted + {t.excluded_rows} "
+            f"excluded + {t.quarantined_rows} quarantined"
+        )
+    out.print(f"wrote {len(res.files)} files to {out_dir}")
+
+
+@app.command("run")
+def run_cmd(
+    policy: Annotated[Path, typer.Option("--policy", help="The policy YAML file.")],
+    purpose: Annotated[str, typer.Option("--purpose", help="The run's purpose (a data use).")],
+    input_dir: Annotated[Path, typer.Option("--input", help="Folder with one file per table.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Where the run folder is written.")],
+    ledger: Annotated[
+        Path, typer.Option("--ledger", help="The SQLite budget ledger of this dataset (durable).")
+    ],
+    dev_keys: Annotated[
+        bool, typer.Option("--dev-keys", help="Use in-memory development keys (demo only).")
+    ] = False,
+) -> None:
+    """Sanitize, build DP segments and personas, release them through the guard, with lineage."""
+    from privacy_profile.engine import open_ledger, sanitize_then_segment, scanner_for
+
+    loaded = _run(lambda: load_policy_file(policy))
+    keys = _run(lambda: _keys(loaded, dev_keys))
+    progress, on_stage = _progress()
+    with _run(lambda: open_ledger(ledger, loaded.policy)) as book, progress:
+        release = _run(
+            lambda: sanitize_then_segment(
+                input_dir,
+                loaded,
+                purpose,
+                keys,
+                book,
+                out_dir,
+                scanner=scanner_for(loaded.policy),
+                progress=on_stage,
+            )
+        )
+    out.print(_summary(release))
+
+
+@app.command("demo")
+def demo_cmd(
+    out_dir: Annotated[Path, typer.Option("--out", help="A new, empty or previous demo folder.")],
+    policy: Annotated[Path, typer.Option("--policy", help="The policy YAML file.")] = Path(
+        "policies/wechat_shop.yaml"
+    ),
+    users: Annotated[int, typer.Option("--users", help="Synthetic users to generate.")] = 20_000,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic data.")] = 7,
+) -> None:
+    """Generate a realistic mini-program data set offline and run the whole pipeline on it."""
+    from privacy_profile.engine import run_demo
+
+    progress, on_stage = _progress()
+    with progress:
+        result = _run(
+            lambda: run_demo(out_dir, policy, n_users=users, seed=seed, progress=on_stage)
+        )
+    out.print(f"generated {sum(result.rows.values())} rows under {result.input_dir}")
+    out.print(_summary(result.release))
+    out.print(f"report: {result.release.lineage_html}")
+
+
+budget_app = typer.Typer(help="Inspect the privacy-budget ledger.", no_args_is_help=True)
+app.add_typer(budget_app, name="budget")
+
+
+@budget_app.command("show")
+def budget_show(
+    policy: Annotated[Path, typer.Option("--policy", help="The policy YAML file.")],
+    ledger: Annotated[Path, typer.Option("--ledger", help="The SQLite budget ledger.")],
+) -> None:
+    """Show the budget spent and left in the current window for the policy's dataset."""
+    from privacy_profile.engine import budget_status
+
+    loaded = _run(lambda: load_policy_file(policy))
+    status = _run(lambda: budget_status(ledger, loaded.policy))
+    out.print(status)
 
 
 def main() -> None:

@@ -123,6 +123,7 @@ class AuditReport:
     run_log_records: int
     outputs_checked: tuple[str, ...]
     ledger_charges_checked: int
+    internal_checked: tuple[str, ...] = ()
     pii_rescanned: bool
 
     def summary(self) -> str:
@@ -131,7 +132,12 @@ class AuditReport:
             f"  run log {self.run_log}: {self.run_log_records} records, chain intact, "
             f"head {self.run_log_head}",
             f"  lineage events: {', '.join(self.event_types)} (hashes match the run log)",
-            f"  outputs: {len(self.outputs_checked)} file(s), SHA-256 match",
+            f"  outputs: {len(self.outputs_checked)} file(s), SHA-256 match"
+            + (
+                f"; internal evidence: {len(self.internal_checked)} file(s), SHA-256 match"
+                if self.internal_checked
+                else ""
+            ),
             f"  ledger: {self.ledger_charges_checked} charge(s) match the lineage",
             "  re-scan: no pseudonym/token-shaped strings"
             + (", no PII findings" if self.pii_rescanned else " (PII scan not run: no scanner)"),
@@ -228,7 +234,8 @@ def verify_run(
 
     # 3. the outputs
     checked: list[Path] = []
-    for rec in (r for r in mine if r.kind == "output"):
+    internal: list[Path] = []
+    for rec in (r for r in mine if r.kind in ("output", "internal_output")):
         path = log.resolve(str(rec.payload["path"]))
         if not path.is_file():
             raise AuditError(
@@ -241,7 +248,7 @@ def verify_run(
                 f"output {rec.payload['name']!r} ({path}): SHA-256 {actual} differs from "
                 f"{rec.payload['sha256']} recorded in run log seq {rec.seq} (the file changed)"
             )
-        checked.append(path)
+        (checked if rec.kind == "output" else internal).append(path)
 
     # 4. the ledger
     final = events[-1]
@@ -266,7 +273,9 @@ def verify_run(
         )
 
     # 5. re-scan
-    leaks = ReleaseGuard.for_run(scanner=scanner).find_leaks_in_files(checked)
+    leaks = ReleaseGuard.for_run(scanner=scanner, public_values=[run_id]).find_leaks_in_files(
+        checked
+    )
     if leaks:
         raise AuditError(
             f"re-scan of the outputs: {len(leaks)} leak(s) found:\n  " + describe_leaks(leaks),
@@ -280,6 +289,7 @@ def verify_run(
         run_log_head=records[-1].hash if records else "",
         run_log_records=len(records),
         outputs_checked=tuple(str(p) for p in checked),
+        internal_checked=tuple(str(p) for p in internal),
         ledger_charges_checked=n_charges,
         pii_rescanned=scanner is not None,
     )

@@ -177,6 +177,7 @@ class ReleaseGuard:
         self._raw_lengths: set[int] = set()
         self._pseudonyms: set[bytes] = set()
         self._raw_matchers: list[Callable[[str], bool]] = []
+        self._public: set[str] = set()
         self.scanner = scanner
         self.detect_token_shapes = detect_token_shapes
 
@@ -188,11 +189,16 @@ class ReleaseGuard:
         pseudonyms: Iterable[Any] = (),
         scanner: Scanner | None = None,
         detect_token_shapes: bool = True,
+        public_values: Iterable[str] = (),
     ) -> ReleaseGuard:
-        """A guard with a fresh random key (never stored) for one run."""
+        """A guard with a fresh random key (never stored) for one run.
+
+        ``public_values`` are exact strings known to be public although token-shaped, such as
+        the run id that marketing outputs carry for traceability."""
         guard = cls(
             key=secrets.token_bytes(32), scanner=scanner, detect_token_shapes=detect_token_shapes
         )
+        guard.allow_public(public_values)
         guard.remember_raw_identifiers(raw_identifiers)
         guard.remember_pseudonyms(pseudonyms)
         return guard
@@ -220,6 +226,11 @@ class ReleaseGuard:
                 continue
             self._raw.add(self._h(norm))
             self._raw_lengths.add(len(norm))
+
+    def allow_public(self, values: Iterable[str]) -> None:
+        """Exempt these exact strings from the token-shape check (never from the raw-identifier,
+        pseudonym or PII checks)."""
+        self._public.update(str(v).strip() for v in values)
 
     def add_raw_matcher(self, matcher: Callable[[str], bool]) -> None:
         """Also treat as a raw identifier any text ``matcher`` recognises: e.g. the ingestion
@@ -280,7 +291,12 @@ class ReleaseGuard:
                 found.append((LeakKind.RAW_IDENTIFIER, ""))
             if self._pseudonym_match(text):
                 found.append((LeakKind.PSEUDONYM, ""))
-            elif token_shapes and self.detect_token_shapes and looks_like_token(text):
+            elif (
+                token_shapes
+                and self.detect_token_shapes
+                and text.strip() not in self._public
+                and looks_like_token(text)
+            ):
                 found.append((LeakKind.TOKEN_SHAPED, ""))
             verdict[text] = found
         if self.scanner is not None:

@@ -252,6 +252,11 @@ class LineageRecorder:
         return event
 
     # -- the run -----------------------------------------------------------------------------
+    @property
+    def finished(self) -> bool:
+        """True once COMPLETE or FAIL has been emitted."""
+        return self._finished
+
     def start(self, run_id: str, inputs: Sequence[DatasetInfo]) -> dict[str, Any]:
         """Emit START for ``run_id`` (a UUID) reading ``inputs``."""
         if self._run_id is not None:

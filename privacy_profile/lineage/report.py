@@ -11,6 +11,7 @@ the column lineage. Output is deterministic for the same events.
 from __future__ import annotations
 
 import html
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,6 +81,31 @@ def _chart_budget(facet: dict[str, Any], path: Path) -> bool:
     return True
 
 
+_CJK_RE = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
+
+
+def _cjk_font() -> str | None:
+    """The name of an installed font with CJK glyphs, if any (e.g. Noto Sans CJK)."""
+    from matplotlib import font_manager
+
+    for f in font_manager.fontManager.ttflist:
+        if any(k in f.name for k in ("CJK", "WenQuanYi", "Source Han", "Droid Sans Fallback")):
+            return str(f.name)
+    return None
+
+
+def _chart_labels(labels: list[str]) -> tuple[list[str], list[str]]:
+    """Labels and a font family list for a chart: bilingual labels (``重要价值客户 / important
+    value``) keep their Chinese only when a CJK font is installed; otherwise the English half is
+    drawn, so no glyph is missing."""
+    if not any(_CJK_RE.search(t) for t in labels):
+        return labels, []
+    font = _cjk_font()
+    if font is not None:
+        return labels, [font, "DejaVu Sans"]
+    return [t.split(" / ", 1)[1] if " / " in t else t for t in labels], []
+
+
 def _chart_segments(facet: dict[str, Any], path: Path) -> bool:
     releases: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in facet.get("dpReleases", []):
@@ -89,7 +115,9 @@ def _chart_segments(facet: dict[str, Any], path: Path) -> bool:
     n = len(releases)
     fig, axes = plt.subplots(n, 1, figsize=(8, 2.8 * n), dpi=100, squeeze=False)
     for ax, (name, rows) in zip(axes[:, 0], sorted(releases.items()), strict=True):
-        labels = [r["group"] for r in rows]
+        labels, family = _chart_labels([r["group"] for r in rows])
+        if family:
+            plt.rcParams["font.family"] = family
         values = [r["value"] for r in rows]
         low = [max(r["value"] - r["ciLow"], 0.0) for r in rows]
         high = [max(r["ciHigh"] - r["value"], 0.0) for r in rows]
@@ -100,6 +128,7 @@ def _chart_segments(facet: dict[str, Any], path: Path) -> bool:
     fig.tight_layout()
     fig.savefig(path, metadata={"Software": None})
     plt.close(fig)
+    plt.rcParams["font.family"] = ["sans-serif"]
     return True
 
 

@@ -134,10 +134,12 @@ class RunLog:
                 fcntl.flock(f.fileno(), fcntl.LOCK_UN)
 
     def record_output(
-        self, run_id: str, path: str | Path, *, name: str | None = None
+        self, run_id: str, path: str | Path, *, name: str | None = None, internal: bool = False
     ) -> RunLogRecord:
         """Record an output file with its SHA-256 and size (path relative to the log's folder
-        when inside it)."""
+        when inside it). ``internal`` marks evidence that stays inside the trust boundary
+        (quarantine, ingest report): its hash is verified, but it is not re-scanned for
+        pseudonyms, which it may legitimately hold."""
         p = Path(path).resolve()
         try:
             shown = str(p.relative_to(self.path.resolve().parent))
@@ -149,7 +151,7 @@ class RunLog:
             "sha256": file_sha256(p),
             "bytes": p.stat().st_size,
         }
-        return self.append(run_id, "output", payload)
+        return self.append(run_id, "internal_output" if internal else "output", payload)
 
     def records(self) -> list[RunLogRecord]:
         return verify_chain(self.path)

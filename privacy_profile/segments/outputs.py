@@ -28,6 +28,9 @@ __all__ = [
 
 Guard = Callable[[str, pd.DataFrame], None]
 
+DECIMALS = 4
+"""Released values are rounded to this many decimals (post-processing, no privacy cost)."""
+
 
 def _atomic_write(path: Path, text: str) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -58,7 +61,8 @@ def marketing_documents(release: SegmentRelease) -> dict[str, pd.DataFrame | dic
     """The marketing outputs by file name: each table as CSV and as a JSON document carrying
     the run id and the epsilon of every release. Never an audience."""
     docs: dict[str, pd.DataFrame | dict[str, Any]] = {}
-    for name, df in release.marketing_tables().items():
+    for name, table in release.marketing_tables().items():
+        df = table.round(DECIMALS)  # post-processing: noisy values carry no more precision
         docs[f"{name}.json"] = {
             "run_id": release.run_id,
             "table": name,

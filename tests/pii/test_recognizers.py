@@ -28,6 +28,8 @@ TABLES: dict[str, list[tuple[str, list[str]]]] = {
         ("12012345678", []),  # not a mobile prefix (bad "checksum")
         ("1381234567", []),  # near miss: 10 digits
         ("订单号2138123456789", []),  # near miss: inside a longer number
+        ("均价1523.13812345678元", []),  # near miss: the fraction of a decimal number
+        ("Tel.13812345678", ["13812345678"]),  # a dot alone does not hide a number
     ],
     "CN_LANDLINE": [
         ("电话010-62345678", ["010-62345678"]),
@@ -54,6 +56,7 @@ TABLES: dict[str, list[tuple[str, list[str]]]] = {
         ("卡号6222 0202 0011 2345 679收", ["6222 0202 0011 2345 679"]),
         ("６２２２０２０２００１１２３４５６７９", ["６２２２０２０２００１１２３４５６７９"]),
         ("6222020200112345670", []),  # bad Luhn
+        ("0.6222020200112345679", []),  # near miss: the fraction of a decimal number
         ("订单9876543210123452", []),  # Luhn-valid order number, unknown BIN
         ("卡号9876543210123452", ["9876543210123452"]),  # unknown BIN, but a context word
         ("620102199001010257", []),  # a Luhn-valid Gansu resident ID, not a card

@@ -27,7 +27,7 @@ class CnMobileRecognizer(ContextPatternRecognizer):
     PATTERNS: ClassVar[tuple[Pattern, ...]] = (
         (
             "cn_mobile",
-            rf"(?<![0-9０-９])(?:(?:[+＋]|00|００)[ \-]?(?:86|８６)[ \-－]?)?"
+            rf"(?<![0-9０-９])(?<![0-9０-９][.．])(?:(?:[+＋]|00|００)[ \-]?(?:86|８６)[ \-－]?)?"
             rf"(?P<v>[1１]{D}{{2}}{_SEP}{D}{{4}}{_SEP}{D}{{4}})(?![0-9０-９])",
             0.75,
         ),

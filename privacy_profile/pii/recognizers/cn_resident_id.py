@@ -21,11 +21,11 @@ class CnResidentIdRecognizer(ContextPatternRecognizer):
     PATTERNS: ClassVar[tuple[Pattern, ...]] = (
         (
             "cn_resident_id_18",
-            rf"(?<![0-9０-９])(?P<v>{D}{{6}}[ \-]?{D}{{8}}[ \-]?{D}{{3}}[0-9０-９XxＸｘ])"
+            rf"(?<![0-9０-９])(?<![0-9０-９][.．])(?P<v>{D}{{6}}[ \-]?{D}{{8}}[ \-]?{D}{{3}}[0-9０-９XxＸｘ])"
             rf"(?![0-9０-９])",
             0.9,
         ),
-        ("cn_resident_id_15", rf"(?<![0-9０-９])(?P<v>{D}{{15}})(?![0-9０-９])", 0.3),
+        ("cn_resident_id_15", rf"(?<![0-9０-９])(?<![0-9０-９][.．])(?P<v>{D}{{15}})(?![0-9０-９])", 0.3),
     )
     CONTEXT = ("身份证", "证件", "身份", "id", "idcard", "id card", "identity")
 

@@ -1,0 +1,262 @@
+"""End to end on generated mini-program data: the sanitize-then-segment engine and its CLI."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from privacy_profile import BudgetExceededError, PolicyError
+from privacy_profile.cli import app
+from privacy_profile.demo import DemoDataset, generate_demo_data
+from privacy_profile.dp import DPRandom
+from privacy_profile.engine import Release, open_ledger, sanitize_then_segment, scanner_for
+from privacy_profile.ingest import KeyRing
+from privacy_profile.lineage.recorder import read_events
+from privacy_profile.policy import LoadedPolicy, load_policy_file
+
+ROOT = Path(__file__).resolve().parents[2]
+POLICY = ROOT / "policies" / "wechat_shop.yaml"
+PURPOSE = "marketing.advertising.profiling"
+NOW = dt.datetime(2026, 11, 30, 12, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+runner = CliRunner()
+
+
+@dataclass
+class Run:
+    root: Path
+    data: DemoDataset
+    loaded: LoadedPolicy
+    release: Release
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    root = tmp_path_factory.mktemp("e2e")
+    loaded = load_policy_file(POLICY)
+    data = generate_demo_data(root, n_users=4000, seed=11, now=NOW, policy=loaded.policy)
+    with open_ledger(root / "ledger.sqlite", loaded.policy) as ledger:
+        release = sanitize_then_segment(
+            data.input_dir,
+            loaded,
+            PURPOSE,
+            KeyRing.development(loaded.policy),
+            ledger,
+            root,
+            scanner=scanner_for(loaded.policy),
+            rng=DPRandom.for_testing(5),
+            now=NOW,
+        )
+    return Run(root, data, loaded, release)
+
+
+def _output_files(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file() and "input" not in p.relative_to(root).parts]
+
+
+def test_every_input_row_is_accounted_for(run: Run) -> None:
+    report = run.release.ingest
+    assert report.reconciles()
+    for name, rows in run.data.rows.items():
+        t = report.tables[name]
+        assert t.input_rows == rows
+        assert t.input_rows == t.accepted_rows + t.excluded_rows + t.quarantined_rows
+    # the generator planted messy rows: each is quarantined with a reason
+    for table in ("users", "events", "orders"):
+        assert report.tables[table].quarantined_rows >= run.data.messy_rows(table) > 0
+
+
+def test_outputs_and_lineage_exist(run: Run) -> None:
+    r = run.release
+    names = {p.name for p in r.marketing_files}
+    assert {"segments.csv", "segments.json", "personas.csv", "personas.json"} <= names
+    assert r.lineage_html.is_file() and r.lineage_markdown.is_file()
+    events = read_events(r.lineage_events)
+    assert [e["eventType"] for e in events] == ["START", "COMPLETE"]
+    facet = events[-1]["run"]["facets"]["privacyProfile_privacy"]
+    assert facet["keys"] and all(k["developmentKey"] for k in facet["keys"])
+    assert facet["budget"]["spentEpsilon"] == pytest.approx(r.epsilon_spent)
+    assert r.development_keys
+    assert set(r.stage_seconds) == {"sanitize", "segment", "release", "lineage"}
+
+
+def test_segments_are_labelled_bilingually_and_carry_intervals(run: Run) -> None:
+    seg = run.release.segments
+    rfm = seg[seg["family"] == "rfm"]
+    assert "重要价值客户 / important value" in set(rfm["label"])
+    released = rfm[~rfm["suppressed"]]
+    assert (released["size_ci_low"] <= released["dp_size"]).all()
+    assert (released["dp_size"] <= released["size_ci_high"]).all()
+
+
+def test_no_input_identifier_leaves_the_input_folder(run: Run) -> None:
+    planted = run.data.planted
+    wanted = {"users.openid", "users.unionid", "users.phone", "users.resident_id", "users.nickname"}
+    assert wanted <= set(planted.columns)
+    values = set()
+    for col in wanted:
+        values |= {v for v in planted.columns[col] if len(v) >= 2}
+    for ent in ("CN_MOBILE", "CN_RESIDENT_ID", "EMAIL_ADDRESS", "BANK_CARD"):
+        values |= set(planted.free_text.get(ent, ()))
+    files = _output_files(run.root)
+    assert len(files) > 10
+    for path in files:
+        text = path.read_bytes().decode("utf-8", errors="ignore")
+        hits = [v for v in values if v in text]
+        assert not hits, f"{path.relative_to(run.root)} holds {len(hits)} input identifier(s)"
+
+
+def test_marketing_outputs_hold_no_pseudonym(run: Run) -> None:
+    quarantine = run.release.run_dir / "quarantine" / "events.csv"
+    pseudonyms = set(pd.read_csv(quarantine, dtype=str)["openid"].dropna())
+    assert pseudonyms
+    for path in run.release.marketing_files:
+        text = path.read_text(encoding="utf-8")
+        assert not any(p in text for p in pseudonyms), path.name
+
+
+def test_audit_verify_passes_then_fails_on_tampering(run: Run, tmp_path: Path) -> None:
+    run_dir = str(run.release.run_dir)
+    ledger = str(run.root / "ledger.sqlite")
+    ok = runner.invoke(app, ["audit", "verify", run_dir, "--ledger", ledger, "--no-pii-scan"])
+    assert ok.exit_code == 0, ok.stderr
+    assert "OK" in ok.stdout and "charge(s) match the lineage" in ok.stdout
+    target = next(p for p in run.release.marketing_files if p.name == "segments.csv")
+    original = target.read_bytes()
+    try:
+        target.write_bytes(original.replace(b"important value", b"important valve"))
+        bad = runner.invoke(app, ["audit", "verify", run_dir, "--ledger", ledger])
+        assert bad.exit_code == 1
+        assert "segments.csv" in bad.stderr and "SHA-256" in bad.stderr
+    finally:
+        target.write_bytes(original)
+
+
+def test_lineage_doc_command_renders_from_events(run: Run, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["lineage", "doc", str(run.release.lineage_events), str(tmp_path)])
+    assert result.exit_code == 0, result.stderr
+    html = (tmp_path / "lineage.html").read_text(encoding="utf-8")
+    assert run.release.run_id in html
+    assert "PIPIA-2026-014" in html
+
+
+def test_budget_is_charged_per_run_and_refused_when_spent(run: Run, tmp_path: Path) -> None:
+    """The policy allows 10 epsilon per 30 days and one run spends 4.5: the third is refused,
+    before anything is computed, and its lineage ends in FAIL."""
+    loaded = run.loaded
+    ledger_path = tmp_path / "ledger.sqlite"
+    keys = KeyRing.development(loaded.policy)
+    with open_ledger(ledger_path, loaded.policy) as ledger:
+        for _ in range(2):
+            r = sanitize_then_segment(
+                run.data.input_dir, loaded, PURPOSE, keys, ledger, tmp_path, now=NOW
+            )
+            assert r.epsilon_spent == pytest.approx(4.5)
+        before = ledger.spent().epsilon
+        with pytest.raises(BudgetExceededError, match="nothing was computed"):
+            sanitize_then_segment(
+                run.data.input_dir, loaded, PURPOSE, keys, ledger, tmp_path, now=NOW
+            )
+        assert ledger.spent().epsilon == pytest.approx(before)
+    runs = sorted((tmp_path / "runs").glob("*/lineage/events.jsonl"))
+    assert len(runs) == 3
+    failed = [p for p in runs if read_events(p)[-1]["eventType"] == "FAIL"]
+    assert len(failed) == 1
+    assert not (failed[0].parents[1] / "marketing").exists()
+    status = runner.invoke(
+        app, ["budget", "show", "--policy", str(POLICY), "--ledger", str(ledger_path)]
+    )
+    assert status.exit_code == 0
+    assert "left: epsilon 1" in status.stdout
+
+
+def test_wrong_ledger_dataset_is_refused(run: Run, tmp_path: Path) -> None:
+    from privacy_profile.dp import BudgetLedger, BudgetWindow, PrivacyLoss
+
+    other = BudgetLedger.in_memory(
+        dataset="another-dataset",
+        budget=PrivacyLoss(epsilon=10, delta=1e-5),
+        window=BudgetWindow.lifetime(),
+    )
+    with pytest.raises(PolicyError, match="budget_dataset"):
+        sanitize_then_segment(
+            run.data.input_dir, run.loaded, PURPOSE, KeyRing.development(run.loaded.policy),
+            other, tmp_path, now=NOW,
+        )  # fmt: skip
+
+
+def test_cli_run_with_keys_from_the_environment(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keys = {name: secrets.token_hex(32) for name in ("MARKETING", "REPORTING", "CUSTODIAN")}
+    for name, key in keys.items():
+        monkeypatch.setenv(f"PRIVACY_PROFILE_KEY_{name}", key)
+    args = ["run", "--policy", str(POLICY), "--purpose", PURPOSE]
+    args += ["--input", str(run.data.input_dir), "--out", str(tmp_path / "out")]
+    result = runner.invoke(app, [*args, "--ledger", str(tmp_path / "ledger.sqlite")])
+    assert result.exit_code == 0, result.stderr
+    assert "epsilon spent (this run)" in result.stdout
+    assert "DEVELOPMENT" not in result.stdout
+    for key in keys.values():  # keys are never printed
+        assert key not in result.stdout + result.stderr
+
+
+def test_cli_run_without_keys_is_a_clear_error(run: Run, tmp_path: Path) -> None:
+    args = ["run", "--policy", str(POLICY), "--purpose", PURPOSE]
+    args += ["--input", str(run.data.input_dir), "--out", str(tmp_path / "out")]
+    result = runner.invoke(app, [*args, "--ledger", str(tmp_path / "ledger.sqlite")])
+    assert result.exit_code == 1
+    assert "PRIVACY_PROFILE_KEY_" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_run_requires_a_ledger(run: Run, tmp_path: Path) -> None:
+    args = ["run", "--policy", str(POLICY), "--purpose", PURPOSE, "--dev-keys"]
+    args += ["--input", str(run.data.input_dir), "--out", str(tmp_path / "out")]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert "--ledger" in result.stderr
+
+
+def test_cli_sanitize_writes_parquet(run: Run, tmp_path: Path) -> None:
+    args = ["sanitize", "--policy", str(POLICY), "--purpose", PURPOSE, "--dev-keys"]
+    args += ["--input", str(run.data.input_dir), "--out", str(tmp_path / "clean")]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    assert "development keys" in result.stderr.lower()
+    users = pd.read_parquet(tmp_path / "clean" / "users.parquet")
+    assert "phone" not in users.columns and "resident_id" not in users.columns
+    report = json.loads((tmp_path / "clean" / "ingest_report.json").read_text(encoding="utf-8"))
+    assert report["tables"]["users"]["reconciles"] is True
+
+
+def test_cli_sanitize_unknown_purpose(run: Run, tmp_path: Path) -> None:
+    args = ["sanitize", "--policy", str(POLICY), "--purpose", "marketing.communications.sms"]
+    args += ["--dev-keys", "--input", str(run.data.input_dir), "--out", str(tmp_path / "x")]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1
+    assert "not declared" in result.stderr
+    assert not (tmp_path / "x").exists()
+
+
+def test_cli_demo_runs_and_refuses_a_foreign_folder(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    result = runner.invoke(app, ["demo", "--out", str(out), "--users", "1500"])
+    assert result.exit_code == 0, result.stderr
+    assert "lineage.html" in result.stdout
+    again = runner.invoke(app, ["demo", "--out", str(out), "--users", "1500"])
+    assert again.exit_code == 0, again.stderr  # a previous demo folder is replaced
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "keep.txt").write_text("precious", encoding="utf-8")
+    refused = runner.invoke(app, ["demo", "--out", str(foreign)])
+    assert refused.exit_code == 1
+    assert "refusing to touch it" in refused.stderr
+    assert (foreign / "keep.txt").read_text(encoding="utf-8") == "precious"
