@@ -17,6 +17,7 @@ from importlib import resources
 
 __all__ = [
     "DIGITS",
+    "NUMBER_START",
     "area_codes",
     "bin_lengths",
     "gb11643_check_char",
@@ -30,6 +31,9 @@ __all__ = [
 ]
 
 #: A digit, ASCII or full-width (regex character class).
+NUMBER_START = r"(?<![0-9０-９])(?<![0-9０-９][.．])"
+"""A number starts here: not inside a longer number, nor in the fraction of a decimal."""
+
 DIGITS = "[0-9０-９]"
 
 _FULL_WIDTH = str.maketrans(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from privacy_profile.pii._checks import DIGITS as D
+from privacy_profile.pii._checks import NUMBER_START as NS
 from privacy_profile.pii._checks import (
     is_valid_resident_id,
     known_bin,
@@ -28,13 +29,13 @@ class BankCardRecognizer(ContextPatternRecognizer):
     ENTITY = "BANK_CARD"
     PREFILTER = r"[0-9０-９]{4}[ \-－]?[0-9０-９]{4}[ \-－]?[0-9０-９]{4}"
     PATTERNS: ClassVar[tuple[Pattern, ...]] = (
-        ("card_plain", rf"(?<![0-9０-９])(?<![0-9０-９][.．])(?P<v>{D}{{15,19}})(?![0-9０-９])", 0.9),
+        ("card_plain", rf"{NS}(?P<v>{D}{{15,19}})(?![0-9０-９])", 0.9),
         (
             "card_4x4",
-            rf"(?<![0-9０-９])(?<![0-9０-９][.．])(?P<v>{D}{{4}}(?:{_S}{D}{{4}}){{2,3}}(?:{_S}{D}{{1,3}})?)(?![0-9０-９])",
+            rf"{NS}(?P<v>{D}{{4}}(?:{_S}{D}{{4}}){{2,3}}(?:{_S}{D}{{1,3}})?)(?![0-9０-９])",
             0.9,
         ),
-        ("card_6_13", rf"(?<![0-9０-９])(?<![0-9０-９][.．])(?P<v>{D}{{6}}{_S}{D}{{9,13}})(?![0-9０-９])", 0.9),
+        ("card_6_13", rf"{NS}(?P<v>{D}{{6}}{_S}{D}{{9,13}})(?![0-9０-９])", 0.9),
     )
     CONTEXT = ("卡号", "银行卡", "银行", "储蓄卡", "信用卡", "借记卡", "card", "账号", "账户")
     UNKNOWN_BIN_SCORE: ClassVar[float] = 0.3

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from privacy_profile.pii._checks import DIGITS as D
+from privacy_profile.pii._checks import NUMBER_START as NS
 from privacy_profile.pii.recognizers._base import ContextPatternRecognizer, Pattern
 
 _AREA = rf"[0０](?:[1１][0０]|[2２]{D}|[3-9３-９]{D}{{2}})"
@@ -19,12 +20,12 @@ class CnLandlineRecognizer(ContextPatternRecognizer):
         # (010)12345678, 010-12345678, 0571 8888 8888, optional extension
         (
             "cn_landline_sep",
-            rf"(?<![0-9０-９])(?<![0-9０-９][.．])(?P<v>[(（]?{_AREA}[)）]?[ \-－]{D}{{3,4}}[ \-－]?{D}{{4}}"
+            rf"{NS}(?P<v>[(（]?{_AREA}[)）]?[ \-－]{D}{{3,4}}[ \-－]?{D}{{4}}"
             rf"(?:[-－转#]{D}{{1,5}})?)(?![0-9０-９])",
             0.6,
         ),
         ("cn_landline_paren", rf"(?P<v>[(（]{_AREA}[)）]{D}{{7,8}})(?![0-9０-９])", 0.6),
-        ("cn_landline_bare", rf"(?<![0-9０-９])(?<![0-9０-９][.．])(?P<v>{_AREA}{D}{{7,8}})(?![0-9０-９])", 0.3),
+        ("cn_landline_bare", rf"{NS}(?P<v>{_AREA}{D}{{7,8}})(?![0-9０-９])", 0.3),
     )
     CONTEXT = ("电话", "座机", "固话", "tel", "phone", "fax", "传真", "致电", "联系")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from privacy_profile.pii._checks import DIGITS as D
+from privacy_profile.pii._checks import NUMBER_START as NS
 from privacy_profile.pii.recognizers._base import ContextPatternRecognizer, Pattern
 
 _SEP = r"[ \-－\u3000]?"
@@ -27,7 +28,7 @@ class CnMobileRecognizer(ContextPatternRecognizer):
     PATTERNS: ClassVar[tuple[Pattern, ...]] = (
         (
             "cn_mobile",
-            rf"(?<![0-9０-９])(?<![0-9０-９][.．])(?:(?:[+＋]|00|００)[ \-]?(?:86|８６)[ \-－]?)?"
+            rf"{NS}(?:(?:[+＋]|00|００)[ \-]?(?:86|８６)[ \-－]?)?"
             rf"(?P<v>[1１]{D}{{2}}{_SEP}{D}{{4}}{_SEP}{D}{{4}})(?![0-9０-９])",
             0.75,
         ),

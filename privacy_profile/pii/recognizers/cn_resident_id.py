@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from privacy_profile.pii._checks import DIGITS as D
+from privacy_profile.pii._checks import NUMBER_START as NS
 from privacy_profile.pii._checks import is_valid_resident_id
 from privacy_profile.pii.recognizers._base import ContextPatternRecognizer, Pattern
 
@@ -21,11 +22,11 @@ class CnResidentIdRecognizer(ContextPatternRecognizer):
     PATTERNS: ClassVar[tuple[Pattern, ...]] = (
         (
             "cn_resident_id_18",
-            rf"(?<![0-9０-９])(?<![0-9０-９][.．])(?P<v>{D}{{6}}[ \-]?{D}{{8}}[ \-]?{D}{{3}}[0-9０-９XxＸｘ])"
+            rf"{NS}(?P<v>{D}{{6}}[ \-]?{D}{{8}}[ \-]?{D}{{3}}[0-9０-９XxＸｘ])"
             rf"(?![0-9０-９])",
             0.9,
         ),
-        ("cn_resident_id_15", rf"(?<![0-9０-９])(?<![0-9０-９][.．])(?P<v>{D}{{15}})(?![0-9０-９])", 0.3),
+        ("cn_resident_id_15", rf"{NS}(?P<v>{D}{{15}})(?![0-9０-９])", 0.3),
     )
     CONTEXT = ("身份证", "证件", "身份", "id", "idcard", "id card", "identity")
 

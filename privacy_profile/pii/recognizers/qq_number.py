@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from privacy_profile.pii._checks import DIGITS as D
+from privacy_profile.pii._checks import NUMBER_START as NS
 from privacy_profile.pii.recognizers._base import ContextPatternRecognizer, Pattern
 
 
@@ -14,7 +15,7 @@ class QqNumberRecognizer(ContextPatternRecognizer):
     ENTITY = "QQ_NUMBER"
     PREFILTER = "(?i:qq|ｑｑ|扣扣|企鹅号|q号)"
     PATTERNS: ClassVar[tuple[Pattern, ...]] = (
-        ("qq", rf"(?<![0-9０-９])(?<![0-9０-９][.．])(?P<v>[1-9１-９]{D}{{4,10}})(?![0-9０-９]|[@＠])", 0.5),
+        ("qq", rf"{NS}(?P<v>[1-9１-９]{D}{{4,10}})(?![0-9０-９]|[@＠])", 0.5),
     )
     CONTEXT = ("qq", "ｑｑ", "扣扣", "企鹅号", "q号", "qq号")
     CONTEXT_REQUIRED = True
