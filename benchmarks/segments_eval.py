@@ -22,6 +22,7 @@ import pandas as pd
 from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score
 
+from privacy_profile.demo import public_data
 from privacy_profile.dp import Bounds, BudgetLedger, BudgetWindow, DPRandom, PrivacyLoss
 from privacy_profile.segments._common import ReleaseContext
 from privacy_profile.segments.features import FeatureParams, compute_features
@@ -51,19 +52,9 @@ RFM_BOUNDS = {
 
 
 def uci_orders(path: Path) -> pd.DataFrame:
-    df = pd.read_csv(path, dtype={"InvoiceNo": str, "StockCode": str})
-    df = df.dropna(subset=["CustomerID"])
-    df["amount"] = df["Quantity"] * df["UnitPrice"]
-    cancel = df["InvoiceNo"].str.startswith("C")
-    inv = df.groupby("InvoiceNo").agg(
-        openid=("CustomerID", lambda s: f"c{int(s.iloc[0])}"),
-        amount=("amount", "sum"),
-        ordered_at=("InvoiceDate", "min"),
-        category=("StockCode", "first"),
+    return public_data.uci_orders(
+        public_data.read_uci_lines(path), unit_column="openid", id_prefix="c"
     )
-    inv["status"] = np.where(cancel.groupby(df["InvoiceNo"]).first(), "cancelled", "paid")
-    inv["coupon_used"] = False
-    return inv.reset_index().rename(columns={"InvoiceNo": "order_id"})
 
 
 def md(df: pd.DataFrame, fmt: str = ".3f", index: bool = True) -> str:
@@ -196,14 +187,7 @@ def kmeans_eval(pop: pd.DataFrame, reps: int, k: int = 4) -> pd.DataFrame:
 
 
 def taobao(path: Path, reps: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    ev = pd.read_csv(path)
-    ev = ev.rename(columns={"user_id": "openid", "category_id": "category"})
-    ev["openid"] = "u" + ev["openid"].astype(str)
-    ev["event_type"] = ev["behavior_type"].map(
-        {"pv": "view", "cart": "cart", "fav": "fav", "buy": "buy"}
-    )
-    ev["ts"] = pd.to_datetime(ev["timestamp"], unit="s")
-    ev["category"] = ev["category"].astype(str)
+    ev = public_data.taobao_events(pd.read_csv(path), unit_column="openid", id_prefix="u")
     now = dt.datetime(2017, 12, 4)
     feats = compute_features(
         {"events": ev}, FeatureParams(unit_column="openid", now=now, max_categories_per_user=3)

@@ -2,42 +2,15 @@
 
 from __future__ import annotations
 
-import random
 from pathlib import Path
 
 import pandas as pd
 from _ingest_helpers import make_policy
 
+from privacy_profile.demo.public_data import consent_records, subjects_frame
 from privacy_profile.ingest import KeyRing, LeakGuard, sanitize
 
 PURPOSE = "marketing.advertising.profiling"
-
-
-def _consents(ids: list[str], path: Path, seed: int) -> int:
-    """Seeded consent records: most grant, some withdraw, some old notices; returns admitted."""
-    rng = random.Random(seed)
-    rows, admitted = [], 0
-    for uid in ids:
-        r = rng.random()
-        status = "withdrawn" if r < 0.1 else "granted"
-        notice = "2023-01" if 0.1 <= r < 0.15 else "2026-03"
-        if r >= 0.95:
-            continue  # no record
-        admitted += status == "granted" and notice == "2026-03"
-        rows.append(
-            {
-                "uid": uid,
-                "purpose": PURPOSE,
-                "status": status,
-                "recorded_at": "2010-01-01T00:00:00",
-                "notice_version": notice,
-                "guardian_consent": "false",
-                "sensitive_consent": "false",
-                "opt_out": "false",
-            }
-        )
-    pd.DataFrame(rows).to_csv(path, index=False)
-    return admitted
 
 
 def _generic(d: dict, events: dict, *, ts_col: str, subj_table_cols: dict) -> None:
@@ -111,11 +84,9 @@ def _run(
     guard: LeakGuard | None = None,
 ):
     ids = sorted(events_df[uid_col].dropna().astype(str).unique())
-    rng = random.Random(1)
-    pd.DataFrame({"uid": ids, "age": [rng.choice([12, 25, 40, 60]) for _ in ids]}).to_csv(
-        tmp / "subjects.csv", index=False
-    )
-    _consents(ids, tmp / "consents.csv", seed=2)
+    subjects_frame(ids, id_column="uid", seed=1).to_csv(tmp / "subjects.csv", index=False)
+    consents, _ = consent_records(ids, id_column="uid", purpose=PURPOSE, seed=2)
+    consents.to_csv(tmp / "consents.csv", index=False)
     policy = make_policy(lambda d: _generic(d, events_spec, ts_col="", subj_table_cols={}))
     keys = KeyRing.development(policy, seed=b"shared")
     return sanitize(tmp, policy, PURPOSE, keys, now=pd.Timestamp(now).to_pydatetime(), guard=guard)

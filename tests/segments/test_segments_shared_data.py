@@ -5,10 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import pytest
 
+from privacy_profile.demo.public_data import read_uci_lines, uci_orders
 from privacy_profile.dp import Bounds, BudgetLedger, BudgetWindow, DPRandom, PrivacyLoss
 from privacy_profile.segments._common import ReleaseContext
 from privacy_profile.segments.features import FeatureParams, compute_features
@@ -16,19 +15,9 @@ from privacy_profile.segments.rfm import RfmParams, release_rfm
 
 
 def test_rfm8_on_uci_fixture(shared_data: Path) -> None:
-    df = pd.read_csv(
-        shared_data / "uci_online_retail" / "uci_online_retail_custid_mod10.csv",
-        dtype={"InvoiceNo": str, "StockCode": str},
-    ).dropna(subset=["CustomerID"])
-    assert len(df) == 36378
-    df["amount"] = df["Quantity"] * df["UnitPrice"]
-    orders = df.groupby("InvoiceNo").agg(
-        openid=("CustomerID", lambda s: f"c{int(s.iloc[0])}"),
-        amount=("amount", "sum"),
-        ordered_at=("InvoiceDate", "min"),
-    )
-    orders["status"] = np.where(orders.index.str.startswith("C"), "cancelled", "paid")
-    orders = orders.reset_index().rename(columns={"InvoiceNo": "order_id"})
+    lines = read_uci_lines(shared_data / "uci_online_retail" / "uci_online_retail_custid_mod10.csv")
+    assert len(lines) == 36378
+    orders = uci_orders(lines, unit_column="openid", id_prefix="c")
     feats = compute_features(
         {"orders": orders}, FeatureParams(unit_column="openid", now=dt.datetime(2011, 12, 10))
     ).table
