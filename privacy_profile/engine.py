@@ -145,8 +145,15 @@ def _segment_tables(policy: Policy, result: SanitizeResult) -> dict[str, pd.Data
 
 
 def _feature_columns(policy: Policy) -> FeatureColumns:
-    """Map the policy's generalized columns to the feature names segments use."""
-    users = policy.tables[policy.subjects.table].columns
+    """Map the policy's subjects table and its generalized columns to the feature names
+    segments use.
+
+    ``age_band`` is the subjects' birthdate or age column (generalized to bands by ingestion);
+    ``province`` is the column generalized ``city_to_province``, else the first kept
+    ``user.location...`` column of the subjects table (e.g. a ``Country`` column), else none.
+    """
+    subjects = policy.subjects.table
+    users = policy.tables[subjects].columns
     age = policy.subjects.birthdate_column or policy.subjects.age_column or "age_band"
     province = next(
         (
@@ -154,9 +161,16 @@ def _feature_columns(policy: Policy) -> FeatureColumns:
             for c, col in users.items()
             if getattr(col.treatment, "method", "") == "city_to_province"
         ),
+        None,
+    ) or next(
+        (
+            c
+            for c, col in users.items()
+            if col.category.startswith("user.location") and not isinstance(col.treatment, Drop)
+        ),
         "province",
     )
-    return FeatureColumns(age_band=age, province=province)
+    return FeatureColumns(users=subjects, age_band=age, province=province)
 
 
 def _tokenizer(result: SanitizeResult) -> Callable[[pd.Series], pd.Series] | None:
