@@ -21,16 +21,18 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from privacy_profile.errors import ScanError
 from privacy_profile.pii._presidio import (
     AnalyzerEngine,
-    EntityRecognizer,
     NoOpNlpEngine,
     RecognizerRegistry,
     RecognizerResult,
 )
 from privacy_profile.pii.recognizers import RECOGNIZERS, ContextPatternRecognizer, default_entities
+from privacy_profile.pii.recognizers._base import Match
 from privacy_profile.pii.types import ColumnScanReport, Finding, Language, ScanConfig, ScanResult
 
 __all__ = [
@@ -50,6 +52,7 @@ PREFILTER_PATTERN = (
     r"|o[A-Za-z_\-]{27}"
 )
 _PREFILTER = re.compile(PREFILTER_PATTERN)
+_RE2_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")  # RE2 has no \uXXXX: use the character
 _CAPITALIZED = r"|[A-Z][a-z]"  # English name candidates, only with a spaCy model
 
 
@@ -111,6 +114,37 @@ def build_analyzer(
     )
 
 
+Raw = tuple[str, int, int, float, str]
+"""(entity type, start, end, score, recognizer name) of one match above the threshold."""
+
+#: A Han text costs about this many non-Han texts (name model, jieba): the weight of Han
+#: texts when deciding whether two processes pay off (``ScanConfig.parallel_min_texts``).
+HAN_TEXT_WEIGHT = 20
+
+
+def _remove_duplicates(raw: list[Raw]) -> list[Raw]:
+    """presidio's ``EntityRecognizer.remove_duplicates`` on tuples, same order and result.
+
+    Drops identical results and a result contained in another of the same type with an
+    equal or higher score; returns them ordered by (-score, start, -length).
+    """
+    ranked = sorted(set(raw), key=lambda r: (r[0], r[1], -(r[2] - r[1]), -r[3]))
+    kept: list[Raw] = []
+    active: list[Raw] = []
+    entity = None
+    for r in ranked:
+        if r[0] != entity:
+            entity, active = r[0], []
+        if r[3] == 0:
+            continue
+        active = [a for a in active if a[2] >= r[1]]
+        if any(r[1] >= a[1] and r[2] <= a[2] and r[3] <= a[3] for a in active):
+            continue
+        kept.append(r)
+        active.append(r)
+    return sorted(kept, key=lambda r: (-r[3], r[1], -(r[2] - r[1])))
+
+
 def _resolve_overlaps(findings: list[Finding]) -> list[Finding]:
     """Keep the best of overlapping findings: higher score, then longer, then earlier."""
     ranked = sorted(findings, key=lambda f: (-f.score, -(f.end - f.start), f.start))
@@ -127,6 +161,13 @@ def _apply(text: str, findings: list[Finding], replace: Callable[[Finding, str],
     for f in sorted(findings, key=lambda f: f.start, reverse=True):
         new = new[: f.start] + replace(f, text[f.start : f.end]) + new[f.end :]
     return new
+
+
+def _arrow_mask(arr: pa.Array, pattern: str) -> np.ndarray:
+    """Which strings of ``arr`` the RE2 ``pattern`` matches somewhere (a numpy bool array)."""
+    rx = _RE2_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), pattern)
+    hit = pc.match_substring_regex(arr, pattern=rx)
+    return np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)
 
 
 # Worker-process state (fork start method: the parent's scanner is inherited).
@@ -160,6 +201,8 @@ class PiiScanner:
         self._prefilter_pattern = pattern
         self._prefilter = re.compile(pattern)
         self._fast = self._fast_recognizers()
+        self._families = self._whole_cell_families()
+        self._finding_cache: dict[Raw, Finding] = {}
 
     def _fast_recognizers(
         self,
@@ -184,6 +227,28 @@ class PiiScanner:
             ]
         return fast
 
+    def _whole_cell_families(self) -> list[tuple[ContextPatternRecognizer, str]]:
+        """Recognizers with a whole-cell form, each with the other recognizers' pre-filters.
+
+        A cell that fully matches a recognizer's ``WHOLE_CELL`` and is ASCII (so routed to
+        ``en``), and that none of the other ``en`` recognizers' pre-filters matches, can only
+        hold that recognizer's findings (a pre-filter is implied by every finding: tested), so
+        a column's such cells are scored together by ``whole_cells`` instead of one by one.
+        Empty when a recognizer without a pre-filter is present (it could fire anywhere).
+        """
+        if self._fast is None:
+            return []
+        en = self._fast[Language.EN]
+        if any(pre is None for _, pre in en):
+            return []
+        families = []
+        for rec, _ in en:
+            if rec.WHOLE_CELL is None:
+                continue
+            others = [pre.pattern for r, pre in en if r is not rec and pre is not None]
+            families.append((rec, "|".join(f"(?:{o})" for o in others)))
+        return families
+
     # -- one text --------------------------------------------------------------------------
     def _scan_one(self, text: str) -> list[Finding]:
         """Findings of one text: the fast path when available, else the presidio path."""
@@ -195,21 +260,40 @@ class PiiScanner:
         """Our recognizers called directly, each only when its pre-filter matches.
 
         Same results as :meth:`_scan_one_presidio` (tested): ``AnalyzerEngine.analyze`` adds
-        nothing for our recognizers but the threshold filter and ``remove_duplicates``, and
-        costs ~0.3 ms per call (registry look-up, NLP artifacts, context enhancer, tracing).
+        nothing for our recognizers but the threshold filter and ``remove_duplicates``
+        (replayed on plain tuples here), and costs ~0.3 ms per call (registry look-up, NLP
+        artifacts, context enhancer, tracing, result objects).
         """
         assert self._fast is not None
-        lang = route(text)
-        wanted = self._entities_by_lang[lang]
         threshold = self.config.score_threshold
-        results: list[RecognizerResult] = []
-        for rec, pre in self._fast[lang]:
+        raw: list[Raw] = []
+        for rec, pre in self._fast[route(text)]:
             if pre is not None and pre.search(text) is None:
                 continue
-            results.extend(r for r in rec.analyze(text, wanted) if r.score >= threshold)
-        if len(results) > 1:
-            results = EntityRecognizer.remove_duplicates(results)
-        return self._findings(results)
+            name = type(rec).__name__
+            raw.extend(
+                (rec.ENTITY, s, e, score, name)
+                for s, e, score, _ in rec.matches(text)
+                if score >= threshold
+            )
+        return self._post(raw)
+
+    def _post(self, raw: list[Raw]) -> list[Finding]:
+        """Findings from raw matches: presidio's de-duplication, then overlap resolution."""
+        if not raw:
+            return []
+        if len(raw) > 1:
+            raw = _remove_duplicates(raw)
+        cache = self._finding_cache
+        findings = []
+        for r in raw:
+            f = cache.get(r)
+            if f is None:
+                f = cache[r] = Finding(
+                    entity_type=r[0], start=r[1], end=r[2], score=float(r[3]), recognizer=r[4]
+                )
+            findings.append(f)
+        return _resolve_overlaps(findings) if len(findings) > 1 else findings
 
     def _scan_one_presidio(self, text: str) -> list[Finding]:
         """The reference path: ``AnalyzerEngine.analyze`` with our registry."""
@@ -250,51 +334,129 @@ class PiiScanner:
         return self._prefilter.search(text) is not None
 
     # -- many texts ------------------------------------------------------------------------
-    def _scan_unique(self, texts: Sequence[str]) -> dict[str, list[Finding] | None]:
-        """Scan distinct texts (already pre-filtered), batched, in 1 or 2 processes."""
-        out: dict[str, list[Finding] | None] = {}
-        size = self.config.batch_size
-        batches = [list(texts[i : i + size]) for i in range(0, len(texts), size)]
-        use_pool = (
-            self.config.processes == 2
-            and len(texts) >= self.config.parallel_min_texts
-            and "fork" in multiprocessing.get_all_start_methods()
-        )
-        if use_pool:
-            global _WORKER
-            _WORKER = self
+    def _scan_whole_cells(
+        self, texts: np.ndarray, out: list[list[Finding] | None], done: np.ndarray
+    ) -> None:
+        """Score the cells that are one identifier and nothing else, family by family.
+
+        ``texts`` are distinct; results go to ``out`` and ``done`` at the same positions.
+        The shape and pre-filter tests run column-wide in Arrow (RE2; on ASCII cells it
+        agrees with Python's ``re`` for these patterns: tested), the scoring per family.
+        A family that raises leaves its cells to the per-text path (which fails closed).
+        """
+        threshold = self.config.score_threshold
+        arr = pa.array(texts, type=pa.large_string())
+        ascii_ = np.asarray(pc.string_is_ascii(arr).to_numpy(zero_copy_only=False), dtype=bool)
+        for rec, others in self._families:
             try:
-                ctx = multiprocessing.get_context("fork")
-                with ctx.Pool(2) as pool:
-                    for batch, res in zip(batches, pool.imap(_worker_scan, batches), strict=True):
-                        out.update(zip(batch, res, strict=True))
-            finally:
-                _WORKER = None
-            return out
-        for batch in batches:
-            for t in batch:
-                out[t] = self._scan_one_safe(t)
+                assert rec.WHOLE_CELL is not None
+                shaped = _arrow_mask(arr, f"^(?:{rec.WHOLE_CELL})$")
+                candidate = shaped & ascii_ & ~done
+                pos = np.flatnonzero(candidate)
+                if not len(pos):
+                    continue
+                sub = arr.take(pa.array(pos))
+                pos = pos[~_arrow_mask(sub, others)] if others else pos
+                cells = [str(texts[i]) for i in pos]
+                name = type(rec).__name__
+                entity = rec.ENTITY
+                memo: dict[tuple[Match, ...], list[Finding]] = {}
+                results = []
+                for ms in rec.whole_cells(cells):
+                    key = tuple(ms)
+                    r = memo.get(key)
+                    if r is None:
+                        raw = [(entity, s, e, sc, name) for s, e, sc, _ in ms if sc >= threshold]
+                        r = memo[key] = self._post(raw)
+                    results.append(r)
+            except Exception:  # fail closed: the per-text path takes these cells
+                continue
+            for i, r in zip(pos, results, strict=True):
+                out[i] = r
+            done[pos] = True
+
+    def _scan_distinct(self, texts: np.ndarray) -> list[list[Finding] | None]:
+        """Findings of distinct, pre-filtered texts (None where the scan failed).
+
+        Whole-cell identifiers are scored per family; the rest one text at a time, in one
+        process or, when ``processes=2`` and the work is large enough, two forked workers.
+        """
+        n = len(texts)
+        out: list[list[Finding] | None] = [None] * n
+        done = np.zeros(n, dtype=bool)
+        if n and self._families:
+            self._scan_whole_cells(texts, out, done)
+        rest_pos = np.flatnonzero(~done)
+        rest = [str(texts[i]) for i in rest_pos]
+        for i, r in zip(rest_pos, self._scan_list(rest), strict=True):
+            out[i] = r
         return out
 
-    def _candidates(self, values: pd.Series) -> pd.Series:
-        """Distinct non-missing texts that pass the vectorized pre-filter."""
-        distinct = pd.Series(pd.unique(values.dropna().astype(str)), dtype=object)
-        if distinct.empty:
-            return distinct
-        mask = distinct.str.contains(self._prefilter_pattern, regex=True)
-        return distinct[mask.fillna(True).astype(bool)]
+    def _work(self, texts: list[str]) -> int:
+        """The work in ``texts`` counted in non-Han texts (a Han text is ``HAN_TEXT_WEIGHT``)."""
+        n_han = sum(1 for t in texts if _HAN.search(t))
+        return len(texts) + (HAN_TEXT_WEIGHT - 1) * n_han
+
+    def _scan_list(self, texts: list[str]) -> list[list[Finding] | None]:
+        """Scan texts one at a time, in 1 or 2 processes (fail closed per text)."""
+        use_pool = (
+            self.config.processes == 2
+            and len(texts) > 1
+            and "fork" in multiprocessing.get_all_start_methods()
+            and self._work(texts) >= self.config.parallel_min_texts
+        )
+        if not use_pool:
+            return [self._scan_one_safe(t) for t in texts]
+        # Small chunks keep both workers busy to the end (Han texts vary ~10x in cost).
+        size = max(1, min(self.config.batch_size, -(-len(texts) // 32)))
+        batches = [texts[i : i + size] for i in range(0, len(texts), size)]
+        global _WORKER
+        _WORKER = self
+        try:
+            ctx = multiprocessing.get_context("fork")
+            with ctx.Pool(2) as pool:
+                return [r for res in pool.imap(_worker_scan, batches) for r in res]
+        finally:
+            _WORKER = None
+
+    def _factorized(
+        self, values: pd.Series
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[list[Finding] | None]]:
+        """(codes, distinct texts, candidate mask, findings per distinct text).
+
+        ``values`` are texts (no missing values); findings are ``[]`` for non-candidates
+        (one shared empty list: read-only).
+        """
+        codes, uniques = pd.factorize(values)
+        distinct = np.asarray(uniques, dtype=object)
+        if not len(distinct):
+            return codes, distinct, np.zeros(0, dtype=bool), []
+        prefilter = self._prefilter.search
+        cand = np.fromiter(
+            (prefilter(t) is not None for t in distinct), dtype=bool, count=len(distinct)
+        )
+        none: list[Finding] = []
+        found: list[list[Finding] | None] = [none] * len(distinct)
+        cand_pos = np.flatnonzero(cand)
+        for i, r in zip(cand_pos, self._scan_distinct(distinct[cand_pos]), strict=True):
+            found[i] = r
+        return codes, distinct, cand, found
 
     def scan_texts(self, texts: Sequence[str | None]) -> list[list[Finding]]:
         """Findings for each text (empty for None). Raises :class:`ScanError` if one fails."""
-        series = pd.Series(list(texts), dtype=object)
-        found = self._scan_unique(list(self._candidates(series)))
-        failed = [i for i, t in enumerate(texts) if t is not None and found.get(str(t), []) is None]
+        present = [i for i, t in enumerate(texts) if t is not None]
+        values = pd.Series([str(texts[i]) for i in present], dtype=object)
+        codes, _, _, found = self._factorized(values)
+        failed = [present[k] for k, c in enumerate(codes) if found[c] is None]
         if failed:
             raise ScanError(
                 f"the scan failed on {len(failed)} text(s) (positions {failed[:5]})",
                 hint="use redact_series, which drops and counts cells whose scan fails",
             )
-        return [[] if t is None else list(found.get(str(t)) or []) for t in texts]
+        out: list[list[Finding]] = [[] for _ in texts]
+        for k, c in enumerate(codes):
+            out[present[k]] = list(found[c] or [])
+        return out
 
     def redact_series(
         self,
@@ -308,46 +470,46 @@ class PiiScanner:
         the ingestion layer passes one that returns a domain pseudonym.
         """
         replace = replace or default_tag
-        notna = series.notna()
+        notna = series.notna().to_numpy(dtype=bool)
+        text_pos = np.flatnonzero(notna)  # positional throughout: labels may repeat
         as_text = series[notna].astype(str)
-        candidates = self._candidates(as_text)
-        found = self._scan_unique(list(candidates))
-        counts: Counter[str] = Counter()
-        out = series.astype(object).copy()
-        # Positional throughout: the index may hold duplicate labels.
-        text_pos = np.flatnonzero(notna.to_numpy())
-        texts = as_text.reset_index(drop=True)
-        in_found = texts.isin(found.keys()) if found else pd.Series(False, index=texts.index)
-        hit = texts[in_found]
-        errored_texts = {t for t, fs in found.items() if fs is None}
-        with_findings = {t: fs for t, fs in found.items() if fs}
+        codes, distinct, cand, found = self._factorized(as_text)
+        n_distinct = len(distinct)
+        errored_u = np.fromiter((fs is None for fs in found), dtype=bool, count=n_distinct)
+        hit_u = np.fromiter((bool(fs) for fs in found), dtype=bool, count=n_distinct)
         # Counts per cell: a distinct text's findings times the number of cells holding it.
-        if with_findings:
-            for text, n in hit[hit.isin(with_findings.keys())].value_counts().items():
-                for f in with_findings[str(text)]:
-                    counts[f.entity_type] += int(n)
+        mult = np.bincount(codes, minlength=n_distinct)
+        by_types: Counter[tuple[str, ...]] = Counter()
+        for u in np.flatnonzero(hit_u):
+            fs = found[u]
+            assert fs is not None
+            by_types[tuple(f.entity_type for f in fs)] += int(mult[u])
+        counts: Counter[str] = Counter()
+        for types, n in by_types.items():
+            for t in types:
+                counts[t] += n
+        values = series.to_numpy(dtype=object, copy=True)
+        cell_hit = hit_u[codes] if len(codes) else np.zeros(0, dtype=bool)
         if replace is default_tag:
-            redacted = {t: _apply(t, fs, replace) for t, fs in with_findings.items()}
-            changed = hit[hit.isin(redacted.keys())]
-            if not changed.empty:
-                out.iloc[text_pos[changed.index.to_numpy()]] = changed.map(redacted).to_numpy()
+            new_u = np.empty(n_distinct, dtype=object)
+            for u in np.flatnonzero(hit_u):
+                new_u[u] = _apply(distinct[u], found[u] or [], replace)
+            values[text_pos[cell_hit]] = new_u[codes[cell_hit]]
         else:  # the caller's replace (a pseudonymizer) is called once per cell
-            for i, text in hit.items():
-                findings = with_findings.get(text)
-                if findings:
-                    out.iloc[text_pos[i]] = _apply(text, findings, replace)
-        err_pos = text_pos[hit.index[hit.isin(errored_texts)].to_numpy()] if errored_texts else []
-        if len(err_pos):
-            out.iloc[err_pos] = None
-        errored = series.index[err_pos] if len(err_pos) else pd.Index([])
-        n_nonnull = int(notna.sum())
-        scanned = int(in_found.sum())
+            for k in np.flatnonzero(cell_hit):
+                u = codes[k]
+                values[text_pos[k]] = _apply(distinct[u], found[u] or [], replace)
+        cell_err = errored_u[codes] if len(codes) else np.zeros(0, dtype=bool)
+        err_pos = text_pos[cell_err]
+        values[err_pos] = None
+        out = pd.Series(values, index=series.index, name=series.name, dtype=object)
+        scanned = int(cand[codes].sum()) if len(codes) else 0
         return ScanResult(
             series=out,
             counts=dict(counts),
-            errored=pd.Index(errored),
+            errored=pd.Index(series.index[err_pos]),
             cells_scanned=scanned,
-            cells_skipped=n_nonnull - scanned,
+            cells_skipped=int(notna.sum()) - scanned,
         )
 
     def scan_column(self, series: pd.Series, *, max_cells: int | None = None) -> ColumnScanReport:
@@ -359,16 +521,16 @@ class PiiScanner:
         if max_cells is not None and len(values) > max_cells:
             step = len(values) / max_cells
             values = values.iloc[[int(i * step) for i in range(max_cells)]]
-        found = self._scan_unique(list(self._candidates(values)))
+        codes, _, _, found = self._factorized(values)
+        mult = np.bincount(codes, minlength=len(found))
         cells_with: Counter[str] = Counter()
         errored = 0
-        for text in values:
-            findings = found.get(text, [])
+        for u, findings in enumerate(found):
             if findings is None:
-                errored += 1
+                errored += int(mult[u])
                 continue
             for e in {f.entity_type for f in findings}:
-                cells_with[e] += 1
+                cells_with[e] += int(mult[u])
         name = None if series.name is None else str(series.name)
         return ColumnScanReport(
             column=name, cells=len(values), cells_with=dict(cells_with), errored=errored

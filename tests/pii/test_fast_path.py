@@ -5,11 +5,14 @@ from __future__ import annotations
 import random
 import re
 
+import numpy as np
+import pyarrow as pa
 import pytest
 from test_recognizers import TABLES
 
-from privacy_profile.pii import PiiScanner, ScanConfig, build_analyzer, synth
-from privacy_profile.pii._presidio import PatternRecognizer
+from privacy_profile.pii import Finding, PiiScanner, ScanConfig, build_analyzer, synth
+from privacy_profile.pii._presidio import EntityRecognizer, PatternRecognizer, RecognizerResult
+from privacy_profile.pii.engine import _arrow_mask, _remove_duplicates
 from privacy_profile.pii.recognizers import RECOGNIZERS, default_entities
 from privacy_profile.pii.recognizers.cn_address import division_regex, division_trie_regex
 
@@ -96,3 +99,93 @@ def test_person_model_score_is_monotone_in_context() -> None:
     (ctx,) = rec.analyze("他把文件交给了张伟先生", [])
     assert ctx.score > plain.score
     assert rec.analyze("今天天气很好，我们出去玩", []) == []
+
+
+# -- whole-cell families: a column of cells that ARE one identifier ---------------------------
+def _whole_cells() -> list[str]:
+    """Phone- and e-mail-shaped cells: valid, invalid and adversarial (other recognizers)."""
+    rng = random.Random(20240603)
+    cells = [synth.mobile(rng, style="plain") for _ in range(300)]
+    cells += ["+86" + synth.mobile(rng, style="plain") for _ in range(50)]
+    cells += [f"1{rng.randint(0, 9)}{rng.randint(0, 10**9 - 1):09d}" for _ in range(200)]
+    cells += [synth.email(rng) for _ in range(300)]
+    cells += [
+        "12012345678",  # not a mobile prefix
+        "+8612012345678",
+        "13812345678@qq.com",  # a phone inside an address
+        "12345.6@qq.com",  # a QQ number next to "qq"
+        "6222021234567890123.card@x.com",  # a card with its context word
+        "1.2.3.4@ip.com",  # an IPv4 with context
+        "wxid_abcdef12.wx@q.com",  # a WeChat id
+        "abcdefg+wx@y.com",
+        "o6_bmjrPTlm6_2sgVt7hMZOPfL2M@openid.com",  # an openid with context
+        "E12345678@passport.cn",
+        "010-12345678@x.com",
+        "a..b@x.com",
+        "a.@x.com",
+        "a@b.com.",
+        "a@b.c0m",
+        "a@b",
+        "x" * 70 + "@example.com",  # local part too long
+        "a@-b.com",
+        "abc@def@ghi.com",
+    ]
+    return cells
+
+
+def test_whole_cells_equal_matches() -> None:
+    cells = _whole_cells()
+    checked = 0
+    for entity in ("CN_MOBILE", "EMAIL_ADDRESS"):
+        rec = RECOGNIZERS[entity]("en")
+        assert rec.WHOLE_CELL is not None
+        shaped = [t for t in cells if re.fullmatch(rec.WHOLE_CELL, t)]
+        assert rec.whole_cells(shaped) == [rec.matches(t) for t in shaped]
+        checked += len(shaped)
+    assert checked > 800
+
+
+@pytest.mark.parametrize("threshold", [0.3, 0.5, 0.8])
+def test_whole_cell_path_equals_presidio_path(threshold: float) -> None:
+    s = PiiScanner(ScanConfig(score_threshold=threshold))
+    assert len(s._families) == 2
+    cells = _whole_cells()
+    done = np.zeros(len(cells), dtype=bool)
+    out: list[list[Finding] | None] = [None] * len(cells)
+    s._scan_whole_cells(np.asarray(cells, dtype=object), out, done)
+    assert done.sum() > 700  # most cells took the whole-cell path
+    assert not done[cells.index("13812345678@qq.com")]  # another pre-filter matched
+    for cell, d, fs in zip(cells, done, out, strict=True):
+        if d:
+            assert fs == s._scan_one_presidio(cell), cell
+    assert s.scan_texts(cells) == [s._scan_one_presidio(t) for t in cells]
+
+
+def test_arrow_prefilter_gate_agrees_with_python_re() -> None:
+    s = PiiScanner()
+    cells = [t for t in _whole_cells() + _TABLE_TEXTS + _generated() if t.isascii()]
+    arr = pa.array(cells, type=pa.large_string())
+    for _, others in s._families:
+        rx = re.compile(others)
+        assert _arrow_mask(arr, others).tolist() == [rx.search(t) is not None for t in cells]
+
+
+def test_remove_duplicates_replays_presidio() -> None:
+    rng = random.Random(5)
+    for _ in range(300):
+        raw = [
+            (
+                rng.choice(["A", "B"]),
+                (s := rng.randint(0, 8)),
+                s + rng.randint(1, 6),
+                rng.choice([0.0, 0.3, 0.6, 0.6, 0.9]),
+                "R",
+            )
+            for _ in range(rng.randint(2, 6))
+        ]
+        results = [RecognizerResult(e, s, t, sc) for e, s, t, sc, _ in raw]
+        expected = [
+            (r.entity_type, r.start, r.end, r.score)
+            for r in EntityRecognizer.remove_duplicates(results)
+        ]
+        assert [r[:4] for r in _remove_duplicates(raw)] == expected

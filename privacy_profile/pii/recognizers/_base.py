@@ -19,10 +19,13 @@ from privacy_profile.pii._presidio import (
     RecognizerResult,
 )
 
-__all__ = ["ContextPatternRecognizer", "Pattern"]
+__all__ = ["ContextPatternRecognizer", "Match", "Pattern"]
 
 Pattern = tuple[str, str, float]
 """(name, regular expression, base score)."""
+
+Match = tuple[int, int, float, str]
+"""(start, end, score, pattern name) of one scored match."""
 
 
 def _context_regex(words: tuple[str, ...]) -> re.Pattern[str] | None:
@@ -57,6 +60,11 @@ class ContextPatternRecognizer(LocalRecognizer):
     #: pre-filter). The scanner's fast path skips the recognizer on texts it does not match;
     #: tests check it is implied by each pattern on the recognizer tables.
     PREFILTER: ClassVar[str | None] = None
+    #: Cells that ARE one candidate of this recognizer and nothing else (a phone column):
+    #: a regex over ASCII characters that the whole cell must match. The scanner scores a
+    #: column's such cells together with :meth:`whole_cells` (when no other recognizer's
+    #: pre-filter matches them). None: no whole-cell form.
+    WHOLE_CELL: ClassVar[str | None] = None
 
     def __init__(self, supported_language: str = "zh") -> None:
         self._patterns = [(n, re.compile(rx, self.FLAGS), s) for n, rx, s in self.PATTERNS]
@@ -124,7 +132,12 @@ class ContextPatternRecognizer(LocalRecognizer):
         """Run the patterns over ``text``; one result per scored match."""
         if entities and self.ENTITY not in entities:
             return []
-        results: list[RecognizerResult] = []
+        return [self.make_result(s, e, score, name) for s, e, score, name in self.matches(text)]
+
+    def matches(self, text: str) -> list[Match]:
+        """(start, end, score, pattern name) of every scored match: ``analyze`` without the
+        presidio result objects (the scanner's fast path calls this)."""
+        results: list[Match] = []
         seen: set[tuple[int, int]] = set()
         for name, rx, base in self._patterns:
             for m in rx.finditer(text):
@@ -135,5 +148,13 @@ class ContextPatternRecognizer(LocalRecognizer):
                 if score is None:
                     continue
                 seen.add((start, end))
-                results.append(self.make_result(start, end, score, name))
+                results.append((start, end, min(score, 1.0), name))
         return results
+
+    def whole_cells(self, cells: list[str]) -> list[list[Match]]:
+        """:meth:`matches` of each cell fully matching :attr:`WHOLE_CELL` (tested equal).
+
+        Subclasses override it with a cheaper column-wide form; this default is the
+        reference.
+        """
+        return [self.matches(t) for t in cells]

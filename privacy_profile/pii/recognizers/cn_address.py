@@ -15,8 +15,7 @@ from functools import cache
 from importlib import resources
 from typing import Any, ClassVar
 
-from privacy_profile.pii._presidio import RecognizerResult
-from privacy_profile.pii.recognizers._base import ContextPatternRecognizer, Pattern
+from privacy_profile.pii.recognizers._base import ContextPatternRecognizer, Match, Pattern
 
 _PROVINCE_SUFFIX = re.compile(r"(省|市|壮族自治区|回族自治区|维吾尔自治区|自治区|特别行政区)$")
 _CITY_SUFFIX = re.compile(r"(市|地区|盟|自治州)$")
@@ -122,11 +121,7 @@ class CnAddressRecognizer(ContextPatternRecognizer):
         """A division's first character or a street part's last character."""
         return re.compile(f"[{division_first_chars()}]|{_STREET_END.pattern}")
 
-    def analyze(
-        self, text: str, entities: list[str], nlp_artifacts: Any = None
-    ) -> list[RecognizerResult]:
-        if entities and self.ENTITY not in entities:
-            return []
+    def matches(self, text: str) -> list[Match]:
         found: list[tuple[int, int, float]] = []
         streets = self._street.finditer(text) if _STREET_END.search(text) else ()
         for m in streets:
@@ -142,9 +137,9 @@ class CnAddressRecognizer(ContextPatternRecognizer):
             n = len(self._div1.findall(m.group()))
             score = self.CHAIN_SCORE if n >= 2 else self.SINGLE_SCORE
             found.append((s, e, score))
-        out = []
+        out: list[Match] = []
         for s, e, score in found:
             if self.has_context(text, s, e):
                 score += self.CONTEXT_BOOST
-            out.append(self.make_result(s, e, score, "gazetteer"))
+            out.append((s, e, min(score, 1.0), "gazetteer"))
         return out

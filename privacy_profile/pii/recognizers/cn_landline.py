@@ -15,7 +15,7 @@ class CnLandlineRecognizer(ContextPatternRecognizer):
     """Area code + 7-8 digit local number; bare digit runs need a context word."""
 
     ENTITY = "CN_LANDLINE"
-    PREFILTER = rf"{_AREA}[)）]?[ \-－]?{D}{{3}}"
+    PREFILTER = rf"(?:^|[^0-9０-９])[(（]?{_AREA}[)）]?[ \-－]?{D}{{3}}"
     PATTERNS: ClassVar[tuple[Pattern, ...]] = (
         # (010)12345678, 010-12345678, 0571 8888 8888, optional extension
         (

@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from privacy_profile.pii._checks import DIGITS as D
 from privacy_profile.pii._checks import NUMBER_START as NS
-from privacy_profile.pii.recognizers._base import ContextPatternRecognizer, Pattern
+from privacy_profile.pii.recognizers._base import ContextPatternRecognizer, Match, Pattern
 
 _SEP = r"[ \-－\u3000]?"
 _PREFIXES = frozenset(
@@ -24,7 +24,7 @@ class CnMobileRecognizer(ContextPatternRecognizer):
     """11-digit mobile number whose first three digits are an allocated mobile prefix."""
 
     ENTITY = "CN_MOBILE"
-    PREFILTER = "[1１][0-9０-９]"
+    PREFILTER = rf"[1１]{D}{{2}}{_SEP}{D}{{4}}"
     PATTERNS: ClassVar[tuple[Pattern, ...]] = (
         (
             "cn_mobile",
@@ -34,6 +34,27 @@ class CnMobileRecognizer(ContextPatternRecognizer):
         ),
     )
     CONTEXT = ("手机", "电话", "联系", "tel", "phone", "mobile", "call", "致电", "号码")
+    #: A cell holding just a number: 11 ASCII digits, optionally after +86.
+    WHOLE_CELL = r"(?:\+86)?1[0-9]{10}"
+
+    def whole_cells(self, cells: list[str]) -> list[list[Match]]:
+        """The pattern's single match on such a cell is its last 11 digits; it is valid when
+        they start with an allocated prefix, and scored with the context found in the
+        ``+86`` before it (none, but computed, not assumed)."""
+        base = self.PATTERNS[0][2]
+        name = self.PATTERNS[0][0]
+        scores = {}
+        for lead in ("", "+86"):
+            context = self.has_context(lead + "1" * 11, len(lead), len(lead) + 11)
+            scores[lead] = min(1.0, base + (self.CONTEXT_BOOST if context else 0.0))
+        out: list[list[Match]] = []
+        for t in cells:
+            start = len(t) - 11
+            if t[start : start + 3] in _PREFIXES:
+                out.append([(start, len(t), scores[t[:start]], name)])
+            else:
+                out.append([])
+        return out
 
     def validate_result(self, pattern_text: str) -> bool | None:
         digits = "".join(c for c in pattern_text if c.isdigit())

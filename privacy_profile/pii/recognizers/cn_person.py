@@ -24,8 +24,7 @@ from functools import cache
 from importlib import resources
 from typing import Any, ClassVar
 
-from privacy_profile.pii._presidio import RecognizerResult
-from privacy_profile.pii.recognizers._base import ContextPatternRecognizer, Pattern
+from privacy_profile.pii.recognizers._base import ContextPatternRecognizer, Match, Pattern
 
 _HAN_CHAR = re.compile(r"[\u4e00-\u9fff]")
 _LOCK = threading.Lock()
@@ -214,11 +213,7 @@ class CnPersonRecognizer(ContextPatternRecognizer):
                     out.append((i, j, score))
         return out
 
-    def analyze(
-        self, text: str, entities: list[str], nlp_artifacts: Any = None
-    ) -> list[RecognizerResult]:
-        if entities and self.ENTITY not in entities:
-            return []
+    def matches(self, text: str) -> list[Match]:
         w = self.WEIGHTS
         floor = _logit(self.REPORT_FLOOR)
         cands = self.candidates(text)
@@ -253,7 +248,4 @@ class CnPersonRecognizer(ContextPatternRecognizer):
         for score, s, e in sorted(scored, key=lambda x: (-x[0], -(x[2] - x[1]), x[1])):
             if all(e <= a or b <= s for _, a, b in kept):
                 kept.append((score, s, e))
-        return [
-            self.make_result(s, e, sc, "surname_model")
-            for sc, s, e in sorted(kept, key=lambda x: x[1])
-        ]
+        return [(s, e, sc, "surname_model") for sc, s, e in sorted(kept, key=lambda x: x[1])]

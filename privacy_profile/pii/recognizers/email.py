@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from privacy_profile.pii.recognizers._base import ContextPatternRecognizer, Pattern
+from privacy_profile.pii.recognizers._base import ContextPatternRecognizer, Match, Pattern
 
 _LOCAL = r"[A-Za-z0-9０-９ａ-ｚＡ-Ｚ][A-Za-z0-9０-９ａ-ｚＡ-Ｚ._%+\-]{0,63}"
 _DOMAIN = r"(?:[A-Za-z0-9０-９](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?[.．])+[A-Za-z]{2,24}"
@@ -28,6 +28,28 @@ class EmailRecognizer(ContextPatternRecognizer):
         ),
     )
     CONTEXT = ("邮箱", "邮件", "email", "e-mail", "mail")
+    #: A cell holding just an address (ASCII); scored by the pattern itself.
+    WHOLE_CELL = r"[A-Za-z0-9][A-Za-z0-9._%+\-]*@[A-Za-z0-9.\-]+"
+
+    def whole_cells(self, cells: list[str]) -> list[list[Match]]:
+        """On such a cell a match can only start at 0 (every other position follows a
+        character the pattern's look-behind excludes, and there is one ``@``), and ends
+        where no further match can start: so the single match, if any, is ``match`` at 0,
+        scored as usual (a match spanning the cell has no context window: base score)."""
+        name, rx, base = self._patterns[0]
+        out: list[list[Match]] = []
+        for t in cells:
+            m = rx.match(t)
+            if m is None:
+                out.append([])
+                continue
+            s, e = m.span("v")
+            if s == 0 and e == len(t):
+                score: float | None = base if self.validate_result(t) is not False else None
+            else:
+                score = self.score_match(t, s, e, base)
+            out.append([] if score is None else [(s, e, min(score, 1.0), name)])
+        return out
 
     def validate_result(self, pattern_text: str) -> bool | None:
         local, _, domain = pattern_text.partition("@")

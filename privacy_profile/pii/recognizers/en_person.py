@@ -8,11 +8,10 @@ this recognizer on; without one, English names are not detected (documented in d
 from __future__ import annotations
 
 import warnings
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from privacy_profile.errors import ScanError
-from privacy_profile.pii._presidio import RecognizerResult
-from privacy_profile.pii.recognizers._base import ContextPatternRecognizer, Pattern
+from privacy_profile.pii.recognizers._base import ContextPatternRecognizer, Match, Pattern
 
 
 def spacy_model_installed(name: str) -> bool:
@@ -43,14 +42,10 @@ class EnPersonRecognizer(ContextPatternRecognizer):
         self._nlp = spacy.load(model, exclude=["parser", "lemmatizer"])
         super().__init__(supported_language)
 
-    def analyze(
-        self, text: str, entities: list[str], nlp_artifacts: Any = None
-    ) -> list[RecognizerResult]:
-        if entities and self.ENTITY not in entities:
-            return []
+    def matches(self, text: str) -> list[Match]:
         doc = self._nlp(text)
         return [
-            self.make_result(ent.start_char, ent.end_char, self.SCORE, "spacy")
+            (ent.start_char, ent.end_char, self.SCORE, "spacy")
             for ent in doc.ents
             if ent.label_ == "PERSON"
         ]

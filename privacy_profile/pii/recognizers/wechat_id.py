@@ -8,6 +8,8 @@ from typing import ClassVar
 from privacy_profile.pii.recognizers._base import ContextPatternRecognizer, Pattern
 
 _LOOKS_LIKE_WORD = re.compile(r"[A-Za-z]+")
+_CTX = "(?i:wx|vx|v信|微信|薇信|威信|wechat|weixin|加v)"
+_RUN = r"[A-Za-z][A-Za-z0-9_\-]{5}"
 
 
 class WechatIdRecognizer(ContextPatternRecognizer):
@@ -19,7 +21,9 @@ class WechatIdRecognizer(ContextPatternRecognizer):
     """
 
     ENTITY = "WECHAT_ID"
-    PREFILTER = r"[A-Za-z][A-Za-z0-9_\-]{5}"
+    #: ``wxid_``, or a context word and, before or after it (context is looked for outside
+    #: the match), an id-like run (no look-arounds: the scanner may run pre-filters with RE2).
+    PREFILTER = rf"wxid_|{_CTX}[\s\S]*?{_RUN}|{_RUN}[\s\S]*?{_CTX}"
     PATTERNS: ClassVar[tuple[Pattern, ...]] = (
         ("wxid", r"(?<![A-Za-z0-9_\-])(?P<v>wxid_[a-z0-9]{6,24})(?![A-Za-z0-9_\-])", 0.85),
         (
