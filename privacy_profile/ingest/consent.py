@@ -15,8 +15,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from privacy_profile.errors import ConsentError
+from privacy_profile.ingest.codes import Factorized, arrow_strings, factorize
 from privacy_profile.ingest.normalize import Normalizer, normalize_default
 from privacy_profile.ingest.pseudonymize import take_strings
 from privacy_profile.policy.model import (
@@ -31,8 +34,11 @@ __all__ = [
     "EXCLUSION_REASONS",
     "ConsentState",
     "GateParams",
+    "PreparedGate",
     "build_consent_state",
     "consent_exclusions",
+    "gate_factorized",
+    "prepare_gate",
     "subject_ages",
 ]
 
@@ -99,28 +105,48 @@ def build_consent_state(
             hint="check the purpose column of the consent records and the --purpose given",
         )
     status = used[spec.status_column].str.strip().str.lower()
+    rank = (status == WITHDRAWN_STATUS).to_numpy(dtype=bool).astype(np.int8)
+    user = normalizer(used[spec.user_column])
+    ucodes, _ = pd.factorize(user, use_na_sentinel=False)  # a missing user is a group too
+    ts = used[spec.timestamp_column]
+    tkey = _order_key(ts)
+    # sort by (user, time, withdrawal last); missing times sort last, as pandas sorts them
+    order = np.lexsort((rank, tkey, ucodes))
+    u, t, r = ucodes[order], tkey[order], rank[order]
+    last = np.ones(len(order), dtype=bool)
+    last[:-1] = u[1:] != u[:-1]
+    # a (user, time) group holding both statuses is a tie (missing user or time: not counted)
+    known = (user.notna() & ts.notna()).to_numpy(dtype=bool)[order]
+    tie = (u[1:] == u[:-1]) & (t[1:] == t[:-1]) & (r[1:] != r[:-1]) & known[1:]
+    pick = order[last]
+    sub = used.iloc[pick]
     frame = pd.DataFrame(
         {
-            "user": normalizer(used[spec.user_column]).to_numpy(),
-            "ts": used[spec.timestamp_column].to_numpy(),
-            "rank": (status == WITHDRAWN_STATUS).to_numpy(dtype=bool).astype(np.int8),
-            "status": status.to_numpy(),
-            "notice_ok": used[spec.notice_version_column]
+            "user": user.to_numpy()[pick],
+            "status": status.to_numpy()[pick],
+            "notice_ok": sub[spec.notice_version_column]
             .str.strip()
             .isin(rule.accepted_notice_versions)
             .fillna(False)
             .to_numpy(dtype=bool),
-            "guardian": _flag(used, spec.guardian_consent_column).to_numpy(),
-            "sensitive": _flag(used, spec.sensitive_consent_column).to_numpy(),
-            "opt_out": _flag(used, spec.opt_out_column).to_numpy(),
+            "guardian": _flag(sub, spec.guardian_consent_column).to_numpy(),
+            "sensitive": _flag(sub, spec.sensitive_consent_column).to_numpy(),
+            "opt_out": _flag(sub, spec.opt_out_column).to_numpy(),
         }
     )
-    frame = frame.sort_values(["user", "ts", "rank"], kind="stable")
-    dup = frame.duplicated(["user", "ts"], keep=False)
-    ties = int(frame[dup].groupby(["user", "ts"])["rank"].nunique().gt(1).sum()) if dup.any() else 0
-    latest = frame.drop_duplicates("user", keep="last").set_index("user")
-    latest = latest.drop(columns=["ts", "rank"])
-    return ConsentState(latest=latest, records_used=len(used), ties=ties), unused
+    latest = frame.set_index("user")
+    return ConsentState(latest=latest, records_used=len(used), ties=int(tie.sum())), unused
+
+
+def _order_key(values: pd.Series) -> np.ndarray:
+    """int64 keys ordered like ``values``, equal where the values are equal; missing last."""
+    key: np.ndarray
+    if values.dtype.kind == "M" and not isinstance(values.dtype, pd.DatetimeTZDtype):
+        key = values.to_numpy().view(np.int64).copy()
+    else:
+        key = np.asarray(pd.factorize(values, sort=True, use_na_sentinel=True)[0], np.int64)
+    key[values.isna().to_numpy(dtype=bool)] = np.iinfo(np.int64).max
+    return key
 
 
 def subject_ages(
@@ -142,23 +168,39 @@ def subject_ages(
     return out.groupby(level=0, dropna=True).min()
 
 
-def consent_exclusions(
-    subject_ids: pd.Series,
-    state: ConsentState,
-    ages: pd.Series,
-    params: GateParams,
-) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """Per row: the exclusion reason (missing when admitted), the sensitive-consent flag and
-    the opt-out flag. Computed once per distinct user and mapped back."""
-    codes, uniques = pd.factorize(subject_ids, use_na_sentinel=True)
-    users = params.normalizer(pd.Series(uniques, dtype="string")).to_numpy()
-    st = state.latest.reindex(users)
-    age = ages.reindex(users).to_numpy(dtype="float64", na_value=np.nan)
+@dataclass(frozen=True)
+class PreparedGate:
+    """The gate's decision per consent-state user, computed once per run.
+
+    ``users``: the state's users (Arrow strings); ``reason``: per user a code into
+    :data:`EXCLUSION_REASONS` (-1: admitted); ``sensitive``, ``opt_out``: flags. Each array has
+    one extra last entry for a user without a consent record (no consent, no flags).
+    """
+
+    users: pa.Array
+    reason: np.ndarray
+    sensitive: np.ndarray
+    opt_out: np.ndarray
+    normalizer: Normalizer
+
+
+def prepare_gate(state: ConsentState, ages: pd.Series, params: GateParams) -> PreparedGate:
+    """Decide once per consent-state user (ages: per normalized subject id, see
+    :func:`subject_ages`); :func:`gate_factorized` then only looks users up."""
+    st = state.latest
+    users = arrow_strings(st.index)
+    if len(ages):
+        where = pc.index_in(users, value_set=arrow_strings(ages.index), skip_nulls=True)
+        pos = where.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+        agev = np.append(ages.to_numpy(dtype="float64", na_value=np.nan), np.nan)
+        age = agev[pos]
+    else:
+        age = np.full(len(st), np.nan)
     rule = params.rule
-    reason = np.full(len(users), None, dtype=object)
+    reason = np.full(len(st), -1, dtype=np.int64)
 
     def mark(mask: np.ndarray, why: str) -> None:
-        reason[mask & (reason == None)] = why  # noqa: E711
+        reason[mask & (reason < 0)] = EXCLUSION_REASONS.index(why)
 
     status = st["status"].to_numpy(dtype=object)
     has = st["status"].notna().to_numpy(dtype=bool)
@@ -177,17 +219,42 @@ def consent_exclusions(
     if rule.opt_out is OptOutEffect.EXCLUDE_FROM_PROFILING:
         mark(opt_out, OPTED_OUT)
     sensitive = st["sensitive"].fillna(False).to_numpy(dtype=bool)
-    labels = [None, *EXCLUSION_REASONS]
-    rcode = np.array([labels.index(x) - 1 for x in reason], dtype=np.int64)
-    rcode = np.append(rcode, EXCLUSION_REASONS.index(NO_CONSENT))  # missing id: no consent
-    s = np.append(sensitive, False)[codes]
-    o = np.append(opt_out, False)[codes]
-    idx = subject_ids.index
-    return (
-        take_strings(list(EXCLUSION_REASONS), rcode[codes], idx),
-        pd.Series(s, index=idx, dtype=bool),
-        pd.Series(o, index=idx, dtype=bool),
+    return PreparedGate(
+        users=users,
+        reason=np.append(reason, EXCLUSION_REASONS.index(NO_CONSENT)),
+        sensitive=np.append(sensitive, False),
+        opt_out=np.append(opt_out, False),
+        normalizer=params.normalizer,
     )
+
+
+def gate_factorized(
+    subjects: Factorized, gate: PreparedGate
+) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """:func:`consent_exclusions` over an already factorized subject column."""
+    norm = arrow_strings(gate.normalizer(subjects.uniques))
+    where = pc.index_in(norm, value_set=gate.users, skip_nulls=True)
+    pos = where.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    # per distinct subject: its state row; missing id or no record -> the extra last entry
+    row = np.append(pos, -1)[subjects.codes]
+    idx = subjects.index
+    return (
+        take_strings(list(EXCLUSION_REASONS), gate.reason[row], idx),
+        pd.Series(gate.sensitive[row], index=idx, dtype=bool),
+        pd.Series(gate.opt_out[row], index=idx, dtype=bool),
+    )
+
+
+def consent_exclusions(
+    subject_ids: pd.Series,
+    state: ConsentState,
+    ages: pd.Series,
+    params: GateParams,
+) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Per row: the exclusion reason (missing when admitted), the sensitive-consent flag and
+    the opt-out flag. Decided once per consent-state user and per distinct subject id, and
+    mapped back by integer codes."""
+    return gate_factorized(factorize(subject_ids), prepare_gate(state, ages, params))
 
 
 def count_reasons(reasons: pd.Series) -> Counter[str]:

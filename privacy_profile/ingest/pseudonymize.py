@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESSIV
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from privacy_profile.errors import KeyMaterialError
+from privacy_profile.ingest.codes import Factorized, factorize
 from privacy_profile.ingest.keys import KeyMaterial, KeyRing
 from privacy_profile.ingest.normalize import Normalizer, normalize_default
 
@@ -32,6 +33,7 @@ __all__ = [
     "Pseudonymizer",
     "Tokenizer",
     "derive_subkey",
+    "map_factorized",
     "map_unique",
     "take_strings",
 ]
@@ -65,14 +67,21 @@ def map_unique(
     Missing values (and values that normalize to the empty string) stay missing. Returns the
     new series and the number of distinct values ``fn`` saw.
     """
-    codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    norm = normalizer(pd.Series(uniques, dtype="string"))
+    return map_factorized(factorize(series), normalizer, fn)
+
+
+def map_factorized(
+    column: Factorized, normalizer: Normalizer, fn: Callable[[list[str]], list[str]]
+) -> tuple[pd.Series, int]:
+    """:func:`map_unique` over an already factorized column (only the uniques some row uses
+    are normalized and passed to ``fn``)."""
+    column = column.compact()
+    norm = normalizer(column.uniques)
     norm = norm.mask(norm.str.len() == 0)
     ncodes, nuniques = pd.factorize(norm, use_na_sentinel=True)
     values = fn([str(v) for v in nuniques])
-    table = np.asarray(ncodes, dtype=np.int64)  # unique raw value -> normalized code (-1: none)
-    per_row = np.where(codes < 0, -1, table[codes]) if len(table) else np.full(len(codes), -1)
-    return take_strings(list(values), per_row, series.index), len(values)
+    table = np.append(np.asarray(ncodes, dtype=np.int64), -1)  # unique -> normalized code
+    return take_strings(list(values), table[column.codes], column.index), len(values)
 
 
 @dataclass(frozen=True)
@@ -101,6 +110,13 @@ class Pseudonymizer:
     ) -> pd.Series:
         """Normalize, de-duplicate, hash once per distinct value and map back."""
         out, _ = map_unique(series, normalizer, lambda vs: self.hash_values(vs, domain=domain))
+        return out
+
+    def pseudonymize_factorized(
+        self, column: Factorized, *, domain: str, normalizer: Normalizer = normalize_default
+    ) -> pd.Series:
+        """:meth:`pseudonymize` over a column already factorized (e.g. by the consent gate)."""
+        out, _ = map_factorized(column, normalizer, lambda vs: self.hash_values(vs, domain=domain))
         return out
 
 

@@ -17,7 +17,7 @@ import secrets
 import shutil
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +26,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from privacy_profile.errors import ConsentError, InputError, KeyMaterialError
+from privacy_profile.ingest.codes import factorize
 from privacy_profile.ingest.consent import (
     ConsentState,
     GateParams,
+    PreparedGate,
     build_consent_state,
-    consent_exclusions,
+    gate_factorized,
+    prepare_gate,
     subject_ages,
 )
 from privacy_profile.ingest.generalize import Generalization, GeneralizeParams, generalize_column
@@ -219,14 +222,12 @@ class _TableProcessor:
         run: _Run,
         name: str,
         spec: Table,
-        state: ConsentState,
-        ages: pd.Series,
+        gate: PreparedGate,
         rb: TableReportBuilder,
     ) -> None:
         self.run, self.name, self.spec, self.rb = run, name, spec, rb
-        self.state, self.ages = state, ages
         subj = spec.columns[spec.subject_column]
-        self.gate = GateParams(rule=run.purpose.consent, normalizer=normalizer_for(subj.category))
+        self.gate = replace(gate, normalizer=normalizer_for(subj.category))
         self.retention = RetentionParams(spec.retention_days, spec.retention_column, run.now)
         self.gen = GeneralizeParams(now=run.now)
         self.sensitive = [c for t, c in sensitive_columns(run.policy) if t == name]
@@ -283,20 +284,22 @@ class _TableProcessor:
             return
         if not self.col_scan_done:
             self._column_scan(frame)
-        reasons, sens_ok, _opt = consent_exclusions(
-            frame[spec.subject_column], self.state, self.ages, self.gate
-        )
+        # the subject column is factorized once: the gate and its pseudonyms share the codes
+        subjects = factorize(frame[spec.subject_column])
+        reasons, sens_ok, _opt = gate_factorized(subjects, self.gate)
         reasons = reasons.fillna(retention_exclusions(frame, self.retention))
         for reason, n in Counter(reasons.dropna().tolist()).items():
             rb.exclude(reason, n)
         keep = reasons.isna().to_numpy(dtype=bool)
         frame = frame[keep]
         sens_ok = sens_ok[keep]
+        subjects = subjects.take(keep)
         out: dict[str, pd.Series] = {}
         raw_subject = frame[spec.subject_column]
         for c, col in spec.columns.items():
             t = col.treatment
             s = frame[c]
+            masked = False
             if isinstance(t, Drop) or c in self.scan_dropped:
                 continue
             if c in self.sensitive and run.purpose.consent.separate_consent_for_sensitive:
@@ -305,7 +308,12 @@ class _TableProcessor:
                 blank = ~sens_ok.to_numpy(dtype=bool)
                 rb.sensitive_cells_blanked[c] += int(s[blank].notna().sum())
                 s = s.mask(blank)
-            if isinstance(t, Pseudonymize):
+                masked = True
+            if isinstance(t, Pseudonymize) and c == spec.subject_column and not masked:
+                out[c] = run.pseudonymizer.pseudonymize_factorized(
+                    subjects, domain=run.domain, normalizer=normalizer_for(col.category)
+                )
+            elif isinstance(t, Pseudonymize):
                 out[c] = run.pseudonymizer.pseudonymize(
                     s, domain=run.domain, normalizer=normalizer_for(col.category)
                 )
@@ -462,12 +470,13 @@ def sanitize(
     else:
         ages = subject_ages(sj_all, sj, now=run.now, normalizer=id_norm)
 
+    gate = prepare_gate(state, ages, GateParams(rule=pur.consent))  # decided once per user
     order = [sj.table] + [t for t in pol.tables if t not in (sj.table, pol.consent_records.table)]
     tokens: list[pd.DataFrame] = []
     for name in order:
         spec = pol.tables[name]
         rb = sj_rb if name == sj.table else TableReportBuilder(name, spec.file_name(name))
-        proc = _TableProcessor(run, name, spec, state, ages, rb)
+        proc = _TableProcessor(run, name, spec, gate, rb)
         source = iter(sj_chunks) if name == sj.table else _chunks(run, name, spec, rb)
         for v in source:
             proc.process(v)
