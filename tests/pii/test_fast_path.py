@@ -10,9 +10,17 @@ import pyarrow as pa
 import pytest
 from test_recognizers import TABLES
 
-from privacy_profile.pii import Finding, PiiScanner, ScanConfig, build_analyzer, synth
+from privacy_profile.pii import (
+    Finding,
+    Language,
+    PiiScanner,
+    ScanConfig,
+    build_analyzer,
+    route,
+    synth,
+)
 from privacy_profile.pii._presidio import EntityRecognizer, PatternRecognizer, RecognizerResult
-from privacy_profile.pii.engine import _arrow_mask, _remove_duplicates
+from privacy_profile.pii.engine import HAN_TEXT_WEIGHT, _arrow_mask, _remove_duplicates
 from privacy_profile.pii.recognizers import RECOGNIZERS, default_entities
 from privacy_profile.pii.recognizers.cn_address import division_regex, division_trie_regex
 
@@ -189,3 +197,31 @@ def test_remove_duplicates_replays_presidio() -> None:
             for r in EntityRecognizer.remove_duplicates(results)
         ]
         assert [r[:4] for r in _remove_duplicates(raw)] == expected
+
+
+def test_jieba_tags_blocks_alone() -> None:
+    """CN_PERSON tags only the jieba blocks holding candidates: same tags as the whole text."""
+    from privacy_profile.pii.recognizers.cn_person import _posseg, pos_tags
+
+    texts = [
+        *_FILLERS,
+        *(t for t in _TABLE_TEXTS if route(t) is Language.ZH),
+        "记者王小明报道，张伟表示：“李娜和刘洋今天到了上海。”欧阳娜娜说，OK！",
+        "收件人：赵敏（电话13812345678）；地址：杭州市西湖区文三路90号",
+    ]
+    blocks_seen = 0
+    for text in texts:
+        nr, bounds = pos_tags(text)
+        for m in _posseg().re_han_internal.finditer(text):
+            b0, b1 = m.span()
+            bnr, bbounds = pos_tags(text[b0:b1])
+            assert {(s + b0, e + b0) for s, e in bnr} == {(s, e) for s, e in nr if b0 <= s < b1}
+            assert {b + b0 for b in bbounds} == {b for b in bounds if b0 <= b <= b1}
+            blocks_seen += 1
+    assert blocks_seen > 20
+
+
+def test_parallel_work_weights_han_texts() -> None:
+    s = PiiScanner(ScanConfig(processes=2, parallel_min_texts=100))
+    assert s._work(["张伟说"] * 5) == 5 * HAN_TEXT_WEIGHT
+    assert s._work(["13812345678"] * 5) == 5

@@ -17,10 +17,11 @@ without a listed surname (transliterated foreign names) are not found.
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 import threading
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any, ClassVar
 
@@ -59,6 +60,25 @@ def _posseg() -> Any:
         return jieba.posseg
 
 
+def pos_tags(text: str) -> tuple[frozenset[tuple[int, int]], frozenset[int]]:
+    """jieba POS cut of ``text``: (spans of person-name tokens, token boundaries)."""
+    nr: set[tuple[int, int]] = set()
+    bounds: set[int] = set()
+    pos = 0
+    for word, flag in _posseg().cut(text):
+        bounds.add(pos)
+        if flag in ("nr", "nrfg", "nrt"):
+            nr.add((pos, pos + len(word)))
+        pos += len(word)
+    bounds.add(pos)
+    return frozenset(nr), frozenset(bounds)
+
+
+@lru_cache(maxsize=1 << 16)
+def _pos_tags_cached(block: str) -> tuple[frozenset[tuple[int, int]], frozenset[int]]:
+    return pos_tags(block)
+
+
 def has_surname(word: str) -> bool:
     """True when ``word`` starts with a listed single or compound surname."""
     single, compound = surnames()
@@ -74,6 +94,8 @@ _BEFORE = (
     "我叫", "叫", "联系人", "收件人", "收货人", "姓名", "名字", "寄件人", "记者", "作者", "导演",
     "主演", "教练", "球员", "总统", "主席",
 )  # fmt: skip
+_BEFORE_SET, _BEFORE_LENS = frozenset(_BEFORE), sorted({len(b) for b in _BEFORE})
+_AFTER_SET, _AFTER_LENS = frozenset(_AFTER), sorted({len(a) for a in _AFTER})
 _PUNCT = frozenset("，。、；：“”（）《》 ,")
 
 
@@ -171,8 +193,7 @@ class CnPersonRecognizer(ContextPatternRecognizer):
             if not surs:
                 continue
             prev = text[i - 1] if i else ""
-            before = text[:i]
-            ctx_before = any(before.endswith(b) for b in _BEFORE)
+            ctx_before = any(i >= k and text[i - k : i] in _BEFORE_SET for k in _BEFORE_LENS)
             for sur in surs:
                 base = w["intercept"] + w["sur"] * st.surname(sur)
                 if prev:
@@ -208,7 +229,7 @@ class CnPersonRecognizer(ContextPatternRecognizer):
                             score += w["nexthan"]
                     if not nxt or nxt in _PUNCT:
                         score += w["punct_after"]
-                    if any(text.startswith(a, j) for a in _AFTER):
+                    if any(text[j : j + k] in _AFTER_SET for k in _AFTER_LENS):
                         score += w["ctx_after"]
                     out.append((i, j, score))
         return out
@@ -218,19 +239,24 @@ class CnPersonRecognizer(ContextPatternRecognizer):
         floor = _logit(self.REPORT_FLOOR)
         cands = self.candidates(text)
         scored: list[tuple[float, int, int]] = []
-        if cands and max(c[2] for c in cands) + w["jnr"] + w["jalign"] >= floor:
-            nr: set[tuple[int, int]] = set()
-            bounds: set[int] = set()
-            pos = 0
-            for word, flag in _posseg().cut(text):
-                bounds.add(pos)
-                if flag in ("nr", "nrfg", "nrt"):
-                    nr.add((pos, pos + len(word)))
-                pos += len(word)
-            bounds.add(pos)
-            for s, e, logit in cands:
-                logit += w["jnr"] if (s, e) in nr else 0.0
-                logit += w["jalign"] if s in bounds and e in bounds else 0.0
+        # jieba only where it can lift a candidate over the floor, and only on the jieba
+        # blocks holding such candidates (jieba cuts each block alone: same tags, tested).
+        reach = [c for c in cands if c[2] + w["jnr"] + w["jalign"] >= floor]
+        if reach:
+            blocks = [m.span() for m in _posseg().re_han_internal.finditer(text)]
+            starts = [b[0] for b in blocks]
+            whole: tuple[frozenset[tuple[int, int]], frozenset[int]] | None = None
+            for s, e, logit in reach:
+                k = bisect.bisect_right(starts, s) - 1
+                if k >= 0 and e <= blocks[k][1]:
+                    b0, b1 = blocks[k]
+                    nr, bounds = _pos_tags_cached(text[b0:b1])
+                    s0, e0 = s - b0, e - b0
+                else:  # the candidate crosses a block edge: tag the whole text
+                    whole = whole or pos_tags(text)
+                    (nr, bounds), s0, e0 = whole, s, e
+                logit += w["jnr"] if (s0, e0) in nr else 0.0
+                logit += w["jalign"] if s0 in bounds and e0 in bounds else 0.0
                 if logit >= floor:
                     scored.append((1.0 / (1.0 + math.exp(-logit)), s, e))
         single, compound = surnames()
