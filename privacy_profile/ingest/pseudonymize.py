@@ -18,13 +18,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes, hmac
 from cryptography.hazmat.primitives.ciphers.aead import AESSIV
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from privacy_profile.errors import KeyMaterialError
-from privacy_profile.ingest.codes import Factorized, factorize
+from privacy_profile.ingest.codes import Factorized, arrow_strings, factorize
 from privacy_profile.ingest.keys import KeyMaterial, KeyRing
 from privacy_profile.ingest.normalize import Normalizer, normalize_default
 
@@ -35,6 +36,7 @@ __all__ = [
     "derive_subkey",
     "map_factorized",
     "map_unique",
+    "take_fixed",
     "take_strings",
 ]
 
@@ -59,9 +61,32 @@ def take_strings(values: list[str | None], codes: np.ndarray, index: pd.Index) -
     return pd.Series(out.array, index=index, dtype=pd.StringDtype("pyarrow"))
 
 
-def map_unique(
-    series: pd.Series, normalizer: Normalizer, fn: Callable[[list[str]], list[str]]
-) -> tuple[pd.Series, int]:
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+_HEX_PAIRS = np.stack([_HEX[np.arange(256) >> 4], _HEX[np.arange(256) & 15]], axis=1)
+
+# ``fn`` of map_unique: the new value per distinct value, as a list of strings or as an
+# (n, width) uint8 matrix of ASCII strings of one width (pseudonyms: 32 hex digits)
+ValuesFn = Callable[[list[str]], "list[str] | np.ndarray"]
+
+
+def take_fixed(matrix: np.ndarray, codes: np.ndarray, index: pd.Index) -> pd.Series:
+    """Rows of an (n, width) ASCII matrix by code (-1 -> missing) as a string Series; built
+    from numpy buffers (a fixed-width gather), faster than a dictionary decode."""
+    n, width = len(codes), matrix.shape[1]
+    valid = codes >= 0
+    data = np.ascontiguousarray(matrix[codes[valid]])
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.where(valid, width, 0), out=offsets[1:])
+    nulls = n - int(valid.sum())
+    bitmap = pa.array(valid).buffers()[1] if nulls else None
+    arr = pa.Array.from_buffers(
+        pa.large_string(), n, [bitmap, pa.py_buffer(offsets), pa.py_buffer(data)], nulls
+    )
+    out = arr.to_pandas(types_mapper=lambda _t: pd.StringDtype("pyarrow"))
+    return pd.Series(out.array, index=index, dtype=pd.StringDtype("pyarrow"))
+
+
+def map_unique(series: pd.Series, normalizer: Normalizer, fn: ValuesFn) -> tuple[pd.Series, int]:
     """Apply ``fn`` once per distinct normalized value and map the results back.
 
     Missing values (and values that normalize to the empty string) stay missing. Returns the
@@ -71,16 +96,26 @@ def map_unique(
 
 
 def map_factorized(
-    column: Factorized, normalizer: Normalizer, fn: Callable[[list[str]], list[str]]
+    column: Factorized, normalizer: Normalizer, fn: ValuesFn
 ) -> tuple[pd.Series, int]:
     """:func:`map_unique` over an already factorized column (only the uniques some row uses
     are normalized and passed to ``fn``)."""
     column = column.compact()
-    norm = normalizer(column.uniques)
-    norm = norm.mask(norm.str.len() == 0)
-    ncodes, nuniques = pd.factorize(norm, use_na_sentinel=True)
-    values = fn([str(v) for v in nuniques])
-    table = np.append(np.asarray(ncodes, dtype=np.int64), -1)  # unique -> normalized code
+    raw = column.uniques
+    norm = normalizer(raw)
+    empty = (norm.str.len() == 0).fillna(False).to_numpy(dtype=bool)
+    a = arrow_strings(norm)
+    if not empty.any() and not a.null_count and pc.all(pc.equal(a, arrow_strings(raw))).as_py():
+        # normalization changed nothing: the distinct values stay distinct
+        table = np.append(np.arange(len(a), dtype=np.int64), -1)
+        distinct = a.to_pylist()
+    else:
+        ncodes, nuniques = pd.factorize(norm.mask(empty), use_na_sentinel=True)
+        table = np.append(np.asarray(ncodes, dtype=np.int64), -1)  # unique -> normalized code
+        distinct = [str(v) for v in nuniques.to_numpy(dtype=object)]
+    values = fn(distinct)
+    if isinstance(values, np.ndarray):
+        return take_fixed(values, table[column.codes], column.index), len(values)
     return take_strings(list(values), table[column.codes], column.index), len(values)
 
 
@@ -105,18 +140,30 @@ class Pseudonymizer:
             out.append(h.finalize()[:n].hex())
         return out
 
+    def hash_matrix(self, values: list[str], *, domain: str) -> np.ndarray:
+        """:meth:`hash_values` as an (n, 32) uint8 matrix of lower-case hex digits."""
+        base = self._hmac(domain)
+        digests = []
+        for v in values:
+            h = base.copy()
+            h.update(v.encode("utf-8"))
+            digests.append(h.finalize())
+        raw = np.frombuffer(b"".join(digests), dtype=np.uint8).reshape(len(values), 32)
+        half = raw[:, : PSEUDONYM_HEX_DIGITS // 2]
+        return _HEX_PAIRS[half].reshape(len(values), PSEUDONYM_HEX_DIGITS)
+
     def pseudonymize(
         self, series: pd.Series, *, domain: str, normalizer: Normalizer = normalize_default
     ) -> pd.Series:
         """Normalize, de-duplicate, hash once per distinct value and map back."""
-        out, _ = map_unique(series, normalizer, lambda vs: self.hash_values(vs, domain=domain))
+        out, _ = map_unique(series, normalizer, lambda vs: self.hash_matrix(vs, domain=domain))
         return out
 
     def pseudonymize_factorized(
         self, column: Factorized, *, domain: str, normalizer: Normalizer = normalize_default
     ) -> pd.Series:
         """:meth:`pseudonymize` over a column already factorized (e.g. by the consent gate)."""
-        out, _ = map_factorized(column, normalizer, lambda vs: self.hash_values(vs, domain=domain))
+        out, _ = map_factorized(column, normalizer, lambda vs: self.hash_matrix(vs, domain=domain))
         return out
 
 

@@ -29,6 +29,7 @@ from privacy_profile.ingest.consent import (
     consent_exclusions,
 )
 from privacy_profile.ingest.normalize import normalize_default
+from privacy_profile.ingest.pseudonymize import take_fixed
 from privacy_profile.policy.model import ConsentRule
 
 NOW = dt.datetime(2026, 12, 1)
@@ -248,3 +249,19 @@ def test_pseudonyms_over_shared_codes_equal_the_column_s(values: list[str | None
     direct = pz.pseudonymize(s[keep], domain="d")
     assert via_codes.index.equals(direct.index)
     assert via_codes.fillna("<NA>").tolist() == direct.fillna("<NA>").tolist()
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.text(min_size=1, max_size=12), max_size=20))
+def test_hash_matrix_equals_hash_values(values: list[str]) -> None:
+    ring = KeyRing(domains={"d": KeyMaterial.from_bytes(b"q" * 32, key_id="k", source="test")})
+    pz = Pseudonymizer(ring)
+    m = pz.hash_matrix(values, domain="d")
+    assert [bytes(r).decode() for r in m] == pz.hash_values(values, domain="d")
+
+
+def test_take_fixed_maps_codes_and_missing() -> None:
+    m = np.frombuffer(b"aaabbbccc", dtype=np.uint8).reshape(3, 3)
+    out = take_fixed(m, np.array([2, -1, 0, 0, -1]), pd.RangeIndex(5))
+    assert out.fillna("<NA>").tolist() == ["ccc", "<NA>", "aaa", "aaa", "<NA>"]
+    assert take_fixed(m, np.array([1, 1]), pd.RangeIndex(2)).tolist() == ["bbb", "bbb"]
