@@ -186,16 +186,25 @@ def _tokenizer(result: SanitizeResult) -> Callable[[pd.Series], pd.Series] | Non
 
 
 def _pseudonym_values(policy: Policy, result: SanitizeResult) -> Iterator[str]:
-    for tname, frame in result.tables.items():
-        spec = policy.tables.get(tname)
-        if spec is None:
-            continue
-        for cname, col in spec.columns.items():
-            if isinstance(col.treatment, Pseudonymize | Tokenize) and cname in frame.columns:
-                yield from frame[cname].dropna().astype(str).unique()
+    """Each distinct pseudonym and token of the run, once (the same pseudonym is in every
+    table of a domain; de-duplicating before ``str`` keeps this linear in distinct values)."""
+    columns = [
+        frame[cname]
+        for tname, frame in result.tables.items()
+        if (spec := policy.tables.get(tname)) is not None
+        for cname, col in spec.columns.items()
+        if isinstance(col.treatment, Pseudonymize | Tokenize) and cname in frame.columns
+    ]
     tokens = result.activation.tokens
     if tokens is not None:
-        yield from tokens["token"].dropna().astype(str).unique()
+        columns.append(tokens["token"])
+    seen: set[str] = set()
+    for values in columns:
+        for v in values.dropna().unique():
+            s = str(v)
+            if s not in seen:
+                seen.add(s)
+                yield s
 
 
 # --------------------------------------------------------------------------- lineage pieces
