@@ -39,8 +39,9 @@ class ScanConfig:
 
     ``entities`` None means every offline entity (:func:`default_entities`); ``PERSON``
     (English names) also needs ``english_model``. ``processes`` is 1 or 2; two worker
-    processes are used only when at least ``parallel_min_texts`` distinct texts need the
-    analyzer (forking costs about a second).
+    processes are used only when the distinct texts left for the per-text path amount to at
+    least ``parallel_min_texts``, a Han text counting as ``HAN_TEXT_WEIGHT`` (20) texts
+    (the name model makes it that much dearer; forking and shipping results back cost time).
     """
 
     entities: tuple[str, ...] | None = None
