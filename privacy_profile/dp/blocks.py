@@ -48,20 +48,30 @@ class Released:
 
 
 def _single(
-    values: npt.ArrayLike | None,
-    n: int,
-    metric: MetricSpec,
+    aggregation: Aggregation,
     *,
+    values: npt.ArrayLike | None = None,
+    n_units: int = 0,
+    bounds: Bounds | None = None,
     loss: PrivacyLoss,
     ledger: BudgetLedger,
     run_id: str,
     rng: DPRandom | None,
     label: str,
-    weights: dict[str, float] | None = None,
 ) -> Released:
+    """One statistic over one row per unit: ``values`` (one per unit, clamped to ``bounds``)
+    or, for a count, ``n_units`` rows without values. Runs :func:`dp_aggregate` on one
+    public group."""
+    v = None if values is None else np.asarray(values, dtype=np.float64).ravel()
+    n = n_units if v is None else v.shape[0]
     data: dict[str, npt.NDArray[Any]] = {_UNIT: np.arange(n), _GROUP: np.zeros(n, dtype=np.int64)}
-    if values is not None:
-        data[_VALUE] = np.asarray(values, dtype=np.float64).ravel()
+    if v is None:
+        metric = MetricSpec(aggregation=aggregation)
+    else:
+        data[_VALUE] = v
+        metric = MetricSpec(
+            aggregation=aggregation, column=_VALUE, bounds=bounds, name=aggregation.value
+        )
     res = dp_aggregate(
         pd.DataFrame(data),
         unit=PrivacyUnit.one_row_per_unit(_UNIT),
@@ -72,7 +82,6 @@ def _single(
         run_id=run_id,
         groups=PublicGroups(keys=((0,),)),
         rng=rng,
-        weights=weights,
         label=label,
     )
     name = metric.output_name
@@ -98,9 +107,8 @@ def dp_count(
 ) -> Released:
     """DP count of ``n_units`` distinct units (discrete Laplace, sensitivity 1)."""
     return _single(
-        None,
-        int(n_units),
-        MetricSpec(aggregation=Aggregation.PRIVACY_ID_COUNT),
+        Aggregation.PRIVACY_ID_COUNT,
+        n_units=int(n_units),
         loss=loss,
         ledger=ledger,
         run_id=run_id,
@@ -121,11 +129,10 @@ def dp_sum(
 ) -> Released:
     """DP sum of one value per unit, clamped to ``bounds``. Spends the loss on a count and a
     centred sum (see :mod:`privacy_profile.dp.aggregate`)."""
-    v = np.asarray(values_per_unit, dtype=np.float64).ravel()
     return _single(
-        v,
-        v.shape[0],
-        MetricSpec(aggregation=Aggregation.SUM, column=_VALUE, bounds=bounds, name="sum"),
+        Aggregation.SUM,
+        values=values_per_unit,
+        bounds=bounds,
         loss=loss,
         ledger=ledger,
         run_id=run_id,
@@ -145,11 +152,10 @@ def dp_mean(
     label: str = "dp_mean",
 ) -> Released:
     """DP mean of one value per unit, clamped to ``bounds``."""
-    v = np.asarray(values_per_unit, dtype=np.float64).ravel()
     return _single(
-        v,
-        v.shape[0],
-        MetricSpec(aggregation=Aggregation.MEAN, column=_VALUE, bounds=bounds, name="mean"),
+        Aggregation.MEAN,
+        values=values_per_unit,
+        bounds=bounds,
         loss=loss,
         ledger=ledger,
         run_id=run_id,
