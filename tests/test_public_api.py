@@ -22,6 +22,15 @@ PROMISED = {
     "ScanError",
     "AuditError",
     "__version__",
+    "sanitize_then_segment",
+    "sanitize",
+    "write_sanitized",
+    "KeyRing",
+    "BudgetLedger",
+    "open_ledger",
+    "PiiScanner",
+    "Release",
+    "verify_run",
 }
 
 
@@ -31,9 +40,33 @@ def test_all_is_the_promised_api() -> None:
         assert hasattr(privacy_profile, name), name
 
 
-def test_all_is_sorted_and_unique() -> None:
+def test_all_is_unique() -> None:
     names = list(privacy_profile.__all__)
     assert len(names) == len(set(names))
+
+
+def test_importing_the_package_stays_light() -> None:
+    """`import privacy_profile` (and so `privacy-profile policy ...`) must not pull in the
+    DP, PII and plotting stacks; they load on first use of a pipeline name."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, privacy_profile; "
+        "heavy = [m for m in ('sklearn', 'diffprivlib', 'presidio_analyzer', 'matplotlib') "
+        "if m in sys.modules]; print(heavy)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_unknown_attribute_is_an_attribute_error() -> None:
+    try:
+        privacy_profile.no_such_name  # noqa: B018
+    except AttributeError as e:
+        assert "no_such_name" in str(e)
+    else:
+        raise AssertionError("expected AttributeError")
 
 
 def test_every_error_derives_from_the_base() -> None:
