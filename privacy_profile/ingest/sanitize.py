@@ -45,7 +45,7 @@ from privacy_profile.ingest.pseudonymize import Pseudonymizer, Tokenizer
 from privacy_profile.ingest.readers import DEFAULT_BLOCK_BYTES, DEFAULT_CHUNK_ROWS, read_table
 from privacy_profile.ingest.report import IngestReport, TableReportBuilder
 from privacy_profile.ingest.retention import RetentionParams, retention_exclusions
-from privacy_profile.ingest.scan import TextScanner, scan_text_column
+from privacy_profile.ingest.scan import TextScanner, column_scan_cells, scan_text_column
 from privacy_profile.ingest.validate import TableSchema, Validated, check_columns, validate_chunk
 from privacy_profile.policy.loader import load_policy
 from privacy_profile.policy.model import (
@@ -249,7 +249,8 @@ class _TableProcessor:
                 continue
             if self.run.scanner is None:
                 continue
-            flags = tuple(self.run.scanner.scan_column(frame[c]).flags(ps.column_flag_share))
+            cells = column_scan_cells(frame[c])  # all distinct values, or a uniform sample
+            flags = tuple(self.run.scanner.scan_column(cells).flags(ps.column_flag_share))
             if not flags:
                 continue
             if ps.undeclared_identifier_columns is UndeclaredIdentifierAction.REFUSE:
