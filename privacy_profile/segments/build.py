@@ -104,6 +104,11 @@ def _domains(spec: SegmentationSpec) -> dict[str, tuple[str, ...]]:
 
 
 def _check_no_identifiers(tables: Mapping[str, pd.DataFrame], units: pd.Series, unit: str) -> None:
+    """Refuse identifier columns and any text cell equal to a unit's pseudonym.
+
+    The set of pseudonyms is built once and each table's few distinct text values are looked
+    up in it (``Series.isin`` would rebuild a hash table of every pseudonym for each column).
+    """
     known = set(units.astype(str))
     for name, df in tables.items():
         bad = [c for c in df.columns if c == unit or c in ("token", "openid", "pseudonym")]
@@ -111,7 +116,7 @@ def _check_no_identifiers(tables: Mapping[str, pd.DataFrame], units: pd.Series, 
             raise LeakDetectedError(f"marketing table {name!r} has identifier columns {bad}")
         for col in df.columns:
             textual = df[col].dtype == object or isinstance(df[col].dtype, pd.StringDtype)
-            if textual and df[col].dropna().astype(str).isin(known).any():
+            if textual and not known.isdisjoint(df[col].dropna().astype(str).unique()):
                 raise LeakDetectedError(
                     f"marketing table {name!r} column {col!r} holds a pseudonym",
                     hint="release group-level values only",

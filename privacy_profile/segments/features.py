@@ -180,19 +180,12 @@ def compute_features(tables: dict[str, pd.DataFrame], params: FeatureParams) -> 
         _need(events, [u, c.event_type, c.event_ts], c.events)
         e = events.assign(_day=_day(events[c.event_ts]))
         e = _window(e, e["_day"], params, "events", dropped)
-        counts = pd.crosstab(e[u], e[c.event_type].astype("string"))
-        ev = pd.DataFrame(index=counts.index)
-        ev["events"] = counts.sum(axis=1)
-        for kind in ("view", "cart", "fav"):
-            ev[f"{kind}_events"] = counts[kind] if kind in counts.columns else 0
-        per_unit.append(ev)
+        per_unit.append(_event_counts(e[u], e[c.event_type]))
         frames.append(e[[u, "_day"]])
         if c.event_category in e.columns:
             cat_frames.append(e[[u, c.event_category]].rename(columns={c.event_category: "_cat"}))
 
-    activity = pd.concat(frames, ignore_index=True).drop_duplicates()
-    g = activity.groupby(u, sort=False)["_day"]
-    table = pd.DataFrame({"first_seen": g.min(), "last_seen": g.max(), "active_days": g.nunique()})
+    activity, table = _activity(pd.concat(frames, ignore_index=True), u)
     for part in per_unit:
         table = table.join(part, how="left")
 
@@ -227,6 +220,66 @@ def compute_features(tables: dict[str, pd.DataFrame], params: FeatureParams) -> 
         activity=activity.reset_index(drop=True),
         dropped=dropped,
     )
+
+
+def _event_counts(units: pd.Series, kinds: pd.Series) -> pd.DataFrame:
+    """Events per unit (rows with a unit and an event type) and the view / cart / fav counts,
+    from factorized codes and ``np.bincount``: the values ``pd.crosstab`` gave (one row per
+    unit with at least one such event), without building the unit x type table."""
+    ucodes, uniques = pd.factorize(units, sort=False, use_na_sentinel=True)
+    tcodes, types = pd.factorize(kinds.astype("string"), sort=False, use_na_sentinel=True)
+    ok = (ucodes >= 0) & (tcodes >= 0)
+    uc, tc = ucodes[ok], tcodes[ok]
+    n = len(uniques)
+    total = np.bincount(uc, minlength=n).astype(np.int64)
+    present = total > 0
+    ev = pd.DataFrame({"events": total[present]}, index=pd.Index(uniques)[present])
+    type_index = pd.Index(types)
+    for kind in ("view", "cart", "fav"):
+        if kind in type_index:
+            code = int(type_index.get_loc(kind))
+            cnt = np.bincount(uc[tc == code], minlength=n).astype(np.int64)
+            ev[f"{kind}_events"] = cnt[present]
+        else:
+            ev[f"{kind}_events"] = 0
+    return ev
+
+
+def _activity(rows: pd.DataFrame, u: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The distinct (unit, ``_day``) rows of ``rows`` (first occurrences, in order, as
+    ``drop_duplicates`` keeps them) and per unit ``first_seen``, ``last_seen``,
+    ``active_days``, in order of first appearance (as ``groupby(sort=False)``), from
+    integer codes: unit code x day number, de-duplicated on one int64 key."""
+    day = rows["_day"]
+    codes, uniques = pd.factorize(rows[u], sort=False, use_na_sentinel=True)
+    n = len(uniques)
+    key_unit = np.where(codes >= 0, codes, n).astype(np.int64)  # a missing unit: its own code
+    days = day.to_numpy().astype("datetime64[D]").view(np.int64)
+    if len(days):
+        lo = int(days.min())
+        span = int(days.max()) - lo + 1
+        key = key_unit * span + (days - lo)
+    else:
+        key = key_unit
+    first = ~pd.Series(key).duplicated(keep="first").to_numpy()
+    activity = rows.loc[first]
+    c, d = codes[first], days[first]
+    has = c >= 0
+    c, d = c[has], d[has]
+    lo_day = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+    hi_day = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
+    np.minimum.at(lo_day, c, d)
+    np.maximum.at(hi_day, c, d)
+    unit = day.to_numpy().dtype
+    table = pd.DataFrame(
+        {
+            "first_seen": lo_day.astype("datetime64[D]").astype(unit),
+            "last_seen": hi_day.astype("datetime64[D]").astype(unit),
+            "active_days": np.bincount(c, minlength=n).astype(np.int64),
+        },
+        index=pd.Index(uniques, name=u),
+    )
+    return activity, table
 
 
 def _finish(table: pd.DataFrame, run_day: pd.Timestamp, p: FeatureParams) -> None:

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from privacy_profile.dp import (
@@ -98,25 +100,74 @@ def check_dimensions(params: PersonaParams) -> None:
             )
 
 
-def _long(
-    family: Family,
-    dim: str,
-    features: pd.DataFrame,
-    categories: pd.DataFrame,
-    unit: str,
-) -> pd.DataFrame:
-    seg = family.assignment
-    if dim == "top_categories":
-        df = categories[[unit, "category"]].rename(columns={"category": "value"})
-    else:
-        df = pd.DataFrame(
-            {unit: features[unit].to_numpy(), "value": features[dim].astype("string").to_numpy()}
+class _LongFrames:
+    """The long (unit, value, segment) rows of every (family, dimension) pair, from codes.
+
+    Units of the feature table and of the category rows are factorized once; each family's
+    assignment is looked up once per distinct unit (one hash table per family, not one per
+    pair), and each dimension's values are converted to text once. A pair's rows are then a
+    boolean mask and three gathers: the same rows, order, index and values as filtering
+    ``features`` (or ``categories``) to the family's units with ``isin`` / ``reindex``.
+    """
+
+    def __init__(self, features: pd.DataFrame, categories: pd.DataFrame, unit: str) -> None:
+        self.unit = unit
+        self.features = features
+        self.categories = categories
+        n_feat = len(features)
+        both = pd.concat(
+            [features[unit], categories[unit]], ignore_index=True
+        )  # one factorization for both row sets
+        codes, uniques = pd.factorize(both, sort=False, use_na_sentinel=True)
+        self.uniques = pd.Index(uniques)
+        self.feat_codes = np.asarray(codes[:n_feat], dtype=np.int64)
+        self.cat_codes = np.asarray(codes[n_feat:], dtype=np.int64)
+        self._values: dict[str, npt.NDArray[np.object_]] = {}
+        self._families: dict[str, tuple[npt.NDArray[np.int64], npt.NDArray[Any]]] = {}
+
+    def _family(self, family: Family) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]:
+        """Per distinct unit, the position of its segment in ``assignment`` (-1: none)."""
+        got = self._families.get(family.name)
+        if got is None:
+            seg = family.assignment
+            where = np.asarray(pd.Index(seg.index).get_indexer(self.uniques), dtype=np.int64)
+            got = (where, seg.to_numpy())
+            self._families[family.name] = got
+        return got
+
+    def _dim_values(self, dim: str) -> npt.NDArray[np.object_]:
+        got = self._values.get(dim)
+        if got is None:
+            v = self.features[dim].astype("string").fillna(UNKNOWN).astype(str)
+            got = np.asarray(v.to_numpy(dtype=object), dtype=object)
+            self._values[dim] = got
+        return got
+
+    def _cat_values(self) -> npt.NDArray[np.object_]:
+        got = self._values.get("\0categories")
+        if got is None:
+            v = self.categories["category"].astype(str)
+            got = np.asarray(v.to_numpy(dtype=object), dtype=object)
+            self._values["\0categories"] = got
+        return got
+
+    def pairs(self, family: Family, dim: str) -> pd.DataFrame:
+        where, seg_values = self._family(family)
+        unit = self.unit
+        if dim == "top_categories":
+            src, codes = self.categories, self.cat_codes
+            units: Any = src[unit].array  # keeps the categories' dtype, as filtering did
+            values = self._cat_values()
+        else:
+            src, codes = self.features, self.feat_codes
+            units = src[unit].to_numpy()
+            values = self._dim_values(dim)
+        pos = np.where(codes >= 0, where[np.maximum(codes, 0)], -1)
+        rows = np.flatnonzero(pos >= 0)
+        return pd.DataFrame(
+            {unit: units[rows], "value": values[rows], "segment": seg_values[pos[rows]]},
+            index=src.index[rows],
         )
-        df["value"] = df["value"].fillna(UNKNOWN)
-    df = df.loc[df[unit].isin(seg.index)].copy()
-    df["segment"] = seg.reindex(df[unit].to_numpy()).to_numpy()
-    df["value"] = df["value"].astype(str)
-    return df
 
 
 def release_personas(
@@ -144,8 +195,9 @@ def release_personas(
     delta_each = ctx.delta / n_private if n_private else 0.0
     frames: list[pd.DataFrame] = []
     records: list[MechanismRecord] = []
+    long = _LongFrames(features, categories, unit)
     for fam, dim in pairs:
-        df = _long(fam, dim, features, categories, unit)
+        df = long.pairs(fam, dim)
         multi = dim == "top_categories"
         punit = PrivacyUnit(
             column=unit,
