@@ -34,6 +34,7 @@ __all__ = [
     "KMeansSpec",
     "LifecycleSpec",
     "NumericBounds",
+    "PersonaFamily",
     "PersonasSpec",
     "RfmSpec",
     "RfmWeights",
@@ -232,11 +233,37 @@ class RuleSegmentSpec(_Frozen):
         return self
 
 
+class PersonaFamily(StrEnum):
+    """A segment family personas can describe (``rule`` stands for every rule segment)."""
+
+    RFM = "rfm"
+    KMEANS = "kmeans"
+    LIFECYCLE = "lifecycle"
+    RULE = "rule"
+
+
 class PersonasSpec(_Frozen):
     """Per-segment DP distributions of tag dimensions and DP top-N categories."""
 
     epsilon: float = Field(gt=0)
     dimensions: list[str] = Field(min_length=1)
+    families: list[PersonaFamily] | None = Field(
+        default=None,
+        min_length=1,
+        description="The segment families that get personas; the epsilon is split equally over "
+        "(family x dimension) pairs, so fewer families means less noise per count. Default: "
+        "every family the policy declares.",
+    )
+    false_release_probability: float | None = Field(
+        default=None,
+        gt=0,
+        le=0.5,
+        description="Noise-aware release threshold: a persona value is released only when its "
+        "noisy count reaches the aggregation threshold plus a margin, the smallest integer m "
+        "with P(noise > m) <= this probability; a value whose true count is below the "
+        "threshold (an empty one in particular) is then released with at most this "
+        "probability. Default: no margin (the threshold applies to the noisy count as it is).",
+    )
     top_n: int = Field(default=5, ge=1, le=50)
     max_categories_per_user: int | None = Field(
         default=None, ge=1, description="Default: the policy's max_groups_contributed."
@@ -257,6 +284,13 @@ class PersonasSpec(_Frozen):
     def _unique_dims(cls, v: list[str]) -> list[str]:
         if len(set(v)) != len(v):
             raise ValueError("each persona dimension may appear once")
+        return v
+
+    @field_validator("families")
+    @classmethod
+    def _unique_families(cls, v: list[PersonaFamily] | None) -> list[PersonaFamily] | None:
+        if v is not None and len(set(v)) != len(v):
+            raise ValueError("each persona family may appear once")
         return v
 
 
@@ -317,6 +351,16 @@ class SegmentationSpec(_Frozen):
             if not {f.name for f in self.kmeans.features} <= rfm_names:
                 raise ValueError("kmeans.init rfm_classes works on RFM features only")
         deny = tuple(self.tag_deny_list)
+        if self.personas is not None and self.personas.families is not None:
+            for fam in self.personas.families:
+                declared = (
+                    bool(self.rules)
+                    if fam is PersonaFamily.RULE
+                    else (getattr(self, fam.value) is not None)
+                )
+                if not declared:
+                    what = "rule segments" if fam is PersonaFamily.RULE else f"the `{fam}` section"
+                    raise ValueError(f"personas.families names {fam.value!r}, which needs {what}")
         if self.personas is not None:
             for dim in self.personas.dimensions:
                 term = denied_term(dim, deny)

@@ -301,8 +301,10 @@ def build_segments(
     personas = pd.DataFrame()
     recommendations = pd.DataFrame()
     if spec.personas is not None:
+        chosen = spec.personas.families
+        kinds = None if chosen is None else {f.value for f in chosen}
         pr = release_personas(
-            families,
+            [x for x in families if kinds is None or x.name.partition(":")[0] in kinds],
             f,
             feats.categories,
             PersonaParams(
@@ -311,6 +313,7 @@ def build_segments(
                 max_categories_per_user=mcpu,
                 domains={k: v for k, v in domains.items() if k in spec.personas.dimensions},
                 deny_list=tuple(spec.tag_deny_list),
+                false_release_probability=spec.personas.false_release_probability,
             ),
             loss=PrivacyLoss(epsilon=spec.personas.epsilon),
             ctx=ctx,

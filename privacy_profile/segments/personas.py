@@ -2,15 +2,19 @@
 
 Each (segment family, dimension) pair is one DP histogram over (segment, value) groups, with
 an equal share of the personas epsilon (a unit is in one segment of a family, so the segments
-of a family compose in parallel). ``top_categories`` counts each unit in at most
-``max_categories_per_user`` of its own most frequent categories (contribution bounding). Value
-lists from the policy are public groups (released even when empty); a dimension without one
-uses private group selection, which spends delta. Groups whose noisy count is below the
-aggregation threshold are not released. A dimension carrying a denied tag is refused.
+of a family compose in parallel); the policy's ``personas.families`` picks the families.
+``top_categories`` counts each unit in at most ``max_categories_per_user`` of its own most
+frequent categories (contribution bounding). Value lists from the policy are public groups
+(released even when empty); a dimension without one uses private group selection, which spends
+delta. Groups whose noisy count is below the aggregation threshold are not released; with
+``false_release_probability`` the threshold is raised by the noise margin of
+:func:`release_margin`, so a value whose true count is below the threshold is released with at
+most that probability. A dimension carrying a denied tag is refused.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +25,7 @@ import pandas as pd
 
 from privacy_profile.dp import (
     Aggregation,
+    Mechanism,
     MechanismRecord,
     MetricSpec,
     PrivacyLoss,
@@ -28,7 +33,9 @@ from privacy_profile.dp import (
     PrivateSelection,
     PublicGroups,
     dp_aggregate,
+    plan_budget,
 )
+from privacy_profile.dp.aggregate import COUNT_PART
 from privacy_profile.errors import PolicyError
 from privacy_profile.policy.segmentation import PERSONA_DIMENSIONS, denied_term
 from privacy_profile.segments._common import ReleaseContext, SegmentDef
@@ -39,6 +46,7 @@ __all__ = [
     "Family",
     "PersonaParams",
     "PersonaRelease",
+    "release_margin",
     "release_personas",
 ]
 
@@ -54,6 +62,7 @@ PERSONA_COLUMNS = [
     "count_ci_low",
     "count_ci_high",
     "dp_share",
+    "release_threshold",
     "epsilon",
 ]
 RECOMMENDATION_COLUMNS = ["family", "segment", "label", "rank", "category", "dp_count", "epsilon"]
@@ -75,6 +84,7 @@ class PersonaParams:
     max_categories_per_user: int
     domains: Mapping[str, tuple[str, ...]]
     deny_list: tuple[str, ...]
+    false_release_probability: float | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,6 +92,36 @@ class PersonaRelease:
     personas: pd.DataFrame
     recommendations: pd.DataFrame
     records: tuple[MechanismRecord, ...]
+
+
+def release_margin(mechanism: Mechanism, scale: float, false_release_probability: float) -> int:
+    """The smallest integer m >= 0 with P(Z > m) <= ``false_release_probability`` for one
+    draw Z of ``mechanism``'s noise at ``scale``.
+
+    Releasing a count only when ``true + Z >= threshold + m`` releases a count whose true value
+    is below ``threshold`` (an empty one in particular) with probability at most
+    P(Z >= m + 1) = P(Z > m). Discrete Laplace: P(Z >= k) = p^k / (1 + p), p = exp(-1/scale),
+    for k >= 1, solved exactly (m is about scale * ln(1 / (2 alpha)), i.e.
+    z = ln(1 / (2 alpha)) / sqrt(2) noise standard deviations; z = 2.77 at alpha = 0.01).
+    """
+    alpha = false_release_probability
+    if not 0.0 < alpha <= 0.5:
+        raise PolicyError(
+            f"false_release_probability must be in (0, 0.5], got {alpha!r}",
+            hint="e.g. 0.05 or 0.01",
+        )
+    if mechanism is not Mechanism.DISCRETE_LAPLACE:
+        raise PolicyError(f"no release margin for {mechanism.value} counts")
+    p = math.exp(-1.0 / scale) if scale > 0 else 0.0
+    if p == 0.0:  # no noise at all
+        return 0
+    # P(Z > m) = P(Z >= m + 1) = p^(m+1) / (1 + p) <= alpha
+    k = max(math.ceil(math.log(alpha * (1.0 + p)) / math.log(p)), 1)
+    while k > 1 and p ** (k - 1) / (1.0 + p) <= alpha:  # guard against rounding, downwards
+        k -= 1
+    while p**k / (1.0 + p) > alpha:  # and upwards
+        k += 1
+    return k - 1
 
 
 def check_dimensions(params: PersonaParams) -> None:
@@ -217,16 +257,23 @@ def release_personas(
                 )
             groups = PrivateSelection()
             part = PrivacyLoss(epsilon=eps_each, delta=delta_each)
+        metrics = [MetricSpec(aggregation=Aggregation.PRIVACY_ID_COUNT)]
+        cut = ctx.threshold
+        if params.false_release_probability is not None:
+            count = plan_budget(unit=punit, metrics=metrics, loss=part, groups=groups).part(
+                COUNT_PART
+            )
+            cut += release_margin(count.mechanism, count.scale, params.false_release_probability)
         res = dp_aggregate(
             df,
             unit=punit,
             by=["segment", "value"],
-            metrics=[MetricSpec(aggregation=Aggregation.PRIVACY_ID_COUNT)],
+            metrics=metrics,
             loss=part,
             ledger=ctx.ledger,
             run_id=ctx.run_id,
             groups=groups,
-            threshold=ctx.threshold,
+            threshold=cut,
             rng=ctx.rng,
             label=f"personas/{fam.name}/{dim}",
         )
@@ -244,6 +291,7 @@ def release_personas(
                 "count_noise_sd": t["privacy_id_count_noise_sd"],
                 "count_ci_low": np.maximum(t["privacy_id_count_low"], 0),
                 "count_ci_high": t["privacy_id_count_high"],
+                "release_threshold": max(cut, res.selection_threshold or 0),
                 "epsilon": loss.epsilon,
             }
         )
