@@ -47,6 +47,10 @@ class DPRandom:
         """Uniform integers in [0, high)."""
         return self._gen.integers(0, high, size=size, dtype=np.int64)
 
+    def below(self, highs: IntArray) -> IntArray:
+        """One uniform integer in [0, highs[i]) for each i (exact, no modulo bias)."""
+        return self._gen.integers(0, highs, dtype=np.int64)
+
     def permutation(self, n: int) -> IntArray:
         return self._gen.permutation(n).astype(np.int64, copy=False)
 
