@@ -145,7 +145,11 @@ def test_huge_epsilon_converges_to_truth(tables: Any, policy: Policy) -> None:
     # tree rules carry readable conditions and the target's label
     assert not rel.tree_rules.empty
     assert rel.tree_rules["rule"].str.contains("-> 华东高消费 / East-China big spenders").all()
-    assert rel.tree_rules["conditions"].str.contains("province").any()
+    # diffprivlib's DP tree picks split features at random, so which feature a given seed splits
+    # on is chance; what must hold for every seed is that conditions name only declared features
+    declared = set(huge_spec().tree.features) if huge_spec().tree else set()
+    named = set(rel.tree_rules["conditions"].str.findall(r"[a-z_]+(?= (?:in|=|!=|not in) )").sum())
+    assert named and named <= {str(getattr(f, "value", f)) for f in declared}
 
 
 def test_each_release_charged_before_noise(
