@@ -3,7 +3,6 @@ a run log, a ledger, released outputs) built only from the lineage package's pub
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -130,27 +129,8 @@ def segments_frame() -> pd.DataFrame:
 
 
 def facet_for_run() -> PrivacyRunFacet:
-    mechanisms = (
-        DpMechanismRecord(
-            release="segment_sizes",
-            label="segment_sizes:count",
-            mechanism="laplace",
-            epsilon=1.0,
-            delta=0.0,
-            sensitivity=3.0,
-            noise_scale=3.0,
-        ),
-        DpMechanismRecord(
-            release="segment_revenue",
-            label="segment_revenue:sum",
-            mechanism="laplace",
-            epsilon=0.5,
-            delta=0.0,
-            sensitivity=6000.0,
-            noise_scale=12000.0,
-        ),
-    )
-    return dataclasses.replace(example_facet(), dp_mechanisms=mechanisms)
+    """The example facet: two DP mechanisms (segment sizes and revenue) the tests charge."""
+    return example_facet()
 
 
 def write_ledger(path: Path, run_id: str, charges: Sequence[DpMechanismRecord]) -> None:

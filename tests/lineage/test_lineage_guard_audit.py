@@ -14,6 +14,7 @@ from _lineage_helpers import (
     PLANTED_OPENID,
     PLANTED_PHONE,
     Run,
+    facet_for_run,
     write_ledger,
 )
 
@@ -216,24 +217,7 @@ def test_ledger_mismatch_is_caught(run: Run, tmp_path: Path) -> None:
         extra,
         run.run_id,
         [
-            DpMechanismRecord(
-                release="segment_sizes",
-                label="segment_sizes:count",
-                mechanism="laplace",
-                epsilon=1.0,
-                delta=0.0,
-                sensitivity=3.0,
-                noise_scale=3.0,
-            ),
-            DpMechanismRecord(
-                release="segment_revenue",
-                label="segment_revenue:sum",
-                mechanism="laplace",
-                epsilon=0.5,
-                delta=0.0,
-                sensitivity=6000.0,
-                noise_scale=12000.0,
-            ),
+            *facet_for_run().dp_mechanisms,
             DpMechanismRecord(
                 release="x",
                 label="hidden:count",
