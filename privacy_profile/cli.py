@@ -212,15 +212,21 @@ def _summary(release: Release) -> Table:
     return table
 
 
+PolicyOption = Annotated[Path, typer.Option("--policy", help="The policy YAML file.")]
+PurposeOption = Annotated[str, typer.Option("--purpose", help="The run's purpose (a data use).")]
+InputOption = Annotated[Path, typer.Option("--input", help="Folder with one file per table.")]
+DevKeysOption = Annotated[
+    bool, typer.Option("--dev-keys", help="Use in-memory development keys (demo only).")
+]
+
+
 @app.command("sanitize")
 def sanitize_cmd(
-    policy: Annotated[Path, typer.Option("--policy", help="The policy YAML file.")],
-    purpose: Annotated[str, typer.Option("--purpose", help="The run's purpose (a data use).")],
-    input_dir: Annotated[Path, typer.Option("--input", help="Folder with one file per table.")],
+    policy: PolicyOption,
+    purpose: PurposeOption,
+    input_dir: InputOption,
     out_dir: Annotated[Path, typer.Option("--out", help="Where the Parquet tables are written.")],
-    dev_keys: Annotated[
-        bool, typer.Option("--dev-keys", help="Use in-memory development keys (demo only).")
-    ] = False,
+    dev_keys: DevKeysOption = False,
 ) -> None:
     """Validate, consent-gate, pseudonymize and generalize the inputs; write Parquet atomically."""
     from privacy_profile.engine import sanitize_to_dir, scanner_for
@@ -242,16 +248,14 @@ def sanitize_cmd(
 
 @app.command("run")
 def run_cmd(
-    policy: Annotated[Path, typer.Option("--policy", help="The policy YAML file.")],
-    purpose: Annotated[str, typer.Option("--purpose", help="The run's purpose (a data use).")],
-    input_dir: Annotated[Path, typer.Option("--input", help="Folder with one file per table.")],
+    policy: PolicyOption,
+    purpose: PurposeOption,
+    input_dir: InputOption,
     out_dir: Annotated[Path, typer.Option("--out", help="Where the run folder is written.")],
     ledger: Annotated[
         Path, typer.Option("--ledger", help="The SQLite budget ledger of this dataset (durable).")
     ],
-    dev_keys: Annotated[
-        bool, typer.Option("--dev-keys", help="Use in-memory development keys (demo only).")
-    ] = False,
+    dev_keys: DevKeysOption = False,
 ) -> None:
     """Sanitize, build DP segments and personas, release them through the guard, with lineage."""
     from privacy_profile.engine import open_ledger, sanitize_then_segment, scanner_for
@@ -303,7 +307,7 @@ app.add_typer(budget_app, name="budget")
 
 @budget_app.command("show")
 def budget_show(
-    policy: Annotated[Path, typer.Option("--policy", help="The policy YAML file.")],
+    policy: PolicyOption,
     ledger: Annotated[Path, typer.Option("--ledger", help="The SQLite budget ledger.")],
 ) -> None:
     """Show the budget spent and left in the current window for the policy's dataset."""
