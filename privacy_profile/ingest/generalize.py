@@ -3,18 +3,17 @@
 * ``age_band``: a birthdate (age at the run time) or an age to a band label (``18-24``, ``65+``)
 * ``date_truncate``: dates/timestamps to the start of their year, month, day or hour
 * ``city_to_province``: a city/district name or division code to its province name (China's
-  division codes, NBS 2023, WTFPL, shipped in ``ingest/data``); unknown values become missing
+  division codes, NBS 2023, WTFPL, shipped in ``privacy_profile/refdata``); unknown values
+  become missing
 * ``round``: to a multiple of ``step``; ``top_bottom_code``: clamp to ``lower``/``upper``
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import functools
 import re
 from dataclasses import dataclass
-from importlib import resources
 from itertools import pairwise
 
 import numpy as np
@@ -28,6 +27,7 @@ from privacy_profile.policy.model import (
     NumericRound,
     TopBottomCode,
 )
+from privacy_profile.refdata import read_rows
 
 __all__ = [
     "Generalization",
@@ -69,9 +69,8 @@ def _short(name: str) -> str:
     return name
 
 
-def _rows(name: str) -> list[dict[str, str]]:
-    text = resources.files("privacy_profile.ingest").joinpath("data", name).read_text("utf-8")
-    return list(csv.DictReader(text.splitlines()))
+def _rows(name: str) -> tuple[dict[str, str], ...]:
+    return read_rows(f"cn_admin_{name}")
 
 
 @functools.cache

@@ -10,10 +10,10 @@ The tables ship in ``privacy_profile/pii/data``:
 
 from __future__ import annotations
 
-import csv
 import datetime as _dt
 from functools import cache
-from importlib import resources
+
+from privacy_profile.refdata import read_rows
 
 __all__ = [
     "DIGITS",
@@ -48,16 +48,11 @@ def normalize(text: str) -> str:
     return text.translate(_FULL_WIDTH)
 
 
-def _read_csv(name: str) -> list[dict[str, str]]:
-    with resources.files("privacy_profile.pii.data").joinpath(name).open(encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
-
-
 @cache
 def bin_lengths() -> dict[str, frozenset[int]]:
     """BIN prefix -> the card lengths issued under it."""
     table: dict[str, set[int]] = {}
-    for row in _read_csv("cn_bankcard_bin.csv"):
+    for row in read_rows("cn_bankcard_bin.csv"):
         table.setdefault(row["bin"], set()).add(int(row["length"]))
     return {k: frozenset(v) for k, v in table.items()}
 
@@ -108,13 +103,13 @@ def gb11643_check_char(first17: str) -> str:
 @cache
 def province_codes() -> frozenset[str]:
     """Two-digit province codes (plus 71 Taiwan, 81 Hong Kong, 82 Macau used on IDs)."""
-    return frozenset({r["code"] for r in _read_csv("cn_admin_provinces.csv")} | {"71", "81", "82"})
+    return frozenset({r["code"] for r in read_rows("cn_admin_provinces.csv")} | {"71", "81", "82"})
 
 
 @cache
 def area_codes() -> tuple[str, ...]:
     """Six-digit county-level codes (2023); IDs issued under retired codes exist too."""
-    return tuple(r["code"] for r in _read_csv("cn_admin_areas.csv"))
+    return tuple(r["code"] for r in read_rows("cn_admin_areas.csv"))
 
 
 def is_valid_date(yyyymmdd: str, *, today: _dt.date | None = None) -> bool:

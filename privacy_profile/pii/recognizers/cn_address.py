@@ -9,13 +9,12 @@ division name (北京) 0.35, which needs a context word (地址, 收货, 寄到)
 
 from __future__ import annotations
 
-import csv
 import re
 from functools import cache
-from importlib import resources
 from typing import Any, ClassVar
 
 from privacy_profile.pii.recognizers._base import ContextPatternRecognizer, Match, Pattern
+from privacy_profile.refdata import read_rows
 
 _PROVINCE_SUFFIX = re.compile(r"(省|市|壮族自治区|回族自治区|维吾尔自治区|自治区|特别行政区)$")
 _CITY_SUFFIX = re.compile(r"(市|地区|盟|自治州)$")
@@ -24,8 +23,7 @@ _HAN = "\u4e00-\u9fff"
 
 
 def _names(file: str) -> list[str]:
-    with resources.files("privacy_profile.pii.data").joinpath(file).open(encoding="utf-8") as fh:
-        return [row["name"] for row in csv.DictReader(fh)]
+    return [row["name"] for row in read_rows(file)]
 
 
 @cache
