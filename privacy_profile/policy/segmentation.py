@@ -146,12 +146,21 @@ class Transform(StrEnum):
 
 
 class KMeansInit(StrEnum):
-    """Initial centroids: ``rfm_classes`` uses the released DP RFM-8 class means (free
-    post-processing; needs the ``rfm`` section and RFM features only); ``random`` uses
-    diffprivlib's random initialisation inside the bounds."""
+    """Initial centroids: ``rfm_classes`` uses the released DP RFM-8 class means and sizes (a
+    size-weighted k-means of them; free post-processing; needs the ``rfm`` section and RFM
+    features only); ``random`` draws uniform starts inside the scaled bounds."""
 
     RFM_CLASSES = "rfm_classes"
     RANDOM = "random"
+
+
+class KMeansMethodName(StrEnum):
+    """The DP fit: ``lloyd`` runs our own DP Lloyd iterations through the DP core (noisy
+    counts and sums per cluster, charged per iteration); ``diffprivlib`` runs diffprivlib's
+    KMeans (one start, its own iteration count)."""
+
+    LLOYD = "lloyd"
+    DIFFPRIVLIB = "diffprivlib"
 
 
 class KMeansFeature(_Frozen):
@@ -174,12 +183,20 @@ class KMeansFeature(_Frozen):
 
 
 class KMeansSpec(_Frozen):
-    """DP k-means (diffprivlib) on features scaled to [0, 1] by their public bounds."""
+    """DP k-means on features scaled to [0, 1] by their public bounds."""
 
     epsilon: float = Field(gt=0)
     k: int = Field(ge=2, le=20)
     features: list[KMeansFeature] = Field(min_length=1)
     init: KMeansInit = KMeansInit.RANDOM
+    method: KMeansMethodName = KMeansMethodName.LLOYD
+    iterations: int = Field(
+        default=3,
+        ge=1,
+        le=20,
+        description="DP Lloyd iterations (method lloyd only); the fit epsilon is split equally "
+        "over them, so few iterations with more epsilon each usually do better than many.",
+    )
     size_share: float = Field(
         default=0.2, gt=0, lt=1, description="Share of epsilon for the DP cluster sizes."
     )

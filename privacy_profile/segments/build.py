@@ -31,6 +31,7 @@ from privacy_profile.segments.features import (
 )
 from privacy_profile.segments.kmeans import (
     KMeansFeatureParams,
+    KMeansMethod,
     KMeansParams,
     init_from_class_means,
     release_kmeans,
@@ -220,6 +221,8 @@ def build_segments(
                 for x in km.features
             ),
             size_share=km.size_share,
+            method=KMeansMethod(km.method.value),
+            iterations=km.iterations,
         )
         names = [x.name for x in km.features]
         pop = rfm_population(f) if set(names) & set(RFM_FEATURES) else f

@@ -1,19 +1,36 @@
-"""DP k-means (diffprivlib's ``KMeans``, Su et al. 2016) on features scaled to [0, 1] by their
-public bounds (after an optional ``log1p``), never by data statistics.
+"""DP k-means on features scaled to [0, 1] by their public bounds (after an optional
+``log1p``), never by data statistics.
 
-Budget: ``(1 - size_share)`` of the release's epsilon goes to diffprivlib's fit (its noisy
-Lloyd iterations), ``size_share`` to DP cluster sizes through the DP core. Released: centroids
-in original units (post-processing of the DP fit) and DP sizes.
+Two fits (``KMeansParams.method``):
 
-Initialisation: diffprivlib draws one random start inside the bounds. With ``init =
-rfm_classes`` the starts are instead the released DP RFM-8 class means (free post-processing
-of an earlier release): the largest class first, then farthest-point among the others.
+* ``lloyd`` (default): our own DP Lloyd iterations through the DP core. Each of the
+  ``iterations`` rounds gets an equal share of the fit epsilon, charged on the ledger before its
+  noise: ``COUNT_SHARE`` of it to a discrete-Laplace distinct-unit count per cluster
+  (sensitivity 1: each unit is in exactly one cluster), the rest to Laplace sums of the
+  centred coordinates ``x - 0.5`` per cluster (L1 sensitivity d/2 over all clusters). The new
+  centre is ``0.5 + noisy sum / noisy count``, clamped to the cube; a cluster whose noisy count
+  is below 1 keeps its centre. Few iterations with more epsilon each beat many (measured in
+  docs/benchmarks.md).
+* ``diffprivlib``: diffprivlib's ``KMeans`` (Su et al. 2016; one start, up to 7 iterations
+  chosen by diffprivlib).
+
+Budget: ``(1 - size_share)`` of the release's epsilon goes to the fit, ``size_share`` to DP
+cluster sizes of the final assignment through the DP core. Released: centroids in original
+units (post-processing of the DP fit) and DP sizes.
+
+Initialisation: ``random`` draws the starts uniformly in the cube (data-independent). With
+``init = rfm_classes`` the starts are computed from the released DP RFM-8 class means and DP
+sizes (free post-processing of an earlier release): a size-weighted k-means of those eight
+points (see :func:`init_from_class_means`).
 """
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 import numpy as np
@@ -22,16 +39,21 @@ import pandas as pd
 from diffprivlib.accountant import BudgetAccountant
 from diffprivlib.models import KMeans as _DPKMeans
 
-from privacy_profile.dp import Bounds, MechanismRecord, PrivacyLoss
+from privacy_profile.dp import Bounds, ChargeRequest, MechanismRecord, PrivacyLoss
+from privacy_profile.dp import mechanisms as _mech
 from privacy_profile.dp._diffprivlib import strict_diffprivlib
+from privacy_profile.dp.model import Mechanism
 from privacy_profile.errors import InputError, PrivacyParameterError
 from privacy_profile.segments._common import ReleaseContext, SegmentDef, dp_segment_table
 
 __all__ = [
+    "COUNT_SHARE",
     "KMeansFeatureParams",
+    "KMeansMethod",
     "KMeansParams",
     "KMeansRelease",
     "fit_dp_kmeans",
+    "fit_dp_lloyd",
     "init_from_class_means",
     "release_kmeans",
     "scale_features",
@@ -39,6 +61,19 @@ __all__ = [
 ]
 
 FloatArray = npt.NDArray[np.float64]
+
+#: Share of each Lloyd iteration's epsilon for the noisy counts (the rest: the noisy sums).
+#: 0.2-0.35 measured best on UCI (docs/benchmarks.md); the sums carry d coordinates.
+COUNT_SHARE = 0.25
+
+#: Exhaustive weighted k-means over the candidate starts when there are at most this many
+#: k-subsets of candidates; otherwise farthest-point starts only.
+_MAX_START_SUBSETS = 500
+
+
+class KMeansMethod(Enum):
+    LLOYD = "lloyd"
+    DIFFPRIVLIB = "diffprivlib"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,6 +88,8 @@ class KMeansParams:
     k: int
     features: tuple[KMeansFeatureParams, ...]
     size_share: float = 0.2
+    method: KMeansMethod = KMeansMethod.LLOYD
+    iterations: int = 3
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -110,26 +147,156 @@ def unscale(scaled: FloatArray, params: KMeansParams) -> FloatArray:
     return out
 
 
+def _weighted_lloyd(
+    points: FloatArray, weights: FloatArray, centers: FloatArray, steps: int = 50
+) -> tuple[FloatArray, float]:
+    """Plain weighted Lloyd on a handful of public points (post-processing only)."""
+    c = centers.copy()
+    for _ in range(steps):
+        lab = nearest(points, c)
+        for j in range(c.shape[0]):
+            w = weights[lab == j]
+            if w.sum() > 0:
+                c[j] = (points[lab == j] * w[:, None]).sum(axis=0) / w.sum()
+    lab = nearest(points, c)
+    return c, float((weights * ((points - c[lab]) ** 2).sum(axis=1)).sum())
+
+
+def _farthest_point(candidates: FloatArray, sizes: FloatArray, k: int) -> list[int]:
+    chosen = [int(np.argmax(sizes))]
+    while len(chosen) < k:
+        d = ((candidates[:, None, :] - candidates[None, chosen, :]) ** 2).sum(axis=2).min(axis=1)
+        d[chosen] = -1.0
+        chosen.append(int(np.argmax(d)))
+    return chosen
+
+
 def init_from_class_means(candidates: FloatArray, sizes: Sequence[float], k: int) -> FloatArray:
-    """Pick ``k`` starts from candidate centres (scaled): the largest first, then each time the
-    candidate farthest from those chosen. With fewer than ``k`` candidates (classes suppressed)
-    the public points of the grid {0.25, 0.75}^d join the candidates."""
+    """``k`` starts from released candidate centres (scaled) and their released DP sizes: the
+    best size-weighted k-means of the candidates over every k-subset of them as starts (or the
+    farthest-point subset, largest first, when there are too many subsets). With fewer than
+    ``k`` candidates (classes suppressed) the public points of the grid {0.25, 0.75}^d join
+    them with weight 0. Pure post-processing of released values: no budget, no data."""
     if candidates.shape[0] == 0:
         raise PrivacyParameterError(
             "rfm_classes init needs at least one released RFM class",
             hint="use kmeans.init: random",
         )
+    w = np.maximum(np.asarray(sizes, dtype=np.float64), 0.0)
     if candidates.shape[0] < k:
         d = candidates.shape[1]
         grid = np.array(np.meshgrid(*[[0.25, 0.75]] * d)).reshape(d, -1).T
         candidates = np.vstack([candidates, grid])
-        sizes = [*sizes, *([0.0] * grid.shape[0])]
-    chosen = [int(np.argmax(np.asarray(sizes)))]
-    while len(chosen) < k:
-        d = ((candidates[:, None, :] - candidates[None, chosen, :]) ** 2).sum(axis=2).min(axis=1)
-        d[chosen] = -1.0
-        chosen.append(int(np.argmax(d)))
-    return np.asarray(candidates[chosen], dtype=np.float64)
+        w = np.concatenate([w, np.zeros(grid.shape[0])])
+    if w.sum() <= 0:
+        w = np.ones_like(w)
+    m = candidates.shape[0]
+    starts: list[list[int]] = [_farthest_point(candidates, w, k)]
+    if math.comb(m, k) <= _MAX_START_SUBSETS:
+        starts = [list(c) for c in itertools.combinations(range(m), k)]
+    best: tuple[float, FloatArray] | None = None
+    for idx in starts:
+        c, cost = _weighted_lloyd(candidates, w, np.array(candidates[idx], dtype=np.float64))
+        if best is None or cost < best[0] - 1e-12:
+            best = (cost, c)
+    assert best is not None
+    return np.asarray(best[1], dtype=np.float64)
+
+
+def fit_dp_lloyd(
+    scaled: FloatArray,
+    *,
+    k: int,
+    loss: PrivacyLoss,
+    iterations: int,
+    ctx: ReleaseContext,
+    init_centers: FloatArray | None = None,
+    count_share: float = COUNT_SHARE,
+) -> tuple[FloatArray, tuple[MechanismRecord, ...]]:
+    """DP Lloyd iterations on data in [0, 1]^d (one row per unit); see the module doc.
+
+    Each iteration charges ``loss.epsilon / iterations`` on the ledger (count and sums in one
+    transaction) before it draws noise; a refused charge stops the fit with nothing released.
+    Starts: ``init_centers`` (public or released values) or uniform draws in the cube.
+    """
+    if iterations < 1:
+        raise PrivacyParameterError("k-means needs at least one iteration")
+    if not 0.0 < count_share < 1.0:
+        raise PrivacyParameterError("count_share must be in (0, 1)")
+    d = scaled.shape[1]
+    if init_centers is None:
+        centers = ctx.rng.random(k * d).reshape(k, d)
+    else:
+        centers = np.array(init_centers, dtype=np.float64, copy=True)
+        if centers.shape != (k, d):
+            raise PrivacyParameterError(f"init centres must have shape ({k}, {d})")
+    per_iter = loss.epsilon / iterations
+    count_loss = PrivacyLoss(epsilon=per_iter * count_share)
+    sum_loss = PrivacyLoss(epsilon=per_iter * (1.0 - count_share))
+    count_sens, sum_sens = 1.0, d / 2.0
+    count_scale = _mech.noise_scale(
+        Mechanism.DISCRETE_LAPLACE, loss=count_loss, sensitivity=count_sens
+    )
+    sum_scale = _mech.noise_scale(Mechanism.LAPLACE, loss=sum_loss, sensitivity=sum_sens)
+    records: list[MechanismRecord] = []
+    centred = scaled - 0.5
+    for it in range(1, iterations + 1):
+        label = f"kmeans/fit:iter{it}"
+        ctx.ledger.charge_many(
+            run_id=ctx.run_id,
+            requests=[
+                ChargeRequest(
+                    mechanism=Mechanism.DISCRETE_LAPLACE,
+                    loss=count_loss,
+                    sensitivity=count_sens,
+                    label=f"{label}:counts",
+                ),
+                ChargeRequest(
+                    mechanism=Mechanism.LAPLACE,
+                    loss=sum_loss,
+                    sensitivity=sum_sens,
+                    label=f"{label}:sums",
+                ),
+            ],
+        )
+        lab = nearest(scaled, centers)
+        counts = np.bincount(lab, minlength=k).astype(np.int64)
+        sums = np.stack(
+            [np.bincount(lab, weights=centred[:, j], minlength=k) for j in range(d)], axis=1
+        )
+        noisy_counts = _mech.add_noise(counts, Mechanism.DISCRETE_LAPLACE, count_scale, ctx.rng)
+        noisy_sums = _mech.add_noise(
+            sums.reshape(-1), Mechanism.LAPLACE, sum_scale, ctx.rng
+        ).reshape(k, d)
+        ok = noisy_counts >= 1
+        centers[ok] = np.clip(0.5 + noisy_sums[ok] / noisy_counts[ok, None], 0.0, 1.0)
+        records.extend(
+            [
+                MechanismRecord(
+                    label=f"{label}:counts",
+                    mechanism=Mechanism.DISCRETE_LAPLACE.value,
+                    aggregation="privacy_id_count",
+                    epsilon=count_loss.epsilon,
+                    delta=0.0,
+                    sensitivity=count_sens,
+                    scale=count_scale,
+                    noise_sd=_mech.noise_sd(Mechanism.DISCRETE_LAPLACE, count_scale),
+                    values=k,
+                ),
+                MechanismRecord(
+                    label=f"{label}:sums",
+                    mechanism=Mechanism.LAPLACE.value,
+                    aggregation="sum",
+                    epsilon=sum_loss.epsilon,
+                    delta=0.0,
+                    sensitivity=sum_sens,
+                    scale=sum_scale,
+                    noise_sd=_mech.noise_sd(Mechanism.LAPLACE, sum_scale),
+                    values=k * d,
+                ),
+            ]
+        )
+    return centers, tuple(records)
 
 
 def fit_dp_kmeans(
@@ -174,34 +341,46 @@ def release_kmeans(
     fit_loss = PrivacyLoss(epsilon=loss.epsilon * (1.0 - params.size_share))
     size_loss = PrivacyLoss(epsilon=loss.epsilon * params.size_share)
     d = scaled.shape[1]
-    ctx.ledger.charge(
-        run_id=ctx.run_id,
-        mechanism="diffprivlib_kmeans",
-        loss=fit_loss,
-        sensitivity=float(d),  # L1 diameter of the unit cube a unit's point lies in
-        label="kmeans/fit",
-    )
-    seed = int(ctx.rng.integers(2**32 - 1, 1)[0])
-    centers = fit_dp_kmeans(
-        scaled,
-        k=params.k,
-        epsilon=fit_loss.epsilon,
-        random_state=np.random.RandomState(seed),
-        init_centers=init_centers,
-    )
-    records = [
-        MechanismRecord(
-            label="kmeans/fit",
-            mechanism="diffprivlib_kmeans",
-            aggregation="centroids",
-            epsilon=fit_loss.epsilon,
-            delta=0.0,
-            sensitivity=float(d),
-            scale=0.0,
-            noise_sd=float("nan"),
-            values=params.k * d,
+    records: list[MechanismRecord] = []
+    if params.method is KMeansMethod.LLOYD:
+        centers, fit_records = fit_dp_lloyd(
+            scaled,
+            k=params.k,
+            loss=fit_loss,
+            iterations=params.iterations,
+            ctx=ctx,
+            init_centers=init_centers,
         )
-    ]
+        records.extend(fit_records)
+    else:
+        ctx.ledger.charge(
+            run_id=ctx.run_id,
+            mechanism="diffprivlib_kmeans",
+            loss=fit_loss,
+            sensitivity=float(d),  # L1 diameter of the unit cube a unit's point lies in
+            label="kmeans/fit",
+        )
+        seed = int(ctx.rng.integers(2**32 - 1, 1)[0])
+        centers = fit_dp_kmeans(
+            scaled,
+            k=params.k,
+            epsilon=fit_loss.epsilon,
+            random_state=np.random.RandomState(seed),
+            init_centers=init_centers,
+        )
+        records.append(
+            MechanismRecord(
+                label="kmeans/fit",
+                mechanism="diffprivlib_kmeans",
+                aggregation="centroids",
+                epsilon=fit_loss.epsilon,
+                delta=0.0,
+                sensitivity=float(d),
+                scale=0.0,
+                noise_sd=float("nan"),
+                values=params.k * d,
+            )
+        )
     labels = nearest(scaled, centers)
     segs = [SegmentDef(f"cluster_{i}", f"聚类{i}", f"cluster {i}") for i in range(params.k)]
     keys = np.array([s.key for s in segs], dtype=object)[labels]
