@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import itertools
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import matplotlib
@@ -29,10 +31,11 @@ from privacy_profile.segments._common import ReleaseContext, SegmentDef
 from privacy_profile.segments.features import FeatureParams, band_labels, compute_features
 from privacy_profile.segments.kmeans import (
     KMeansFeatureParams,
+    KMeansMethod,
     KMeansParams,
-    fit_dp_kmeans,
     init_from_class_means,
     nearest,
+    release_kmeans,
     scale_features,
 )
 from privacy_profile.segments.lifecycle import (
@@ -97,42 +100,57 @@ def ctx(seed: int, threshold: int = 0) -> ReleaseContext:
     )
 
 
+RFM_WEIGHTS = {"1:1:2": (1.0, 1.0, 2.0), "2:1:1": (2.0, 1.0, 1.0)}  # splits:sizes:means
+
+
 def rfm_eval(pop: pd.DataFrame, reps: int) -> pd.DataFrame:
     medians = {n: float(pop[n].median()) for n in RFM_FEATURES}
     truth_cls = assign_rfm(pop, medians)
-    rows = []
-    params = RfmParams(
-        recency_bounds=RFM_BOUNDS["recency_days"],
-        frequency_bounds=RFM_BOUNDS["frequency"],
-        monetary_bounds=RFM_BOUNDS["monetary"],
-        weight_splits=1,
-        weight_sizes=1,
-        weight_means=2,
-    )
-    for eps in EPSILONS:
-        for rep in range(reps):
-            rel = release_rfm(pop, params, loss=PrivacyLoss(epsilon=eps), ctx=ctx(rep))
-            t = rel.table.set_index("segment")
-            agree = float(np.mean(rel.assignment.to_numpy() == truth_cls.to_numpy()))
-            true_sizes = truth_cls.value_counts()
-            size_err, mean_err = [], []
-            for key in t.index:
-                n = true_sizes.get(key, 0)
-                size_err.append(abs(t.loc[key, "dp_size"] - n) / max(n, 1))
-                members = pop.loc[truth_cls == key]
-                for f in RFM_FEATURES:
-                    tm = float(np.clip(members[f], RFM_BOUNDS[f].lower, RFM_BOUNDS[f].upper).mean())
-                    mean_err.append(abs(t.loc[key, f"mean_{f}"] - tm) / max(abs(tm), 1e-9))
-            rows.append(
-                {
-                    "epsilon": eps,
-                    "agreement": agree,
-                    "size_rel_err_mean": float(np.mean(size_err)),
-                    "size_rel_err_max": float(np.max(size_err)),
-                    "mean_rel_err_median": float(np.median(mean_err)),
-                }
+    true_sizes = truth_cls.value_counts()
+    true_means = {
+        key: {
+            f: float(
+                np.clip(
+                    pop.loc[truth_cls == key, f], RFM_BOUNDS[f].lower, RFM_BOUNDS[f].upper
+                ).mean()
             )
-    return pd.DataFrame(rows).groupby("epsilon").mean()
+            for f in RFM_FEATURES
+        }
+        for key in true_sizes.index
+    }
+    rows = []
+    for wname, (ws, wz, wm) in RFM_WEIGHTS.items():
+        params = RfmParams(
+            recency_bounds=RFM_BOUNDS["recency_days"],
+            frequency_bounds=RFM_BOUNDS["frequency"],
+            monetary_bounds=RFM_BOUNDS["monetary"],
+            weight_splits=ws,
+            weight_sizes=wz,
+            weight_means=wm,
+        )
+        for eps in EPSILONS:
+            for rep in range(reps):
+                rel = release_rfm(pop, params, loss=PrivacyLoss(epsilon=eps), ctx=ctx(rep))
+                t = rel.table.set_index("segment")
+                agree = float(np.mean(rel.assignment.to_numpy() == truth_cls.to_numpy()))
+                size_err, mean_err = [], []
+                for key in t.index:
+                    n = true_sizes.get(key, 0)
+                    size_err.append(abs(t.loc[key, "dp_size"] - n) / max(n, 1))
+                    for f in RFM_FEATURES:
+                        tm = true_means.get(key, {}).get(f, 0.0)
+                        mean_err.append(abs(t.loc[key, f"mean_{f}"] - tm) / max(abs(tm), 1e-9))
+                rows.append(
+                    {
+                        "weights": wname,
+                        "epsilon": eps,
+                        "agreement": agree,
+                        "size_rel_err_mean": float(np.mean(size_err)),
+                        "size_rel_err_max": float(np.max(size_err)),
+                        "mean_rel_err_median": float(np.median(mean_err)),
+                    }
+                )
+    return pd.DataFrame(rows).groupby(["weights", "epsilon"]).mean()
 
 
 def kmeans_eval(pop: pd.DataFrame, reps: int, k: int = 4) -> pd.DataFrame:
@@ -158,40 +176,49 @@ def kmeans_eval(pop: pd.DataFrame, reps: int, k: int = 4) -> pd.DataFrame:
     rows = []
     for eps in EPSILONS:
         for rep in range(reps):
-            rs = np.random.RandomState(rep)
-            for init in ("random", "rfm_classes"):
-                start = None
-                if init == "rfm_classes":  # the DP RFM release at the same epsilon gives starts
-                    rel = release_rfm(pop, rfm_params, loss=PrivacyLoss(epsilon=eps), ctx=ctx(rep))
-                    ok = rel.table.loc[~rel.table["suppressed"]]
-                    cand = pd.DataFrame({n: ok[f"mean_{n}"].to_numpy() for n in RFM_FEATURES})
-                    start = init_from_class_means(
-                        scale_features(cand, kp), ok["dp_size"].tolist(), k
-                    )
-                c = fit_dp_kmeans(x, k=k, epsilon=eps * 0.8, random_state=rs, init_centers=start)
+            # the DP RFM release at the same epsilon gives the rfm_classes starts
+            rel = release_rfm(pop, rfm_params, loss=PrivacyLoss(epsilon=eps), ctx=ctx(rep))
+            ok = rel.table.loc[~rel.table["suppressed"]]
+            cand = pd.DataFrame({n: ok[f"mean_{n}"].to_numpy() for n in RFM_FEATURES})
+            rfm_start = init_from_class_means(scale_features(cand, kp), ok["dp_size"].tolist(), k)
+            for method, init in itertools.product(KMeansMethod, ("random", "rfm_classes")):
+                res = release_kmeans(
+                    pop,
+                    # the policy's default iteration count for each init (lloyd only)
+                    replace(kp, method=method, iterations=3 if init == "rfm_classes" else 5),
+                    loss=PrivacyLoss(epsilon=eps),
+                    ctx=ctx(10_000 + rep),
+                    init_centers=rfm_start if init == "rfm_classes" else None,
+                )
+                c = res.centroids_scaled
                 lab = nearest(x, c)
-                inertia = float(((x - c[lab]) ** 2).sum())
                 rows.append(
                     {
+                        "method": method.value,
                         "epsilon": eps,
                         "init": init,
-                        "inertia_ratio": inertia / base,
+                        "inertia_ratio": float(((x - c[lab]) ** 2).sum()) / base,
                         "ari": adjusted_rand_score(sk.labels_, lab),
                     }
                 )
     # without noise: diffprivlib's iteration count and one start, at a huge epsilon
-    for init in ("random",):
-        c = fit_dp_kmeans(x, k=k, epsilon=1e6, random_state=np.random.RandomState(0))
+    for method in KMeansMethod:  # without noise: epsilon 1e5 (diffprivlib: one start, <= 7 its)
+        init = "random"
+        res = release_kmeans(
+            pop, replace(kp, method=method, iterations=5), loss=PrivacyLoss(epsilon=1e5), ctx=ctx(0)
+        )
+        c = res.centroids_scaled
         lab = nearest(x, c)
         rows.append(
             {
+                "method": method.value,
                 "epsilon": float("inf"),
                 "init": init,
                 "inertia_ratio": float(((x - c[lab]) ** 2).sum()) / base,
                 "ari": adjusted_rand_score(sk.labels_, lab),
             }
         )
-    return pd.DataFrame(rows).groupby(["init", "epsilon"]).mean()
+    return pd.DataFrame(rows).groupby(["method", "init", "epsilon"]).mean()
 
 
 UCI_AGE_BANDS = ("0-13", "14-17", "18-29", "30-49", "50+")
@@ -425,15 +452,19 @@ def main() -> None:
     print("## Top-5 categories per lifecycle stage (Taobao, epsilon 1)\n")
     print(md(rec, index=False), "\n")
     fig, ax = plt.subplots(1, 2, figsize=(10, 4))
-    ax[0].plot(rfm.index, rfm["size_rel_err_mean"], "o-", label="class size, mean")
-    ax[0].plot(rfm.index, rfm["size_rel_err_max"], "s--", label="class size, worst class")
-    ax[0].plot(rfm.index, 1 - rfm["agreement"], "^-", label="1 - class agreement")
+    for wname, style in (("1:1:2", "-"), ("2:1:1", ":")):
+        r = rfm.loc[wname]
+        ax[0].plot(r.index, r["size_rel_err_mean"], "o" + style, label=f"size, mean ({wname})")
+        ax[0].plot(r.index, r["size_rel_err_max"], "s" + style, label=f"size, worst ({wname})")
+    r = rfm.loc["1:1:2"]
+    ax[0].plot(r.index, 1 - r["agreement"], "^-", label="1 - class agreement")
     ax[0].axhline(0.05, color="grey", lw=0.8, ls=":")
     ax[0].set(xscale="log", xlabel="epsilon", ylabel="relative error", title="RFM-8 (UCI)")
     ax[0].legend()
-    for init in ("random", "rfm_classes"):
-        s = km.loc[init].drop(index=float("inf"), errors="ignore")
-        ax[1].plot(s.index, s["inertia_ratio"], "o-", label=f"init {init}")
+    for method, init in itertools.product(("lloyd", "diffprivlib"), ("random", "rfm_classes")):
+        s = km.loc[(method, init)].drop(index=float("inf"), errors="ignore")
+        style = "o-" if method == "lloyd" else "s--"
+        ax[1].plot(s.index, s["inertia_ratio"], style, label=f"{method}, init {init}")
     ax[1].axhline(1.2, color="grey", lw=0.8, ls=":")
     ax[1].set(
         xscale="log", xlabel="epsilon", ylabel="inertia / sklearn inertia", title="DP k-means (UCI)"

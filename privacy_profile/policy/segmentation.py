@@ -190,13 +190,21 @@ class KMeansSpec(_Frozen):
     features: list[KMeansFeature] = Field(min_length=1)
     init: KMeansInit = KMeansInit.RANDOM
     method: KMeansMethodName = KMeansMethodName.LLOYD
-    iterations: int = Field(
-        default=3,
+    iterations: int | None = Field(
+        default=None,
         ge=1,
         le=20,
         description="DP Lloyd iterations (method lloyd only); the fit epsilon is split equally "
-        "over them, so few iterations with more epsilon each usually do better than many.",
+        "over them, so few iterations with more epsilon each usually do better than many. "
+        "Default: 3 with init rfm_classes (a good start), 5 with init random.",
     )
+
+    def lloyd_iterations(self) -> int:
+        """The DP Lloyd iteration count: ``iterations``, or the default for ``init``."""
+        if self.iterations is not None:
+            return self.iterations
+        return 3 if self.init is KMeansInit.RFM_CLASSES else 5
+
     size_share: float = Field(
         default=0.2, gt=0, lt=1, description="Share of epsilon for the DP cluster sizes."
     )

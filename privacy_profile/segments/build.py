@@ -222,7 +222,7 @@ def build_segments(
             ),
             size_share=km.size_share,
             method=KMeansMethod(km.method.value),
-            iterations=km.iterations,
+            iterations=km.lloyd_iterations(),
         )
         names = [x.name for x in km.features]
         pop = rfm_population(f) if set(names) & set(RFM_FEATURES) else f

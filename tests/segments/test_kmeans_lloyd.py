@@ -191,7 +191,11 @@ def test_spec_method_and_iterations() -> None:
 
     spec = parse_spec(SPEC_YAML)
     assert spec.kmeans is not None
-    assert (spec.kmeans.method.value, spec.kmeans.iterations) == ("lloyd", 3)
+    assert (spec.kmeans.method.value, spec.kmeans.lloyd_iterations()) == ("lloyd", 3)
+    rand = SPEC_YAML.replace("  init: rfm_classes\n", "  init: random\n")
+    assert parse_spec(rand).kmeans.lloyd_iterations() == 5  # type: ignore[union-attr]
+    two = SPEC_YAML.replace("  init: rfm_classes\n", "  init: random\n  iterations: 2\n")
+    assert parse_spec(two).kmeans.lloyd_iterations() == 2  # type: ignore[union-attr]
     text = SPEC_YAML.replace(
         "  init: rfm_classes\n", "  init: rfm_classes\n  method: diffprivlib\n"
     )
