@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -182,29 +183,10 @@ def test_output_tamper_is_caught(run: Run) -> None:
 
 def test_ledger_mismatch_is_caught(run: Run, tmp_path: Path) -> None:
     other = tmp_path / "other.sqlite"
+    sizes, revenue = facet_for_run().dp_mechanisms
+    # the ledger charged twice the epsilon the lineage records for the segment sizes
     write_ledger(
-        other,
-        run.run_id,
-        [
-            DpMechanismRecord(
-                release="segment_sizes",
-                label="segment_sizes:count",
-                mechanism="laplace",
-                epsilon=2.0,
-                delta=0.0,
-                sensitivity=3.0,
-                noise_scale=1.5,
-            ),
-            DpMechanismRecord(
-                release="segment_revenue",
-                label="segment_revenue:sum",
-                mechanism="laplace",
-                epsilon=0.5,
-                delta=0.0,
-                sensitivity=6000.0,
-                noise_scale=12000.0,
-            ),
-        ],
+        other, run.run_id, [dataclasses.replace(sizes, epsilon=2.0, noise_scale=1.5), revenue]
     )
     with pytest.raises(
         AuditError,
