@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
 import shutil
 import time
@@ -31,6 +30,7 @@ from typing import Any
 
 import pandas as pd
 
+from privacy_profile._io import atomic_write_text
 from privacy_profile.dp import BudgetLedger, BudgetUsage, BudgetWindow, DPRandom, PrivacyLoss
 from privacy_profile.errors import PolicyError
 from privacy_profile.ingest import KeyRing, SanitizeResult, sanitize, write_sanitized
@@ -574,17 +574,10 @@ def _write_quarantine(result: SanitizeResult, out_dir: Path) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for name, frame in frames.items():
-        written.append(_atomic_write(out_dir / f"{name}.csv", frame.to_csv(index=False)))
+        written.append(atomic_write_text(out_dir / f"{name}.csv", frame.to_csv(index=False)))
     report = json.dumps(result.report.to_dict(), indent=2, ensure_ascii=False, sort_keys=True)
-    written.append(_atomic_write(out_dir / "ingest_report.json", report + "\n"))
+    written.append(atomic_write_text(out_dir / "ingest_report.json", report + "\n"))
     return written
-
-
-def _atomic_write(path: Path, text: str) -> Path:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-    return path
 
 
 # --------------------------------------------------------------------------- collaborators

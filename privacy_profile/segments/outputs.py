@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from privacy_profile._io import atomic_write_text
 from privacy_profile.segments.build import SegmentRelease
 
 __all__ = [
@@ -30,17 +29,6 @@ Guard = Callable[[str, pd.DataFrame], None]
 
 DECIMALS = 4
 """Released values are rounded to this many decimals (post-processing, no privacy cost)."""
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _clean(v: Any) -> Any:
@@ -87,9 +75,9 @@ def write_marketing_outputs(
     for fname, obj in marketing_documents(release).items():
         path = out / fname
         if isinstance(obj, pd.DataFrame):
-            _atomic_write(path, obj.to_csv(index=False))
+            atomic_write_text(path, obj.to_csv(index=False))
         else:
-            _atomic_write(path, json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
+            atomic_write_text(path, json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
         written.append(path)
     return written
 
@@ -103,6 +91,6 @@ def write_audiences(release: SegmentRelease, out_dir: str | Path) -> list[Path]:
     written = []
     for key, df in sorted(release.audiences.items()):
         p = out / f"audience_{key.replace(':', '_')}.csv"
-        _atomic_write(p, df.to_csv(index=False))
+        atomic_write_text(p, df.to_csv(index=False))
         written.append(p)
     return written
