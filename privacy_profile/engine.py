@@ -485,13 +485,13 @@ def sanitize_then_segment(
         if progress is not None:
             progress(name, "done")
 
+    run_now = now or dt.datetime.now(dt.UTC)  # one run time for retention, ages and recency
     recorder.start(run_id, _input_datasets(pol, inputs))
     try:
         with stage("sanitize"):
-            result = sanitize(inputs, pol, purpose, keys, now=now, scanner=scanner)
+            result = sanitize(inputs, pol, purpose, keys, now=run_now, scanner=scanner)
             guard.add_raw_matcher(result.guard.matches)
             guard.remember_pseudonyms(_pseudonym_values(pol, result))
-        run_now = now or dt.datetime.now(dt.UTC)
         with stage("segment"):
             seg = build_segments(
                 _segment_tables(pol, result),
