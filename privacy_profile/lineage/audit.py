@@ -203,10 +203,7 @@ def verify_run(
     if not events_path.is_file():
         raise AuditError(f"{events_path} does not exist", hint="give a run directory")
     lines = [ln for ln in events_path.read_text(encoding="utf-8").splitlines() if ln.strip()]
-    try:
-        events = read_events(events_path)
-    except ValueError:
-        raise AuditError(f"{events_path}: a line is not valid JSON") from None
+    events = read_events(events_path)  # AuditError naming the line if one is not JSON
     run_ids = {str(e.get("run", {}).get("runId")) for e in events}
     if len(run_ids) != 1:
         raise AuditError(f"{events_path}: events carry {len(run_ids)} run ids, expected one")

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from privacy_profile.errors import PrivacyProfileError
+from privacy_profile.errors import AuditError, PrivacyProfileError
 from privacy_profile.lineage.facets import (
     PRIVACY_FACET_NAME,
     PRIVACY_FACET_SCHEMA_URL,
@@ -103,11 +103,22 @@ def event_strings(obj: Any) -> Iterator[str]:
 
 
 def read_events(path: str | Path) -> list[dict[str, Any]]:
-    """The events of an ``events.jsonl`` file."""
+    """The events of an ``events.jsonl`` file; :class:`AuditError` if it is missing or a line
+    is not a JSON object."""
+    p = Path(path)
+    if not p.is_file():
+        raise AuditError(f"{p} does not exist", hint="give a run's lineage/events.jsonl")
     out: list[dict[str, Any]] = []
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            out.append(json.loads(line))
+    for lineno, line in enumerate(p.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            event = json.loads(line)
+        except ValueError:
+            event = None
+        if not isinstance(event, dict):
+            raise AuditError(f"{p}:{lineno}: not a JSON object (the event file was altered)")
+        out.append(event)
     return out
 
 

@@ -260,3 +260,27 @@ def test_cli_demo_runs_and_refuses_a_foreign_folder(tmp_path: Path) -> None:
     assert refused.exit_code == 1
     assert "refusing to touch it" in refused.stderr
     assert (foreign / "keep.txt").read_text(encoding="utf-8") == "precious"
+
+
+def test_cli_lineage_doc_on_a_missing_or_altered_event_file(tmp_path: Path) -> None:
+    out = tmp_path / "doc"
+    missing = runner.invoke(app, ["lineage", "doc", str(tmp_path / "events.jsonl"), str(out)])
+    assert missing.exit_code == 1
+    assert "does not exist" in missing.stderr and "Traceback" not in missing.stderr
+    bad = tmp_path / "events.jsonl"
+    bad.write_text('{"eventType": "START"}\nnot json\n', encoding="utf-8")
+    altered = runner.invoke(app, ["lineage", "doc", str(bad), str(out)])
+    assert altered.exit_code == 1
+    assert f"{bad}:2: not a JSON object" in altered.stderr
+    assert not out.exists()  # nothing half-written
+
+
+def test_cli_budget_show_and_audit_verify_on_missing_files(tmp_path: Path) -> None:
+    ledger = tmp_path / "none.sqlite"
+    shown = runner.invoke(app, ["budget", "show", "--policy", str(POLICY), "--ledger", str(ledger)])
+    assert shown.exit_code == 1
+    assert "no budget ledger" in shown.stderr
+    assert not ledger.exists()  # a typo in --ledger never creates an empty ledger
+    audit = runner.invoke(app, ["audit", "verify", str(tmp_path / "runs" / "x"), "--no-pii-scan"])
+    assert audit.exit_code == 1
+    assert "does not exist" in audit.stderr and "Traceback" not in audit.stderr
