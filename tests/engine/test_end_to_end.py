@@ -12,11 +12,17 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from privacy_profile import BudgetExceededError, PolicyError
+from privacy_profile import (
+    BudgetExceededError,
+    PolicyError,
+    Release,
+    open_ledger,
+    sanitize_then_segment,
+    scanner_for,
+)
 from privacy_profile.cli import app
 from privacy_profile.demo import DemoDataset, generate_demo_data
 from privacy_profile.dp import DPRandom
-from privacy_profile.engine import Release, open_ledger, sanitize_then_segment, scanner_for
 from privacy_profile.ingest import KeyRing
 from privacy_profile.lineage.recorder import read_events
 from privacy_profile.policy import LoadedPolicy, load_policy_file
