@@ -7,8 +7,6 @@ records. Pure functions of their inputs: nothing here runs a stage or writes a f
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -33,6 +31,7 @@ from privacy_profile.lineage.facets import (
 )
 from privacy_profile.policy.loader import LoadedPolicy
 from privacy_profile.policy.model import ColumnRole, Drop, Policy
+from privacy_profile.policy.releases import ReleaseId
 from privacy_profile.policy.rules import sensitive_columns
 from privacy_profile.segments import SegmentRelease
 
@@ -149,11 +148,10 @@ def privacy_facet(
             quasi_identifiers=tuple(kanon.quasi_identifiers),
         )
     )
-    release_of = _release_of_label(seg)
     scale_of = {r.label: r.scale for r in seg.records}
     mechanisms = tuple(
         DpMechanismRecord(
-            release=release_of(c.label),
+            release=str(ReleaseId.of_label(c.label)),
             label=c.label,
             mechanism=c.mechanism,
             epsilon=c.epsilon,
@@ -209,28 +207,16 @@ def privacy_facet(
     )
 
 
-def _release_of_label(seg: SegmentRelease) -> Callable[[str], str]:
-    names = sorted(seg.epsilon, key=len, reverse=True)
-
-    def release(label: str) -> str:
-        for n in names:
-            if label == n or any(label.startswith(n + sep) for sep in "/:."):
-                return n
-        return re.split(r"[/:.]", label, maxsplit=1)[0]
-
-    return release
-
-
 def release_values(seg: SegmentRelease) -> tuple[DpReleaseValue, ...]:
     """Released segment sizes with their 95% intervals (group-level values only)."""
     df = seg.segments
-    need = {"family", "label", "dp_size", "size_ci_low", "size_ci_high"}
+    need = {"family", "segment", "label", "dp_size", "size_ci_low", "size_ci_high"}
     if not need <= set(df.columns):
         return ()
     rows = df.dropna(subset=["dp_size"])
     return tuple(
         DpReleaseValue(
-            release=str(r["family"]),
+            release=str(ReleaseId.of_segment(str(r["family"]), str(r["segment"]))),
             group=str(r["label"]),
             value=float(r["dp_size"]),
             ci_low=float(r["size_ci_low"]),

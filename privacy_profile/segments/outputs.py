@@ -54,7 +54,7 @@ def marketing_documents(release: SegmentRelease) -> dict[str, pd.DataFrame | dic
         docs[f"{name}.json"] = {
             "run_id": release.run_id,
             "table": name,
-            "epsilon_per_release": release.epsilon,
+            "epsilon_per_release": {str(k): v for k, v in release.epsilon.items()},
             "rows": _records(df),
         }
         docs[f"{name}.csv"] = df
