@@ -21,7 +21,7 @@ from privacy_profile.segments.features import (
     compute_features,
 )
 from privacy_profile.segments.lifecycle import LIFECYCLE_STAGES, assign_lifecycle
-from privacy_profile.segments.outputs import write_audiences, write_marketing_outputs
+from privacy_profile.segments.outputs import write_audiences
 from privacy_profile.segments.rfm import RFM_CLASSES, assign_rfm
 from privacy_profile.segments.rules import evaluate_rule, parse_rule
 
@@ -46,5 +46,4 @@ __all__ = [
     "evaluate_rule",
     "parse_rule",
     "write_audiences",
-    "write_marketing_outputs",
 ]

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from _segments_helpers import NOW, SPEC_YAML, parse_spec, synth_tables
+from _support.marketing_outputs import write_marketing_outputs
 
 from privacy_profile.dp import BudgetLedger, BudgetWindow, DPRandom, PrivacyLoss
 from privacy_profile.errors import BudgetExceededError, LeakDetectedError, PolicyError
@@ -25,7 +26,6 @@ from privacy_profile.segments import (
     assign_rfm,
     build_segments,
     compute_features,
-    write_marketing_outputs,
 )
 from privacy_profile.segments._common import ReleaseContext
 from privacy_profile.segments.lifecycle import LifecycleParams
