@@ -34,6 +34,8 @@ PURPOSE = "marketing.advertising.profiling"
 NOW = dt.datetime(2026, 11, 30, 12, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 runner = CliRunner()
 
+pytestmark = pytest.mark.slow  # the engine on 4,000 generated users and the CLI's demo runs
+
 
 @dataclass
 class Run:

@@ -50,6 +50,8 @@ EXAMPLES = ROOT / "policies" / "examples"
 PURPOSE = "marketing.advertising.profiling"
 runner = CliRunner()
 
+pytestmark = pytest.mark.slow  # the engine on the public data sets
+
 
 @dataclass
 class Run:
