@@ -5,6 +5,7 @@ a lower layer to a higher one. Every import counts (module level, inside functio
 from __future__ import annotations
 
 import ast
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -53,6 +54,7 @@ def _imports(path: Path, name: str, modules: set[str]) -> set[str]:
     return {m for m in out if m == "privacy_profile" or m.startswith("privacy_profile.")}
 
 
+@cache
 def _graph() -> dict[str, set[str]]:
     files = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
     graph: dict[str, set[str]] = {}
