@@ -5,7 +5,9 @@ Stage order per table: read (chunks) -> column checks -> type validation (quaran
 consent gate -> retention -> sensitive columns -> free-text scan -> pseudonymize / tokenize /
 drop / generalize -> (after the last chunk) k-anonymity suppression. The consent-records table
 is read first (it feeds the gate, it is not an output), then the subjects table (it feeds the
-minors rule). Finally the leak guard checks every string cell of every output.
+minors rule). Every raw direct-identifier value read goes into the run's
+:class:`~privacy_profile.ingest.identifiers.IdentifierIndex` (keyed digests only), which the
+release guard uses later; finally no string cell of any output may hold an indexed value.
 """
 
 from __future__ import annotations
@@ -16,16 +18,17 @@ import os
 import secrets
 import shutil
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from privacy_profile.errors import ConsentError, InputError, KeyMaterialError
+from privacy_profile.errors import ConsentError, InputError, KeyMaterialError, LeakDetectedError
 from privacy_profile.ingest.codes import factorize
 from privacy_profile.ingest.consent import (
     ConsentState,
@@ -37,7 +40,7 @@ from privacy_profile.ingest.consent import (
     subject_ages,
 )
 from privacy_profile.ingest.generalize import Generalization, GeneralizeParams, generalize_column
-from privacy_profile.ingest.guard import LeakGuard
+from privacy_profile.ingest.identifiers import IdentifierIndex
 from privacy_profile.ingest.kanon import enforce_k_anonymity
 from privacy_profile.ingest.keys import KeyRing
 from privacy_profile.ingest.normalize import normalizer_for
@@ -67,6 +70,7 @@ from privacy_profile.policy.rules import sensitive_columns
 __all__ = ["ActivationInfo", "SanitizeResult", "sanitize", "write_sanitized"]
 
 K_SUPPRESSED = "k_anonymity_suppressed"
+INPUT_IDENTIFIER = "INPUT_IDENTIFIER"  # a free-text cell held a raw identifier the scanner missed
 BAD_STATUS = "bad_consent_status"
 
 
@@ -91,7 +95,7 @@ class SanitizeResult:
     quarantine: dict[str, pd.DataFrame]
     report: IngestReport
     activation: ActivationInfo
-    guard: LeakGuard = field(repr=False)
+    identifiers: IdentifierIndex = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -105,7 +109,7 @@ class _Run:
     input_dir: Path
     chunk_rows: int
     block_bytes: int
-    guard: LeakGuard
+    identifiers: IdentifierIndex
     pseudonymizer: Pseudonymizer
 
 
@@ -118,11 +122,11 @@ def _utc_naive(now: dt.datetime | None) -> dt.datetime:
 
 
 def _chunks(run: _Run, name: str, spec: Table, rb: TableReportBuilder) -> Iterator[Validated]:
-    """Validated chunks of one table; feeds the guard with raw identifier values."""
+    """Validated chunks of one table; feeds the identifier index with raw identifier values."""
     path = run.input_dir / spec.file_name(name)
     schema = TableSchema(name=name, spec=spec, path=path)
     ids = [
-        (c, normalizer_for(col.category))
+        (c, col.category)
         for c, col in spec.columns.items()
         if col.role is ColumnRole.DIRECT_IDENTIFIER
     ]
@@ -139,8 +143,8 @@ def _chunks(run: _Run, name: str, spec: Table, rb: TableReportBuilder) -> Iterat
                 if c not in rb.undeclared_columns_dropped:
                     rb.undeclared_columns_dropped.append(c)
         rb.input_rows += len(chunk.frame) + len(chunk.malformed)
-        for c, norm in ids:
-            run.guard.add(chunk.frame[c], norm)
+        for c, category in ids:
+            run.identifiers.add(chunk.frame[c], category)
         v = validate_chunk(chunk, schema)
         for reason, n in v.reasons.items():
             rb.quarantine(reason, n)
@@ -333,7 +337,11 @@ class _TableProcessor:
                 found = rb.scan_findings.setdefault(c, Counter())
                 found.update(res.counts)
                 rb.scan_cells_blanked[c] += res.blanked
-                out[c] = res.series
+                text, missed = _blank_indexed(run.identifiers, res.series)
+                if missed:
+                    found[INPUT_IDENTIFIER] += missed
+                    rb.scan_cells_blanked[c] += missed
+                out[c] = text
             elif isinstance(t, Keep):
                 out[c] = s
             else:
@@ -401,6 +409,19 @@ class _TableProcessor:
         return frame, quarantine, kreport
 
 
+def _blank_indexed(index: IdentifierIndex, text: pd.Series) -> tuple[pd.Series, int]:
+    """Blank the scanned free-text cells that still hold a raw identifier value read so far
+    (e.g. a nickname of another user the scanner did not recognise); returns the series and
+    the number of cells blanked."""
+    distinct = [str(v) for v in pd.unique(text.dropna())]
+    found = index.find(distinct)
+    if not found:
+        return text, 0
+    hit = np.logical_or.reduce(list(found.values()))
+    bad = text.isin([v for v, h in zip(distinct, hit, strict=True) if h]).to_numpy(dtype=bool)
+    return text.mask(bad), int(bad.sum())
+
+
 def _quasi_identifiers(policy: Policy, table: str, spec: Table) -> list[str]:
     declared = policy.privacy.k_anonymity.quasi_identifiers
     if declared:
@@ -423,7 +444,7 @@ def sanitize(
     policy_dir: Path | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     block_bytes: int = DEFAULT_BLOCK_BYTES,
-    guard: LeakGuard | None = None,
+    identifiers: IdentifierIndex | None = None,
 ) -> SanitizeResult:
     """Turn the raw input tables in ``input_dir`` into pseudonymous tables and a report.
 
@@ -431,9 +452,10 @@ def sanitize(
     ``marketing.advertising.profiling``); ``keys`` from :meth:`KeyRing.from_policy` (or
     :meth:`KeyRing.development` for the demo). ``now`` fixes the run time (retention, ages);
     ``scanner`` redacts free text (without one, ``scan`` columns are dropped). ``policy_dir``
-    is accepted for symmetry with key loading and is not otherwise used. ``guard`` replaces the
-    default :class:`LeakGuard` (e.g. to guard shorter numeric ids); ``chunk_rows`` and
-    ``block_bytes`` set the reading chunk sizes.
+    is accepted for symmetry with key loading and is not otherwise used. ``identifiers`` is the
+    run's identifier index to fill (the engine passes the one its release guard reads; a new
+    one by default; e.g. ``IdentifierIndex(min_numeric_length=8)`` to index only longer numeric
+    ids); ``chunk_rows`` and ``block_bytes`` set the reading chunk sizes.
     Raises InputError, ConsentError, KeyMaterialError or LeakDetectedError.
     """
     del policy_dir
@@ -449,7 +471,7 @@ def sanitize(
         input_dir=Path(input_dir),
         chunk_rows=chunk_rows,
         block_bytes=block_bytes,
-        guard=guard if guard is not None else LeakGuard(),
+        identifiers=identifiers if identifiers is not None else IdentifierIndex(),
         pseudonymizer=Pseudonymizer(keys),
     )
     keys.domain(run.domain)  # fail early when the purpose's key is missing
@@ -540,14 +562,39 @@ def sanitize(
         },
         notes=tuple(notes),
     )
-    run.guard.check({**tables, **{f"quarantine/{k}": v for k, v in quarantine.items()}})
+    _refuse_raw_identifiers(
+        run.identifiers, {**tables, **{f"quarantine/{k}": v for k, v in quarantine.items()}}
+    )
     return SanitizeResult(
         tables=tables,
         quarantine=quarantine,
         report=report,
         activation=activation,
-        guard=run.guard,
+        identifiers=run.identifiers,
     )
+
+
+def _refuse_raw_identifiers(index: IdentifierIndex, tables: Mapping[str, pd.DataFrame]) -> None:
+    """Raise :class:`LeakDetectedError` if a string cell of a sanitized table holds a raw
+    identifier value of the input (e.g. an undeclared identifier in a ``keep`` column). The
+    same index search as the release guard's; this one runs on the pseudonymous tables, which
+    hold pseudonyms by design."""
+    found: list[str] = []
+    for name, frame in tables.items():
+        for col in frame.columns:
+            s = frame[col]
+            if not (pd.api.types.is_string_dtype(s) or s.dtype == object):
+                continue
+            texts = [str(v) for v in pd.unique(s.dropna())]
+            for label, mask in sorted(index.find(texts).items()):
+                n = int(mask.sum())
+                found.append(f"{name}.{col} ({label}, {n} distinct value{'s' if n != 1 else ''})")
+    if found:
+        raise LeakDetectedError(
+            "raw direct-identifier values appear in the output: " + ", ".join(found),
+            hint="declare the column as a direct identifier with pseudonymize/tokenize/drop, "
+            "or fix the input; nothing was written",
+        )
 
 
 # --------------------------------------------------------------------------- writing
@@ -568,8 +615,9 @@ def write_sanitized(result: SanitizeResult, out_dir: str | Path) -> list[Path]:
     ``out_dir`` is replaced as a whole. Returns the written paths.
     """
     out = Path(out_dir)
-    result.guard.check(
-        {**result.tables, **{f"quarantine/{k}": v for k, v in result.quarantine.items()}}
+    _refuse_raw_identifiers(
+        result.identifiers,
+        {**result.tables, **{f"quarantine/{k}": v for k, v in result.quarantine.items()}},
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.parent / f".{out.name}.tmp-{secrets.token_hex(4)}"

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from privacy_profile.dp import Bounds, BudgetLedger, DPRandom, MechanismRecord, PrivacyLoss
-from privacy_profile.errors import BudgetExceededError, ConsentError, LeakDetectedError
+from privacy_profile.errors import BudgetExceededError, ConsentError
 from privacy_profile.policy.segmentation import (
     KMeansInit,
     SegmentationSpec,
@@ -102,26 +102,6 @@ def _domains(spec: SegmentationSpec) -> dict[str, tuple[str, ...]]:
     if "top_categories" in out and "top_category" not in out:
         out["top_category"] = out["top_categories"]
     return out
-
-
-def _check_no_identifiers(tables: Mapping[str, pd.DataFrame], units: pd.Series, unit: str) -> None:
-    """Refuse identifier columns and any text cell equal to a unit's pseudonym.
-
-    The set of pseudonyms is built once and each table's few distinct text values are looked
-    up in it (``Series.isin`` would rebuild a hash table of every pseudonym for each column).
-    """
-    known = set(units.astype(str))
-    for name, df in tables.items():
-        bad = [c for c in df.columns if c == unit or c in ("token", "openid", "pseudonym")]
-        if bad:
-            raise LeakDetectedError(f"marketing table {name!r} has identifier columns {bad}")
-        for col in df.columns:
-            textual = df[col].dtype == object or isinstance(df[col].dtype, pd.StringDtype)
-            if textual and not known.isdisjoint(df[col].dropna().astype(str).unique()):
-                raise LeakDetectedError(
-                    f"marketing table {name!r} column {col!r} holds a pseudonym",
-                    hint="release group-level values only",
-                )
 
 
 def build_segments(
@@ -365,14 +345,6 @@ def build_segments(
         )
         tree_rules = tr.table
         records.extend(tr.records)
-
-    marketing = {
-        "segments": segments,
-        "personas": personas,
-        "recommendations": recommendations,
-        "tree_rules": tree_rules,
-    }
-    _check_no_identifiers(marketing, f[unit_column], unit_column)
 
     audiences, notes = _audiences(
         tables, policy, purpose_obj, families, segments, unit_column, tokenizer

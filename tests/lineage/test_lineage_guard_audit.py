@@ -16,6 +16,8 @@ from _lineage_helpers import (
     PLANTED_PHONE,
     Run,
     facet_for_run,
+    users_frame,
+    users_index,
     write_ledger,
 )
 
@@ -41,7 +43,7 @@ def fake_scanner(texts: list[str]) -> list[list[_Finding]]:
 
 def _guard() -> ReleaseGuard:
     return ReleaseGuard.for_run(
-        raw_identifiers=[PLANTED_OPENID, PLANTED_PHONE, PLANTED_NICKNAME],
+        users_index(users_frame()),
         pseudonyms=["k3v9q2m8x7w4z1b6"],
         scanner=fake_scanner,
     )
@@ -56,10 +58,10 @@ def _clean() -> pd.DataFrame:
 @pytest.mark.parametrize(
     ("cell", "kind"),
     [
-        (PLANTED_PHONE, "raw direct-identifier"),
-        ("call 139-1234-5678 now", "raw direct-identifier"),
-        (f"VIP {PLANTED_NICKNAME}的订单", "raw direct-identifier"),
-        (PLANTED_OPENID.upper(), "raw direct-identifier"),
+        (PLANTED_PHONE, "raw identifier value of the input (keyed-hash match): phone"),
+        ("call 139-1234-5678 now", "raw identifier value of the input (keyed-hash match): phone"),
+        (f"VIP {PLANTED_NICKNAME}的订单", "(keyed-hash match): name"),
+        (PLANTED_OPENID.upper(), "(keyed-hash match): openid"),
         ("k3v9q2m8x7w4z1b6", "pseudonym of this run"),
         ("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", "token-shaped"),
         ("3f2a1c9e-8b7d-4e6f-a5c4-b3d2e1f0a9b8", "token-shaped"),
