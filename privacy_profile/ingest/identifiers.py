@@ -19,8 +19,9 @@ array per category, looked up with ``searchsorted``.
 batch of texts. Each text is normalised per category as the values were, and its substrings of
 the lengths seen at indexing time are looked up:
 
-* phone: the digit runs of the text (separators ``space - ( ) . +`` removed first), every
-  window: ``call 139-1234-5678 now``, ``+86 13912345678``, ``０１３９...`` all hold the number;
+* phone: the numbers of the text (separators ``space - ( ) . +`` between digits removed, runs
+  of digits not glued to an ASCII letter, country prefix removed), whole:
+  ``call 139-1234-5678 now``, ``+86 13912345678``, ``电话１３９...`` all hold the number;
 * the others: every window that starts and ends at a boundary, i.e. where an ASCII letter or
   digit meets anything else, and around every non-ASCII character (so a CJK nickname is found
   anywhere in a Chinese note, an openid inside a URL query or a JSON string, an e-mail inside
@@ -28,12 +29,13 @@ the lengths seen at indexing time are looked up:
 
 A text that is one run of ASCII letters and digits (most cells: pseudonyms, counts, codes) can
 only hold an identifier as a whole; those are digested in one vectorized call. Phone windows
-are vectorized with Arrow; the other windows are built in Python for the remaining texts.
+are found with Arrow kernels; the other windows are built in Python for the remaining texts.
 
 Limits (see docs/lineage.md): values shorter than 4 characters (2 when they hold CJK
 characters) and purely numeric values shorter than 7 digits are not indexed (short surrogate
 keys collide by chance with counters and codes); an ASCII id glued to other ASCII letters or
-digits (``ID12345678``) is not found, a phone number is. 64-bit digests collide: a text that
+digits (``ID12345678``) is not found, nor a phone number glued to ASCII letters or inside a
+longer digit run (``tel13912345678``, ``2026013912345678``). 64-bit digests collide: a text that
 holds no identifier may match one (probability about ``windows x values / 2**64``), which
 can only cause a false refusal, never let an identifier through.
 """
@@ -255,28 +257,33 @@ class IdentifierIndex:
         stores: list[tuple[str, _Store]],
         hits: dict[str, npt.NDArray[np.bool_]],
     ) -> None:
-        lengths = sorted(set().union(*(s.lengths for _, s in stores)))
-        # only texts with a long enough digit run (separators allowed) are split: RE2 is fast,
-        # splitting is not
-        run_re = rf"[0-9](?:{_PHONE_SEPARATORS}*[0-9]){{{lengths[0] - 1},}}"
+        """Numbers in the texts: separators between digits removed, then every run of digits
+        not glued to an ASCII letter, normalised like the values (country prefix removed),
+        looked up whole. A window at every position would find phone numbers by chance inside
+        long digit runs (hex pseudonyms, timestamps): about one per 10^5 windows for a
+        million indexed numbers."""
+        shortest = min(min(s.lengths) for _, s in stores)
+        run_re = rf"[0-9](?:{_PHONE_SEPARATORS}*[0-9]){{{shortest - 1},}}"
         texts = np.flatnonzero(np.asarray(pc.match_substring_regex(nfkc, run_re), dtype=bool))
         if not len(texts):
             return
-        squeezed = pc.replace_substring_regex(nfkc.take(pa.array(texts)), _PHONE_SEPARATORS, "")
-        runs = pc.split_pattern_regex(squeezed, r"[^0-9]+")
-        parents = texts[np.asarray(pc.list_parent_indices(runs), dtype=np.int64)]
-        flat = pc.list_flatten(runs)
-        run_len = np.asarray(pc.utf8_length(flat), dtype=np.int64)
-        keep = np.flatnonzero(run_len >= lengths[0])
+        joined = nfkc.take(pa.array(texts))
+        for _ in range(2):  # a match consumes its digits: two passes join "1 2 3"
+            joined = pc.replace_substring_regex(
+                joined, rf"([0-9]){_PHONE_SEPARATORS}+([0-9])", r"\1\2"
+            )
+        tokens = pc.split_pattern_regex(joined, r"[^0-9A-Za-z]+")
+        parents = texts[np.asarray(pc.list_parent_indices(tokens), dtype=np.int64)]
+        flat = pc.list_flatten(tokens)
+        digits = np.asarray(pc.match_substring_regex(flat, rf"^[0-9]{{{shortest},}}$"), dtype=bool)
+        keep = np.flatnonzero(digits)
         if not len(keep):
             return
-        flat, run_len, parents = flat.take(pa.array(keep)), run_len[keep], parents[keep]
-        for length in lengths:
-            for start in range(int(run_len.max()) - length + 1):
-                sel = np.flatnonzero(run_len >= start + length)
-                sub = pc.utf8_slice_codeunits(flat.take(pa.array(sel)), start, start + length)
-                cand = np.asarray(sub.to_numpy(zero_copy_only=False), dtype=object)
-                self._lookup(stores, cand, parents[sel], hits)
+        runs = pc.replace_substring_regex(
+            flat.take(pa.array(keep)), r"^(?:0086|86)(1[0-9]{10})$", r"\1"
+        )
+        cand = np.asarray(runs.to_numpy(zero_copy_only=False), dtype=object)
+        self._lookup(stores, cand, parents[keep], hits)
 
     def find(self, texts: Sequence[str]) -> dict[str, npt.NDArray[np.bool_]]:
         """Per identifier category with a hit: a mask over ``texts``, True where the text holds

@@ -56,6 +56,10 @@ def _hit(ix: IdentifierIndex, text: str) -> list[str]:
         ("12345", []),  # numeric ids shorter than 7 digits are not indexed
         ("Li Na", []),  # non-CJK names shorter than 4 characters are not indexed
         ("1381234567", []),
+        ("tel13812345678", []),  # glued to ASCII letters
+        ("a3f13812345678e9", []),  # inside a hex pseudonym
+        ("2026013812345678", []),  # inside a longer number
+        ("电话13812345678", ["phone"]),
         ("重要价值客户 / important value", []),
         ("", []),
     ],
@@ -99,8 +103,11 @@ class _Reference:
         nfkc = unicodedata.normalize("NFKC", text)
         for label, digests in sorted(self.digests.items()):
             if label == "phone":
-                runs = re.sub(r"[^0-9]+", " ", re.sub(r"[\s\-().+]", "", nfkc)).split()
-                subs = {r[i:j] for r in runs for i in range(len(r)) for j in range(i, len(r) + 1)}
+                joined = nfkc
+                for _ in range(2):
+                    joined = re.sub(r"([0-9])[\s\-().+]+([0-9])", r"\1\2", joined)
+                tokens = [t for t in re.split(r"[^0-9A-Za-z]+", joined) if t.isdigit()]
+                subs = {re.sub(r"^(?:0086|86)(?=1\d{10}$)", "", t) for t in tokens}
             else:
                 s = nfkc.casefold()
                 bounds = {0, len(s)} | {
