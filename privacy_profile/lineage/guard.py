@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeAlias
 
+import numpy as np
 import pandas as pd
 
 from privacy_profile.errors import LeakDetectedError
@@ -312,11 +313,41 @@ class ReleaseGuard:
         For internal evidence that holds pseudonyms or tokens by design (quarantined rows,
         activation audiences): the pseudonym, token-shape and PII checks do not apply."""
         cells: list[tuple[str, str, int | None, str]] = []
+        leaks: list[Leak] = []
         for name, obj in outputs.items():
-            cells.extend(_cells(name, obj))
-        leaks = self._scan_cells(cells, identities=False)
+            if isinstance(obj, pd.DataFrame):
+                leaks.extend(self._frame_identifiers(name, obj))
+            else:
+                cells.extend(_cells(name, obj))
+        leaks.extend(self._scan_cells(cells, identities=False))
         if leaks:
             raise _leak_error(leaks, what=f"{what} refused")
+
+    def _frame_identifiers(self, name: str, frame: pd.DataFrame) -> list[Leak]:
+        """Raw identifiers in a (large) table: each column's distinct values are looked up
+        once, then the rows holding a hit are located (no per-cell Python loop)."""
+        leaks = [
+            Leak(name, "<header>", None, LeakKind.RAW_IDENTIFIER, label)
+            for label, mask in sorted(
+                self.identifiers.find([str(c) for c in frame.columns]).items()
+            )
+            for _ in mask.nonzero()[0]
+        ]
+        for col in frame.columns:
+            s = frame[col].reset_index(drop=True)
+            uniq = pd.unique(s.dropna())
+            if pd.api.types.is_integer_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
+                texts: list[str | None] = np.asarray(uniq).astype(str).tolist()
+            else:
+                texts = [v if isinstance(v, str) else _cell_text(v) for v in uniq]
+            keep = [i for i, t in enumerate(texts) if t]
+            found = self.identifiers.find([str(texts[i]) for i in keep])
+            for label, mask in sorted(found.items()):
+                values = [uniq[keep[i]] for i in mask.nonzero()[0].tolist()]
+                for row in np.flatnonzero(s.isin(values).to_numpy(dtype=bool)).tolist():
+                    leaks.append(Leak(name, str(col), row, LeakKind.RAW_IDENTIFIER, label))
+        leaks.sort(key=lambda leak: (leak.column != "<header>", leak.row or 0))
+        return leaks
 
     def check_strings(self, strings: Iterable[str], *, where: str) -> None:
         """Check loose strings (e.g. every string of a lineage event) for raw identifiers, the

@@ -253,3 +253,30 @@ def test_recorder_refuses_an_identifier_in_event_metadata(tmp_path: Path) -> Non
     with pytest.raises(LeakDetectedError, match="lineage event START refused"):
         rec.start(new_run_id(), [*inputs(), bad])
     assert not rec.events_path.exists()
+
+
+def test_check_identifiers_locates_rows_in_large_evidence_tables() -> None:
+    """Quarantine evidence and audiences: raw identifiers only, located per row and column
+    (pseudonyms and tokens are their content by design)."""
+    n = 5000
+    frame = pd.DataFrame(
+        {
+            "_row": range(n),
+            "openid": ["a3f1" * 16] * n,  # a pseudonym: not flagged here
+            "amount": [float("nan")] * n,
+            "note": [""] * n,
+        }
+    )
+    frame.loc[17, "note"] = f"备注 {PLANTED_NICKNAME}"
+    frame.loc[4242, "amount"] = float(PLANTED_PHONE)
+    frame[PLANTED_OPENID.upper()] = 1
+    with pytest.raises(LeakDetectedError) as err:
+        _guard().check_identifiers({"orders.csv": frame}, what="quarantine evidence")
+    message = err.value.message
+    assert message.startswith("quarantine evidence refused: 3 leaks found")
+    raw = "raw identifier value of the input (keyed-hash match)"
+    assert f"output 'orders.csv', column '<header>': {raw}: openid" in message
+    assert f"output 'orders.csv', column 'note', row 17: {raw}: name" in message
+    assert f"output 'orders.csv', column 'amount', row 4242: {raw}: phone" in message
+    assert PLANTED_PHONE not in message and PLANTED_NICKNAME not in message
+    _guard().check_identifiers({"orders.csv": frame.iloc[:, :2]}, what="quarantine evidence")
