@@ -342,6 +342,29 @@ def demo_cmd(
     out.print(f"report: {result.release.lineage_html}")
 
 
+@app.command("init")
+def init_cmd(
+    input_dir: Annotated[
+        Path, typer.Option("--input", help="Folder with sample files (CSV, Parquet, JSONL).")
+    ],
+    out_file: Annotated[
+        Path, typer.Option("--out", help="Where the drafted policy is written.")
+    ] = Path("policy.yaml"),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing --out file.")] = (
+        False
+    ),
+    scan: Annotated[
+        bool, typer.Option("--scan/--no-scan", help="Run the PII scanner on the samples.")
+    ] = True,
+) -> None:
+    """Draft a policy from sample files: every guess marked `# review:`, no sample values."""
+    from privacy_profile.profiling import init_policy
+
+    draft = _run(lambda: init_policy(input_dir, out_file, force=force, scan=scan))
+    out.print(draft.summary())
+    out.print(f"wrote {out_file}: review every `# review:` comment, then `policy validate` it")
+
+
 budget_app = typer.Typer(help="Inspect the privacy-budget ledger.", no_args_is_help=True)
 app.add_typer(budget_app, name="budget")
 
