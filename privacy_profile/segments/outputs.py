@@ -1,4 +1,4 @@
-"""Writing the marketing outputs (JSON + CSV) and, separately, activation audiences.
+"""Writing the marketing outputs (JSON, CSV, Parquet) and, separately, activation audiences.
 
 Writes are atomic (a temporary file in the same folder, then ``os.replace``). If a ``guard``
 is given it is called on every table before anything is written, so a guard that raises
@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from privacy_profile._io import atomic_write_text
+from privacy_profile._io import atomic_write_bytes, atomic_write_text, parquet_bytes
 from privacy_profile.segments.build import SegmentRelease
 
 __all__ = [
@@ -46,8 +46,9 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def marketing_documents(release: SegmentRelease) -> dict[str, pd.DataFrame | dict[str, Any]]:
-    """The marketing outputs by file name: each table as CSV and as a JSON document carrying
-    the run id and the epsilon of every release. Never an audience."""
+    """The marketing outputs by file name: each table as CSV (with a byte-order mark, for
+    Excel), as Parquet and as a JSON document carrying the run id and the epsilon of every
+    release. Never an audience."""
     docs: dict[str, pd.DataFrame | dict[str, Any]] = {}
     for name, table in release.marketing_tables().items():
         df = table.round(DECIMALS)  # post-processing: noisy values carry no more precision
@@ -58,14 +59,15 @@ def marketing_documents(release: SegmentRelease) -> dict[str, pd.DataFrame | dic
             "rows": _records(df),
         }
         docs[f"{name}.csv"] = df
+        docs[f"{name}.parquet"] = df
     return docs
 
 
 def write_marketing_outputs(
     release: SegmentRelease, out_dir: str | Path, guard: Guard | None = None
 ) -> list[Path]:
-    """Write ``segments``, ``personas``, ``recommendations`` and ``tree_rules`` as JSON and
-    CSV into ``out_dir``; returns the paths written. No audience is ever written here."""
+    """Write ``segments``, ``personas``, ``recommendations`` and ``tree_rules`` as JSON, CSV
+    and Parquet into ``out_dir``; returns the paths written. No audience is ever written here."""
     out = Path(out_dir)
     if guard is not None:
         for name, df in release.marketing_tables().items():
@@ -74,8 +76,10 @@ def write_marketing_outputs(
     written: list[Path] = []
     for fname, obj in marketing_documents(release).items():
         path = out / fname
-        if isinstance(obj, pd.DataFrame):
-            atomic_write_text(path, obj.to_csv(index=False))
+        if isinstance(obj, pd.DataFrame) and fname.endswith(".parquet"):
+            atomic_write_bytes(path, parquet_bytes(obj))
+        elif isinstance(obj, pd.DataFrame):  # with a byte-order mark, for Excel
+            atomic_write_bytes(path, obj.to_csv(index=False).encode("utf-8-sig"))
         else:
             atomic_write_text(path, json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
         written.append(path)

@@ -225,8 +225,12 @@ def test_audit_verify_passes(run: Run) -> None:
 
 
 def _cells(path: Path) -> Iterator[str]:
-    if path.suffix == ".csv":
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    if path.suffix in (".csv", ".parquet"):
+        frame = (
+            pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+            if path.suffix == ".csv"
+            else pd.read_parquet(path).astype("string").fillna("")
+        )
         yield from frame.columns
         for col in frame.columns:
             yield from frame[col]
