@@ -42,12 +42,17 @@ from privacy_profile.ingest.kanon import enforce_k_anonymity
 from privacy_profile.ingest.keys import KeyRing
 from privacy_profile.ingest.normalize import normalizer_for
 from privacy_profile.ingest.pseudonymize import Pseudonymizer, Tokenizer
-from privacy_profile.ingest.readers import DEFAULT_BLOCK_BYTES, DEFAULT_CHUNK_ROWS, read_table
+from privacy_profile.ingest.readers import DEFAULT_BLOCK_BYTES, DEFAULT_CHUNK_ROWS
 from privacy_profile.ingest.report import IngestReport, TableReportBuilder
 from privacy_profile.ingest.retention import RetentionParams, retention_exclusions
 from privacy_profile.ingest.scan import TextScanner, column_scan_cells, scan_text_column
+from privacy_profile.ingest.sources import (
+    InputsLike,
+    InputTables,
+    PolicyLike,
+    normalize_run_args,
+)
 from privacy_profile.ingest.validate import TableSchema, Validated, check_columns, validate_chunk
-from privacy_profile.policy.loader import load_policy
 from privacy_profile.policy.model import (
     ColumnRole,
     ColumnType,
@@ -102,7 +107,7 @@ class _Run:
     keys: KeyRing
     now: dt.datetime
     scanner: TextScanner | None
-    input_dir: Path
+    inputs: InputTables
     chunk_rows: int
     block_bytes: int
     guard: LeakGuard
@@ -119,7 +124,7 @@ def _utc_naive(now: dt.datetime | None) -> dt.datetime:
 
 def _chunks(run: _Run, name: str, spec: Table, rb: TableReportBuilder) -> Iterator[Validated]:
     """Validated chunks of one table; feeds the guard with raw identifier values."""
-    path = run.input_dir / spec.file_name(name)
+    path = run.inputs.location(name, spec)
     schema = TableSchema(name=name, spec=spec, path=path)
     ids = [
         (c, normalizer_for(col.category))
@@ -127,8 +132,8 @@ def _chunks(run: _Run, name: str, spec: Table, rb: TableReportBuilder) -> Iterat
         if col.role is ColumnRole.DIRECT_IDENTIFIER
     ]
     checked = False
-    for chunk in read_table(
-        path, name, spec, chunk_rows=run.chunk_rows, block_bytes=run.block_bytes
+    for chunk in run.inputs.read(
+        name, spec, chunk_rows=run.chunk_rows, block_bytes=run.block_bytes
     ):
         if not checked:
             undeclared = check_columns(chunk.columns, schema)
@@ -175,10 +180,12 @@ def _mask_quarantine(run: _Run, spec: Table, q: pd.DataFrame) -> pd.DataFrame:
 def _load_consents(run: _Run) -> tuple[ConsentState, TableReportBuilder, pd.DataFrame]:
     cr = run.policy.consent_records
     spec = run.policy.tables[cr.table]
-    rb = TableReportBuilder(table=cr.table, file=spec.file_name(cr.table), role="consent_records")
-    if not (run.input_dir / spec.file_name(cr.table)).is_file():
+    rb = TableReportBuilder(
+        table=cr.table, file=run.inputs.dataset_name(cr.table, spec), role="consent_records"
+    )
+    if not run.inputs.has(cr.table, spec):
         raise ConsentError(
-            f"consent records file {run.input_dir / spec.file_name(cr.table)} not found",
+            f"consent records file {run.inputs.location(cr.table, spec)} not found",
             hint="every run needs the consent records table the policy declares "
             f"(consent_records.table: {cr.table})",
         )
@@ -413,8 +420,8 @@ def _quasi_identifiers(policy: Policy, table: str, spec: Table) -> list[str]:
 
 
 def sanitize(
-    input_dir: str | Path,
-    policy: Policy | str | Path,
+    inputs: InputsLike,
+    policy: PolicyLike,
     purpose: str,
     keys: KeyRing,
     *,
@@ -425,19 +432,23 @@ def sanitize(
     block_bytes: int = DEFAULT_BLOCK_BYTES,
     guard: LeakGuard | None = None,
 ) -> SanitizeResult:
-    """Turn the raw input tables in ``input_dir`` into pseudonymous tables and a report.
+    """Turn the raw input tables into pseudonymous tables and a report.
 
-    ``policy`` is a :class:`Policy` or a policy file; ``purpose`` a declared data use (e.g.
-    ``marketing.advertising.profiling``); ``keys`` from :meth:`KeyRing.from_policy` (or
-    :meth:`KeyRing.development` for the demo). ``now`` fixes the run time (retention, ages);
-    ``scanner`` redacts free text (without one, ``scan`` columns are dropped). ``policy_dir``
-    is accepted for symmetry with key loading and is not otherwise used. ``guard`` replaces the
-    default :class:`LeakGuard` (e.g. to guard shorter numeric ids); ``chunk_rows`` and
-    ``block_bytes`` set the reading chunk sizes.
+    ``inputs`` is a folder (one file per declared table), a mapping of table name to file path,
+    or a mapping of table name to pandas DataFrame (see :mod:`privacy_profile.ingest.sources`).
+    ``policy`` is a :class:`LoadedPolicy`, a :class:`Policy` or a policy file; ``purpose`` a
+    declared data use (e.g. ``marketing.advertising.profiling``); ``keys`` from
+    :meth:`KeyRing.from_policy` (or :meth:`KeyRing.development` for the demo). ``now`` fixes
+    the run time (retention, ages); ``scanner`` redacts free text (without one, ``scan``
+    columns are dropped). ``policy_dir`` is accepted for symmetry with key loading and is not
+    otherwise used. ``guard`` replaces the default :class:`LeakGuard` (e.g. to guard shorter
+    numeric ids); ``chunk_rows`` and ``block_bytes`` set the reading chunk sizes.
+    Inputs and policy are checked before anything is read (InputError / PolicyError).
     Raises InputError, ConsentError, KeyMaterialError or LeakDetectedError.
     """
     del policy_dir
-    pol = policy if isinstance(policy, Policy) else load_policy(policy)
+    tables_in, loaded = normalize_run_args(inputs, policy)
+    pol = loaded.policy
     pur = pol.purpose(purpose)
     run = _Run(
         policy=pol,
@@ -446,7 +457,7 @@ def sanitize(
         keys=keys,
         now=_utc_naive(now),
         scanner=scanner,
-        input_dir=Path(input_dir),
+        inputs=tables_in,
         chunk_rows=chunk_rows,
         block_bytes=block_bytes,
         guard=guard if guard is not None else LeakGuard(),
@@ -461,7 +472,7 @@ def sanitize(
 
     sj = pol.subjects
     sj_spec = pol.tables[sj.table]
-    sj_rb = TableReportBuilder(table=sj.table, file=sj_spec.file_name(sj.table))
+    sj_rb = TableReportBuilder(table=sj.table, file=run.inputs.dataset_name(sj.table, sj_spec))
     sj_chunks = list(_chunks(run, sj.table, sj_spec, sj_rb))
     sj_frames = [v.frame for v in sj_chunks if len(v.frame)]
     sj_all = pd.concat(sj_frames) if sj_frames else None
@@ -476,7 +487,8 @@ def sanitize(
     tokens: list[pd.DataFrame] = []
     for name in order:
         spec = pol.tables[name]
-        rb = sj_rb if name == sj.table else TableReportBuilder(name, spec.file_name(name))
+        file = run.inputs.dataset_name(name, spec)
+        rb = sj_rb if name == sj.table else TableReportBuilder(name, file)
         proc = _TableProcessor(run, name, spec, gate, rb)
         source = iter(sj_chunks) if name == sj.table else _chunks(run, name, spec, rb)
         for v in source:
