@@ -35,6 +35,7 @@ from privacy_profile.dp import BudgetLedger, BudgetUsage, BudgetWindow, DPRandom
 from privacy_profile.errors import PolicyError
 from privacy_profile.ingest import KeyRing, SanitizeResult, sanitize, write_sanitized
 from privacy_profile.ingest.report import IngestReport
+from privacy_profile.ingest.sources import InputsLike, InputTables, PolicyLike, normalize_run_args
 from privacy_profile.lineage.facets import (
     BudgetState,
     ColumnLineage,
@@ -210,9 +211,9 @@ def _pseudonym_values(policy: Policy, result: SanitizeResult) -> Iterator[str]:
 # --------------------------------------------------------------------------- lineage pieces
 
 
-def _input_datasets(policy: Policy, inputs: Path) -> list[DatasetInfo]:
+def _input_datasets(policy: Policy, inputs: InputTables) -> list[DatasetInfo]:
     sensitive = set(sensitive_columns(policy))
-    ns = inputs.resolve().as_uri()
+    ns = inputs.namespace
     out = []
     for tname, table in policy.tables.items():
         fields = tuple(
@@ -225,21 +226,22 @@ def _input_datasets(policy: Policy, inputs: Path) -> list[DatasetInfo]:
             )
             for c, col in table.columns.items()
         )
-        out.append(DatasetInfo(namespace=ns, name=table.file_name(tname), fields=fields))
+        out.append(DatasetInfo(namespace=ns, name=inputs.dataset_name(tname, table), fields=fields))
     return out
 
 
 def _output_datasets(
-    run_dir: Path, seg: SegmentRelease, policy: Policy, inputs: Path
+    run_dir: Path, seg: SegmentRelease, policy: Policy, inputs: InputTables
 ) -> tuple[list[DatasetInfo], list[ColumnLineage]]:
     ns = (run_dir / "marketing").resolve().as_uri()
-    in_ns = inputs.resolve().as_uri()
+    in_ns = inputs.namespace
     unit_table, _, unit = policy.privacy.privacy_unit_column.partition(".")
-    unit_file = policy.tables[unit_table].file_name(unit_table)
+    unit_file = inputs.dataset_name(unit_table, policy.tables[unit_table])
     datasets: list[DatasetInfo] = []
     lineage: list[ColumnLineage] = []
     metric_sources = [
-        (policy.tables[b.table].file_name(b.table), b.column) for b in policy.privacy.metric_bounds
+        (inputs.dataset_name(b.table, policy.tables[b.table]), b.column)
+        for b in policy.privacy.metric_bounds
     ]
     for name, frame in seg.marketing_tables().items():
         fname = f"{name}.csv"
@@ -420,8 +422,8 @@ def _release_values(seg: SegmentRelease) -> tuple[DpReleaseValue, ...]:
 
 
 def sanitize_then_segment(
-    inputs: str | Path,
-    policy: LoadedPolicy | str | Path,
+    inputs: InputsLike,
+    policy: PolicyLike,
     purpose: str,
     keys: KeyRing,
     ledger: BudgetLedger,
@@ -435,7 +437,8 @@ def sanitize_then_segment(
 ) -> Release:
     """Sanitize the raw inputs, build DP segments and personas, and release them with lineage.
 
-    ``policy`` is a loaded policy or a policy file; ``purpose`` a data use it declares;
+    ``inputs`` is a folder, a mapping of table name to file path or to pandas DataFrame;
+    ``policy`` a loaded policy, a Policy or a policy file; ``purpose`` a data use it declares;
     ``keys`` a :class:`~privacy_profile.ingest.KeyRing`; ``ledger`` the budget ledger charged
     before any noisy value exists; ``scanner`` the PII scanner for free text (without one,
     free-text columns are dropped); ``rng`` the DP random generator (secure by default).
@@ -443,7 +446,7 @@ def sanitize_then_segment(
     On any error the lineage records a FAIL event, nothing is released, and the error is
     re-raised (a :class:`~privacy_profile.errors.PrivacyProfileError` for user errors).
     """
-    loaded = policy if isinstance(policy, LoadedPolicy) else load_policy_file(policy)
+    source, loaded = normalize_run_args(inputs, policy)  # InputError/PolicyError before anything
     pol = loaded.policy
     if pol.segmentation is None:
         raise PolicyError(
@@ -458,7 +461,6 @@ def sanitize_then_segment(
             f"{pol.privacy.budget_dataset!r}",
             hint="open the ledger with the policy's privacy.budget_dataset",
         )
-    inputs = Path(inputs)
     run_id = run_id or new_run_id()
     run_dir = Path(out) / "runs" / run_id
     rng = rng if rng is not None else DPRandom()
@@ -486,10 +488,10 @@ def sanitize_then_segment(
             progress(name, "done")
 
     run_now = now or dt.datetime.now(dt.UTC)  # one run time for retention, ages and recency
-    recorder.start(run_id, _input_datasets(pol, inputs))
+    recorder.start(run_id, _input_datasets(pol, source))
     try:
         with stage("sanitize"):
-            result = sanitize(inputs, pol, purpose, keys, now=run_now, scanner=scanner)
+            result = sanitize(source, pol, purpose, keys, now=run_now, scanner=scanner)
             guard.add_raw_matcher(result.guard.matches)
             guard.remember_pseudonyms(_pseudonym_values(pol, result))
         with stage("segment"):
@@ -526,7 +528,7 @@ def sanitize_then_segment(
                 ledger=ledger,
                 run_id=run_id,
             )
-            outputs, lineage = _output_datasets(run_dir, seg, pol, inputs)
+            outputs, lineage = _output_datasets(run_dir, seg, pol, source)
             recorder.complete(outputs, lineage, facet)
             md, html = render_lineage_doc(recorder.events_path, run_dir / "lineage")
     except BaseException as e:
