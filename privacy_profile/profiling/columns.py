@@ -35,15 +35,17 @@ _BOOL = frozenset({"true", "false", "t", "f", "yes", "no", "y", "n", "0", "1"})
 class ColumnProfile:
     """Statistics of a column's sample.
 
-    ``distinct_estimate`` extrapolates the sample's distinct count to the file (Chao1:
-    D + f1^2 / (2 f2)); it equals the sample's count when the sample is the whole file.
+    ``distinct_estimate`` extrapolates the sample's distinct count to the file (bias-corrected
+    Chao1: D + f1 (f1 - 1) / (2 (f2 + 1)), f1 and f2 the values seen once and twice); it equals
+    the sample's count when the sample is the whole file, and is None when every sampled value
+    is distinct (the column is likely unique: no estimate is meaningful).
     """
 
     name: str
     rows: int
     null_share: float
     distinct: int
-    distinct_estimate: int
+    distinct_estimate: int | None
     type: ColumnType
     format: str | None
     mean_length: float
@@ -94,17 +96,20 @@ def profile_column(series: pd.Series, *, complete: bool) -> ColumnProfile:
     distinct = len(counts)
     f1 = int((counts == 1).sum())
     f2 = int((counts == 2).sum())
+    estimate: int | None
     if complete or distinct == 0:
         estimate = distinct
+    elif f1 == distinct:
+        estimate = None
     else:
-        estimate = round(distinct + (f1 * f1) / (2 * f2) if f2 else distinct + f1 * (f1 - 1) / 2)
+        estimate = round(distinct + f1 * (f1 - 1) / (2 * (f2 + 1)))
     typ, fmt = infer_type(present)
     return ColumnProfile(
         name=str(series.name),
         rows=rows,
         null_share=(rows - len(present)) / rows if rows else 0.0,
         distinct=distinct,
-        distinct_estimate=int(estimate),
+        distinct_estimate=estimate,
         type=typ,
         format=fmt,
         mean_length=float(present.str.len().mean()) if len(present) else 0.0,

@@ -182,11 +182,12 @@ def _fseq(items: list[str]) -> CommentedSeq:
 
 def _stats(c: ColumnProposal) -> str:
     p = c.profile
-    distinct = (
-        f"{p.distinct} distinct"
-        if p.distinct == p.distinct_estimate
-        else f"~{p.distinct_estimate} distinct"
-    )
+    if p.distinct_estimate is None:
+        distinct = "all distinct in sample"
+    elif p.distinct == p.distinct_estimate:
+        distinct = f"{p.distinct} distinct"
+    else:
+        distinct = f"~{p.distinct_estimate} distinct"
     return f"{p.type.value} in sample, {distinct}, {p.null_share:.0%} empty"
 
 

@@ -230,3 +230,16 @@ def test_cli_init_then_validate(shop: Path, tmp_path: Path) -> None:
     other = str(tmp_path / "other.yaml")
     missing = runner.invoke(app, ["init", "--input", str(tmp_path / "nope"), "--out", other])
     assert missing.exit_code == 1 and "not a folder" in missing.stderr
+
+
+def test_distinct_count_estimate() -> None:
+    from privacy_profile.profiling.columns import profile_column
+
+    whole = profile_column(pd.Series(["a", "b", "b", None]), complete=True)
+    assert (whole.distinct, whole.distinct_estimate, whole.null_share) == (2, 2, 0.25)
+    unique = profile_column(pd.Series([f"u{i}" for i in range(100)]), complete=False)
+    assert unique.distinct_estimate is None and unique.unique_in_sample
+    # 10 values seen once, 5 seen twice: 15 + 10 * 9 / (2 * 6) = 22.5 -> 22
+    values = [f"a{i}" for i in range(10)] + [f"b{i}" for i in range(5)] * 2
+    part = profile_column(pd.Series(values), complete=False)
+    assert (part.distinct, part.distinct_estimate) == (15, 22)
