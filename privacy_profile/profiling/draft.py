@@ -72,7 +72,8 @@ class PolicyDraft:
 
 
 def _table_name(path: Path) -> str:
-    return path.stem.strip()
+    """The file name without suffix; dots become underscores (policies say ``table.column``)."""
+    return path.stem.strip().replace(".", "_")
 
 
 def _policy_name(folder: Path) -> str:

@@ -243,3 +243,15 @@ def test_distinct_count_estimate() -> None:
     values = [f"a{i}" for i in range(10)] + [f"b{i}" for i in range(5)] * 2
     part = profile_column(pd.Series(values), complete=False)
     assert (part.distinct, part.distinct_estimate) == (15, 22)
+
+
+def test_dotted_file_names_become_valid_table_names(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "orders.2026-11.csv").write_text("user_id,amount\nu1,3.5\nu2,4\n", encoding="utf-8")
+    out = tmp_path / "p.yaml"
+    init_policy(folder, out, scan=False)
+    pol = load_policy_file(out).policy
+    assert list(pol.tables) == ["orders_2026-11", "consents"]
+    assert pol.tables["orders_2026-11"].file == "orders.2026-11.csv"
+    assert pol.privacy.privacy_unit_column == "orders_2026-11.user_id"
