@@ -124,6 +124,7 @@ def draft_policy(
             )
         names.add(name)
         sample = read_sample(p, max_rows=max_rows, max_bytes=max_bytes)
+        _check_header(sample.frame.columns, p, scanner if scan else None)
         tp = propose_table(name, sample, scanner if scan else None)
         if tp.subject_column is None:
             skipped.append(p.name)
@@ -146,6 +147,38 @@ def draft_policy(
         subjects_table=subjects.name,
         consent_table=consent.name if consent else None,
     )
+
+
+_VALUE_LIKE = re.compile(r"^[\d\s.,:/+\-]+$")
+_HEADER_ENTITIES = frozenset(
+    {
+        "CN_MOBILE",
+        "EMAIL_ADDRESS",
+        "CN_RESIDENT_ID",
+        "BANK_CARD",
+        "WECHAT_OPENID",
+        "WECHAT_UNIONID",
+        "IP_ADDRESS",
+        "PASSPORT",
+    }
+)
+
+
+def _check_header(columns: Any, path: Path, scanner: Any | None) -> None:
+    """Refuse a file whose column names look like values (a CSV without a header row): the
+    draft writes column names, so they must not be data."""
+    names = [str(c) for c in columns]
+    suspicious = [i for i, n in enumerate(names) if _VALUE_LIKE.match(n) or not n.strip()]
+    if scanner is not None and not suspicious:
+        for i, findings in enumerate(scanner.scan_texts(names)):
+            if any(f.entity_type in _HEADER_ENTITIES for f in findings):
+                suspicious.append(i)
+    if suspicious:
+        raise InputError(
+            f"{path}: column name(s) at position(s) {', '.join(str(i + 1) for i in suspicious)} "
+            "look like values, not names (is the header row missing?); nothing was written",
+            hint="add a header row naming the columns",
+        )
 
 
 def _pick_subjects(tables: list[TableProposal]) -> TableProposal:

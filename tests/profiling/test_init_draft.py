@@ -255,3 +255,24 @@ def test_dotted_file_names_become_valid_table_names(tmp_path: Path) -> None:
     assert list(pol.tables) == ["orders_2026-11", "consents"]
     assert pol.tables["orders_2026-11"].file == "orders.2026-11.csv"
     assert pol.privacy.privacy_unit_column == "orders_2026-11.user_id"
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "M100001,13912345678,2026-01-02\n",  # a data row where the header should be
+        "user_id,amount,13912345678\n",
+        "user_id,zhang.san@example.com\n",
+    ],
+)
+def test_a_file_without_header_is_refused_without_echoing_it(
+    header: str, tmp_path: Path, scanner: Any
+) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "t.csv").write_text(header + "M2,3,4\n", encoding="utf-8")
+    out = tmp_path / "p.yaml"
+    with pytest.raises(InputError, match="look like values") as e:
+        init_policy(folder, out, scanner=scanner)
+    assert "13912345678" not in str(e.value) and "zhang.san" not in str(e.value)
+    assert not out.exists()
