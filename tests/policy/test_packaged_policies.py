@@ -49,8 +49,11 @@ def test_cli_policy_example_prints_the_packaged_policy() -> None:
 
 
 def test_cli_version() -> None:
+    from importlib.metadata import version
+
     import privacy_profile
 
+    assert privacy_profile.__version__ == version("privacy_profile")  # pyproject agrees
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0
     assert result.stdout.strip() == f"privacy-profile {privacy_profile.__version__}"
