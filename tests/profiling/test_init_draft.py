@@ -276,3 +276,27 @@ def test_a_file_without_header_is_refused_without_echoing_it(
         init_policy(folder, out, scanner=scanner)
     assert "13912345678" not in str(e.value) and "zhang.san" not in str(e.value)
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("values", "typ", "meanings"),
+    [
+        (["是", "否"], "string", {"granted": ["是"], "withdrawn": ["否"]}),
+        (["同意", "撤回"], "string", {"granted": ["同意"], "withdrawn": ["撤回"]}),
+        (["Y", "N"], "boolean", {"granted": ["Y"], "withdrawn": ["N"]}),
+        (["1", "0"], "boolean", {"granted": ["1"], "withdrawn": ["0"]}),
+    ],
+)
+def test_consent_flag_vocabularies(
+    values: list[str], typ: str, meanings: dict[str, list[str]], tmp_path: Path
+) -> None:
+    from privacy_profile.profiling.propose import propose_table
+
+    path = tmp_path / "members.csv"
+    rows = "".join(f"u{i},{values[i % 2]}\n" for i in range(20))
+    path.write_text("member_id,marketing_consent\n" + rows, encoding="utf-8")
+    table = propose_table("members", read_sample(path), None)
+    flag = next(c for c in table.columns if c.name == "marketing_consent")
+    assert flag.semantic == "consent_flag" and flag.type.value == typ
+    assert flag.meanings == meanings and flag.unknown_values == 0
+    assert table.subject_column == "member_id" and table.kind == "subjects"
