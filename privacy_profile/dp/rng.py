@@ -4,6 +4,11 @@
 system's entropy source (``secrets``) each time one is built. A reproducible generator exists
 only through the explicit test hook :meth:`DPRandom.for_testing`; library code never reads a
 seed from the environment or a global.
+
+There is deliberately no continuous Laplace or Gaussian draw: every additive noise is integer
+(discrete Laplace here), and real values are put on a fixed-point grid first
+(:mod:`privacy_profile.dp.mechanisms`), so no release is open to Mironov's (2012) attack on
+floating-point noise.
 """
 
 from __future__ import annotations
@@ -65,9 +70,3 @@ class DPRandom:
         a = self._gen.geometric(p, size=size)
         b = self._gen.geometric(p, size=size)
         return (a - b).astype(np.int64, copy=False)
-
-    def laplace(self, scale: float, size: int) -> FloatArray:
-        return self._gen.laplace(0.0, scale, size=size)
-
-    def gaussian(self, sigma: float, size: int) -> FloatArray:
-        return self._gen.normal(0.0, sigma, size=size)
