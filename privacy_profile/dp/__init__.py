@@ -20,6 +20,7 @@ from privacy_profile.dp.ledger import (
     Charge,
     ChargeRequest,
     WindowKind,
+    read_charges,
 )
 from privacy_profile.dp.mechanisms import MechanismRecord, noise_scale
 from privacy_profile.dp.model import (
@@ -67,4 +68,5 @@ __all__ = [
     "dp_top_k",
     "noise_scale",
     "plan_budget",
+    "read_charges",
 ]

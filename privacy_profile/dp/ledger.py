@@ -23,7 +23,7 @@ from pathlib import Path
 from types import TracebackType
 
 from privacy_profile.dp.model import Mechanism, PrivacyLoss
-from privacy_profile.errors import BudgetExceededError, PrivacyParameterError
+from privacy_profile.errors import BudgetExceededError, InputError, PrivacyParameterError
 
 __all__ = [
     "BudgetLedger",
@@ -32,6 +32,7 @@ __all__ = [
     "Charge",
     "ChargeRequest",
     "WindowKind",
+    "read_charges",
 ]
 
 EPS_UNIT = 10**9
@@ -277,8 +278,7 @@ class BudgetLedger:
 
     def charges_for_run(self, run_id: str) -> list[Charge]:
         rows = self._conn.execute(
-            "SELECT charge_id, dataset, run_id, mechanism, label, epsilon_units, delta_units, "
-            "sensitivity, charged_at FROM charges WHERE run_id = ? AND dataset = ? "
+            f"SELECT {_CHARGE_COLUMNS} FROM charges WHERE run_id = ? AND dataset = ? "
             "ORDER BY charge_id",
             (run_id, self.dataset),
         ).fetchall()
@@ -378,3 +378,46 @@ class BudgetLedger:
             )
             for cid, r in zip(ids, rows, strict=True)
         ]
+
+
+_CHARGE_COLUMNS = (
+    "charge_id, dataset, run_id, mechanism, label, epsilon_units, delta_units, sensitivity, "
+    "charged_at"
+)
+
+
+def read_charges(
+    path: str | Path, *, run_id: str | None = None, dataset: str | None = None
+) -> list[Charge]:
+    """The charges recorded in the ledger file at ``path``, read-only (``mode=ro``: nothing
+    can be written, no budget is needed), in charge order; optionally only one run's and/or
+    one dataset's. For audits and reports; spending goes through :class:`BudgetLedger`.
+
+    Raises :class:`~privacy_profile.errors.InputError` when the file is missing or is not a
+    ledger."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"ledger {p} does not exist", hint="give the ledger file's path")
+    try:
+        conn = sqlite3.connect(f"file:{p.resolve()}?mode=ro", uri=True)
+    except sqlite3.Error as e:
+        raise InputError(f"ledger {p} cannot be opened: {e}") from None
+    where, args = [], []
+    if run_id is not None:
+        where.append("run_id = ?")
+        args.append(run_id)
+    if dataset is not None:
+        where.append("dataset = ?")
+        args.append(dataset)
+    sql = f"SELECT {_CHARGE_COLUMNS} FROM charges"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    try:
+        rows = conn.execute(sql + " ORDER BY charge_id", tuple(args)).fetchall()
+    except sqlite3.Error as e:
+        raise InputError(
+            f"ledger {p} cannot be read: {e}", hint="is this a privacy_profile ledger file?"
+        ) from None
+    finally:
+        conn.close()
+    return [BudgetLedger._charge(r) for r in rows]

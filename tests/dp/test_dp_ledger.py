@@ -132,3 +132,38 @@ def test_eight_processes_never_overspend(tmp_path: Path) -> None:
     ledger = _open(tmp_path / "race.db")
     assert ledger.spent().epsilon == pytest.approx(1.0)
     assert ledger.spent().epsilon <= 1.0
+
+
+def test_read_charges_is_read_only_and_needs_no_budget(tmp_path: Path) -> None:
+    from privacy_profile.dp import read_charges
+    from privacy_profile.errors import InputError
+
+    path = tmp_path / "ledger.sqlite"
+    with BudgetLedger.open(
+        path, dataset="d", budget=PrivacyLoss(epsilon=2.0), window=BudgetWindow.lifetime()
+    ) as led:
+        led.charge(
+            run_id="r1",
+            mechanism=Mechanism.DISCRETE_LAPLACE,
+            loss=PrivacyLoss(epsilon=0.5),
+            sensitivity=1.0,
+            label="a",
+        )
+        led.charge(
+            run_id="r2",
+            mechanism=Mechanism.DISCRETE_LAPLACE,
+            loss=PrivacyLoss(epsilon=0.25),
+            sensitivity=2.0,
+            label="b",
+        )
+        want = led.charges_for_run("r2")
+    before = path.read_bytes()
+    assert read_charges(path, run_id="r2") == want
+    assert [c.label for c in read_charges(path)] == ["a", "b"]
+    assert read_charges(path, run_id="r2", dataset="other") == []
+    assert path.read_bytes() == before  # nothing written
+    with pytest.raises(InputError, match="does not exist"):
+        read_charges(tmp_path / "missing.sqlite")
+    (tmp_path / "junk.sqlite").write_text("not a database")
+    with pytest.raises(InputError, match="cannot be read"):
+        read_charges(tmp_path / "junk.sqlite")
