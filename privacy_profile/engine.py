@@ -31,7 +31,7 @@ from typing import Any
 import pandas as pd
 
 from privacy_profile._io import atomic_write_text
-from privacy_profile.dp import BudgetLedger, BudgetUsage, BudgetWindow, DPRandom, PrivacyLoss
+from privacy_profile.dp import BudgetLedger, BudgetUsage, DPRandom, PrivacyLoss
 from privacy_profile.errors import PolicyError
 from privacy_profile.ingest import KeyRing, SanitizeResult, sanitize, write_sanitized
 from privacy_profile.ingest.report import IngestReport
@@ -61,7 +61,6 @@ from privacy_profile.policy.model import (
     Policy,
     Pseudonymize,
     Tokenize,
-    WindowKind,
 )
 from privacy_profile.policy.rules import sensitive_columns
 from privacy_profile.segments import (
@@ -586,17 +585,11 @@ def _write_quarantine(result: SanitizeResult, out_dir: Path) -> list[Path]:
 def open_ledger(path: str | Path, policy: Policy) -> BudgetLedger:
     """Open (or create) the SQLite budget ledger for the policy's dataset, budget and window."""
     pv = policy.privacy
-    w = pv.budget_window
-    window = (
-        BudgetWindow.rolling_days(w.days)
-        if w.kind is WindowKind.ROLLING_DAYS and w.days is not None
-        else BudgetWindow.calendar_month()
-    )
     return BudgetLedger.open(
         Path(path),
         dataset=pv.budget_dataset,
         budget=PrivacyLoss(epsilon=pv.epsilon_budget, delta=pv.delta_budget),
-        window=window,
+        window=pv.budget_window.to_window(),
     )
 
 

@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from privacy_profile.dp.ledger import BudgetWindow as DPBudgetWindow
 from privacy_profile.policy.segmentation import SegmentationSpec
 
 __all__ = [
@@ -30,7 +31,7 @@ __all__ = [
     "AgeBand",
     "AggregationThreshold",
     "Assessment",
-    "BudgetWindow",
+    "BudgetWindowSpec",
     "CityToProvince",
     "Column",
     "ColumnRole",
@@ -467,12 +468,20 @@ class Purpose(_Frozen):
 # --------------------------------------------------------------------------- privacy
 
 
-class BudgetWindow(_Frozen):
+class BudgetWindowSpec(_Frozen):
+    """The declared budget window; :meth:`to_window` gives the ledger's
+    :class:`privacy_profile.dp.BudgetWindow` (the one window type)."""
+
     kind: WindowKind
     days: int | None = Field(default=None, ge=1)
 
+    def to_window(self) -> DPBudgetWindow:
+        if self.kind is WindowKind.ROLLING_DAYS and self.days is not None:
+            return DPBudgetWindow.rolling_days(self.days)
+        return DPBudgetWindow.calendar_month()
+
     @model_validator(mode="after")
-    def _days(self) -> BudgetWindow:
+    def _days(self) -> BudgetWindowSpec:
         if self.kind is WindowKind.ROLLING_DAYS and self.days is None:
             raise ValueError("a rolling_days window needs `days`")
         if self.kind is WindowKind.CALENDAR_MONTH and self.days is not None:
@@ -527,7 +536,7 @@ class PrivacySpec(_Frozen):
     max_epsilon_per_query: float = Field(description="Epsilon of one release.")
     delta_per_query: float = Field(description="Delta of one release (private group selection).")
     budget_dataset: str = Field(min_length=1, description="The ledger's dataset name.")
-    budget_window: BudgetWindow
+    budget_window: BudgetWindowSpec
     aggregation_threshold: AggregationThreshold
     k_anonymity: KAnonymity
     metric_bounds: list[MetricBounds] = Field(default_factory=list)

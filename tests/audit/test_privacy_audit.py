@@ -39,7 +39,7 @@ def test_the_auditor_can_fail() -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("make", "runs"),
-    [(count_case, 60), (sum_case, 60), (selection_case(g=1000, delta=1e-3), 1000)],
+    [(count_case, 40), (sum_case, 40), (selection_case(g=1000, delta=1e-3), 400)],
     ids=["count", "sum", "selection_g1000"],
 )
 def test_lower_bounds_with_more_runs(make: Callable[[], AuditCase], runs: int) -> None:
