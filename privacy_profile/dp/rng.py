@@ -56,6 +56,25 @@ class DPRandom:
         """One uniform integer in [0, highs[i]) for each i (exact, no modulo bias)."""
         return self._gen.integers(0, highs, dtype=np.int64)
 
+    def randbelow(self, n: int) -> int:
+        """One uniform integer in [0, n) for any positive Python int (exact: rejection over
+        whole 64-bit words; used by the exact samplers of :mod:`privacy_profile.dp.zcdp`)."""
+        if n < 1:
+            raise ValueError("randbelow needs n >= 1")
+        bits = (n - 1).bit_length()
+        if bits == 0:
+            return 0
+        words = (bits + 63) // 64
+        mask = (1 << bits) - 1
+        while True:
+            raw = self._gen.bit_generator.random_raw(words)
+            x = 0
+            for w in np.atleast_1d(raw).tolist():
+                x = (x << 64) | int(w)
+            x &= mask
+            if x < n:
+                return x
+
     def permutation(self, n: int) -> IntArray:
         return self._gen.permutation(n).astype(np.int64, copy=False)
 
