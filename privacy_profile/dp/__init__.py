@@ -20,6 +20,7 @@ from privacy_profile.dp.ledger import (
     Charge,
     ChargeRequest,
     WindowKind,
+    ZcdpChargeRequest,
     read_charges,
 )
 from privacy_profile.dp.mechanisms import MechanismRecord, noise_scale
@@ -58,6 +59,7 @@ __all__ = [
     "QuantileResult",
     "Released",
     "WindowKind",
+    "ZcdpChargeRequest",
     "bound_contributions",
     "dp_aggregate",
     "dp_count",
