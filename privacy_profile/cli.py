@@ -368,7 +368,9 @@ def init_cmd(
     out.print(f"wrote {out_file}: review every `# review:` comment, then `policy validate` it")
 
 
-budget_app = typer.Typer(help="Inspect the privacy-budget ledger.", no_args_is_help=True)
+budget_app = typer.Typer(
+    help="Inspect the privacy-budget ledger and plan refreshes.", no_args_is_help=True
+)
 app.add_typer(budget_app, name="budget")
 
 
@@ -383,6 +385,25 @@ def budget_show(
     loaded = _run(lambda: load_policy_file(policy))
     status = _run(lambda: budget_status(ledger, loaded.policy))
     out.print(status)
+
+
+@budget_app.command("plan")
+def budget_plan(
+    policy: PolicyOption,
+    cadence: Annotated[
+        str, typer.Option("--cadence", help="How often segments are refreshed: daily or weekly.")
+    ] = "daily",
+) -> None:
+    """Show how much each refresh may spend so the budget lasts its window, and the expected
+    noise of each release, under pure epsilon and under zCDP (nothing is charged)."""
+    from privacy_profile.dp.policy_plan import plan_policy_refreshes
+
+    if cadence not in ("daily", "weekly"):
+        err.print("[bold red]error:[/] --cadence must be daily or weekly", markup=True)
+        raise typer.Exit(2)
+    loaded = _run(lambda: load_policy_file(policy))
+    plan = _run(lambda: plan_policy_refreshes(loaded.policy, cadence))
+    out.print(plan.render(), markup=False)
 
 
 def main() -> None:

@@ -55,7 +55,7 @@ __all__ = [
     "AgeBand",
     "AggregationThreshold",
     "Assessment",
-    "BudgetWindow",
+    "BudgetWindowSpec",
     "CityToProvince",
     "Column",
     "ColumnRole",
@@ -212,12 +212,15 @@ class Purpose(_Frozen):
 # --------------------------------------------------------------------------- privacy
 
 
-class BudgetWindow(_Frozen):
+class BudgetWindowSpec(_Frozen):
+    """The declared budget window; :func:`privacy_profile.dp.policy_ledger.budget_window`
+    gives the ledger's :class:`privacy_profile.dp.BudgetWindow` (the one window type)."""
+
     kind: WindowKind
     days: int | None = Field(default=None, ge=1)
 
     @model_validator(mode="after")
-    def _days(self) -> BudgetWindow:
+    def _days(self) -> BudgetWindowSpec:
         if self.kind is WindowKind.ROLLING_DAYS and self.days is None:
             raise ValueError("a rolling_days window needs `days`")
         if self.kind is WindowKind.CALENDAR_MONTH and self.days is not None:
@@ -272,7 +275,7 @@ class PrivacySpec(_Frozen):
     max_epsilon_per_query: float = Field(description="Epsilon of one release.")
     delta_per_query: float = Field(description="Delta of one release (private group selection).")
     budget_dataset: str = Field(min_length=1, description="The ledger's dataset name.")
-    budget_window: BudgetWindow
+    budget_window: BudgetWindowSpec
     aggregation_threshold: AggregationThreshold
     k_anonymity: KAnonymity
     metric_bounds: list[MetricBounds] = Field(default_factory=list)
