@@ -15,7 +15,7 @@ import os
 import secrets
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -36,6 +36,7 @@ __all__ = [
     "RUN_EVENT_SCHEMA_URL",
     "SCHEMA_FACET_SCHEMA_URL",
     "TAGS_FACET_SCHEMA_URL",
+    "EventSender",
     "LineageRecorder",
     "StringChecker",
     "event_strings",
@@ -60,6 +61,13 @@ ERROR_MESSAGE_SCHEMA_URL = (
 DEFAULT_PRODUCER = "https://github.com/privacy-profile/privacy_profile/tree/0.1.0"
 
 Clock = Callable[[], dt.datetime]
+
+
+class EventSender(Protocol):
+    """Anything that takes events for delivery without blocking (a
+    :class:`~privacy_profile.lineage.transport.LineageSender`)."""
+
+    def submit(self, event: Mapping[str, Any]) -> None: ...
 
 
 class StringChecker(Protocol):
@@ -128,7 +136,9 @@ class LineageRecorder:
     Call :meth:`start` once, then :meth:`complete` or :meth:`fail` once. With ``run_log``
     each event's SHA-256 is appended to the hash-chained run log; with ``checker`` (a
     :class:`~privacy_profile.lineage.guard.ReleaseGuard`) every string of every event is
-    checked for raw identifiers, pseudonyms and PII before it is written.
+    checked for raw identifiers, pseudonyms and PII before it is written. With ``sender`` (a
+    :class:`~privacy_profile.lineage.transport.LineageSender`) each event, once written, is
+    also queued for delivery to a lineage server; delivery never blocks or fails the run.
     """
 
     def __init__(
@@ -141,6 +151,7 @@ class LineageRecorder:
         clock: Clock = _utcnow,
         run_log: RunLog | None = None,
         checker: StringChecker | None = None,
+        sender: EventSender | None = None,
     ) -> None:
         self.run_dir = Path(run_dir)
         self.events_path = self.run_dir / "lineage" / "events.jsonl"
@@ -150,6 +161,7 @@ class LineageRecorder:
         self._clock = clock
         self._run_log = run_log
         self._checker = checker
+        self._sender = sender
         self._run_id: str | None = None
         self._inputs: list[DatasetInfo] = []
         self._finished = False
@@ -260,6 +272,8 @@ class LineageRecorder:
                     "sha256": "sha256:" + hashlib.sha256(line.encode("utf-8")).hexdigest(),
                 },
             )
+        if self._sender is not None:  # after the file: the file is the record
+            self._sender.submit(event)
         return event
 
     # -- the run -----------------------------------------------------------------------------
