@@ -8,17 +8,17 @@ parameters only; they never carry a data value (see :class:`LineageRecorder`).
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import os
 import secrets
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+from privacy_profile._clock import Clock, utcnow
 from privacy_profile.errors import AuditError, PrivacyProfileError
 from privacy_profile.lineage.facets import (
     PRIVACY_FACET_NAME,
@@ -60,8 +60,6 @@ ERROR_MESSAGE_SCHEMA_URL = (
 )
 DEFAULT_PRODUCER = "https://github.com/privacy-profile/privacy_profile/tree/0.1.0"
 
-Clock = Callable[[], dt.datetime]
-
 
 class EventSender(Protocol):
     """Anything that takes events for delivery without blocking (a
@@ -74,10 +72,6 @@ class StringChecker(Protocol):
     """Anything that can refuse strings (the release guard's ``check_strings``)."""
 
     def check_strings(self, strings: Iterable[str], *, where: str) -> None: ...
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def new_run_id() -> str:
@@ -148,7 +142,7 @@ class LineageRecorder:
         job_namespace: str,
         job_name: str,
         producer: str = DEFAULT_PRODUCER,
-        clock: Clock = _utcnow,
+        clock: Clock = utcnow,
         run_log: RunLog | None = None,
         checker: StringChecker | None = None,
         sender: EventSender | None = None,
