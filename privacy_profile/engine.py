@@ -244,6 +244,7 @@ def sanitize_then_segment(
             result = sanitize(inputs, pol, purpose, keys, now=run_now, scanner=scanner)
             guard.add_raw_matcher(result.guard.matches)
             guard.remember_pseudonyms(_pseudonym_values(pol, result))
+        columns = _feature_columns(pol)
         with stage("segment"):
             seg = build_segments(
                 _segment_tables(pol, result),
@@ -256,7 +257,7 @@ def sanitize_then_segment(
                 rng=rng,
                 purpose=purpose,
                 tokenizer=_tokenizer(result),
-                columns=_feature_columns(pol),
+                columns=columns,
             )
         with stage("release"):
             marketing = guard.release(
@@ -278,7 +279,14 @@ def sanitize_then_segment(
                 ledger=ledger,
                 run_id=run_id,
             )
-            outputs, lineage = output_datasets(run_dir, seg, pol, inputs)
+            outputs, lineage = output_datasets(
+                seg,
+                pol,
+                inputs,
+                columns=columns,
+                marketing_files=marketing,
+                activation_files=activation,
+            )
             recorder.complete(outputs, lineage, facet)
             md, html = render_lineage_doc(recorder.events_path, run_dir / "lineage")
     except BaseException as e:

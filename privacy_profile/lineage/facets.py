@@ -80,6 +80,8 @@ class DatasetInfo:
     namespace: str
     name: str
     fields: tuple[FieldInfo, ...] = ()
+    row_count: int | None = None  # outputs: rows written (OutputStatistics facet)
+    size_bytes: int | None = None  # outputs: bytes written
 
 
 class Transform(enum.Enum):

@@ -33,6 +33,7 @@ __all__ = [
     "COLUMN_LINEAGE_SCHEMA_URL",
     "DEFAULT_PRODUCER",
     "ERROR_MESSAGE_SCHEMA_URL",
+    "OUTPUT_STATISTICS_SCHEMA_URL",
     "RUN_EVENT_SCHEMA_URL",
     "SCHEMA_FACET_SCHEMA_URL",
     "TAGS_FACET_SCHEMA_URL",
@@ -57,6 +58,10 @@ TAGS_FACET_SCHEMA_URL = (
 )
 ERROR_MESSAGE_SCHEMA_URL = (
     "https://openlineage.io/spec/facets/1-0-1/ErrorMessageRunFacet.json#/$defs/ErrorMessageRunFacet"
+)
+OUTPUT_STATISTICS_SCHEMA_URL = (
+    "https://openlineage.io/spec/facets/1-0-2/OutputStatisticsOutputDatasetFacet.json"
+    "#/$defs/OutputStatisticsOutputDatasetFacet"
 )
 DEFAULT_PRODUCER = "https://github.com/privacy-profile/privacy_profile/tree/0.1.0"
 
@@ -225,7 +230,18 @@ class LineageRecorder:
         mine = [c for c in lineage if c.output == ds.name]
         if mine:
             facets["columnLineage"] = self._column_lineage_facet(mine)
-        return {"facets": facets, "name": ds.name, "namespace": ds.namespace, "outputFacets": {}}
+        output_facets: dict[str, Any] = {}
+        if ds.row_count is not None:
+            stats: dict[str, Any] = {"fileCount": 1, "rowCount": ds.row_count}
+            if ds.size_bytes is not None:
+                stats["size"] = ds.size_bytes
+            output_facets["outputStatistics"] = self._facet(OUTPUT_STATISTICS_SCHEMA_URL, stats)
+        return {
+            "facets": facets,
+            "name": ds.name,
+            "namespace": ds.namespace,
+            "outputFacets": output_facets,
+        }
 
     def _event(
         self,
