@@ -39,6 +39,7 @@ from privacy_profile.lineage.recorder import LineageRecorder, new_run_id
 from privacy_profile.lineage.report import render_lineage_doc
 from privacy_profile.lineage.run_record import input_datasets, output_datasets, privacy_facet
 from privacy_profile.lineage.runlog import RunLog
+from privacy_profile.lineage.transport import LineageSender
 from privacy_profile.policy.loader import LoadedPolicy, load_policy_file
 from privacy_profile.policy.model import Drop, Policy, Pseudonymize, Tokenize
 from privacy_profile.segments import (
@@ -184,13 +185,17 @@ def sanitize_then_segment(
     now: dt.datetime | None = None,
     run_id: str | None = None,
     progress: ProgressCallback | None = None,
+    lineage_sender: LineageSender | None = None,
 ) -> Release:
     """Sanitize the raw inputs, build DP segments and personas, and release them with lineage.
 
     ``policy`` is a loaded policy or a policy file; ``purpose`` a data use it declares;
     ``keys`` a :class:`~privacy_profile.ingest.KeyRing`; ``ledger`` the budget ledger charged
     before any noisy value exists; ``scanner`` the PII scanner for free text (without one,
-    free-text columns are dropped); ``rng`` the DP random generator (secure by default).
+    free-text columns are dropped); ``rng`` the DP random generator (secure by default);
+    ``lineage_sender`` also delivers each lineage event to a lineage server (see
+    :func:`~privacy_profile.lineage.transport.sender_from_environment`); what it delivered is
+    in the release's notes, and a failed delivery never fails the run.
 
     On any error the lineage records a FAIL event, nothing is released, and the error is
     re-raised (a :class:`~privacy_profile.errors.PrivacyProfileError` for user errors).
@@ -224,6 +229,7 @@ def sanitize_then_segment(
         job_name=f"{pol.name}.sanitize_then_segment",
         run_log=log,
         checker=guard,
+        sender=lineage_sender,
     )
     seconds: dict[str, float] = {}
 
@@ -292,7 +298,10 @@ def sanitize_then_segment(
     except BaseException as e:
         if not recorder.finished:
             recorder.fail(e)
+        if lineage_sender is not None:
+            lineage_sender.close()  # the sender logs what it could not deliver
         raise
+    delivery = () if lineage_sender is None else (lineage_sender.close().describe(),)
     return Release(
         run_id=run_id,
         run_dir=run_dir,
@@ -313,7 +322,7 @@ def sanitize_then_segment(
         budget_remaining=ledger.remaining(),
         development_keys=keys.is_development,
         stage_seconds=dict(seconds),
-        notes=tuple(seg.notes),
+        notes=(*seg.notes, *delivery),
     )
 
 

@@ -422,3 +422,54 @@ def test_column_lineage_matches_the_hand_checked_table(run: Run) -> None:
     for o in outputs.values():
         for field in o["facets"].get("columnLineage", {}).get("fields", {}).values():
             assert not any(i["field"] in ("phone", "nickname") for i in field["inputFields"])
+
+
+def _cli_run_env(run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    import os
+
+    for k in list(os.environ):
+        if k.startswith("OPENLINEAGE"):
+            monkeypatch.delenv(k)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.openlineage/openlineage.yml
+    monkeypatch.chdir(tmp_path)
+    for name in ("MARKETING", "REPORTING", "CUSTODIAN"):
+        monkeypatch.setenv(f"PRIVACY_PROFILE_KEY_{name}", secrets.token_hex(32))
+    args = ["run", "--policy", str(POLICY), "--purpose", PURPOSE]
+    args += ["--input", str(run.data.input_dir), "--out", str(tmp_path / "out")]
+    return [*args, "--ledger", str(tmp_path / "ledger.sqlite")]
+
+
+def test_cli_run_delivers_lineage_to_an_openlineage_endpoint(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from _support.ol_receiver import Receiver
+
+    args = _cli_run_env(run, tmp_path, monkeypatch)
+    with Receiver() as rx:
+        monkeypatch.setenv("OPENLINEAGE_URL", rx.url)
+        result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    assert rx.invalid == []  # every event validated against the schemas on arrival
+    assert [e["eventType"] for e in rx.events] == ["START", "COMPLETE"]
+    events_file = next((tmp_path / "out" / "runs").glob("*/lineage/events.jsonl"))
+    assert rx.events == read_events(events_file)
+    assert "2 event(s) delivered" in result.stdout
+
+
+def test_cli_run_completes_when_the_lineage_endpoint_is_down(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    args = _cli_run_env(run, tmp_path, monkeypatch)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__TYPE", "http")
+    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__RETRY", '{"total": 0}')
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    note = next(line for line in result.stdout.splitlines() if "OpenLineage" in line)
+    assert "0 of 2 event(s) delivered" in note and "events.jsonl is the record" in note
+    assert list((tmp_path / "out" / "runs").glob("*/marketing/segments.csv"))

@@ -4,17 +4,14 @@ endpoint never fails or blocks the run, and the events file stays the record."""
 
 from __future__ import annotations
 
-import json
 import socket
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 from _lineage_helpers import facet_for_run, inputs, outputs
-from test_lineage_events import validate_event
+from _support.ol_receiver import Receiver
 
 from privacy_profile.errors import PrivacyProfileError
 from privacy_profile.lineage import LineageRecorder, read_events
@@ -25,47 +22,6 @@ from privacy_profile.lineage.transport import (
 )
 
 RUN_ID = "01900000-0000-7000-8000-0000000000bb"
-
-
-class Receiver:
-    """A loopback OpenLineage endpoint: stores each POSTed event, answers 200 when it
-    validates and 400 (with the error) when it does not."""
-
-    def __init__(self) -> None:
-        self.events: list[dict[str, Any]] = []
-        self.invalid: list[str] = []
-        self.paths: list[str] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                receiver.paths.append(self.path)
-                try:
-                    event = json.loads(body)
-                    validate_event(event)
-                except Exception as e:
-                    receiver.invalid.append(f"{type(e).__name__}: {e}")
-                    self.send_response(400)
-                else:
-                    receiver.events.append(event)
-                    self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> Receiver:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
