@@ -14,7 +14,8 @@ from _lineage_helpers import facet_for_run, inputs, outputs
 from _support.ol_receiver import Receiver
 
 from privacy_profile.errors import PrivacyProfileError
-from privacy_profile.lineage import LineageRecorder, read_events
+from privacy_profile.ingest import IdentifierIndex
+from privacy_profile.lineage import LineageRecorder, ReleaseGuard, read_events
 from privacy_profile.lineage.transport import (
     LineageSender,
     openlineage_configured,
@@ -53,6 +54,7 @@ def _run(tmp_path: Path, sender: LineageSender | None) -> Path:
         tmp_path / "runs" / RUN_ID,
         job_namespace="privacy_profile",
         job_name="test.sanitize_then_segment",
+        checker=ReleaseGuard(IdentifierIndex()),
         sender=sender,
     )
     rec.start(RUN_ID, inputs())
