@@ -60,3 +60,19 @@ def test_credentials_and_queries_never_reach_a_name() -> None:
 def test_azure_keeps_the_container() -> None:
     got = dataset_name("abfss://raw@shopacct.dfs.core.windows.net/orders/2026")
     assert got == DatasetName("abfss://raw@shopacct.dfs.core.windows.net", "orders/2026")
+
+
+def test_the_published_facet_schema_is_the_packaged_one() -> None:
+    """The privacy facet's `_schemaURL` points at the copy published in the repository; the
+    two never differ (a changed facet gets a new version folder)."""
+    import json
+
+    from privacy_profile.lineage import privacy_facet_schema
+    from privacy_profile.lineage.facets import PRIVACY_FACET_SCHEMA_ID
+
+    root = Path(__file__).resolve().parents[2]
+    rel = PRIVACY_FACET_SCHEMA_ID.split("/main/", 1)[1]
+    assert rel == "docs/spec/facets/1-0-0/PrivacyRunFacet.json"
+    published = json.loads((root / rel).read_text(encoding="utf-8"))
+    assert published == privacy_facet_schema()
+    assert published["$id"] == PRIVACY_FACET_SCHEMA_ID
