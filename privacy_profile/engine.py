@@ -58,8 +58,6 @@ STAGES = ("sanitize", "segment", "release", "lineage")
 ProgressCallback = Callable[[str, str], None]
 """Called as ``progress(stage, "start" | "done")``."""
 
-JOB_NAMESPACE = "privacy_profile"
-
 
 @dataclass(frozen=True, kw_only=True)
 class Release:
@@ -228,7 +226,7 @@ def sanitize_then_segment(
     )
     recorder = LineageRecorder(
         run_dir,
-        job_namespace=JOB_NAMESPACE,
+        job_namespace=pol.lineage_namespace,
         job_name=f"{pol.name}.sanitize_then_segment",
         run_log=log,
         checker=guard,

@@ -76,3 +76,23 @@ def test_the_published_facet_schema_is_the_packaged_one() -> None:
     published = json.loads((root / rel).read_text(encoding="utf-8"))
     assert published == privacy_facet_schema()
     assert published["$id"] == PRIVACY_FACET_SCHEMA_ID
+
+
+def test_the_job_namespace_comes_from_the_policy(tmp_path: Path) -> None:
+    from privacy_profile.errors import PolicyError
+    from privacy_profile.policy import load_policy
+
+    source = Path(__file__).resolve().parents[2] / "policies" / "wechat_shop.yaml"
+    assert load_policy(source).lineage_namespace == "privacy_profile"  # the default
+    custom = tmp_path / "p.yaml"
+    custom.write_text(
+        source.read_text(encoding="utf-8") + "\nlineage_namespace: marketing-data-team\n",
+        encoding="utf-8",
+    )
+    assert load_policy(custom).lineage_namespace == "marketing-data-team"
+    custom.write_text(
+        source.read_text(encoding="utf-8") + "\nlineage_namespace: 'two words'\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(PolicyError, match="lineage_namespace"):
+        load_policy(custom)
