@@ -16,6 +16,7 @@ import pandas as pd
 from privacy_profile.dp import BudgetLedger
 from privacy_profile.dp.policy_ledger import window_spec
 from privacy_profile.ingest import KeyRing, SanitizeResult
+from privacy_profile.ingest.sources import IN_MEMORY, InputTables
 from privacy_profile.lineage.column_lineage import ReleaseLineage
 from privacy_profile.lineage.facets import (
     BudgetState,
@@ -46,17 +47,21 @@ __all__ = [
 ]
 
 
-def input_locations(policy: Policy, inputs: Path) -> dict[str, tuple[str, str]]:
-    """Each policy table's input dataset as OpenLineage ``(namespace, name)`` (naming spec:
-    ``file`` and the absolute path for a local file)."""
+def input_locations(policy: Policy, inputs: InputTables) -> dict[str, tuple[str, str]]:
+    """Each policy table's input dataset as OpenLineage ``(namespace, name)``: per the naming
+    spec for a file (``file`` and its absolute path); an in-memory DataFrame is the table name
+    in the ``memory://privacy_profile`` namespace."""
     out = {}
     for tname, table in policy.tables.items():
-        ds = dataset_name(inputs / table.file_name(tname))
+        if tname in inputs.frames:
+            out[tname] = (IN_MEMORY, tname)
+            continue
+        ds = dataset_name(inputs.location(tname, table))
         out[tname] = (ds.namespace, ds.name)
     return out
 
 
-def input_datasets(policy: Policy, inputs: Path) -> list[DatasetInfo]:
+def input_datasets(policy: Policy, inputs: InputTables) -> list[DatasetInfo]:
     sensitive = set(sensitive_columns(policy))
     where = input_locations(policy, inputs)
     out = []
@@ -105,7 +110,7 @@ def _rows(path: Path) -> int:
 def output_datasets(
     seg: SegmentRelease,
     policy: Policy,
-    inputs: Path,
+    inputs: InputTables,
     *,
     columns: FeatureColumns,
     marketing_files: Sequence[Path],
