@@ -246,6 +246,12 @@ def _summary(release: Release) -> Table:
     return table
 
 
+def _print_summary(release: Release) -> None:
+    out.print(_summary(release))
+    for note in release.notes:  # unwrapped: each note is one line
+        out.print(f"note: {note}", soft_wrap=True)
+
+
 PolicyOption = Annotated[Path, typer.Option("--policy", help="The policy YAML file.")]
 PurposeOption = Annotated[str, typer.Option("--purpose", help="The run's purpose (a data use).")]
 InputOption = Annotated[Path, typer.Option("--input", help="Folder with one file per table.")]
@@ -292,13 +298,20 @@ def run_cmd(
     ],
     dev_keys: DevKeysOption = False,
 ) -> None:
-    """Sanitize, build DP segments and personas, release them through the guard, with lineage."""
+    """Sanitize, build DP segments and personas, release them through the guard, with lineage.
+
+    Lineage events are also sent to a lineage server when openlineage-python's standard
+    settings name one (OPENLINEAGE_URL, OPENLINEAGE_CONFIG or openlineage.yml); a failed send
+    never fails the run.
+    """
     from privacy_profile.dp.policy_ledger import open_ledger
     from privacy_profile.engine import sanitize_then_segment
+    from privacy_profile.lineage.transport import sender_from_environment
     from privacy_profile.pii.for_policy import scanner_for
 
     loaded = _run(lambda: load_policy_file(policy))
     keys = _run(lambda: _keys(loaded, dev_keys))
+    sender = _run(sender_from_environment)  # OpenLineage settings, when any are configured
     progress, on_stage = _progress()
     with _run(lambda: open_ledger(ledger, loaded.policy)) as book, progress:
         release = _run(
@@ -311,9 +324,10 @@ def run_cmd(
                 out_dir,
                 scanner=scanner_for(loaded.policy),
                 progress=on_stage,
+                lineage_sender=sender,
             )
         )
-    out.print(_summary(release))
+    _print_summary(release)
 
 
 @app.command("demo")
@@ -341,7 +355,7 @@ def demo_cmd(
             lambda: run_demo(out_dir, policy_file, n_users=users, seed=seed, progress=on_stage)
         )
     out.print(f"generated {sum(result.rows.values())} rows under {result.input_dir}")
-    out.print(_summary(result.release))
+    _print_summary(result.release)
     out.print(f"report: {result.release.lineage_html}")
 
 

@@ -40,6 +40,7 @@ from privacy_profile.lineage.recorder import LineageRecorder, new_run_id
 from privacy_profile.lineage.report import render_lineage_doc
 from privacy_profile.lineage.run_record import input_datasets, output_datasets, privacy_facet
 from privacy_profile.lineage.runlog import RunLog
+from privacy_profile.lineage.transport import LineageSender
 from privacy_profile.policy.model import Drop, Policy, Pseudonymize, Tokenize
 from privacy_profile.segments import (
     FLAGS_TABLE,
@@ -56,8 +57,6 @@ STAGES = ("sanitize", "segment", "release", "lineage")
 
 ProgressCallback = Callable[[str, str], None]
 """Called as ``progress(stage, "start" | "done")``."""
-
-JOB_NAMESPACE = "privacy_profile"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -184,6 +183,7 @@ def sanitize_then_segment(
     now: dt.datetime | None = None,
     run_id: str | None = None,
     progress: ProgressCallback | None = None,
+    lineage_sender: LineageSender | None = None,
 ) -> Release:
     """Sanitize the raw inputs, build DP segments and personas, and release them with lineage.
 
@@ -191,7 +191,10 @@ def sanitize_then_segment(
     ``policy`` a loaded policy, a Policy or a policy file; ``purpose`` a data use it declares;
     ``keys`` a :class:`~privacy_profile.ingest.KeyRing`; ``ledger`` the budget ledger charged
     before any noisy value exists; ``scanner`` the PII scanner for free text (without one,
-    free-text columns are dropped); ``rng`` the DP random generator (secure by default).
+    free-text columns are dropped); ``rng`` the DP random generator (secure by default);
+    ``lineage_sender`` also delivers each lineage event to a lineage server (see
+    :func:`~privacy_profile.lineage.transport.sender_from_environment`); what it delivered is
+    in the release's notes, and a failed delivery never fails the run.
 
     On any error the lineage records a FAIL event, nothing is released, and the error is
     re-raised (a :class:`~privacy_profile.errors.PrivacyProfileError` for user errors).
@@ -223,10 +226,11 @@ def sanitize_then_segment(
     )
     recorder = LineageRecorder(
         run_dir,
-        job_namespace=JOB_NAMESPACE,
+        job_namespace=pol.lineage_namespace,
         job_name=f"{pol.name}.sanitize_then_segment",
         run_log=log,
         checker=guard,
+        sender=lineage_sender,
     )
     seconds: dict[str, float] = {}
 
@@ -248,6 +252,7 @@ def sanitize_then_segment(
                 source, pol, purpose, keys, now=run_now, scanner=scanner, identifiers=identifiers
             )
             guard.remember_pseudonyms(_pseudonym_values(pol, result))
+        columns = _feature_columns(pol)
         with stage("segment"):
             seg = build_segments(
                 _segment_tables(pol, result),
@@ -260,7 +265,7 @@ def sanitize_then_segment(
                 rng=rng,
                 purpose=purpose,
                 tokenizer=_tokenizer(result),
-                columns=_feature_columns(pol),
+                columns=columns,
             )
         with stage("release"):
             marketing = guard.release(
@@ -282,13 +287,23 @@ def sanitize_then_segment(
                 ledger=ledger,
                 run_id=run_id,
             )
-            outputs, lineage = output_datasets(run_dir, seg, pol, source)
+            outputs, lineage = output_datasets(
+                seg,
+                pol,
+                source,
+                columns=columns,
+                marketing_files=marketing,
+                activation_files=activation,
+            )
             recorder.complete(outputs, lineage, facet)
             md, html = render_lineage_doc(recorder.events_path, run_dir / "lineage")
     except BaseException as e:
         if not recorder.finished:
             recorder.fail(e)
+        if lineage_sender is not None:
+            lineage_sender.close()  # the sender logs what it could not deliver
         raise
+    delivery = () if lineage_sender is None else (lineage_sender.close().describe(),)
     return Release(
         run_id=run_id,
         run_dir=run_dir,
@@ -309,7 +324,7 @@ def sanitize_then_segment(
         budget_remaining=ledger.remaining(),
         development_keys=keys.is_development,
         stage_seconds=dict(seconds),
-        notes=tuple(seg.notes),
+        notes=(*seg.notes, *delivery),
     )
 
 

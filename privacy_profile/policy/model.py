@@ -329,6 +329,12 @@ class Policy(_Frozen):
     tables: dict[str, Table] = Field(min_length=1)
     privacy: PrivacySpec
     pii_scan: PiiScanSpec = PiiScanSpec()
+    lineage_namespace: str = Field(
+        default="privacy_profile",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:/-]*$",
+        description="The OpenLineage job namespace of this policy's runs (e.g. the team or "
+        "scheduler that owns them); the job name is `<policy name>.sanitize_then_segment`.",
+    )
     segmentation: SegmentationSpec | None = Field(
         default=None, description="Segment definitions (see docs/segments.md)."
     )
