@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from privacy_profile.pii.recognizers import RECOGNIZERS
+from privacy_profile.pii.recognizers import NAME_MODELS, RECOGNIZERS
 
 
 def spans(entity: str, text: str) -> list[str]:
@@ -128,7 +128,13 @@ TABLES: dict[str, list[tuple[str, list[str]]]] = {
         ("请王女士到前台取件", ["王女士"]),  # bare surname + form of address
         ("质量很好，高兴", []),  # surname character inside ordinary words
         ("方便快捷，安全可靠", []),
-        ("温格的球队赢了", []),  # transliterated name: no listed surname (a known miss)
+        ("温格的球队赢了", ["温格"]),  # transliterated name: the model finds it
+        ("订单110105 19491231 002X", []),  # the model's PER on a code is dropped
+    ],
+    "CN_PLACE": [
+        ("北京很美", ["北京"]),
+        ("他去了台湾和日本", ["台湾", "日本"]),
+        ("质量很好，物流很快", []),
     ],
     "CN_ADDRESS": [
         ("送到北京市朝阳区建国路88号3单元501室谢谢", ["北京市朝阳区建国路88号3单元501室"]),
@@ -140,6 +146,53 @@ TABLES: dict[str, list[tuple[str, list[str]]]] = {
 }
 
 CASES = [(e, t, exp) for e, rows in TABLES.items() for t, exp in rows]
+
+#: The surname model (``names: surname``), which needs no extra.
+SURNAME_TABLE: list[tuple[str, list[str]]] = [
+    ("收件人王小明，电话", ["王小明"]),
+    ("李先生您好", ["李先生"]),  # jieba tags the form of address as nr
+    ("连衣裙很好看", []),
+    ("谢谢老板", []),
+    ("我叫张伟，电话13812345678", ["张伟"]),  # context word before
+    ("联系人：刘德明", ["刘德明"]),
+    ("请王女士到前台取件", ["王女士"]),  # bare surname + form of address
+    ("质量很好，高兴", []),  # surname character inside ordinary words
+    ("方便快捷，安全可靠", []),
+    ("温格的球队赢了", []),  # transliterated name: no listed surname (a known miss)
+]
+
+#: Addresses with the name model's place tags (the scanner's default, ``names: lac``).
+ADDRESS_MODEL_TABLE: list[tuple[str, list[str]]] = [
+    ("送到北京市朝阳区建国路88号3单元501室谢谢", ["北京市朝阳区建国路88号3单元501室"]),
+    (
+        "收货地址：广东省深圳市南山区科技园南路18号海岸城3栋1201室，张伟收",
+        ["广东省深圳市南山区科技园南路18号海岸城3栋1201室"],
+    ),
+    (
+        "我家住在上海市浦东新区张江镇碧波路690号5号楼302",
+        ["上海市浦东新区张江镇碧波路690号5号楼302"],
+    ),
+    ("寄到杭州西湖区文三路90号", ["杭州西湖区文三路90号"]),
+    ("北京很美", []),  # a bare place: CN_PLACE, not an address
+    ("去北京5天", []),  # a number after a place is not a house number
+    ("质量很好", []),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), SURNAME_TABLE)
+def test_surname_model_table(text: str, expected: list[str]) -> None:
+    rec = NAME_MODELS["surname"]("zh")
+    found = sorted(text[r.start : r.end] for r in rec.analyze(text, []) if r.score >= 0.5)
+    assert found == sorted(expected)
+
+
+@pytest.mark.parametrize(("text", "expected"), ADDRESS_MODEL_TABLE)
+def test_address_with_model_table(text: str, expected: list[str]) -> None:
+    from privacy_profile.pii.lac import LacTagger
+
+    rec = RECOGNIZERS["CN_ADDRESS"]("zh", tagger=LacTagger())  # type: ignore[call-arg]
+    found = sorted(text[r.start : r.end] for r in rec.analyze(text, []) if r.score >= 0.5)
+    assert found == sorted(expected)
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,10 @@
 """Our recognizers, one class per module, and the registry that names them by entity.
 
 ``RECOGNIZERS`` maps each entity type to its recognizer class. ``PERSON`` (English names)
-needs an installed spaCy model and is not in :func:`default_entities`.
+needs an installed spaCy model and is not in :func:`default_entities`. Chinese names have two
+recognizers (``NAME_MODELS``): the LAC model (``lac``, the default, in the ``names`` extra)
+and the surname model (``surname``, no extra). ``CN_PLACE`` (bare place names, LAC) is off
+unless asked for.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from privacy_profile.pii.recognizers.cn_landline import CnLandlineRecognizer
 from privacy_profile.pii.recognizers.cn_license_plate import CnLicensePlateRecognizer
 from privacy_profile.pii.recognizers.cn_mobile import CnMobileRecognizer
 from privacy_profile.pii.recognizers.cn_person import CnPersonRecognizer
+from privacy_profile.pii.recognizers.cn_person_model import CnPersonModelRecognizer
+from privacy_profile.pii.recognizers.cn_place import CnPlaceRecognizer
 from privacy_profile.pii.recognizers.cn_resident_id import CnResidentIdRecognizer
 from privacy_profile.pii.recognizers.email import EmailRecognizer
 from privacy_profile.pii.recognizers.en_person import EnPersonRecognizer
@@ -24,6 +29,8 @@ from privacy_profile.pii.recognizers.wechat_openid import WechatOpenidRecognizer
 from privacy_profile.pii.recognizers.wechat_unionid import WechatUnionidRecognizer
 
 __all__ = [
+    "MODEL_ENTITIES",
+    "NAME_MODELS",
     "RECOGNIZERS",
     "STRUCTURED_ENTITIES",
     "BankCardRecognizer",
@@ -31,7 +38,9 @@ __all__ = [
     "CnLandlineRecognizer",
     "CnLicensePlateRecognizer",
     "CnMobileRecognizer",
+    "CnPersonModelRecognizer",
     "CnPersonRecognizer",
+    "CnPlaceRecognizer",
     "CnResidentIdRecognizer",
     "ContextPatternRecognizer",
     "EmailRecognizer",
@@ -60,11 +69,21 @@ RECOGNIZERS: dict[str, type[ContextPatternRecognizer]] = {
         IpAddressRecognizer,
         CnLicensePlateRecognizer,
         PassportRecognizer,
-        CnPersonRecognizer,
+        CnPersonModelRecognizer,
         CnAddressRecognizer,
+        CnPlaceRecognizer,
         EnPersonRecognizer,
     )
 }
+
+#: The Chinese name recognizers, by the ``names`` switch of ``ScanConfig`` / ``pii_scan``.
+NAME_MODELS: dict[str, type[ContextPatternRecognizer]] = {
+    "lac": CnPersonModelRecognizer,
+    "surname": CnPersonRecognizer,
+}
+
+#: Entities that only the LAC model finds (need the ``names`` extra whatever ``names`` says).
+MODEL_ENTITIES: tuple[str, ...] = ("CN_PLACE",)
 
 #: Identifiers found by pattern + checksum/table (no language model involved).
 STRUCTURED_ENTITIES: tuple[str, ...] = (

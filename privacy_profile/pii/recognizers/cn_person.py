@@ -156,6 +156,25 @@ def _logit(p: float) -> float:
     return math.log(p / (1.0 - p))
 
 
+_TITLE_RE = re.compile("|".join(_TITLES))
+
+
+def title_forms(text: str) -> list[tuple[int, int]]:
+    """Spans of a bare surname with a form of address (李先生, 欧阳女士), not inside a word."""
+    single, compound = surnames()
+    out: list[tuple[int, int]] = []
+    for m in _TITLE_RE.finditer(text):
+        t = m.start()
+        for k in (2, 1):
+            sur = text[t - k : t]
+            if t - k >= 0 and (sur in compound or (k == 1 and sur in single)):
+                prev = text[t - k - 1] if t - k > 0 else ""
+                if _stats().words.get(prev + sur[0], "nr") == "nr":
+                    out.append((t - k, m.end()))
+                break
+    return out
+
+
 class CnPersonRecognizer(ContextPatternRecognizer):
     """Surname + 1-2 Han characters scored by a logistic model (see the module docstring)."""
 
@@ -259,17 +278,7 @@ class CnPersonRecognizer(ContextPatternRecognizer):
                 logit += w["jalign"] if s0 in bounds and e0 in bounds else 0.0
                 if logit >= floor:
                     scored.append((1.0 / (1.0 + math.exp(-logit)), s, e))
-        single, compound = surnames()
-        for title in _TITLES:  # 李先生: a bare surname with a form of address
-            for m in re.finditer(title, text):
-                t = m.start()
-                for k in (2, 1):
-                    sur = text[t - k : t]
-                    if t - k >= 0 and (sur in compound or (k == 1 and sur in single)):
-                        prev = text[t - k - 1] if t - k > 0 else ""
-                        if _stats().words.get(prev + sur[0], "nr") == "nr":
-                            scored.append((self.TITLE_SCORE, t - k, m.end()))
-                        break
+        scored.extend((self.TITLE_SCORE, s, e) for s, e in title_forms(text))
         kept: list[tuple[float, int, int]] = []
         for score, s, e in sorted(scored, key=lambda x: (-x[0], -(x[2] - x[1]), x[1])):
             if all(e <= a or b <= s for _, a, b in kept):
