@@ -22,8 +22,10 @@ TABLES: dict[str, list[tuple[str, list[str]]]] = {
         ("请联系13812345678谢谢", ["13812345678"]),  # Chinese on both sides
         ("电话138-1234-5678。", ["138-1234-5678"]),  # dashes
         ("电话 138 1234 5678", ["138 1234 5678"]),  # spaces
-        ("+86 13812345678", ["13812345678"]),  # country code
-        ("0086-13812345678", ["13812345678"]),
+        ("+86 13812345678", ["+86 13812345678"]),  # the country code stays in the span
+        ("0086-13812345678", ["0086-13812345678"]),
+        ("手机(+86)138 1234 5678", ["(+86)138 1234 5678"]),
+        ("QQ号13812345678", ["13812345678"]),  # mobile shape wins over the QQ context
         ("手机１３８１２３４５６７８", ["１３８１２３４５６７８"]),  # full-width digits
         ("12012345678", []),  # not a mobile prefix (bad "checksum")
         ("1381234567", []),  # near miss: 10 digits
@@ -39,6 +41,13 @@ TABLES: dict[str, list[tuple[str, list[str]]]] = {
         ("010-12345678", []),  # local numbers never start with 1
         ("编号01062345678", []),  # bare digits without a context word
         ("电话01062345678", ["01062345678"]),  # bare digits with one
+        ("座机(0571)88886666转123", ["(0571)88886666转123"]),  # extension
+        ("电话0755-2345-6789 ext 12", ["0755-2345-6789 ext 12"]),
+        ("客服热线400-820-8820", ["400-820-8820"]),  # service numbers
+        ("800 820 8820", ["800 820 8820"]),
+        ("电话：8888 6666", ["8888 6666"]),  # no area code, context word
+        ("共计8888 6666元", []),  # ...and without one
+        ("+86-755-2345-6789", ["+86-755-2345-6789"]),  # country code in the span
     ],
     "CN_RESIDENT_ID": [
         ("11010519491231002X", ["11010519491231002X"]),
@@ -70,6 +79,22 @@ TABLES: dict[str, list[tuple[str, list[str]]]] = {
         ("zhang..san@qq.com", []),
         ("zhang@qq", []),  # no TLD
         ("@someone 你好", []),
+        ("邮箱zhang@qq.comTel13812345678", ["zhang@qq.com"]),  # ends at the address
+        ("mail a@b.comthanks", ["a@b.com"]),
+        ("a@b.com.cn", ["a@b.com.cn"]),
+    ],
+    "PHONE_NUMBER": [
+        ("香港电话+852 9123 4567谢谢", ["+852 9123 4567"]),
+        ("+853 6612 3456", ["+853 6612 3456"]),
+        ("台湾手机+886 912 345 678", ["+886 912 345 678"]),
+        ("+886-2-2345-6789", ["+886-2-2345-6789"]),
+        ("新加坡+65 9123 4567", ["+65 9123 4567"]),
+        ("+60 12-345 6789", ["+60 12-345 6789"]),
+        ("电话(852) 2345 6789", ["(852) 2345 6789"]),
+        ("0085291234567", ["0085291234567"]),
+        ("+852 1234", []),  # too short for Hong Kong
+        ("价格+65元", []),
+        ("+86 13812345678", []),  # mainland: CN_MOBILE
     ],
     "QQ_NUMBER": [
         ("QQ号：12345678", ["12345678"]),
@@ -77,6 +102,7 @@ TABLES: dict[str, list[tuple[str, list[str]]]] = {
         ("扣扣１２３４５６７８", ["１２３４５６７８"]),
         ("订单12345678", []),  # no context
         ("qq 0123456", []),  # leading zero
+        ("QQ号13812345678", []),  # a mobile number's shape: CN_MOBILE, not QQ
     ],
     "WECHAT_ID": [
         ("微信号：zhang_san88", ["zhang_san88"]),

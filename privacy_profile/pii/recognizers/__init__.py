@@ -21,6 +21,7 @@ from privacy_profile.pii.recognizers.cn_place import CnPlaceRecognizer
 from privacy_profile.pii.recognizers.cn_resident_id import CnResidentIdRecognizer
 from privacy_profile.pii.recognizers.email import EmailRecognizer
 from privacy_profile.pii.recognizers.en_person import EnPersonRecognizer
+from privacy_profile.pii.recognizers.intl_phone import IntlPhoneRecognizer
 from privacy_profile.pii.recognizers.ip_address import IpAddressRecognizer
 from privacy_profile.pii.recognizers.passport import PassportRecognizer
 from privacy_profile.pii.recognizers.qq_number import QqNumberRecognizer
@@ -45,6 +46,7 @@ __all__ = [
     "ContextPatternRecognizer",
     "EmailRecognizer",
     "EnPersonRecognizer",
+    "IntlPhoneRecognizer",
     "IpAddressRecognizer",
     "PassportRecognizer",
     "QqNumberRecognizer",
@@ -59,6 +61,7 @@ RECOGNIZERS: dict[str, type[ContextPatternRecognizer]] = {
     for cls in (
         CnMobileRecognizer,
         CnLandlineRecognizer,
+        IntlPhoneRecognizer,
         CnResidentIdRecognizer,
         BankCardRecognizer,
         EmailRecognizer,
@@ -89,6 +92,7 @@ MODEL_ENTITIES: tuple[str, ...] = ("CN_PLACE",)
 STRUCTURED_ENTITIES: tuple[str, ...] = (
     "CN_MOBILE",
     "CN_LANDLINE",
+    "PHONE_NUMBER",
     "CN_RESIDENT_ID",
     "BANK_CARD",
     "EMAIL_ADDRESS",

@@ -21,7 +21,7 @@ import bisect
 import math
 import re
 import threading
-from functools import cache, lru_cache
+from functools import cache
 from importlib import resources
 from typing import Any, ClassVar
 
@@ -72,11 +72,6 @@ def pos_tags(text: str) -> tuple[frozenset[tuple[int, int]], frozenset[int]]:
         pos += len(word)
     bounds.add(pos)
     return frozenset(nr), frozenset(bounds)
-
-
-@lru_cache(maxsize=1 << 16)
-def _pos_tags_cached(block: str) -> tuple[frozenset[tuple[int, int]], frozenset[int]]:
-    return pos_tags(block)
 
 
 def has_surname(word: str) -> bool:
@@ -194,6 +189,20 @@ class CnPersonRecognizer(ContextPatternRecognizer):
     #: reach it), so thresholds under 0.3 find no more names.
     REPORT_FLOOR: ClassVar[float] = 0.3
     TITLE_SCORE: ClassVar[float] = 0.85
+    #: jieba blocks whose tags are kept (per recognizer, so per scanner: nothing outlives it).
+    POS_CACHE_SIZE: ClassVar[int] = 1 << 16
+
+    def __init__(self, supported_language: str = "zh") -> None:
+        super().__init__(supported_language)
+        self._pos_cache: dict[str, tuple[frozenset[tuple[int, int]], frozenset[int]]] = {}
+
+    def _pos_tags_cached(self, block: str) -> tuple[frozenset[tuple[int, int]], frozenset[int]]:
+        got = self._pos_cache.get(block)
+        if got is None:
+            if len(self._pos_cache) >= self.POS_CACHE_SIZE:
+                self._pos_cache.clear()
+            got = self._pos_cache[block] = pos_tags(block)
+        return got
 
     def candidates(self, text: str) -> list[tuple[int, int, float]]:
         """(start, end, logit without the jieba terms) for every surname candidate."""
@@ -269,7 +278,7 @@ class CnPersonRecognizer(ContextPatternRecognizer):
                 k = bisect.bisect_right(starts, s) - 1
                 if k >= 0 and e <= blocks[k][1]:
                     b0, b1 = blocks[k]
-                    nr, bounds = _pos_tags_cached(text[b0:b1])
+                    nr, bounds = self._pos_tags_cached(text[b0:b1])
                     s0, e0 = s - b0, e - b0
                 else:  # the candidate crosses a block edge: tag the whole text
                     whole = whole or pos_tags(text)
