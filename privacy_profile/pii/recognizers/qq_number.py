@@ -11,8 +11,8 @@ from typing import ClassVar
 
 from privacy_profile.pii._checks import DIGITS as D
 from privacy_profile.pii._checks import NUMBER_START as NS
-from privacy_profile.pii.recognizers.cn_mobile import _PREFIXES
 from privacy_profile.pii.recognizers._base import ContextPatternRecognizer, Pattern
+from privacy_profile.pii.recognizers.cn_mobile import _PREFIXES
 
 _CTX = "(?i:qq|ｑｑ|扣扣|企鹅号|q号)"
 
