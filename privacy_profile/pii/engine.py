@@ -31,6 +31,7 @@ from privacy_profile.pii._presidio import (
     RecognizerRegistry,
     RecognizerResult,
 )
+from privacy_profile.pii.fold import fold, map_span
 from privacy_profile.pii.lac import LacTagger
 from privacy_profile.pii.recognizers import (
     MODEL_ENTITIES,
@@ -53,10 +54,11 @@ __all__ = [
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 #: A cell that matches none of these cannot hold a finding of our recognizers.
 PREFILTER_PATTERN = (
-    r"[0-9０-９@＠\u3400-\u9fff\uf900-\ufaff]"
+    r"[0-9０-９@＠\u3400-\u9fff\uf900-\ufaff\u2460-\u249b]"
     r"|[0-9A-Fa-f]*::?[0-9A-Fa-f]*:"
     r"|(?i:wechat|weixin|wxid|vx|wx|qq)"
     r"|o[A-Za-z_\-]{27}"
+    r"|(?i:[ (\[]at[ )\]])"  # "zhang at qq dot com" (folded before matching)
 )
 _PREFILTER = re.compile(PREFILTER_PATTERN)
 _RE2_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")  # RE2 has no \uXXXX: use the character
@@ -279,6 +281,17 @@ class PiiScanner:
 
     # -- one text --------------------------------------------------------------------------
     def _scan_one(self, text: str) -> list[Finding]:
+        """Findings of one text, evasive forms folded first (spans in ``text``)."""
+        if self.config.normalize:
+            folded, index = fold(text)
+            if index is not None:
+                return [
+                    Finding(f.entity_type, *map_span(index, f.start, f.end), f.score, f.recognizer)
+                    for f in self._scan_plain(folded)
+                ]
+        return self._scan_plain(text)
+
+    def _scan_plain(self, text: str) -> list[Finding]:
         """Findings of one text: the fast path when available, else the presidio path."""
         if self._fast is None or self.config.engine == "presidio":
             return self._scan_one_presidio(text)
@@ -433,7 +446,8 @@ class PiiScanner:
         if self.tagger is None:
             return
         try:
-            self.tagger.prime(t for t in texts if _HAN.search(t))
+            han = [t for t in texts if _HAN.search(t)]
+            self.tagger.prime([fold(t)[0] for t in han] if self.config.normalize else han)
         except Exception:
             self.tagger.clear()
 
