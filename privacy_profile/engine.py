@@ -604,9 +604,7 @@ def scanner_for(policy: Policy) -> TextScanner:
     """The offline PII scanner configured as the policy's ``pii_scan`` section says."""
     from privacy_profile.pii import PiiScanner, ScanConfig
 
-    ps = policy.pii_scan
-    entities = tuple(ps.entities) if ps.entities else None
-    return PiiScanner(ScanConfig(entities=entities, score_threshold=ps.score_threshold))
+    return PiiScanner(ScanConfig.from_policy(policy.pii_scan))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -109,7 +109,7 @@ def build_analyzer(
     if names not in NAME_MODELS:
         raise ScanError(f"unknown name model {names!r}", hint=f"use {' or '.join(NAME_MODELS)}")
     model_wanted = any(e in MODEL_ENTITIES for e in wanted) or (
-        names == "lac" and "CN_PERSON" in wanted
+        names == "lac" and ("CN_PERSON" in wanted or "CN_ADDRESS" in wanted)
     )
     if model_wanted and tagger is None:
         tagger = LacTagger()

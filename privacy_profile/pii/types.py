@@ -12,6 +12,8 @@ from privacy_profile.errors import ScanError
 if TYPE_CHECKING:
     import pandas as pd
 
+    from privacy_profile.policy.model import PiiScanSpec
+
 __all__ = ["ColumnScanReport", "Finding", "Language", "ScanConfig", "ScanResult"]
 
 
@@ -61,6 +63,30 @@ class ScanConfig:
     thresholds: Mapping[str, float] = field(default_factory=dict)
     engine: str = "fast"
     normalize: bool = True
+
+    @classmethod
+    def from_policy(cls, spec: PiiScanSpec) -> ScanConfig:
+        """The configuration a policy's ``pii_scan`` section asks for.
+
+        ``entities`` (empty: the defaults) minus ``CN_PERSON`` when ``names: off`` and
+        ``CN_ADDRESS`` when ``addresses: false``, plus ``CN_PLACE`` when ``places: true``;
+        ``names`` picks the name recognizer, ``thresholds`` override ``score_threshold``.
+        """
+        from privacy_profile.pii.recognizers import default_entities
+
+        wanted = list(spec.entities or default_entities())
+        if spec.names == "off":
+            wanted = [e for e in wanted if e != "CN_PERSON"]
+        if not spec.addresses:
+            wanted = [e for e in wanted if e != "CN_ADDRESS"]
+        if spec.places and "CN_PLACE" not in wanted:
+            wanted.append("CN_PLACE")
+        return cls(
+            entities=tuple(wanted),
+            score_threshold=spec.score_threshold,
+            names="lac" if spec.names == "off" else spec.names,
+            thresholds=dict(spec.thresholds),
+        )
 
     def threshold(self, entity: str) -> float:
         """The score an ``entity`` finding needs to be reported."""

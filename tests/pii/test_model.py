@@ -112,3 +112,22 @@ def test_presidio_engine_is_public_and_agrees() -> None:
     assert slow.scan_texts(texts) == fast.scan_texts(texts)
     got = slow.redact_series(pd.Series(texts)).series.tolist()
     assert "<CN_MOBILE>" in got[-2] and got[-1] == "<PHONE_NUMBER>"
+
+
+def test_policy_switches_build_the_scan_config() -> None:
+    from privacy_profile.pii.recognizers import default_entities
+    from privacy_profile.policy.model import PiiScanSpec
+
+    default = ScanConfig.from_policy(PiiScanSpec())
+    assert default.entities == default_entities() and default.names == "lac"
+    spec = PiiScanSpec(names="off", addresses=False, places=True, thresholds={"CN_PLACE": 0.7})
+    cfg = ScanConfig.from_policy(spec)
+    assert cfg.entities is not None
+    assert "CN_PERSON" not in cfg.entities and "CN_ADDRESS" not in cfg.entities
+    assert "CN_PLACE" in cfg.entities and "CN_MOBILE" in cfg.entities  # others untouched
+    assert cfg.threshold("CN_PLACE") == 0.7 and cfg.threshold("CN_MOBILE") == 0.5
+    assert ScanConfig.from_policy(PiiScanSpec(names="surname")).names == "surname"
+    with pytest.raises(ValueError, match="thresholds"):
+        PiiScanSpec(thresholds={"CN_PERSON": 1.5})
+    with pytest.raises(ScanError, match="unknown entity"):
+        ScanConfig.from_policy(PiiScanSpec(thresholds={"NOPE": 0.5}))
