@@ -38,8 +38,9 @@ _CN_DIGITS = {
 _CN_CLASS = "".join(_CN_DIGITS)
 # Five or more numerals (Chinese or ASCII, at least four Chinese) in a row, spaces allowed.
 _CN_RUN = re.compile(rf"[{_CN_CLASS}0-9](?:[ ]?[{_CN_CLASS}0-9]){{4,}}")
-# Three or more digit groups joined by one kind of separator: 139.1234.5678, 139_1234_5678.
-_GROUPS = re.compile(r"(?<![0-9.])[0-9]{2,6}(?P<sep>[._/ -])[0-9]{2,6}(?:(?P=sep)[0-9]{1,6})+")
+# Three or more digit groups joined by one kind of separator the recognizers do not know:
+# 139.1234.5678, 139_1234_5678, 139/1234/5678 (spaces and dashes they know: left alone).
+_GROUPS = re.compile(r"(?<![0-9.])[0-9]{2,6}(?P<sep>[._/])[0-9]{2,6}(?:(?P=sep)[0-9]{1,6})+")
 # Digit-by-digit spacing: 1 3 8 1 2 3 4 5 6 7 8.
 _SPACED = re.compile(r"(?<![0-9])[0-9](?:[ ._\-/][0-9](?![0-9])){6,}")
 # "zhang at qq dot com", "zhang(at)qq(dot)com", "zhang艾特qq点com".

@@ -93,6 +93,8 @@ TABLES: dict[str, list[tuple[str, list[str]]]] = {
         ("电话(852) 2345 6789", ["(852) 2345 6789"]),
         ("0085291234567", ["0085291234567"]),
         ("+852 1234", []),  # too short for Hong Kong
+        ("电话+65 8610 1302 2007年", ["+65 8610 1302"]),  # cut back to a valid length
+        ("热线(852) 6953 7805两队", ["(852) 6953 7805"]),
         ("价格+65元", []),
         ("+86 13812345678", []),  # mainland: CN_MOBILE
     ],
@@ -201,6 +203,9 @@ ADDRESS_MODEL_TABLE: list[tuple[str, list[str]]] = [
     ("寄到杭州西湖区文三路90号", ["杭州西湖区文三路90号"]),
     ("北京很美", []),  # a bare place: CN_PLACE, not an address
     ("去北京5天", []),  # a number after a place is not a house number
+    # two place words chain into an address-level span; the road name does not eat the
+    # phone number before it (a road name starts with a Han character)
+    ("英国德比市环800 656 5907城公路", ["英国德比市"]),
     ("质量很好", []),
 ]
 

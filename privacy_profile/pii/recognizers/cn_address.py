@@ -92,7 +92,7 @@ def division_first_chars() -> str:
     return "".join(sorted({re.escape(n[0]) for n in names}))
 
 
-_ROAD = rf"[{_HAN}0-9]{{1,6}}?(?:大道|大街|路|街|巷|弄|胡同|里)"
+_ROAD = rf"[{_HAN}][{_HAN}0-9]{{0,5}}?(?:大道|大街|路|街|巷|弄|胡同|里)"  # a name starts Han
 _NUMBER = rf"(?:{_DIGIT}{{1,5}}[-－]?)+(?:号院|号|弄|栋|幢|号楼|座)"
 _UNIT = rf"(?:{_DIGIT}{{1,5}}[-－]?[A-Za-z]?(?:号楼|栋|幢|单元|层|楼|室|户|座|号)|[A-Za-z]座)"
 _ESTATE = rf"[{_HAN}]{{2,8}}?(?:小区|花园|公寓|大厦|广场|新村|家园|苑|村|社区|镇|乡|街道)"
@@ -108,6 +108,7 @@ _TAIL_LOOSE = re.compile(
 )
 _TAIL_STOP = re.compile(rf"[年月日号元万亿个%％人岁kKmM]|{_DIGIT}")
 _HAS_DIGIT = re.compile(_DIGIT)
+_HAN_RE = re.compile(f"[{_HAN}]")
 
 
 class CnAddressRecognizer(ContextPatternRecognizer):
@@ -181,6 +182,8 @@ class CnAddressRecognizer(ContextPatternRecognizer):
                 runs.append([s, e, 1])
         out: list[Match] = []
         for s, e, n in runs:
+            if not _HAN_RE.search(text, s, e):
+                continue  # digits or Latin letters alone are not a place
             number = _HAS_DIGIT.search(text, s, e) is not None
             tail = (_TAIL_LOOSE if number else _TAIL).match(text, e)
             if tail is not None and tail.end() > e:

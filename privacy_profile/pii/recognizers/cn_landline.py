@@ -50,7 +50,7 @@ class CnLandlineRecognizer(ContextPatternRecognizer):
         # 8888 6666 / 6234-5678 (no area code): only next to a context word
         (
             "cn_local",
-            rf"{NS}(?<![0-9０-９][ \-－)）])(?<![转#＃x])"
+            rf"{NS}(?<![0-9０-９][ \-－)）])(?<![)）] )(?<![转#＃x])"
             rf"(?P<v>[2-8２-８]{D}{{2,3}}[ \-－]?{D}{{4}}{_EXT}?)(?![0-9０-９])",
             0.3,
         ),

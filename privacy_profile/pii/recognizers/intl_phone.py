@@ -16,7 +16,7 @@ import re
 from typing import ClassVar
 
 from privacy_profile.pii._checks import DIGITS as D
-from privacy_profile.pii.recognizers._base import ContextPatternRecognizer, Pattern
+from privacy_profile.pii.recognizers._base import ContextPatternRecognizer, Match, Pattern
 
 #: Country code -> (fewest, most) national digits, and allowed first national digits ("" any).
 NATIONAL_DIGITS: dict[str, tuple[int, int, str]] = {
@@ -43,6 +43,7 @@ _CC = "|".join(sorted(NATIONAL_DIGITS, key=len, reverse=True))
 _G = r"[ \-.\u00a0]?"  # a group separator
 _BODY = rf"(?:\(0\)[ ]?)?[(（]?{D}{{1,4}}[)）]?(?:{_G}{D}){{5,12}}"
 _NEAR = "(?:(?:[+＋]|00|００)[ ]?)"
+_GROUP_SEP = frozenset(" -.\u00a0")
 
 
 class IntlPhoneRecognizer(ContextPatternRecognizer):
@@ -57,15 +58,42 @@ class IntlPhoneRecognizer(ContextPatternRecognizer):
             0.8,
         ),
         (
+            "greater_china_paren",
+            rf"(?<![0-9０-９+＋])(?P<v>[(（](?:852|853|886)[)）][ \-]?{_BODY})(?![0-9０-９])",
+            0.6,
+        ),
+        (
             "greater_china_bare",
-            rf"(?<![0-9０-９+＋])(?P<v>[(（]?(?:852|853|886)[)）]?[ \-]{_BODY})(?![0-9０-９])",
+            rf"(?<![0-9０-９+＋(（])(?P<v>(?:852|853|886)[ \-]{_BODY})(?![0-9０-９])",
             0.45,
         ),
     )
     CONTEXT = (
         "电话", "手机", "联系", "致电", "号码", "tel", "phone", "mobile", "call", "whatsapp",
-        "香港", "澳门", "台湾", "新加坡", "马来西亚", "line",
+        "香港", "澳门", "台湾", "新加坡", "马来西亚", "line", "热线", "客服",
     )  # fmt: skip
+
+    def matches(self, text: str) -> list[Match]:
+        """The patterns' matches; a match whose digits are too many for its code is cut back
+        to the longest valid number ending at a group boundary (``+65 8610 1302 2007年``)."""
+        out: list[Match] = []
+        taken: list[tuple[int, int]] = []
+        for name, rx, base in self._patterns:
+            for m in rx.finditer(text):
+                start, end = m.span("v")
+                if any(a < end and start < b for a, b in taken):
+                    continue
+                value = text[start:end]
+                cuts = [end] + [
+                    start + i for i in range(len(value) - 1, 0, -1) if value[i] in _GROUP_SEP
+                ]
+                for cut in cuts:
+                    score = self.score_match(text, start, cut, base)
+                    if score is not None:
+                        out.append((start, cut, min(score, 1.0), name))
+                        taken.append((start, cut))
+                        break
+        return out
 
     def validate_result(self, pattern_text: str) -> bool | None:
         m = re.match(r"[+＋]?\s?(?:00)?\s?[(（]?([0-9]+)", pattern_text)
