@@ -38,13 +38,14 @@ def _viterbi_one(emissions: np.ndarray, transitions: np.ndarray) -> list[int]:
     return path[::-1]
 
 
-def test_batched_viterbi_equals_one_sequence_decoding() -> None:
+@pytest.mark.parametrize("trans_scale", [1.0, 0.02, 0.2])  # full, pruned, mixed
+def test_batched_viterbi_equals_one_sequence_decoding(trans_scale: float) -> None:
     rng = np.random.default_rng(7)
-    trans = rng.normal(size=(9, 9)).astype(np.float32)
+    trans = (rng.normal(size=(9, 9)) * trans_scale).astype(np.float32)
     for t in (1, 2, 17):
-        emis = rng.normal(size=(5, t, 9)).astype(np.float32)
-        got = viterbi_batch(emis, trans)
-        assert got.shape == (5, t)
+        emis = (rng.normal(size=(40, t, 9)) * 3).astype(np.float32)
+        got = viterbi_batch(emis, trans, keep=3)
+        assert got.shape == (40, t)
         assert [list(row) for row in got] == [_viterbi_one(e, trans) for e in emis]
 
 
