@@ -422,6 +422,20 @@ def metrics(dev: list[dict], sentences: list[str], per_format: int) -> dict[str,
         out[label]["altered"] = sum(bool(p) for p, fr in zip(preds, free, strict=True) if fr) / sum(
             free
         )  # type: ignore[index]
+    if "thresholds" in getattr(ScanConfig, "__dataclass_fields__", {}):
+        for thr in (0.7, 0.9):  # CN_PERSON alone at a higher threshold (policy: thresholds)
+            cfg = ScanConfig(entities=("CN_PERSON",), thresholds={"CN_PERSON": thr})
+            fs_thr = PiiScanner(cfg).scan_texts(texts)
+            gold = [
+                {(s, e + 1) for sp in r["label"].get("name", {}).values() for s, e in sp}
+                for r in dev
+            ]
+            preds = [{(f.start, f.end) for f in fs} for fs in fs_thr]
+            key = f"name (threshold {thr})"
+            out[key] = _span_scores(preds, gold)
+            out[key]["altered"] = sum(
+                bool(p) for p, fr in zip(preds, names_free, strict=True) if fr
+            ) / sum(names_free)  # type: ignore[index]
     try:
         places = PiiScanner(ScanConfig(entities=("CN_ADDRESS", "CN_PLACE"))).scan_texts(texts)
         gold = [
@@ -503,7 +517,14 @@ def side_by_side(previous: Path | None, per_format: int) -> None:
     )
     print("|---|---|---|---|---|---|---|---|---|")
     for system, m in runs.items():
-        for kind in ("name", "address", "address+place", "phone"):
+        for kind in (
+            "name",
+            "name (threshold 0.7)",
+            "name (threshold 0.9)",
+            "address",
+            "address+place",
+            "phone",
+        ):
             if kind not in m:
                 continue
             v = m[kind]

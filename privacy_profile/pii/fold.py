@@ -62,10 +62,14 @@ _COMPAT = re.compile(
     "[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\uff20\uff0e\uff0b\uff3f"
     "\u2460-\u249b\u24b6-\u24e9\U0001d400-\U0001d7ff]"
 )
+_CHARS = re.compile(rf"[{_ZERO_WIDTH}{_DASHES}\u00a0\u3000]|{_COMPAT.pattern}")
+#: A cheap test for "something may need folding" (most texts: nothing, one regex search).
 _NEEDS = re.compile(
-    rf"[{_ZERO_WIDTH}{_DASHES}\u00a0\u3000{_CN_CLASS}]|{_COMPAT.pattern}"
-    r"|[0-9][._/ -][0-9]|(?i:\bat\b|\(at\)|\[at\]|艾特|\bdot\b|点com)"
-    r"|[\u4e00-\u9fff] [\u4e00-\u9fff]"
+    rf"[{_ZERO_WIDTH}{_DASHES}\u00a0\u3000]|{_COMPAT.pattern}"
+    rf"|[{_CN_CLASS}](?:[ ]?[{_CN_CLASS}0-9]){{4}}"
+    r"|[0-9][._/][0-9]|[0-9][ ._\-/][0-9][ ._\-/][0-9]"
+    r"|(?i:\bat\b|\(at\)|\[at\]|艾特|\bdot\b|点com)"
+    r"|[\u4e00-\u9fff][ \u3000][\u4e00-\u9fff]"
 )
 
 
@@ -122,6 +126,8 @@ def _spread(orig: list[int], n: int, old: str, new: str) -> list[int]:
 
 
 def _nfkc(text: str) -> tuple[str, list[int]]:
+    if not _CHARS.search(text):
+        return text, list(range(len(text)))
     chars: list[str] = []
     idx: list[int] = []
     for i, c in enumerate(text):

@@ -30,10 +30,7 @@ class WechatIdRecognizer(ContextPatternRecognizer):
     ENTITY = "WECHAT_ID"
     #: ``wxid_``, or a context word and, before or after it (context is looked for outside
     #: the match), an id-like run (no look-arounds: the scanner may run pre-filters with RE2).
-    PREFILTER = (
-        rf"wxid_|{_CTX}[\s\S]*?{_RUN}|{_RUN}[\s\S]*?{_CTX}"
-        rf"|{_HAN}[\s\S]*?[a-z][A-Za-z0-9]*[_\-]|[a-z][A-Za-z0-9]*[_\-][\s\S]*?{_HAN}"
-    )
+    PREFILTER = rf"wxid_|{_CTX}[\s\S]*?{_RUN}|{_RUN}[\s\S]*?{_CTX}"
     PATTERNS: ClassVar[tuple[Pattern, ...]] = (
         ("wxid", r"(?<![A-Za-z0-9_\-])(?P<v>wxid_[a-z0-9]{6,24})(?![A-Za-z0-9_\-])", 0.85),
         (
@@ -45,6 +42,14 @@ class WechatIdRecognizer(ContextPatternRecognizer):
     CONTEXT = ("微信", "微信号", "vx", "wx", "v信", "薇信", "威信", "wechat", "weixin", "加v")
     CONTEXT_WINDOW = 8
     BARE_SCORE = 0.55
+
+    def prefilter(self) -> re.Pattern[str] | None:
+        """:attr:`PREFILTER`; on Chinese cells (``zh``) also a strong id shape without a
+        context word (bare ids count only in Chinese text, so ``en`` cells keep the narrow
+        pre-filter that the whole-cell path relies on)."""
+        if self.supported_language == "zh":
+            return re.compile(rf"{self.PREFILTER}|[a-z][A-Za-z0-9]*[_\-]")
+        return re.compile(self.PREFILTER)
 
     def score_match(self, text: str, start: int, end: int, base: float) -> float | None:
         value = text[start:end]
