@@ -508,6 +508,18 @@ def side_by_side(previous: Path | None, per_format: int) -> None:
         got = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
         runs["previous scanner"] = json.loads(got.stdout.strip().splitlines()[-1])
     runs["new scanner"] = metrics(dev, sentences, per_format)
+    from privacy_profile.pii.lac import LacTagger
+
+    def rss_mb() -> float:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+    before = rss_mb()
+    t0 = time.perf_counter()
+    tagger = LacTagger()
+    load_s = time.perf_counter() - t0
+    tagger.tag([r["text"] for r in dev])
+    model_note = f"LAC model alone: load {load_s:.2f} s, resident memory +{rss_mb() - before:.0f} MB after tagging CLUENER dev"
     runs["Presidio built-ins"] = presidio_metrics(dev, sentences, per_format)
     print(
         f"\n### Side by side (CLUENER dev {len(dev)} sentences; phones: {per_format} per format x 28 formats + as many clean sentences)\n"
@@ -549,6 +561,7 @@ def side_by_side(previous: Path | None, per_format: int) -> None:
             print(
                 f"\n{system}: phone recall below 1 by format: {missed}; phones taken as QQ: {m['phone_as_qq']}; name/address-free sentences with any finding: {m['altered_any_free']:.3f}"
             )
+    print(f"\n{model_note}")
     print(f"\nload averages (1, 5, 15 min): {os.getloadavg()}")
 
 
