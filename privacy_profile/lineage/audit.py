@@ -256,7 +256,8 @@ def verify_run(
         if ledger is not None:
             charges: Sequence[_ChargeLike] = ledger.charges_for_run(run_id)
         else:
-            assert ledger_path is not None
+            if ledger_path is None:  # unreachable: one of the two was given
+                raise AuditError("no ledger to check the run against")
             budget = facet.get("budget") if facet else None
             dataset = budget.get("dataset") if isinstance(budget, dict) else None
             charges = read_ledger_charges(ledger_path, run_id=run_id, dataset=dataset)
