@@ -64,13 +64,18 @@ _COMPAT = re.compile(
 )
 _CHARS = re.compile(rf"[{_ZERO_WIDTH}{_DASHES}\u00a0\u3000]|{_COMPAT.pattern}")
 #: A cheap test for "something may need folding" (most texts: nothing, one regex search).
-_NEEDS = re.compile(
-    rf"[{_ZERO_WIDTH}{_DASHES}\u00a0\u3000]|{_COMPAT.pattern}"
-    rf"|[{_CN_CLASS}](?:[ ]?[{_CN_CLASS}0-9]){{4}}"
-    r"|[0-9][._/][0-9]|[0-9][ ._\-/][0-9][ ._\-/][0-9]"
-    r"|(?i:\bat\b|\(at\)|\[at\]|艾特|\bdot\b|点com)"
-    r"|[\u4e00-\u9fff][ \u3000][\u4e00-\u9fff]"
-)
+_NEEDS = tuple(
+    re.compile(p)
+    for p in (
+        rf"[{_ZERO_WIDTH}{_DASHES}\u00a0\u3000]",
+        _COMPAT.pattern,
+        rf"[{_CN_CLASS}](?:[ ]?[{_CN_CLASS}0-9]){{4}}",
+        r"[0-9][._/][0-9]",
+        r"[0-9][ ._\-/][0-9][ ._\-/][0-9]",
+        r"[aA][tT]\b(?<=\b..)|\([aA][tT]\)|\[[aA][tT]\]|艾特|点com",
+        r"[ \u3000](?<=[\u4e00-\u9fff][ \u3000])[\u4e00-\u9fff]",  # scan for the space
+    )
+)  # separate searches: one alternation of them all is ~10x slower in ``re``
 
 
 class _Builder:
@@ -166,7 +171,7 @@ def _cn_run(m: re.Match[str]) -> str:
 
 def fold(text: str) -> Folded:
     """The folded text and its map to ``text`` (None when nothing was folded)."""
-    if not _NEEDS.search(text):
+    if not any(rx.search(text) for rx in _NEEDS):
         return text, None
     base, index = _nfkc(text)
     b = _Builder(base, index)
