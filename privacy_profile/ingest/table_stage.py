@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from privacy_profile.errors import InputError, KeyMaterialError
+from privacy_profile.errors import InputError, KeyMaterialError, PolicyError
 from privacy_profile.ingest.codes import factorize
 from privacy_profile.ingest.consent import PreparedGate, gate_factorized
 from privacy_profile.ingest.generalize import Generalization, GeneralizeParams, generalize_column
@@ -184,8 +184,29 @@ class TableProcessor:
             self.scan_dropped.add(c)
             self.rb.scan_columns_dropped[c] = "column scan found " + ", ".join(flags)
 
-    def _replace(self) -> Callable[[Any, str], str] | None:
+    def _replace(self, scan: Scan | None = None) -> Callable[[Any, str], str] | None:
         ps = self.run.policy.pii_scan
+        if scan is not None and scan.operator is not None:
+            from privacy_profile.pii.operators import replacer
+
+            op = scan.operator
+            if op == "hash" and ps.pseudonym_domain is None:
+                raise PolicyError(
+                    f"table {self.name}: a scan column's operator is hash but "
+                    "pii_scan.pseudonym_domain is not set",
+                    hint="set pii_scan.pseudonym_domain to a declared domain (its key is used)",
+                )
+            return replacer(
+                op,
+                hash_secret=(
+                    self.run.keys.domain(ps.pseudonym_domain).secret()
+                    if op == "hash" and ps.pseudonym_domain is not None
+                    else None
+                ),
+                encrypt_secret=(
+                    self.run.keys.require_custodian().secret() if op == "encrypt" else None
+                ),
+            )
         if ps.replacement is not PiiReplacement.PSEUDONYM or ps.pseudonym_domain is None:
             return None
         pz, dom = self.run.pseudonymizer, ps.pseudonym_domain
@@ -249,7 +270,7 @@ class TableProcessor:
             elif isinstance(t, Scan):
                 if run.scanner is None:
                     continue
-                res = scan_text_column(s, run.scanner, replace=self._replace())
+                res = scan_text_column(s, run.scanner, replace=self._replace(t))
                 found = rb.scan_findings.setdefault(c, Counter())
                 found.update(res.counts)
                 rb.scan_cells_blanked[c] += res.blanked

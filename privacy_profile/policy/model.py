@@ -293,6 +293,33 @@ class PiiScanSpec(_Frozen):
     column_flag_share: float = Field(
         default=0.05, gt=0, le=1, description="Share of cells holding an identifier that flags."
     )
+    names: Literal["lac", "surname", "off"] = Field(
+        default="lac",
+        description="Chinese person names (CN_PERSON): lac = the LAC name model (needs the "
+        "`names` extra; a missing model fails the run, never a silent fallback), surname = "
+        "the surname model (no extra), off = not detected.",
+    )
+    addresses: bool = Field(
+        default=True, description="Postal addresses (CN_ADDRESS); false turns them off."
+    )
+    places: bool = Field(
+        default=False,
+        description="Also redact bare place names that are not an address (CN_PLACE, score "
+        "0.55, needs the `names` extra).",
+    )
+    thresholds: dict[str, float] = Field(
+        default_factory=dict,
+        description="Score threshold per entity type, overriding score_threshold for that "
+        "type only (e.g. CN_PERSON: 0.8).",
+    )
+
+    @field_validator("thresholds")
+    @classmethod
+    def _thresholds_in_range(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = sorted(k for k, x in v.items() if not 0 < x <= 1)
+        if bad:
+            raise ValueError(f"thresholds must be in (0, 1]; check {', '.join(bad)}")
+        return v
 
 
 # --------------------------------------------------------------------------- top level
