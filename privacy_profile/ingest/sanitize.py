@@ -46,6 +46,7 @@ from privacy_profile.ingest.readers import DEFAULT_BLOCK_BYTES, DEFAULT_CHUNK_RO
 from privacy_profile.ingest.report import IngestReport, TableReportBuilder
 from privacy_profile.ingest.retention import RetentionParams, retention_exclusions
 from privacy_profile.ingest.scan import TextScanner, column_scan_cells, scan_text_column
+from privacy_profile.ingest.suppress import SubjectFilter, Suppression, prepare_subject_filter
 from privacy_profile.ingest.validate import TableSchema, Validated, check_columns, validate_chunk
 from privacy_profile.policy.loader import load_policy
 from privacy_profile.policy.model import (
@@ -107,6 +108,10 @@ class _Run:
     block_bytes: int
     guard: LeakGuard
     pseudonymizer: Pseudonymizer
+    subject_filter: SubjectFilter | None = None
+    # rights requests applied: pseudonyms excluded per reason, cells corrected (mutable tallies)
+    rights_seen: dict[str, set[str]] = field(default_factory=dict)
+    rights_cells: Counter[str] = field(default_factory=Counter)
 
 
 def _utc_naive(now: dt.datetime | None) -> dt.datetime:
@@ -141,6 +146,13 @@ def _chunks(run: _Run, name: str, spec: Table, rb: TableReportBuilder) -> Iterat
         rb.input_rows += len(chunk.frame) + len(chunk.malformed)
         for c, norm in ids:
             run.guard.add(chunk.frame[c], norm)
+        if run.subject_filter is not None:  # rights requests: before anything else
+            frame, why, seen, cells = run.subject_filter.apply(chunk.frame, name, spec)
+            for reason, n in why.items():
+                rb.exclude(reason, n)
+                run.rights_seen.setdefault(reason, set()).update(seen)
+            run.rights_cells[name] += cells
+            chunk = replace(chunk, frame=frame)
         v = validate_chunk(chunk, schema)
         for reason, n in v.reasons.items():
             rb.quarantine(reason, n)
@@ -424,6 +436,7 @@ def sanitize(
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     block_bytes: int = DEFAULT_BLOCK_BYTES,
     guard: LeakGuard | None = None,
+    suppression: Suppression | None = None,
 ) -> SanitizeResult:
     """Turn the raw input tables in ``input_dir`` into pseudonymous tables and a report.
 
@@ -433,7 +446,10 @@ def sanitize(
     ``scanner`` redacts free text (without one, ``scan`` columns are dropped). ``policy_dir``
     is accepted for symmetry with key loading and is not otherwise used. ``guard`` replaces the
     default :class:`LeakGuard` (e.g. to guard shorter numeric ids); ``chunk_rows`` and
-    ``block_bytes`` set the reading chunk sizes.
+    ``block_bytes`` set the reading chunk sizes. ``suppression`` (a rights register snapshot,
+    :meth:`privacy_profile.rights.RightsRegister.suppression`) drops erased and opted-out
+    subjects' rows before anything else (counted per reason), keeps activation opt-outs out of
+    audiences and merges corrections before validation.
     Raises InputError, ConsentError, KeyMaterialError or LeakDetectedError.
     """
     del policy_dir
@@ -452,6 +468,17 @@ def sanitize(
         guard=guard if guard is not None else LeakGuard(),
         pseudonymizer=Pseudonymizer(keys),
     )
+    if suppression is not None:
+        run = replace(
+            run,
+            subject_filter=prepare_subject_filter(
+                suppression,
+                domain=run.domain,
+                purpose=pur.data_use,
+                tables=pol.tables,
+                pseudonymizer=run.pseudonymizer,
+            ),
+        )
     keys.domain(run.domain)  # fail early when the purpose's key is missing
     state, consent_rb, consent_q = _load_consents(run)
     builders: dict[str, TableReportBuilder] = {pol.consent_records.table: consent_rb}
@@ -501,6 +528,15 @@ def sanitize(
         normalizer=normalizer_for(subj_cat.category),
     )
     opted_set = frozenset(str(v) for v in opted_ps.dropna())
+    rights: dict[str, int] = {}
+    if suppression is not None:
+        by_request = suppression.activation_excluded(run.domain, pur.data_use)
+        opted_set = opted_set | by_request
+        rights = {
+            **{f"subjects_{r}": len(v) for r, v in sorted(run.rights_seen.items())},
+            "activation_suppressed_by_request": len(by_request),
+            "cells_corrected": sum(run.rights_cells.values()),
+        }
     token_frame = None
     if tokens:
         tf = pd.concat(tokens, ignore_index=True).drop_duplicates("pseudonym")
@@ -539,6 +575,7 @@ def sanitize(
             "tokens": 0 if token_frame is None else len(token_frame),
         },
         notes=tuple(notes),
+        rights=rights,
     )
     run.guard.check({**tables, **{f"quarantine/{k}": v for k, v in quarantine.items()}})
     return SanitizeResult(
