@@ -35,6 +35,7 @@ from privacy_profile.dp import BudgetLedger, BudgetUsage, BudgetWindow, DPRandom
 from privacy_profile.errors import PolicyError
 from privacy_profile.ingest import KeyRing, SanitizeResult, sanitize, write_sanitized
 from privacy_profile.ingest.report import IngestReport
+from privacy_profile.ingest.suppress import Suppression
 from privacy_profile.lineage.facets import (
     BudgetState,
     ColumnLineage,
@@ -432,13 +433,16 @@ def sanitize_then_segment(
     now: dt.datetime | None = None,
     run_id: str | None = None,
     progress: ProgressCallback | None = None,
+    suppression: Suppression | None = None,
 ) -> Release:
     """Sanitize the raw inputs, build DP segments and personas, and release them with lineage.
 
     ``policy`` is a loaded policy or a policy file; ``purpose`` a data use it declares;
     ``keys`` a :class:`~privacy_profile.ingest.KeyRing`; ``ledger`` the budget ledger charged
     before any noisy value exists; ``scanner`` the PII scanner for free text (without one,
-    free-text columns are dropped); ``rng`` the DP random generator (secure by default).
+    free-text columns are dropped); ``rng`` the DP random generator (secure by default);
+    ``suppression`` the rights register's snapshot (``RightsRegister.suppression()``), applied
+    by ingestion before anything else.
 
     On any error the lineage records a FAIL event, nothing is released, and the error is
     re-raised (a :class:`~privacy_profile.errors.PrivacyProfileError` for user errors).
@@ -489,7 +493,9 @@ def sanitize_then_segment(
     recorder.start(run_id, _input_datasets(pol, inputs))
     try:
         with stage("sanitize"):
-            result = sanitize(inputs, pol, purpose, keys, now=run_now, scanner=scanner)
+            result = sanitize(
+                inputs, pol, purpose, keys, now=run_now, scanner=scanner, suppression=suppression
+            )
             guard.add_raw_matcher(result.guard.matches)
             guard.remember_pseudonyms(_pseudonym_values(pol, result))
         with stage("segment"):
@@ -626,9 +632,12 @@ def sanitize_to_dir(
     *,
     scanner: TextScanner | None = None,
     now: dt.datetime | None = None,
+    suppression: Suppression | None = None,
 ) -> SanitizeOutput:
     """Sanitize the inputs and write the pseudonymous tables atomically (Parquet) to ``out``."""
-    result = sanitize(inputs, policy.policy, purpose, keys, now=now, scanner=scanner)
+    result = sanitize(
+        inputs, policy.policy, purpose, keys, now=now, scanner=scanner, suppression=suppression
+    )
     return SanitizeOutput(result=result, files=tuple(write_sanitized(result, out)))
 
 
