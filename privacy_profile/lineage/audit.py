@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import math
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -28,13 +28,14 @@ from privacy_profile.errors import AuditError
 from privacy_profile.lineage.facets import PRIVACY_FACET_NAME
 from privacy_profile.lineage.guard import ReleaseGuard, Scanner, describe_leaks
 from privacy_profile.lineage.recorder import read_events
-from privacy_profile.lineage.runlog import RunLog, file_sha256, verify_chain
+from privacy_profile.lineage.runlog import RunLog, RunLogRecord, file_sha256, verify_chain
 
 __all__ = [
     "AuditReport",
     "LedgerCharge",
     "LedgerLike",
     "read_ledger_charges",
+    "verify_rights_register",
     "verify_run",
 ]
 
@@ -182,6 +183,68 @@ def _compare_dp(lineage: list[dict[str, Any]], charges: Sequence[_ChargeLike]) -
         )
 
 
+def _latest_per_path(records: Iterable[RunLogRecord]) -> list[RunLogRecord]:
+    """The last record of each output path: a file rewritten later (an erasure request removing
+    a subject from an audience) is recorded again and checked against its newest hash."""
+    latest: dict[str, RunLogRecord] = {}
+    for rec in records:
+        latest[str(rec.payload["path"])] = rec
+    return list(latest.values())
+
+
+def verify_rights_register(register_path: str | Path, run_log_path: str | Path) -> int:
+    """Check a rights register against the run log both ways: every request has its
+    ``rights_request`` record (same kind, purpose, subject digest, due date), every completed
+    request its ``rights_completed`` record, and every rights record of the log a request in
+    the register. Returns the number of requests checked; raises :class:`AuditError`."""
+    from privacy_profile.errors import InputError
+    from privacy_profile.rights.register import (
+        REQUEST_COMPLETED,
+        REQUEST_RECEIVED,
+        read_register_requests,
+    )
+
+    try:
+        requests = read_register_requests(register_path)
+    except InputError as e:
+        raise AuditError(e.message, hint=e.hint) from None
+    records = verify_chain(run_log_path)
+    received = {r.payload.get("request_id"): r for r in records if r.kind == REQUEST_RECEIVED}
+    completed = {r.payload.get("request_id"): r for r in records if r.kind == REQUEST_COMPLETED}
+    known = {q.request_id for q in requests}
+    for q in requests:
+        rec = received.get(q.request_id)
+        if rec is None:
+            raise AuditError(
+                f"rights register {register_path}: request {q.request_id} has no "
+                f"{REQUEST_RECEIVED} record in the run log {run_log_path}"
+            )
+        if dict(rec.payload) != q.log_payload():
+            raise AuditError(
+                f"rights register {register_path}: request {q.request_id} differs from run log "
+                f"seq {rec.seq} (the register was modified)"
+            )
+        done = completed.get(q.request_id)
+        if (done is None) != q.is_open:
+            state = "open" if q.is_open else "completed"
+            raise AuditError(
+                f"rights register {register_path}: request {q.request_id} is {state} in the "
+                "register but not in the run log"
+            )
+        if done is not None and done.payload.get("subject_digest") != q.subject_digest:
+            raise AuditError(
+                f"rights register {register_path}: request {q.request_id}'s completion in run "
+                f"log seq {done.seq} names another subject"
+            )
+    for rid, rec in [*received.items(), *completed.items()]:
+        if rid not in known:
+            raise AuditError(
+                f"run log {run_log_path} seq {rec.seq}: rights request {rid} is missing from "
+                f"the register {register_path} (a request was deleted)"
+            )
+    return len(requests)
+
+
 def verify_run(
     run_dir: str | Path,
     *,
@@ -232,7 +295,7 @@ def verify_run(
     # 3. the outputs
     checked: list[Path] = []
     internal: list[Path] = []
-    for rec in (r for r in mine if r.kind in ("output", "internal_output")):
+    for rec in _latest_per_path(r for r in mine if r.kind in ("output", "internal_output")):
         path = log.resolve(str(rec.payload["path"]))
         if not path.is_file():
             raise AuditError(
