@@ -65,10 +65,16 @@ class SuppressionList:
         return out
 
     def activation_excluded(self, domain: str, purpose: str) -> frozenset[str]:
+        """Activation opt-outs only: erased and profiling opt-outs are not in the run at all
+        (so they are not listed in its opt-out list either)."""
+        dropped = self.excluded(domain, purpose)
         return frozenset(
             p
             for e in self.entries
-            if (p := e.pseudonyms.get(domain)) is not None and self._applies(e, purpose)
+            if e.scope is Scope.ACTIVATION
+            and (p := e.pseudonyms.get(domain)) is not None
+            and self._applies(e, purpose)
+            and p not in dropped
         )
 
     def corrections(self, domain: str, table: str) -> Mapping[str, Mapping[str, str]]:
