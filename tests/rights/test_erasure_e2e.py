@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from _rights_helpers import World
+from _rights_helpers import NOW, PURPOSE, World
 
 from privacy_profile.errors import AuditError
 from privacy_profile.ingest.pseudonymize import Tokenizer
@@ -194,3 +194,52 @@ def test_the_register_must_match_the_log(world: World, tmp_path: Path) -> None:
     conn.close()
     with pytest.raises(AuditError, match="missing from the register"):
         verify_rights_register(copy, world.run_log.path)
+
+
+def test_correction_is_merged_by_the_next_run(world: World) -> None:
+    from privacy_profile.ingest import sanitize
+
+    raw = world.subjects_everywhere()[1]
+    p = identify(raw, world.loaded.policy, world.keys).pseudonyms["marketing_analytics"]
+    before = _store_rows(world, "users", p)["channel"].iloc[0]
+    new = "offline_qr" if before != "offline_qr" else "ads"
+    with world.register() as reg:
+        req = reg.submit("correct", raw, world.keys, corrections={"users.channel": new})
+        pending = sanitize(
+            world.data.input_dir, world.loaded.policy, PURPOSE, world.keys,
+            now=NOW, suppression=reg.suppression(),
+        )  # fmt: skip
+        users = pending.tables["users"]
+        assert users.loc[users["openid"] == p, "channel"].tolist() == [before]
+        out = process_request(reg, req.request_id)
+        assert out.summary["corrections_activated"] == 1
+        after = sanitize(
+            world.data.input_dir, world.loaded.policy, PURPOSE, world.keys,
+            now=NOW, suppression=reg.suppression(),
+        )  # fmt: skip
+    users = after.tables["users"]
+    assert users.loc[users["openid"] == p, "channel"].tolist() == [new]
+    assert after.report.rights["cells_corrected"] == 1
+    assert after.report.reconciles()
+
+
+def test_opting_out_of_profiling_drops_the_subject_from_that_purpose(world: World) -> None:
+    from privacy_profile.ingest import sanitize
+    from privacy_profile.ingest.suppress import SUPPRESSED_OPT_OUT
+
+    raw = world.subjects_everywhere()[2]
+    p = identify(raw, world.loaded.policy, world.keys).pseudonyms["marketing_analytics"]
+    with world.register() as reg:
+        req = reg.submit("opt-out", raw, world.keys, purpose=PURPOSE, scope="profiling")
+        process_request(reg, req.request_id, runs=[world.runs])
+        sup = reg.suppression()
+    res = sanitize(world.data.input_dir, world.loaded.policy, PURPOSE, world.keys, now=NOW,
+                   suppression=sup)  # fmt: skip
+    for table in ("users", "events", "orders"):
+        assert p not in set(res.tables[table]["openid"])
+    assert res.report.tables["users"].excluded[SUPPRESSED_OPT_OUT] >= 1
+    assert res.report.reconciles()
+    # another purpose is not affected by an opt-out from this one
+    other = "analytics.reporting.campaign_insights"
+    q = identify(raw, world.loaded.policy, world.keys).pseudonyms["campaign_reporting"]
+    assert q not in sup.excluded("campaign_reporting", other)
