@@ -34,6 +34,13 @@ __all__ = [
 ]
 
 BATCH_ROWS = 262_144
+READ_BUFFER = 1 << 20
+
+
+def _open(path: Path) -> pq.ParquetFile:
+    """A streaming reader: no pre-buffering (Arrow would keep every row group's column chunks
+    it read cached until the file closes, so memory would grow with the file)."""
+    return pq.ParquetFile(path, pre_buffer=False, buffer_size=READ_BUFFER)
 
 
 def parquet_files(stores: Sequence[Path]) -> Iterator[Path]:
@@ -67,7 +74,7 @@ def _mask(batch: pa.RecordBatch | pa.Table, columns: Sequence[str], value: str) 
 
 def parquet_matches(path: Path, columns: Sequence[str], value: str) -> pa.Table:
     """The rows of ``path`` where any of ``columns`` equals ``value`` (streamed)."""
-    pf = pq.ParquetFile(path)
+    pf = _open(path)
     cols = [c for c in columns if c in pf.schema_arrow.names]
     parts = []
     if cols:
@@ -106,7 +113,7 @@ def _filtered(batch: pa.RecordBatch, cols: Sequence[str], value: str) -> pa.Reco
 def rewrite_parquet_without(path: Path, columns: Sequence[str], value: str) -> int:
     """Remove the rows where any of ``columns`` equals ``value``; return how many. The file
     is untouched when none match; otherwise it is replaced atomically (streamed)."""
-    pf = pq.ParquetFile(path)
+    pf = _open(path)
     cols = [c for c in columns if c in pf.schema_arrow.names]
     if not cols:
         return 0
@@ -121,7 +128,7 @@ def rewrite_parquet_without(path: Path, columns: Sequence[str], value: str) -> i
         with os.fdopen(fd, "wb") as fh:
             writer = pq.ParquetWriter(fh, schema)
             try:
-                for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS):
+                for batch in _open(path).iter_batches(batch_size=BATCH_ROWS):
                     writer.write_batch(_filtered(batch, cols, value))
             finally:
                 writer.close()
