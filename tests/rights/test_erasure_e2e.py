@@ -9,12 +9,13 @@ import pandas as pd
 import pytest
 from _rights_helpers import NOW, PURPOSE, World
 
-from privacy_profile.errors import AuditError
+from privacy_profile.errors import AuditError, InputError
 from privacy_profile.ingest.pseudonymize import Tokenizer
 from privacy_profile.ingest.suppress import SUPPRESSED_ERASURE
 from privacy_profile.lineage.audit import verify_rights_register, verify_run
+from privacy_profile.policy.model import RightsSpec
+from privacy_profile.rights import RightsRegister, identify, process_request
 from privacy_profile.rights import _files as files
-from privacy_profile.rights import identify, process_request
 
 
 def _values_in(path: Path) -> set[str]:
@@ -200,13 +201,19 @@ def test_correction_is_merged_by_the_next_run(world: World) -> None:
     from privacy_profile.ingest import sanitize
 
     raw = world.subjects_everywhere()[1]
-    p = identify(raw, world.loaded.policy, world.keys).pseudonyms["marketing_analytics"]
+    # the shipped policy lists no correctable column: this one lets a person fix their channel
+    policy = world.loaded.policy.model_copy(
+        update={"rights": RightsSpec(correctable_columns=["users.channel"])}
+    )
+    p = identify(raw, policy, world.keys).pseudonyms["marketing_analytics"]
     before = _store_rows(world, "users", p)["channel"].iloc[0]
     new = "offline_qr" if before != "offline_qr" else "ads"
-    with world.register() as reg:
+    with RightsRegister(world.root / "rights.sqlite", policy, run_log=world.run_log) as reg:
+        with pytest.raises(InputError, match="cannot be corrected"):
+            reg.submit("correct", raw, world.keys, corrections={"users.city": "杭州市"})
         req = reg.submit("correct", raw, world.keys, corrections={"users.channel": new})
         pending = sanitize(
-            world.data.input_dir, world.loaded.policy, PURPOSE, world.keys,
+            world.data.input_dir, policy, PURPOSE, world.keys,
             now=NOW, suppression=reg.suppression(),
         )  # fmt: skip
         users = pending.tables["users"]
@@ -214,7 +221,7 @@ def test_correction_is_merged_by_the_next_run(world: World) -> None:
         out = process_request(reg, req.request_id)
         assert out.summary["corrections_activated"] == 1
         after = sanitize(
-            world.data.input_dir, world.loaded.policy, PURPOSE, world.keys,
+            world.data.input_dir, policy, PURPOSE, world.keys,
             now=NOW, suppression=reg.suppression(),
         )  # fmt: skip
     users = after.tables["users"]
