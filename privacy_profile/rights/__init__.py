@@ -21,6 +21,7 @@ from privacy_profile.rights.register import (
     RightsRegister,
     RightsRequest,
     format_status,
+    load_suppression,
     read_register_requests,
 )
 from privacy_profile.rights.suppression import ALL_PURPOSES, Scope, SuppressionList
@@ -39,6 +40,7 @@ __all__ = [
     "SuppressionList",
     "format_status",
     "identify",
+    "load_suppression",
     "parse_corrections",
     "process_request",
     "read_register_requests",

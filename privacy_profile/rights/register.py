@@ -43,6 +43,7 @@ __all__ = [
     "RightsRegister",
     "RightsRequest",
     "format_status",
+    "load_suppression",
     "read_register_requests",
 ]
 
@@ -171,7 +172,8 @@ def read_register_requests(path: str | Path) -> list[RightsRequest]:
 
 class RightsRegister:
     """The register at ``path`` for ``policy``; ``run_log`` receives every step (needed to
-    submit or complete a request; reading does not need it). ``clock`` is a test hook."""
+    submit or complete a request; reading does not need it). ``create=False`` refuses a path
+    where no register exists yet. ``clock`` is a test hook."""
 
     def __init__(
         self,
@@ -180,8 +182,14 @@ class RightsRegister:
         *,
         run_log: RunLog | None = None,
         clock: Clock = _utcnow,
+        create: bool = True,
     ) -> None:
         self.path = Path(path)
+        if not create and not self.path.is_file():
+            raise InputError(
+                f"rights register {self.path} does not exist",
+                hint="give the register `privacy-profile rights submit` wrote",
+            )
         self.policy = policy
         self.run_log = run_log
         self._clock = clock
@@ -432,6 +440,13 @@ class RightsRegister:
             )
         )
         return SuppressionList(entries=entries, correction_entries=fixes)
+
+
+def load_suppression(path: str | Path, policy: Policy) -> SuppressionList:
+    """The suppression snapshot of the existing register at ``path`` (for ``run``/``sanitize``
+    ``--rights-register``); raises InputError when there is no register there."""
+    with RightsRegister(path, policy, create=False) as reg:
+        return reg.suppression()
 
 
 def format_status(requests: list[RightsRequest], now: dt.datetime) -> str:
