@@ -465,15 +465,29 @@ def rights_process(
 
 
 @rights_app.command("status")
-def rights_status(policy: PolicyOption, register: RegisterOption) -> None:
+def rights_status(
+    policy: PolicyOption,
+    register: RegisterOption,
+    subject_id: Annotated[
+        str | None,
+        typer.Option(
+            "--subject-id", help="Only this subject's requests (keyed look-up; '-' reads stdin)."
+        ),
+    ] = None,
+    dev_keys: DevKeysOption = False,
+) -> None:
     """List the requests: overdue first, then open, then completed."""
     from privacy_profile.rights import RightsRegister, format_status
 
     loaded = _run(lambda: load_policy_file(policy))
+    keys = None if subject_id is None else _run(lambda: _keys(loaded, dev_keys))
+    raw = None if subject_id is None else _subject_id(subject_id)
 
     def status() -> str:
         with RightsRegister(register, loaded.policy, create=False) as reg:
-            return format_status(reg.requests(), reg.now())
+            if raw is None or keys is None:
+                return format_status(reg.requests(), reg.now())
+            return format_status(reg.find(raw, keys), reg.now())
 
     out.print(_run(status))
 

@@ -57,6 +57,9 @@ def test_rights_commands_end_to_end(env_keys: None, tmp_path: Path) -> None:
     assert raw not in runlog.read_text(encoding="utf-8")
     status = _ok(["rights", "status", "--policy", str(POLICY), "--register", str(reg)])
     assert request_id in status and "open" in status
+    mine = ["rights", "status", "--policy", str(POLICY), "--register", str(reg), "--subject-id"]
+    assert request_id in _ok([*mine, raw])
+    assert "no requests" in _ok([*mine, "o_somebody_else"])
     done = _ok(
         [
             "rights", "process", request_id, *reg_args,
