@@ -8,13 +8,9 @@ from privacy_profile.ingest.guard import LeakGuard
 from privacy_profile.ingest.keys import KeyMaterial, KeyRing
 from privacy_profile.ingest.pseudonymize import Pseudonymizer, Tokenizer
 from privacy_profile.ingest.report import IngestReport, KAnonymityReport, TableReport
-from privacy_profile.ingest.sanitize import (
-    ActivationInfo,
-    SanitizeResult,
-    sanitize,
-    write_sanitized,
-)
+from privacy_profile.ingest.sanitize import ActivationInfo, SanitizeResult, sanitize
 from privacy_profile.ingest.scan import TextScanner
+from privacy_profile.ingest.write import SanitizeOutput, sanitize_to_dir, write_sanitized
 
 __all__ = [
     "ActivationInfo",
@@ -24,10 +20,12 @@ __all__ = [
     "KeyRing",
     "LeakGuard",
     "Pseudonymizer",
+    "SanitizeOutput",
     "SanitizeResult",
     "TableReport",
     "TextScanner",
     "Tokenizer",
     "sanitize",
+    "sanitize_to_dir",
     "write_sanitized",
 ]

@@ -31,6 +31,8 @@ from privacy_profile.lineage.recorder import read_events
 from privacy_profile.lineage.runlog import RunLog, RunLogRecord, file_sha256, verify_chain
 
 __all__ = [
+    "RIGHTS_COMPLETED",
+    "RIGHTS_REQUEST",
     "AuditReport",
     "LedgerCharge",
     "LedgerLike",
@@ -192,55 +194,74 @@ def _latest_per_path(records: Iterable[RunLogRecord]) -> list[RunLogRecord]:
     return list(latest.values())
 
 
+RIGHTS_REQUEST = "rights_request"
+"""Run-log record kind of a received rights request (written by ``privacy_profile.rights``)."""
+RIGHTS_COMPLETED = "rights_completed"
+"""Run-log record kind of a completed rights request."""
+
+_REGISTER_FIELDS = ("request_id", "kind", "purpose", "scope", "subject_digest", "received", "due")
+
+
+def _register_rows(path: Path) -> list[dict[str, Any]]:
+    """The requests of a rights register (SQLite), read-only, as the run log records them."""
+    if not path.is_file():
+        raise AuditError(f"rights register {path} does not exist", hint="give the register's path")
+    try:
+        conn = sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True)
+        try:
+            rows = conn.execute(
+                f"SELECT {', '.join(_REGISTER_FIELDS)}, completed FROM requests ORDER BY received"
+            ).fetchall()
+        finally:
+            conn.close()
+    except sqlite3.Error as e:
+        raise AuditError(f"rights register {path} cannot be read: {e}") from None
+    return [dict(zip((*_REGISTER_FIELDS, "completed"), r, strict=True)) for r in rows]
+
+
 def verify_rights_register(register_path: str | Path, run_log_path: str | Path) -> int:
     """Check a rights register against the run log both ways: every request has its
-    ``rights_request`` record (same kind, purpose, subject digest, due date), every completed
-    request its ``rights_completed`` record, and every rights record of the log a request in
-    the register. Returns the number of requests checked; raises :class:`AuditError`."""
-    from privacy_profile.errors import InputError
-    from privacy_profile.rights.register import (
-        REQUEST_COMPLETED,
-        REQUEST_RECEIVED,
-        read_register_requests,
-    )
-
-    try:
-        requests = read_register_requests(register_path)
-    except InputError as e:
-        raise AuditError(e.message, hint=e.hint) from None
+    ``rights_request`` record (same kind, purpose, scope, subject digest, received and due
+    times), every completed request its ``rights_completed`` record, and every rights record of
+    the log a request in the register. Returns the number of requests checked; raises
+    :class:`AuditError`."""
+    reg = Path(register_path)
+    requests = _register_rows(reg)
     records = verify_chain(run_log_path)
-    received = {r.payload.get("request_id"): r for r in records if r.kind == REQUEST_RECEIVED}
-    completed = {r.payload.get("request_id"): r for r in records if r.kind == REQUEST_COMPLETED}
-    known = {q.request_id for q in requests}
+    received = {r.payload.get("request_id"): r for r in records if r.kind == RIGHTS_REQUEST}
+    completed = {r.payload.get("request_id"): r for r in records if r.kind == RIGHTS_COMPLETED}
+    known = {q["request_id"] for q in requests}
     for q in requests:
-        rec = received.get(q.request_id)
+        rid = q["request_id"]
+        rec = received.get(rid)
         if rec is None:
             raise AuditError(
-                f"rights register {register_path}: request {q.request_id} has no "
-                f"{REQUEST_RECEIVED} record in the run log {run_log_path}"
+                f"rights register {reg}: request {rid} has no {RIGHTS_REQUEST} record in the "
+                f"run log {run_log_path}"
             )
-        if dict(rec.payload) != q.log_payload():
+        if dict(rec.payload) != {k: q[k] for k in _REGISTER_FIELDS}:
             raise AuditError(
-                f"rights register {register_path}: request {q.request_id} differs from run log "
-                f"seq {rec.seq} (the register was modified)"
+                f"rights register {reg}: request {rid} differs from run log seq {rec.seq} "
+                "(the register was modified)"
             )
-        done = completed.get(q.request_id)
-        if (done is None) != q.is_open:
-            state = "open" if q.is_open else "completed"
+        done = completed.get(rid)
+        is_open = q["completed"] is None
+        if (done is None) != is_open:
+            state = "open" if is_open else "completed"
             raise AuditError(
-                f"rights register {register_path}: request {q.request_id} is {state} in the "
-                "register but not in the run log"
+                f"rights register {reg}: request {rid} is {state} in the register but not in "
+                "the run log"
             )
-        if done is not None and done.payload.get("subject_digest") != q.subject_digest:
+        if done is not None and done.payload.get("subject_digest") != q["subject_digest"]:
             raise AuditError(
-                f"rights register {register_path}: request {q.request_id}'s completion in run "
-                f"log seq {done.seq} names another subject"
+                f"rights register {reg}: request {rid}'s completion in run log seq {done.seq} "
+                "names another subject"
             )
     for rid, rec in [*received.items(), *completed.items()]:
         if rid not in known:
             raise AuditError(
                 f"run log {run_log_path} seq {rec.seq}: rights request {rid} is missing from "
-                f"the register {register_path} (a request was deleted)"
+                f"the register {reg} (a request was deleted)"
             )
     return len(requests)
 
@@ -319,7 +340,8 @@ def verify_run(
         if ledger is not None:
             charges: Sequence[_ChargeLike] = ledger.charges_for_run(run_id)
         else:
-            assert ledger_path is not None
+            if ledger_path is None:  # unreachable: one of the two was given
+                raise AuditError("no ledger to check the run against")
             budget = facet.get("budget") if facet else None
             dataset = budget.get("dataset") if isinstance(budget, dict) else None
             charges = read_ledger_charges(ledger_path, run_id=run_id, dataset=dataset)

@@ -8,17 +8,17 @@ parameters only; they never carry a data value (see :class:`LineageRecorder`).
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import os
 import secrets
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+from privacy_profile._clock import Clock, utcnow
 from privacy_profile.errors import AuditError, PrivacyProfileError
 from privacy_profile.lineage.facets import (
     PRIVACY_FACET_NAME,
@@ -59,17 +59,11 @@ ERROR_MESSAGE_SCHEMA_URL = (
 )
 DEFAULT_PRODUCER = "https://github.com/privacy-profile/privacy_profile/tree/0.1.0"
 
-Clock = Callable[[], dt.datetime]
-
 
 class StringChecker(Protocol):
     """Anything that can refuse strings (the release guard's ``check_strings``)."""
 
     def check_strings(self, strings: Iterable[str], *, where: str) -> None: ...
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def new_run_id() -> str:
@@ -138,7 +132,7 @@ class LineageRecorder:
         job_namespace: str,
         job_name: str,
         producer: str = DEFAULT_PRODUCER,
-        clock: Clock = _utcnow,
+        clock: Clock = utcnow,
         run_log: RunLog | None = None,
         checker: StringChecker | None = None,
     ) -> None:

@@ -24,6 +24,7 @@ from typing import Any
 
 from privacy_profile.errors import InputError
 from privacy_profile.ingest.keys import KeyRing
+from privacy_profile.lineage.audit import RIGHTS_COMPLETED, RIGHTS_REQUEST
 from privacy_profile.lineage.runlog import RunLog
 from privacy_profile.policy.model import Policy
 from privacy_profile.rights.correction import parse_corrections
@@ -47,8 +48,8 @@ __all__ = [
     "read_register_requests",
 ]
 
-REQUEST_RECEIVED = "rights_request"
-REQUEST_COMPLETED = "rights_completed"
+REQUEST_RECEIVED = RIGHTS_REQUEST
+REQUEST_COMPLETED = RIGHTS_COMPLETED
 Clock = Callable[[], dt.datetime]
 
 

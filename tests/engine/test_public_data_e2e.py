@@ -29,6 +29,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from privacy_profile import Release, open_ledger, sanitize_then_segment, scanner_for
 from privacy_profile.cli import app
 from privacy_profile.demo.public_data import (
     consent_records,
@@ -39,13 +40,7 @@ from privacy_profile.demo.public_data import (
     uci_orders,
 )
 from privacy_profile.dp import DPRandom
-from privacy_profile.engine import (
-    Release,
-    _feature_columns,
-    open_ledger,
-    sanitize_then_segment,
-    scanner_for,
-)
+from privacy_profile.engine import _feature_columns
 from privacy_profile.ingest import KeyRing
 from privacy_profile.lineage.audit import verify_run
 from privacy_profile.policy import LoadedPolicy, load_policy_file
@@ -54,6 +49,8 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "policies" / "examples"
 PURPOSE = "marketing.advertising.profiling"
 runner = CliRunner()
+
+pytestmark = pytest.mark.slow  # the engine on the public data sets
 
 
 @dataclass

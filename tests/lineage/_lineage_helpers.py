@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from _support.lineage_example import example_facet
 
 from privacy_profile.lineage import (
     ColumnLineage,
@@ -23,7 +24,6 @@ from privacy_profile.lineage import (
     SourceField,
     Transform,
 )
-from privacy_profile.lineage.example import example_facet
 
 # Distinctive raw values planted in the inputs; they must never reach events, logs or outputs.
 PLANTED_OPENID = "oQx7Zk3Lm9Pq2Rs5Tu8Vw1Xy4Za6"

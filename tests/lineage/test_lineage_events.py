@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from _lineage_helpers import Run, facet_for_run, inputs, outputs
+from _support.lineage_example import EXAMPLE_RUN_ID
 from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
 
@@ -20,7 +21,6 @@ from privacy_profile.lineage import (
     privacy_facet_schema,
     read_events,
 )
-from privacy_profile.lineage.example import EXAMPLE_RUN_ID
 
 SCHEMAS = Path(__file__).parent / "schemas"
 CORE_URIS = (

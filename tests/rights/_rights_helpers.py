@@ -8,16 +8,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from privacy_profile import open_ledger, sanitize_then_segment, scanner_for
 from privacy_profile.demo import DemoDataset, generate_demo_data
 from privacy_profile.dp import DPRandom
-from privacy_profile.engine import (
-    Release,
-    open_ledger,
-    sanitize_then_segment,
-    sanitize_to_dir,
-    scanner_for,
-)
-from privacy_profile.ingest import KeyRing
+from privacy_profile.engine import Release
+from privacy_profile.ingest import KeyRing, sanitize_to_dir
 from privacy_profile.lineage.runlog import RunLog
 from privacy_profile.policy import LoadedPolicy, load_policy_file
 from privacy_profile.rights import RightsRegister, identify

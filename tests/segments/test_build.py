@@ -12,18 +12,20 @@ import numpy as np
 import pandas as pd
 import pytest
 from _segments_helpers import NOW, SPEC_YAML, parse_spec, synth_tables
+from _support.marketing_outputs import write_marketing_outputs
 
 from privacy_profile.dp import BudgetLedger, BudgetWindow, DPRandom, PrivacyLoss
 from privacy_profile.errors import BudgetExceededError, LeakDetectedError, PolicyError
 from privacy_profile.policy.model import Policy
 from privacy_profile.segments import (
     FeatureParams,
+    ReleaseId,
     SegmentationSpec,
+    SegmentFamily,
     assign_lifecycle,
     assign_rfm,
     build_segments,
     compute_features,
-    write_marketing_outputs,
 )
 from privacy_profile.segments._common import ReleaseContext
 from privacy_profile.segments.lifecycle import LifecycleParams
@@ -96,7 +98,7 @@ def test_every_segment_type_released(tables: Any, policy: Policy, spec: Any, led
     assert set(rel.personas["dimension"]) >= {"age_band", "top_categories", "spending_band"}
     assert not rel.recommendations.empty
     assert rel.recommendations.groupby(["family", "segment"]).size().max() <= 3
-    assert rel.epsilon["rfm"] == 1.0
+    assert rel.epsilon[ReleaseId(SegmentFamily.RFM)] == 1.0
     assert ledger.spent().epsilon == pytest.approx(sum(rel.epsilon.values()))
 
 
@@ -173,18 +175,18 @@ def test_each_release_charged_before_noise(
         "kmeans/fit",
         "kmeans/sizes",
         "lifecycle/",
-        "rule/big_spenders_east",
+        "rule:big_spenders_east/size",
         "personas/",
         "tree/fit",
         "tree/leaf_counts",
     ):
         assert any(lab.startswith(prefix) for lab in labels), prefix
-    per_release: dict[str, float] = {}
+    per_release: dict[ReleaseId, float] = {}
     for c in ledger.charges_for_run("run-1"):
-        head = c.label.split("/")[0]
-        key = f"rule:{c.label.split('/')[1]}" if head == "rule" else head
+        key = ReleaseId.of_label(c.label)  # every charge names its exact release
         per_release[key] = per_release.get(key, 0.0) + c.epsilon
     assert per_release == pytest.approx(rel.epsilon)
+    assert ReleaseId(SegmentFamily.RULE, "big_spenders_east") in per_release
 
 
 def test_budget_refused_up_front(tables: Any, policy: Policy, spec: Any) -> None:

@@ -1,6 +1,6 @@
 """A deterministic synthetic run, used for the lineage example kept in docs/examples/lineage/.
 
-``python -m privacy_profile.lineage.example OUT_DIR`` writes ``events.jsonl`` and renders the
+``python tests/_support/lineage_example.py OUT_DIR`` writes ``events.jsonl`` and renders the
 lineage document next to it. Every value here is invented: counts, parameters and noisy sizes
 of a fictitious run (fixed run id and time); there is no row-level data.
 """
