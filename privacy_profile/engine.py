@@ -31,7 +31,7 @@ from privacy_profile._clock import utc_naive, utcnow
 from privacy_profile._io import atomic_write_text
 from privacy_profile.dp import BudgetLedger, BudgetUsage, DPRandom
 from privacy_profile.errors import PolicyError
-from privacy_profile.ingest import KeyRing, SanitizeResult, sanitize
+from privacy_profile.ingest import IdentifierIndex, KeyRing, SanitizeResult, sanitize
 from privacy_profile.ingest.report import IngestReport
 from privacy_profile.ingest.scan import TextScanner
 from privacy_profile.ingest.suppress import Suppression
@@ -219,8 +219,11 @@ def sanitize_then_segment(
     run_dir = Path(out) / "runs" / run_id
     rng = rng if rng is not None else DPRandom()
     log = RunLog.for_run_dir(run_dir)
+    identifiers = IdentifierIndex()  # filled by sanitize, read by the guard
     guard = ReleaseGuard.for_run(
-        scanner=scanner.scan_texts if scanner is not None else None, public_values=[run_id]
+        identifiers,
+        scanner=scanner.scan_texts if scanner is not None else None,
+        public_values=[run_id],
     )
     recorder = LineageRecorder(
         run_dir,
@@ -246,9 +249,15 @@ def sanitize_then_segment(
     try:
         with stage("sanitize"):
             result = sanitize(
-                inputs, pol, purpose, keys, now=run_now, scanner=scanner, suppression=suppression
+                inputs,
+                pol,
+                purpose,
+                keys,
+                now=run_now,
+                scanner=scanner,
+                identifiers=identifiers,
+                suppression=suppression,
             )
-            guard.add_raw_matcher(result.guard.matches)
             guard.remember_pseudonyms(_pseudonym_values(pol, result))
         with stage("segment"):
             seg = build_segments(
@@ -268,10 +277,10 @@ def sanitize_then_segment(
             marketing = guard.release(
                 marketing_documents(seg), run_dir / "marketing", run_log=log, run_id=run_id
             )
-            activation = write_audiences(seg, run_dir / "activation")
+            activation = write_audiences(seg, run_dir / "activation", guard)
             for p in activation:  # tokens by design: hash-chained, not re-scanned for tokens
                 log.record_output(run_id, p, internal=True)
-            quarantine = _write_quarantine(result, run_dir / "quarantine")
+            quarantine = _write_quarantine(result, run_dir / "quarantine", guard)
             for p in quarantine:
                 log.record_output(run_id, p, internal=True)
         with stage("lineage"):
@@ -315,14 +324,16 @@ def sanitize_then_segment(
     )
 
 
-def _write_quarantine(result: SanitizeResult, out_dir: Path) -> list[Path]:
+def _write_quarantine(result: SanitizeResult, out_dir: Path, guard: ReleaseGuard) -> list[Path]:
     """Quarantined rows (row number and reason) and the ingest report: internal evidence.
 
     Ingestion already masked identifiers in quarantined rows (pseudonyms or blanks); the
-    ingestion guard checks again that no raw identifier is in them before anything is written.
+    release guard checks again that no raw identifier is in them before anything is written.
     """
     frames = {t: q for t, q in result.quarantine.items() if len(q)}
-    result.guard.check(frames)
+    guard.check_identifiers(
+        {f"{name}.csv": frame for name, frame in frames.items()}, what="quarantine evidence"
+    )
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for name, frame in frames.items():

@@ -6,13 +6,16 @@ Stage order per table: read (chunks) -> column checks -> type validation (quaran
 consent gate -> retention -> sensitive columns -> free-text scan -> pseudonymize / tokenize /
 drop / generalize -> (after the last chunk) k-anonymity suppression. The consent-records table
 is read first (it feeds the gate, it is not an output), then the subjects table (it feeds the
-minors rule). Finally the leak guard checks every string cell of every output.
+minors rule). Every raw direct-identifier value read goes into the run's
+:class:`~privacy_profile.ingest.identifiers.IdentifierIndex` (keyed digests only), which the
+release guard uses later; finally no string cell of any output may hold an indexed value.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -20,7 +23,7 @@ from typing import Any
 import pandas as pd
 
 from privacy_profile._clock import utc_naive
-from privacy_profile.errors import ConsentError
+from privacy_profile.errors import ConsentError, LeakDetectedError
 from privacy_profile.ingest.consent import (
     ConsentState,
     GateParams,
@@ -28,7 +31,7 @@ from privacy_profile.ingest.consent import (
     prepare_gate,
     subject_ages,
 )
-from privacy_profile.ingest.guard import LeakGuard
+from privacy_profile.ingest.identifiers import IdentifierIndex
 from privacy_profile.ingest.keys import KeyRing
 from privacy_profile.ingest.normalize import normalizer_for
 from privacy_profile.ingest.pseudonymize import Pseudonymizer
@@ -45,7 +48,7 @@ from privacy_profile.ingest.table_stage import (
 from privacy_profile.policy.loader import load_policy
 from privacy_profile.policy.model import Policy
 
-__all__ = ["ActivationInfo", "SanitizeResult", "sanitize"]
+__all__ = ["ActivationInfo", "SanitizeResult", "refuse_raw_identifiers", "sanitize"]
 
 BAD_STATUS = "bad_consent_status"
 
@@ -71,7 +74,7 @@ class SanitizeResult:
     quarantine: dict[str, pd.DataFrame]
     report: IngestReport
     activation: ActivationInfo
-    guard: LeakGuard = field(repr=False)
+    identifiers: IdentifierIndex = field(repr=False)
 
 
 def _load_consents(run: IngestRun) -> tuple[ConsentState, TableReportBuilder, pd.DataFrame]:
@@ -126,7 +129,7 @@ def sanitize(
     scanner: TextScanner | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     block_bytes: int = DEFAULT_BLOCK_BYTES,
-    guard: LeakGuard | None = None,
+    identifiers: IdentifierIndex | None = None,
     suppression: Suppression | None = None,
 ) -> SanitizeResult:
     """Turn the raw input tables in ``input_dir`` into pseudonymous tables and a report.
@@ -134,12 +137,14 @@ def sanitize(
     ``policy`` is a :class:`Policy` or a policy file; ``purpose`` a declared data use (e.g.
     ``marketing.advertising.profiling``); ``keys`` from :meth:`KeyRing.from_policy` (or
     :meth:`KeyRing.development` for the demo). ``now`` fixes the run time (retention, ages);
-    ``scanner`` redacts free text (without one, ``scan`` columns are dropped). ``guard``
-    replaces the default :class:`LeakGuard` (e.g. to guard shorter numeric ids);
-    ``chunk_rows`` and ``block_bytes`` set the reading chunk sizes. ``suppression`` (a rights
-    register snapshot, :meth:`privacy_profile.rights.RightsRegister.suppression`) drops erased
-    and opted-out subjects' rows before anything else (counted per reason), keeps activation
-    opt-outs out of audiences and merges corrections before validation.
+    ``scanner`` redacts free text (without one, ``scan`` columns are dropped).
+    ``identifiers`` is the run's identifier index to fill (the engine passes the one its
+    release guard reads; a new one by default; e.g. ``IdentifierIndex(min_numeric_length=8)``
+    to index only longer numeric ids); ``chunk_rows`` and ``block_bytes`` set the reading
+    chunk sizes. ``suppression`` (a rights register snapshot,
+    :meth:`privacy_profile.rights.RightsRegister.suppression`) drops erased and opted-out
+    subjects' rows before anything else (counted per reason), keeps activation opt-outs out of
+    audiences and merges corrections before validation.
     Raises InputError, ConsentError, KeyMaterialError or LeakDetectedError.
     """
     pol = policy if isinstance(policy, Policy) else load_policy(policy)
@@ -154,7 +159,7 @@ def sanitize(
         input_dir=Path(input_dir),
         chunk_rows=chunk_rows,
         block_bytes=block_bytes,
-        guard=guard if guard is not None else LeakGuard(),
+        identifiers=identifiers if identifiers is not None else IdentifierIndex(),
         pseudonymizer=Pseudonymizer(keys),
     )
     if suppression is not None:
@@ -266,11 +271,36 @@ def sanitize(
         notes=tuple(notes),
         rights=rights,
     )
-    run.guard.check({**tables, **{f"quarantine/{k}": v for k, v in quarantine.items()}})
+    refuse_raw_identifiers(
+        run.identifiers, {**tables, **{f"quarantine/{k}": v for k, v in quarantine.items()}}
+    )
     return SanitizeResult(
         tables=tables,
         quarantine=quarantine,
         report=report,
         activation=activation,
-        guard=run.guard,
+        identifiers=run.identifiers,
     )
+
+
+def refuse_raw_identifiers(index: IdentifierIndex, tables: Mapping[str, pd.DataFrame]) -> None:
+    """Raise :class:`LeakDetectedError` if a string cell of a sanitized table holds a raw
+    identifier value of the input (e.g. an undeclared identifier in a ``keep`` column). The
+    same index search as the release guard's; this one runs on the pseudonymous tables, which
+    hold pseudonyms by design."""
+    found: list[str] = []
+    for name, frame in tables.items():
+        for col in frame.columns:
+            s = frame[col]
+            if not (pd.api.types.is_string_dtype(s) or s.dtype == object):
+                continue
+            texts = [str(v) for v in pd.unique(s.dropna())]
+            for label, mask in sorted(index.find(texts).items()):
+                n = int(mask.sum())
+                found.append(f"{name}.{col} ({label}, {n} distinct value{'s' if n != 1 else ''})")
+    if found:
+        raise LeakDetectedError(
+            "raw direct-identifier values appear in the output: " + ", ".join(found),
+            hint="declare the column as a direct identifier with pseudonymize/tokenize/drop, "
+            "or fix the input; nothing was written",
+        )

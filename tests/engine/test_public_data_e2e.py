@@ -6,7 +6,7 @@ UserBehavior head file (814 users) are converted to policy-shaped tables by
 the example policies in ``policies/examples/``.
 
 Identifier check: UCI CustomerIDs are 5-digit numbers and Taobao user ids 1-7 digit counters
-(730 of the 814 have 7 digits). The ingestion leak guard, and the release guard built on it,
+(730 of the 814 have 7 digits). The identifier index (ingestion) and the release guard reading it
 skip numeric values under 7 digits, because short numbers are everywhere in group-level outputs
 (counts, sizes, bounds): a 5-digit id equal to a DP count means nothing, and a substring search
 for one in a file would match digits of unrelated numbers. So the test compares whole cells of
