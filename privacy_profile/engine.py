@@ -34,13 +34,13 @@ from privacy_profile.errors import PolicyError
 from privacy_profile.ingest import IdentifierIndex, KeyRing, SanitizeResult, sanitize
 from privacy_profile.ingest.report import IngestReport
 from privacy_profile.ingest.scan import TextScanner
+from privacy_profile.ingest.sources import InputsLike, PolicyLike, normalize_run_args
 from privacy_profile.ingest.suppress import Suppression
 from privacy_profile.lineage.guard import ReleaseGuard
 from privacy_profile.lineage.recorder import LineageRecorder, new_run_id
 from privacy_profile.lineage.report import render_lineage_doc
 from privacy_profile.lineage.run_record import input_datasets, output_datasets, privacy_facet
 from privacy_profile.lineage.runlog import RunLog
-from privacy_profile.policy.loader import LoadedPolicy, load_policy_file
 from privacy_profile.policy.model import Drop, Policy, Pseudonymize, Tokenize
 from privacy_profile.segments import (
     FLAGS_TABLE,
@@ -173,8 +173,8 @@ def _pseudonym_values(policy: Policy, result: SanitizeResult) -> Iterator[str]:
 
 
 def sanitize_then_segment(
-    inputs: str | Path,
-    policy: LoadedPolicy | str | Path,
+    inputs: InputsLike,
+    policy: PolicyLike,
     purpose: str,
     keys: KeyRing,
     ledger: BudgetLedger,
@@ -189,7 +189,8 @@ def sanitize_then_segment(
 ) -> Release:
     """Sanitize the raw inputs, build DP segments and personas, and release them with lineage.
 
-    ``policy`` is a loaded policy or a policy file; ``purpose`` a data use it declares;
+    ``inputs`` is a folder, a mapping of table name to file path or to pandas DataFrame;
+    ``policy`` a loaded policy, a Policy or a policy file; ``purpose`` a data use it declares;
     ``keys`` a :class:`~privacy_profile.ingest.KeyRing`; ``ledger`` the budget ledger charged
     before any noisy value exists; ``scanner`` the PII scanner for free text (without one,
     free-text columns are dropped); ``rng`` the DP random generator (secure by default);
@@ -199,7 +200,7 @@ def sanitize_then_segment(
     On any error the lineage records a FAIL event, nothing is released, and the error is
     re-raised (a :class:`~privacy_profile.errors.PrivacyProfileError` for user errors).
     """
-    loaded = policy if isinstance(policy, LoadedPolicy) else load_policy_file(policy)
+    source, loaded = normalize_run_args(inputs, policy)  # InputError/PolicyError before anything
     pol = loaded.policy
     if pol.segmentation is None:
         raise PolicyError(
@@ -214,7 +215,6 @@ def sanitize_then_segment(
             f"{pol.privacy.budget_dataset!r}",
             hint="open the ledger with the policy's privacy.budget_dataset",
         )
-    inputs = Path(inputs)
     run_id = run_id or new_run_id()
     run_dir = Path(out) / "runs" / run_id
     rng = rng if rng is not None else DPRandom()
@@ -245,11 +245,11 @@ def sanitize_then_segment(
             progress(name, "done")
 
     run_now = now or utcnow()  # one run time for retention, ages and recency
-    recorder.start(run_id, input_datasets(pol, inputs))
+    recorder.start(run_id, input_datasets(pol, source))
     try:
         with stage("sanitize"):
             result = sanitize(
-                inputs,
+                source,
                 pol,
                 purpose,
                 keys,
@@ -293,7 +293,7 @@ def sanitize_then_segment(
                 ledger=ledger,
                 run_id=run_id,
             )
-            outputs, lineage = output_datasets(run_dir, seg, pol, inputs)
+            outputs, lineage = output_datasets(run_dir, seg, pol, source)
             recorder.complete(outputs, lineage, facet)
             md, html = render_lineage_doc(recorder.events_path, run_dir / "lineage")
     except BaseException as e:
