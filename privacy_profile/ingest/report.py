@@ -136,6 +136,9 @@ class IngestReport:
     consent: dict[str, int] = field(default_factory=dict)
     activation: dict[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    identity_links: dict[str, int] = field(default_factory=dict)
+    """Accounts linked to a person (``accounts_linked``, ``persons_linked``,
+    ``accounts_ambiguous_unlinked``); empty when the policy declares no identity links."""
 
     def reconciles(self) -> bool:
         return all(t.reconciles() for t in self.tables.values())

@@ -30,6 +30,7 @@ from privacy_profile.ingest.consent import (
 )
 from privacy_profile.ingest.guard import LeakGuard
 from privacy_profile.ingest.keys import KeyRing
+from privacy_profile.ingest.links import link_identities
 from privacy_profile.ingest.normalize import normalizer_for
 from privacy_profile.ingest.pseudonymize import Pseudonymizer
 from privacy_profile.ingest.readers import DEFAULT_BLOCK_BYTES, DEFAULT_CHUNK_ROWS
@@ -288,6 +289,9 @@ def sanitize(
     if tokens:
         tf = pd.concat(tokens, ignore_index=True).drop_duplicates("pseudonym")
         token_frame = tf[~tf["pseudonym"].isin(opted_set)].reset_index(drop=True)
+    # identity links: after pseudonymization, before any bounding (one person, one unit)
+    linked = link_identities(pol, tables, opted_set, token_frame)
+    tables, opted_set, token_frame = linked.tables, linked.opted_out, linked.tokens
     activation = ActivationInfo(
         allowed=pur.activation.allowed,
         opt_out_effect=pur.consent.opt_out.value,
@@ -299,6 +303,11 @@ def sanitize(
         notes.append("column-level PII scan of `keep` string columns skipped: no scanner given")
     if keys.is_development:
         notes.append("DEVELOPMENT KEYS: pseudonyms are not protected; never use on real data")
+    if linked.counts:
+        notes.append(
+            f"identity links: {linked.counts['accounts_linked']} account(s) linked to "
+            f"{linked.counts['persons_linked']} person(s); unlinked accounts are separate units"
+        )
     if state.ties:
         notes.append(f"{state.ties} consent record tie(s) resolved as withdrawal")
     report = IngestReport(
@@ -322,6 +331,7 @@ def sanitize(
             "tokens": 0 if token_frame is None else len(token_frame),
         },
         notes=tuple(notes),
+        identity_links=linked.counts,
     )
     run.guard.check({**tables, **{f"quarantine/{k}": v for k, v in quarantine.items()}})
     return SanitizeResult(

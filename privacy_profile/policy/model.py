@@ -68,6 +68,7 @@ __all__ = [
     "DateUnit",
     "Drop",
     "FileFormat",
+    "IdentityLink",
     "KAnonymity",
     "Keep",
     "KeyRef",
@@ -233,6 +234,19 @@ class ConsentRecordsSpec(_Frozen):
         if (self.notice_version_column is None) == (self.notice_version is None):
             raise ValueError("give exactly one of `notice_version_column` or `notice_version`")
         return self
+
+
+class IdentityLink(_Frozen):
+    """One person, several accounts: ``table`` holds pairs (``account_column`` ->
+    ``person_column``), e.g. a link table openid -> unionid, or the two columns of the
+    subjects table. Both columns are pseudonymized in the purpose's domain; after
+    pseudonymization and before any bounding, every table's subject pseudonym found among the
+    accounts is replaced by its person's pseudonym, so contribution bounds hold per person.
+    Unlinked accounts (and accounts linked to more than one person) stay separate units."""
+
+    table: str = Field(description="The declared table holding the links.")
+    account_column: str = Field(description="Column: the account id (e.g. openid).")
+    person_column: str = Field(description="Column: the person id (e.g. unionid).")
 
 
 class SubjectsSpec(_Frozen):
@@ -406,6 +420,11 @@ class Policy(_Frozen):
     tables: dict[str, Table] = Field(min_length=1)
     privacy: PrivacySpec
     pii_scan: PiiScanSpec = PiiScanSpec()
+    identity_links: list[IdentityLink] = Field(
+        default_factory=list,
+        description="Accounts of one person across sources (openid -> unionid ...): one person "
+        "is one privacy unit (see docs/mapping.md). Empty: each account is a unit.",
+    )
     mapping: RoleMapping | None = Field(
         default=None,
         description="Which table and column plays each role the profile needs (see "

@@ -80,6 +80,7 @@ def check_policy(policy: Policy) -> Iterator[RuleViolation]:
     yield from _segmentation(policy)
     yield from _mapping(policy)
     yield from _value_maps(policy)
+    yield from _identity_links(policy)
 
 
 def _taxonomy(policy: Policy) -> Iterator[RuleViolation]:
@@ -536,4 +537,30 @@ def _value_maps(policy: Policy) -> Iterator[RuleViolation]:
                     f"consent status {tname}.{cname} maps values to {sorted(meanings)}",
                     "map each raw value to granted or withdrawn, e.g. {同意: granted, 撤回: "
                     "withdrawn}",
+                )
+
+
+def _identity_links(policy: Policy) -> Iterator[RuleViolation]:
+    """Both columns of a link are declared and pseudonymized (so they share the domain)."""
+    for i, link in enumerate(policy.identity_links):
+        base: Path = ("identity_links", i)
+        table = policy.tables.get(link.table)
+        if table is None:
+            yield ((*base, "table"), f"unknown table {link.table!r}", "declare it under tables")
+            continue
+        for field in ("account_column", "person_column"):
+            name = getattr(link, field)
+            col = table.columns.get(name)
+            if col is None:
+                yield (
+                    (*base, field),
+                    f"column {name!r} is not declared in table {link.table!r}",
+                    f"declare it under tables.{link.table}.columns",
+                )
+            elif not isinstance(col.treatment, Pseudonymize):
+                yield (
+                    (*base, field),
+                    f"identity link column {link.table}.{name} is not pseudonymized",
+                    "give it treatment: pseudonymize (links are joined on pseudonyms of the "
+                    "purpose's domain, never on raw ids)",
                 )
