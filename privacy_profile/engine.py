@@ -31,15 +31,15 @@ from privacy_profile._clock import utc_naive, utcnow
 from privacy_profile._io import atomic_write_text
 from privacy_profile.dp import BudgetLedger, BudgetUsage, DPRandom
 from privacy_profile.errors import PolicyError
-from privacy_profile.ingest import KeyRing, SanitizeResult, sanitize
+from privacy_profile.ingest import IdentifierIndex, KeyRing, SanitizeResult, sanitize
 from privacy_profile.ingest.report import IngestReport
 from privacy_profile.ingest.scan import TextScanner
+from privacy_profile.ingest.sources import InputsLike, PolicyLike, normalize_run_args
 from privacy_profile.lineage.guard import ReleaseGuard
 from privacy_profile.lineage.recorder import LineageRecorder, new_run_id
 from privacy_profile.lineage.report import render_lineage_doc
 from privacy_profile.lineage.run_record import input_datasets, output_datasets, privacy_facet
 from privacy_profile.lineage.runlog import RunLog
-from privacy_profile.policy.loader import LoadedPolicy, load_policy_file
 from privacy_profile.policy.model import Policy, Pseudonymize, Tokenize
 from privacy_profile.segments import (
     FLAGS_TABLE,
@@ -142,8 +142,8 @@ def _pseudonym_values(policy: Policy, result: SanitizeResult) -> Iterator[str]:
 
 
 def sanitize_then_segment(
-    inputs: str | Path,
-    policy: LoadedPolicy | str | Path,
+    inputs: InputsLike,
+    policy: PolicyLike,
     purpose: str,
     keys: KeyRing,
     ledger: BudgetLedger,
@@ -157,7 +157,8 @@ def sanitize_then_segment(
 ) -> Release:
     """Sanitize the raw inputs, build DP segments and personas, and release them with lineage.
 
-    ``policy`` is a loaded policy or a policy file; ``purpose`` a data use it declares;
+    ``inputs`` is a folder, a mapping of table name to file path or to pandas DataFrame;
+    ``policy`` a loaded policy, a Policy or a policy file; ``purpose`` a data use it declares;
     ``keys`` a :class:`~privacy_profile.ingest.KeyRing`; ``ledger`` the budget ledger charged
     before any noisy value exists; ``scanner`` the PII scanner for free text (without one,
     free-text columns are dropped); ``rng`` the DP random generator (secure by default).
@@ -165,7 +166,7 @@ def sanitize_then_segment(
     On any error the lineage records a FAIL event, nothing is released, and the error is
     re-raised (a :class:`~privacy_profile.errors.PrivacyProfileError` for user errors).
     """
-    loaded = policy if isinstance(policy, LoadedPolicy) else load_policy_file(policy)
+    source, loaded = normalize_run_args(inputs, policy)  # InputError/PolicyError before anything
     pol = loaded.policy
     if pol.segmentation is None:
         raise PolicyError(
@@ -180,13 +181,15 @@ def sanitize_then_segment(
             f"{pol.privacy.budget_dataset!r}",
             hint="open the ledger with the policy's privacy.budget_dataset",
         )
-    inputs = Path(inputs)
     run_id = run_id or new_run_id()
     run_dir = Path(out) / "runs" / run_id
     rng = rng if rng is not None else DPRandom()
     log = RunLog.for_run_dir(run_dir)
+    identifiers = IdentifierIndex()  # filled by sanitize, read by the guard
     guard = ReleaseGuard.for_run(
-        scanner=scanner.scan_texts if scanner is not None else None, public_values=[run_id]
+        identifiers,
+        scanner=scanner.scan_texts if scanner is not None else None,
+        public_values=[run_id],
     )
     recorder = LineageRecorder(
         run_dir,
@@ -208,11 +211,12 @@ def sanitize_then_segment(
             progress(name, "done")
 
     run_now = now or utcnow()  # one run time for retention, ages and recency
-    recorder.start(run_id, input_datasets(pol, inputs))
+    recorder.start(run_id, input_datasets(pol, source))
     try:
         with stage("sanitize"):
-            result = sanitize(inputs, pol, purpose, keys, now=run_now, scanner=scanner)
-            guard.add_raw_matcher(result.guard.matches)
+            result = sanitize(
+                source, pol, purpose, keys, now=run_now, scanner=scanner, identifiers=identifiers
+            )
             guard.remember_pseudonyms(_pseudonym_values(pol, result))
         seg_tables = _segment_tables(pol, result)
         # before the first ledger charge: refuse a run that cannot deliver (nothing spent)
@@ -242,10 +246,10 @@ def sanitize_then_segment(
             marketing = guard.release(
                 marketing_documents(seg), run_dir / "marketing", run_log=log, run_id=run_id
             )
-            activation = write_audiences(seg, run_dir / "activation")
+            activation = write_audiences(seg, run_dir / "activation", guard)
             for p in activation:  # tokens by design: hash-chained, not re-scanned for tokens
                 log.record_output(run_id, p, internal=True)
-            quarantine = _write_quarantine(result, run_dir / "quarantine")
+            quarantine = _write_quarantine(result, run_dir / "quarantine", guard)
             for p in quarantine:
                 log.record_output(run_id, p, internal=True)
         with stage("lineage"):
@@ -258,7 +262,7 @@ def sanitize_then_segment(
                 ledger=ledger,
                 run_id=run_id,
             )
-            outputs, lineage = output_datasets(run_dir, seg, pol, inputs)
+            outputs, lineage = output_datasets(run_dir, seg, pol, source)
             recorder.complete(outputs, lineage, facet)
             md, html = render_lineage_doc(recorder.events_path, run_dir / "lineage")
     except BaseException as e:
@@ -303,8 +307,8 @@ class DryRun:
 
 
 def dry_run(
-    inputs: str | Path,
-    policy: LoadedPolicy | str | Path,
+    inputs: InputsLike,
+    policy: PolicyLike,
     purpose: str,
     keys: KeyRing,
     *,
@@ -312,10 +316,10 @@ def dry_run(
     now: dt.datetime | None = None,
 ) -> DryRun:
     """Sanitize and pre-flight only: no ledger, no DP release, nothing written."""
-    loaded = policy if isinstance(policy, LoadedPolicy) else load_policy_file(policy)
+    source, loaded = normalize_run_args(inputs, policy)
     pol = loaded.policy
     pol.purpose(purpose)
-    result = sanitize(inputs, pol, purpose, keys, now=now or utcnow(), scanner=scanner)
+    result = sanitize(source, pol, purpose, keys, now=now or utcnow(), scanner=scanner)
     check = preflight(
         pol,
         result.report,
@@ -327,14 +331,16 @@ def dry_run(
     return DryRun(ingest=result.report, preflight=check)
 
 
-def _write_quarantine(result: SanitizeResult, out_dir: Path) -> list[Path]:
+def _write_quarantine(result: SanitizeResult, out_dir: Path, guard: ReleaseGuard) -> list[Path]:
     """Quarantined rows (row number and reason) and the ingest report: internal evidence.
 
     Ingestion already masked identifiers in quarantined rows (pseudonyms or blanks); the
-    ingestion guard checks again that no raw identifier is in them before anything is written.
+    release guard checks again that no raw identifier is in them before anything is written.
     """
     frames = {t: q for t, q in result.quarantine.items() if len(q)}
-    result.guard.check(frames)
+    guard.check_identifiers(
+        {f"{name}.csv": frame for name, frame in frames.items()}, what="quarantine evidence"
+    )
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for name, frame in frames.items():

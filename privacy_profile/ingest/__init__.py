@@ -4,7 +4,7 @@ After :func:`sanitize` no raw direct identifier remains, every excluded row is c
 reason, and only users whose consent covers the run's purpose remain. See docs/ingestion.md.
 """
 
-from privacy_profile.ingest.guard import LeakGuard
+from privacy_profile.ingest.identifiers import IdentifierIndex
 from privacy_profile.ingest.keys import KeyMaterial, KeyRing
 from privacy_profile.ingest.pseudonymize import Pseudonymizer, Tokenizer
 from privacy_profile.ingest.report import IngestReport, KAnonymityReport, TableReport
@@ -14,11 +14,11 @@ from privacy_profile.ingest.write import SanitizeOutput, sanitize_to_dir, write_
 
 __all__ = [
     "ActivationInfo",
+    "IdentifierIndex",
     "IngestReport",
     "KAnonymityReport",
     "KeyMaterial",
     "KeyRing",
-    "LeakGuard",
     "Pseudonymizer",
     "SanitizeOutput",
     "SanitizeResult",

@@ -6,21 +6,23 @@ Stage order per table: read (chunks) -> column checks -> type validation (quaran
 consent gate -> retention -> sensitive columns -> free-text scan -> pseudonymize / tokenize /
 drop / generalize -> (after the last chunk) k-anonymity suppression. The consent-records table
 is read first (it feeds the gate, it is not an output), then the subjects table (it feeds the
-minors rule). Finally the leak guard checks every string cell of every output.
+minors rule). Every raw direct-identifier value read goes into the run's
+:class:`~privacy_profile.ingest.identifiers.IdentifierIndex` (keyed digests only), which the
+release guard uses later; finally no string cell of any output may hold an indexed value.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from privacy_profile._clock import utc_naive
-from privacy_profile.errors import ConsentError
+from privacy_profile.errors import ConsentError, LeakDetectedError
 from privacy_profile.ingest.consent import (
     ConsentState,
     GateParams,
@@ -28,7 +30,7 @@ from privacy_profile.ingest.consent import (
     prepare_gate,
     subject_ages,
 )
-from privacy_profile.ingest.guard import LeakGuard
+from privacy_profile.ingest.identifiers import IdentifierIndex
 from privacy_profile.ingest.keys import KeyRing
 from privacy_profile.ingest.links import link_identities
 from privacy_profile.ingest.normalize import normalizer_for
@@ -36,16 +38,16 @@ from privacy_profile.ingest.pseudonymize import Pseudonymizer
 from privacy_profile.ingest.readers import DEFAULT_BLOCK_BYTES, DEFAULT_CHUNK_ROWS
 from privacy_profile.ingest.report import IngestReport, TableReportBuilder
 from privacy_profile.ingest.scan import TextScanner
+from privacy_profile.ingest.sources import InputsLike, PolicyLike, normalize_run_args
 from privacy_profile.ingest.table_stage import (
     IngestRun,
     TableProcessor,
     mask_quarantine,
     read_chunks,
 )
-from privacy_profile.policy.loader import load_policy
-from privacy_profile.policy.model import ConsentRecordsSpec, Policy
+from privacy_profile.policy.model import ConsentRecordsSpec
 
-__all__ = ["ActivationInfo", "SanitizeResult", "sanitize"]
+__all__ = ["ActivationInfo", "SanitizeResult", "refuse_raw_identifiers", "sanitize"]
 
 BAD_STATUS = "bad_consent_status"
 
@@ -71,16 +73,18 @@ class SanitizeResult:
     quarantine: dict[str, pd.DataFrame]
     report: IngestReport
     activation: ActivationInfo
-    guard: LeakGuard = field(repr=False)
+    identifiers: IdentifierIndex = field(repr=False)
 
 
 def _load_consents(run: IngestRun) -> tuple[ConsentState, TableReportBuilder, pd.DataFrame]:
     cr = run.policy.consent_records
     spec = run.policy.tables[cr.table]
-    rb = TableReportBuilder(table=cr.table, file=spec.file_name(cr.table), role="consent_records")
-    if not (run.input_dir / spec.file_name(cr.table)).is_file():
+    rb = TableReportBuilder(
+        table=cr.table, file=run.inputs.dataset_name(cr.table, spec), role="consent_records"
+    )
+    if not run.inputs.has(cr.table, spec):
         raise ConsentError(
-            f"consent records file {run.input_dir / spec.file_name(cr.table)} not found",
+            f"consent records file {run.inputs.location(cr.table, spec)} not found",
             hint="every run needs the consent records table the policy declares "
             f"(consent_records.table: {cr.table})",
         )
@@ -195,8 +199,8 @@ def _flag_consents(run: IngestRun, subjects: pd.DataFrame | None) -> ConsentStat
 
 
 def sanitize(
-    input_dir: str | Path,
-    policy: Policy | str | Path,
+    inputs: InputsLike,
+    policy: PolicyLike,
     purpose: str,
     keys: KeyRing,
     *,
@@ -204,19 +208,26 @@ def sanitize(
     scanner: TextScanner | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     block_bytes: int = DEFAULT_BLOCK_BYTES,
-    guard: LeakGuard | None = None,
+    identifiers: IdentifierIndex | None = None,
 ) -> SanitizeResult:
-    """Turn the raw input tables in ``input_dir`` into pseudonymous tables and a report.
+    """Turn the raw input tables into pseudonymous tables and a report.
 
-    ``policy`` is a :class:`Policy` or a policy file; ``purpose`` a declared data use (e.g.
-    ``marketing.advertising.profiling``); ``keys`` from :meth:`KeyRing.from_policy` (or
-    :meth:`KeyRing.development` for the demo). ``now`` fixes the run time (retention, ages);
-    ``scanner`` redacts free text (without one, ``scan`` columns are dropped). ``guard``
-    replaces the default :class:`LeakGuard` (e.g. to guard shorter numeric ids);
-    ``chunk_rows`` and ``block_bytes`` set the reading chunk sizes.
+    ``inputs`` is a folder (one file per declared table), a mapping of table name to file path,
+    or a mapping of table name to pandas DataFrame (see :mod:`privacy_profile.ingest.sources`).
+    ``policy`` is a :class:`LoadedPolicy`, a :class:`Policy` or a policy file; ``purpose`` a
+    declared data use (e.g. ``marketing.advertising.profiling``); ``keys`` from
+    :meth:`KeyRing.from_policy` (or :meth:`KeyRing.development` for the demo). ``now`` fixes
+    the run time (retention, ages); ``scanner`` redacts free text (without one, ``scan``
+    columns are dropped).
+    ``identifiers`` is the run's identifier index to fill (the engine passes the one its
+    release guard reads; a new one by default; e.g. ``IdentifierIndex(min_numeric_length=8)``
+    to index only longer numeric ids); ``chunk_rows`` and ``block_bytes`` set the reading
+    chunk sizes.
+    Inputs and policy are checked before anything is read (InputError / PolicyError).
     Raises InputError, ConsentError, KeyMaterialError or LeakDetectedError.
     """
-    pol = policy if isinstance(policy, Policy) else load_policy(policy)
+    tables_in, loaded = normalize_run_args(inputs, policy)
+    pol = loaded.policy
     pur = pol.purpose(purpose)
     run = IngestRun(
         policy=pol,
@@ -225,10 +236,10 @@ def sanitize(
         keys=keys,
         now=utc_naive(now),
         scanner=scanner,
-        input_dir=Path(input_dir),
+        inputs=tables_in,
         chunk_rows=chunk_rows,
         block_bytes=block_bytes,
-        guard=guard if guard is not None else LeakGuard(),
+        identifiers=identifiers if identifiers is not None else IdentifierIndex(),
         pseudonymizer=Pseudonymizer(keys),
     )
     keys.domain(run.domain)  # fail early when the purpose's key is missing
@@ -244,7 +255,7 @@ def sanitize(
 
     sj = pol.subjects
     sj_spec = pol.tables[sj.table]
-    sj_rb = TableReportBuilder(table=sj.table, file=sj_spec.file_name(sj.table))
+    sj_rb = TableReportBuilder(table=sj.table, file=run.inputs.dataset_name(sj.table, sj_spec))
     sj_chunks = list(read_chunks(run, sj.table, sj_spec, sj_rb))
     sj_frames = [v.frame for v in sj_chunks if len(v.frame)]
     sj_all = pd.concat(sj_frames) if sj_frames else None
@@ -261,7 +272,8 @@ def sanitize(
     tokens: list[pd.DataFrame] = []
     for name in order:
         spec = pol.tables[name]
-        rb = sj_rb if name == sj.table else TableReportBuilder(name, spec.file_name(name))
+        file = run.inputs.dataset_name(name, spec)
+        rb = sj_rb if name == sj.table else TableReportBuilder(name, file)
         proc = TableProcessor(run, name, spec, gate, rb)
         source = iter(sj_chunks) if name == sj.table else read_chunks(run, name, spec, rb)
         for v in source:
@@ -333,11 +345,36 @@ def sanitize(
         notes=tuple(notes),
         identity_links=linked.counts,
     )
-    run.guard.check({**tables, **{f"quarantine/{k}": v for k, v in quarantine.items()}})
+    refuse_raw_identifiers(
+        run.identifiers, {**tables, **{f"quarantine/{k}": v for k, v in quarantine.items()}}
+    )
     return SanitizeResult(
         tables=tables,
         quarantine=quarantine,
         report=report,
         activation=activation,
-        guard=run.guard,
+        identifiers=run.identifiers,
     )
+
+
+def refuse_raw_identifiers(index: IdentifierIndex, tables: Mapping[str, pd.DataFrame]) -> None:
+    """Raise :class:`LeakDetectedError` if a string cell of a sanitized table holds a raw
+    identifier value of the input (e.g. an undeclared identifier in a ``keep`` column). The
+    same index search as the release guard's; this one runs on the pseudonymous tables, which
+    hold pseudonyms by design."""
+    found: list[str] = []
+    for name, frame in tables.items():
+        for col in frame.columns:
+            s = frame[col]
+            if not (pd.api.types.is_string_dtype(s) or s.dtype == object):
+                continue
+            texts = [str(v) for v in pd.unique(s.dropna())]
+            for label, mask in sorted(index.find(texts).items()):
+                n = int(mask.sum())
+                found.append(f"{name}.{col} ({label}, {n} distinct value{'s' if n != 1 else ''})")
+    if found:
+        raise LeakDetectedError(
+            "raw direct-identifier values appear in the output: " + ", ".join(found),
+            hint="declare the column as a direct identifier with pseudonymize/tokenize/drop, "
+            "or fix the input; nothing was written",
+        )

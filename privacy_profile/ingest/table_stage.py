@@ -1,4 +1,4 @@
-"""The per-table stages of ingestion: read validated chunks (feeding the leak guard), mask
+"""The per-table stages of ingestion: read validated chunks (feeding the identifier index), mask
 quarantined rows, and run consent gate, retention, sensitive columns, free-text scan,
 pseudonymize / tokenize / drop / generalize and k-anonymity on one data table.
 
@@ -11,24 +11,24 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from privacy_profile.errors import InputError, KeyMaterialError
 from privacy_profile.ingest.codes import factorize
 from privacy_profile.ingest.consent import PreparedGate, gate_factorized
 from privacy_profile.ingest.generalize import Generalization, GeneralizeParams, generalize_column
-from privacy_profile.ingest.guard import LeakGuard
+from privacy_profile.ingest.identifiers import IdentifierIndex
 from privacy_profile.ingest.kanon import enforce_k_anonymity
 from privacy_profile.ingest.keys import KeyRing
 from privacy_profile.ingest.normalize import normalizer_for
 from privacy_profile.ingest.pseudonymize import Pseudonymizer, Tokenizer
-from privacy_profile.ingest.readers import read_table
 from privacy_profile.ingest.report import TableReportBuilder
 from privacy_profile.ingest.retention import RetentionParams, retention_exclusions
 from privacy_profile.ingest.scan import TextScanner, column_scan_cells, scan_text_column
+from privacy_profile.ingest.sources import InputTables
 from privacy_profile.ingest.validate import TableSchema, Validated, check_columns, validate_chunk
 from privacy_profile.policy.model import (
     ColumnRole,
@@ -55,6 +55,8 @@ __all__ = [
     "read_chunks",
 ]
 
+INPUT_IDENTIFIER = "INPUT_IDENTIFIER"  # a free-text cell held a raw identifier the scanner missed
+
 K_SUPPRESSED = "k_anonymity_suppressed"
 
 
@@ -68,27 +70,27 @@ class IngestRun:
     keys: KeyRing
     now: dt.datetime
     scanner: TextScanner | None
-    input_dir: Path
+    inputs: InputTables
     chunk_rows: int
     block_bytes: int
-    guard: LeakGuard
+    identifiers: IdentifierIndex
     pseudonymizer: Pseudonymizer
 
 
 def read_chunks(
     run: IngestRun, name: str, spec: Table, rb: TableReportBuilder
 ) -> Iterator[Validated]:
-    """Validated chunks of one table; feeds the guard with raw identifier values."""
-    path = run.input_dir / spec.file_name(name)
+    """Validated chunks of one table; feeds the identifier index with raw identifier values."""
+    path = run.inputs.location(name, spec)
     schema = TableSchema(name=name, spec=spec, path=path)
     ids = [
-        (c, normalizer_for(col.category))
+        (c, col.category)
         for c, col in spec.columns.items()
         if col.role is ColumnRole.DIRECT_IDENTIFIER
     ]
     checked = False
-    for chunk in read_table(
-        path, name, spec, chunk_rows=run.chunk_rows, block_bytes=run.block_bytes
+    for chunk in run.inputs.read(
+        name, spec, chunk_rows=run.chunk_rows, block_bytes=run.block_bytes
     ):
         if not checked:
             undeclared = check_columns(chunk.columns, schema)
@@ -99,8 +101,8 @@ def read_chunks(
                 if c not in rb.undeclared_columns_dropped:
                     rb.undeclared_columns_dropped.append(c)
         rb.input_rows += len(chunk.frame) + len(chunk.malformed)
-        for c, norm in ids:
-            run.guard.add(chunk.frame[c], norm)
+        for c, category in ids:
+            run.identifiers.add(chunk.frame[c], category)
         v = validate_chunk(chunk, schema)
         for reason, n in v.reasons.items():
             rb.quarantine(reason, n)
@@ -252,7 +254,11 @@ class TableProcessor:
                 found = rb.scan_findings.setdefault(c, Counter())
                 found.update(res.counts)
                 rb.scan_cells_blanked[c] += res.blanked
-                out[c] = res.series
+                text, missed = _blank_indexed(run.identifiers, res.series)
+                if missed:
+                    found[INPUT_IDENTIFIER] += missed
+                    rb.scan_cells_blanked[c] += missed
+                out[c] = text
             elif isinstance(t, Keep):
                 out[c] = s
             else:
@@ -329,3 +335,16 @@ def quasi_identifiers(policy: Policy, table: str, spec: Table) -> list[str]:
         for c, col in spec.columns.items()
         if col.role is ColumnRole.QUASI_IDENTIFIER and not isinstance(col.treatment, Drop)
     ]
+
+
+def _blank_indexed(index: IdentifierIndex, text: pd.Series) -> tuple[pd.Series, int]:
+    """Blank the scanned free-text cells that still hold a raw identifier value read so far
+    (e.g. a nickname of another user the scanner did not recognise); returns the series and
+    the number of cells blanked."""
+    distinct = [str(v) for v in pd.unique(text.dropna())]
+    found = index.find(distinct)
+    if not found:
+        return text, 0
+    hit = np.logical_or.reduce(list(found.values()))
+    bad = text.isin([v for v, h in zip(distinct, hit, strict=True) if h]).to_numpy(dtype=bool)
+    return text.mask(bad), int(bad.sum())

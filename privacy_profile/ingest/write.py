@@ -17,8 +17,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from privacy_profile.ingest.keys import KeyRing
-from privacy_profile.ingest.sanitize import SanitizeResult, sanitize
+from privacy_profile.ingest.sanitize import SanitizeResult, refuse_raw_identifiers, sanitize
 from privacy_profile.ingest.scan import TextScanner
+from privacy_profile.ingest.sources import InputsLike
 from privacy_profile.policy.loader import LoadedPolicy
 
 __all__ = ["SanitizeOutput", "sanitize_to_dir", "write_sanitized"]
@@ -39,8 +40,9 @@ def write_sanitized(result: SanitizeResult, out_dir: str | Path) -> list[Path]:
     ``out_dir`` is replaced as a whole. Returns the written paths.
     """
     out = Path(out_dir)
-    result.guard.check(
-        {**result.tables, **{f"quarantine/{k}": v for k, v in result.quarantine.items()}}
+    refuse_raw_identifiers(
+        result.identifiers,
+        {**result.tables, **{f"quarantine/{k}": v for k, v in result.quarantine.items()}},
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.parent / f".{out.name}.tmp-{secrets.token_hex(4)}"
@@ -88,7 +90,7 @@ class SanitizeOutput:
 
 
 def sanitize_to_dir(
-    inputs: str | Path,
+    inputs: InputsLike,
     policy: LoadedPolicy,
     purpose: str,
     keys: KeyRing,

@@ -120,9 +120,9 @@ class LineageRecorder:
     """Writes one run's OpenLineage events to ``run_dir/lineage/events.jsonl``.
 
     Call :meth:`start` once, then :meth:`complete` or :meth:`fail` once. With ``run_log``
-    each event's SHA-256 is appended to the hash-chained run log; with ``checker`` (a
-    :class:`~privacy_profile.lineage.guard.ReleaseGuard`) every string of every event is
-    checked for raw identifiers, pseudonyms and PII before it is written.
+    each event's SHA-256 is appended to the hash-chained run log. ``checker`` (required: the
+    run's :class:`~privacy_profile.lineage.guard.ReleaseGuard`) checks every string of every
+    event for raw identifiers, pseudonyms and PII before it is written.
     """
 
     def __init__(
@@ -134,7 +134,7 @@ class LineageRecorder:
         producer: str = DEFAULT_PRODUCER,
         clock: Clock = utcnow,
         run_log: RunLog | None = None,
-        checker: StringChecker | None = None,
+        checker: StringChecker,
     ) -> None:
         self.run_dir = Path(run_dir)
         self.events_path = self.run_dir / "lineage" / "events.jsonl"
@@ -234,10 +234,9 @@ class LineageRecorder:
         }
 
     def _emit(self, event: dict[str, Any]) -> dict[str, Any]:
-        if self._checker is not None:
-            self._checker.check_strings(
-                event_strings(event), where=f"lineage event {event['eventType']}"
-            )
+        self._checker.check_strings(
+            event_strings(event), where=f"lineage event {event['eventType']}"
+        )
         line = _serialize(event)
         self.events_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.events_path, "a", encoding="utf-8") as f:

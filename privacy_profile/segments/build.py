@@ -15,7 +15,6 @@ from privacy_profile.dp import BudgetLedger, DPRandom, MechanismRecord
 from privacy_profile.errors import (
     BudgetExceededError,
     ConsentError,
-    LeakDetectedError,
     PolicyError,
     PolicyIssue,
 )
@@ -91,26 +90,6 @@ def _domains(spec: SegmentationSpec) -> dict[str, tuple[str, ...]]:
     if "top_categories" in out and "top_category" not in out:
         out["top_category"] = out["top_categories"]
     return out
-
-
-def _check_no_identifiers(tables: Mapping[str, pd.DataFrame], units: pd.Series, unit: str) -> None:
-    """Refuse identifier columns and any text cell equal to a unit's pseudonym.
-
-    The set of pseudonyms is built once and each table's few distinct text values are looked
-    up in it (``Series.isin`` would rebuild a hash table of every pseudonym for each column).
-    """
-    known = set(units.astype(str))
-    for name, df in tables.items():
-        bad = [c for c in df.columns if c == unit or c in ("token", "openid", "pseudonym")]
-        if bad:
-            raise LeakDetectedError(f"marketing table {name!r} has identifier columns {bad}")
-        for col in df.columns:
-            textual = df[col].dtype == object or isinstance(df[col].dtype, pd.StringDtype)
-            if textual and not known.isdisjoint(df[col].dropna().astype(str).unique()):
-                raise LeakDetectedError(
-                    f"marketing table {name!r} column {col!r} holds a pseudonym",
-                    hint="release group-level values only",
-                )
 
 
 def check_against_policy(spec: SegmentationSpec, policy: Policy) -> None:
@@ -209,14 +188,6 @@ def build_segments(
             entry.run(state, mine)
 
     segments = state.segments()
-    marketing = {
-        "segments": segments,
-        "personas": state.personas,
-        "recommendations": state.recommendations,
-        "tree_rules": state.tree_rules,
-    }
-    _check_no_identifiers(marketing, feats.table[unit_column], unit_column)
-
     audiences, notes = _audiences(
         tables, policy, purpose_obj, state.families, segments, unit_column, tokenizer
     )

@@ -1,4 +1,5 @@
-"""The marketing documents (JSON + CSV) of a segment release, and the activation audiences.
+"""The marketing documents (JSON, CSV, Parquet) of a segment release, and the activation
+audiences.
 
 The engine writes the marketing documents only through the release guard
 (:class:`~privacy_profile.lineage.guard.ReleaseGuard`); audiences are token files written
@@ -8,15 +9,24 @@ atomically (a temporary file in the same folder, then ``os.replace``).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pandas as pd
 
 from privacy_profile._io import atomic_write_text
 from privacy_profile.segments.build import SegmentRelease
 
-__all__ = ["marketing_documents", "write_audiences"]
+__all__ = ["IdentifierChecker", "marketing_documents", "write_audiences"]
+
+
+class IdentifierChecker(Protocol):
+    """What writing audiences needs of the release guard: refuse raw identifiers (audiences
+    hold tokens by design, so only the raw-identifier check applies)."""
+
+    def check_identifiers(self, outputs: Mapping[str, Any], *, what: str) -> None: ...
+
 
 DECIMALS = 4
 """Released values are rounded to this many decimals (post-processing, no privacy cost)."""
@@ -37,8 +47,9 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def marketing_documents(release: SegmentRelease) -> dict[str, pd.DataFrame | dict[str, Any]]:
-    """The marketing outputs by file name: each table as CSV and as a JSON document carrying
-    the run id and the epsilon of every release. Never an audience."""
+    """The marketing outputs by file name: each table as CSV (with a byte-order mark, for
+    Excel), as Parquet and as a JSON document carrying the run id and the epsilon of every
+    release. Never an audience."""
     docs: dict[str, pd.DataFrame | dict[str, Any]] = {}
     for name, table in release.marketing_tables().items():
         df = table.round(DECIMALS)  # post-processing: noisy values carry no more precision
@@ -49,18 +60,27 @@ def marketing_documents(release: SegmentRelease) -> dict[str, pd.DataFrame | dic
             "rows": _records(df),
         }
         docs[f"{name}.csv"] = df
+        docs[f"{name}.parquet"] = df
     return docs
 
 
-def write_audiences(release: SegmentRelease, out_dir: str | Path) -> list[Path]:
-    """One CSV of tokens per segment (activation only); nothing when there are none."""
+def write_audiences(
+    release: SegmentRelease, out_dir: str | Path, guard: IdentifierChecker
+) -> list[Path]:
+    """One CSV of tokens per segment (activation only); nothing when there are none. The
+    ``guard`` (the run's release guard) refuses them all before anything is written if one
+    holds a raw identifier of the input."""
     if not release.audiences:
         return []
+    files = {
+        f"audience_{key.replace(':', '_')}.csv": df for key, df in sorted(release.audiences.items())
+    }
+    guard.check_identifiers(files, what="activation audiences")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for key, df in sorted(release.audiences.items()):
-        p = out / f"audience_{key.replace(':', '_')}.csv"
+    for name, df in files.items():
+        p = out / name
         atomic_write_text(p, df.to_csv(index=False))
         written.append(p)
     return written

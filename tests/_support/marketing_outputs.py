@@ -29,7 +29,9 @@ def write_marketing_outputs(
     written: list[Path] = []
     for fname, obj in marketing_documents(release).items():
         path = out / fname
-        if isinstance(obj, pd.DataFrame):
+        if isinstance(obj, pd.DataFrame) and path.suffix == ".parquet":
+            obj.to_parquet(path, index=False)
+        elif isinstance(obj, pd.DataFrame):
             atomic_write_text(path, obj.to_csv(index=False))
         else:
             atomic_write_text(path, json.dumps(obj, ensure_ascii=False, indent=2) + "\n")

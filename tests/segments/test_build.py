@@ -16,6 +16,8 @@ from _support.marketing_outputs import write_marketing_outputs
 
 from privacy_profile.dp import BudgetLedger, BudgetWindow, DPRandom, PrivacyLoss
 from privacy_profile.errors import BudgetExceededError, LeakDetectedError, PolicyError
+from privacy_profile.ingest import IdentifierIndex
+from privacy_profile.lineage import ReleaseGuard
 from privacy_profile.policy.model import Policy
 from privacy_profile.segments import (
     FeatureParams,
@@ -29,6 +31,7 @@ from privacy_profile.segments import (
 )
 from privacy_profile.segments._common import ReleaseContext
 from privacy_profile.segments.lifecycle import LifecycleParams
+from privacy_profile.segments.outputs import marketing_documents
 from privacy_profile.segments.personas import Family, PersonaParams, release_personas
 from privacy_profile.segments.rfm import RFM_FEATURES, rfm_population
 
@@ -245,9 +248,17 @@ def test_marketing_outputs_have_no_identifiers(
     pseudonyms = set(tables["users"]["openid"])
     tokens = set(tok(tables["users"]["openid"]))
     paths = write_marketing_outputs(rel, tmp_path)
-    assert {p.name for p in paths} >= {"segments.json", "segments.csv", "personas.csv"}
+    assert {p.name for p in paths} >= {
+        "segments.json",
+        "segments.csv",
+        "segments.parquet",
+        "personas.csv",
+    }
     for p in paths:
-        text = p.read_text(encoding="utf-8")
+        if p.suffix == ".parquet":
+            text = pd.read_parquet(p).to_csv(index=False)
+        else:
+            text = p.read_text(encoding="utf-8-sig")
         assert "openid" not in text and "token" not in text
         assert not any(x in text for x in list(pseudonyms)[:500])
         assert not any(x in text for x in list(tokens)[:500])
@@ -304,11 +315,17 @@ def test_no_audiences_without_activation(
     assert rel2.audiences is None
 
 
-def test_leak_check_catches_a_pseudonym_in_labels(tables: Any, policy: Policy, ledger: Any) -> None:
+def test_release_guard_catches_a_pseudonym_in_labels(
+    tables: Any, policy: Policy, ledger: Any
+) -> None:
+    """build_segments computes; the release guard (the one identifier check) refuses."""
     victim = str(tables["users"]["openid"].iloc[0])
     text = SPEC_YAML.replace("label_en: East-China big spenders", f"label_en: {victim}")
-    with pytest.raises(LeakDetectedError, match="holds a pseudonym"):
-        run(tables, policy, parse_spec(text), ledger)
+    rel = run(tables, policy, parse_spec(text), ledger)
+    guard = ReleaseGuard.for_run(IdentifierIndex(), pseudonyms=tables["users"]["openid"])
+    with pytest.raises(LeakDetectedError, match="pseudonym of this run") as e:
+        guard.check(marketing_documents(rel))
+    assert victim not in e.value.message
 
 
 def test_recency_measured_to_run_date_not_data(policy: Policy) -> None:
