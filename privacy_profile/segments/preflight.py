@@ -187,6 +187,7 @@ def _dimensions(
         wanted.extend(f for f in spec.tree.features if f not in wanted)
     sources = _dimension_sources(cols)
     users = tables.get(cols.users) if cols.users is not None else None
+    policy_table = cols.users
     issues = []
     for dim in wanted:
         if dim not in sources:  # spending_band, top_categories: derived from orders / events
@@ -226,8 +227,9 @@ def _dimensions(
                 "dimensions_known",
                 f"dimension {dim!r} (column {column!r}) {why}, so every persona value would be "
                 "'(unknown)'",
-                f"give the column a value map to the labels of tag_domains.{dim} (e.g. {{男: "
-                "male, 女: female}), fix tag_domains, or remove the dimension",
+                f"give tables.{policy_table}.columns.{column} a value map to the labels of "
+                f"tag_domains.{dim} (e.g. {{男: male, 女: female}}), fix tag_domains, or remove "
+                "the dimension",
             )
         )
     return issues
@@ -256,14 +258,16 @@ def preflight(
                 f"no subject of {policy.subjects.table!r} was admitted (consent gate, minors "
                 "rule, retention, k-anonymity or quarantine excluded all of them)",
                 "check the ingest report's exclusion reasons: consent values (a value map such "
-                "as {同意: granted, 撤回: withdrawn}), accepted_notice_versions, ages",
+                "as {同意: granted, 撤回: withdrawn}), accepted_notice_versions, ages; with few "
+                "subjects, privacy.k_anonymity.k over the quasi-identifiers suppresses them all",
             )
         )
     spec = policy.segmentation
     if spec is not None:
         threshold = policy.privacy.aggregation_threshold.threshold
         issues.extend(_families(spec, tables, columns, unit_column, threshold))
-        issues.extend(_dimensions(spec, tables, columns))
+        if _units(subjects, unit_column):  # with no subject every dimension is unknown anyway
+            issues.extend(_dimensions(spec, tables, columns))
     return PreflightResult(checks=CHECKS, issues=tuple(issues))
 
 
