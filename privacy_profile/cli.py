@@ -328,30 +328,67 @@ def run_cmd(
     policy: PolicyOption,
     purpose: PurposeOption,
     input_dir: InputOption,
-    out_dir: Annotated[Path, typer.Option("--out", help="Where the run folder is written.")],
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="Where the run folder is written (not with --dry-run)."),
+    ] = None,
     ledger: Annotated[
-        Path, typer.Option("--ledger", help="The SQLite budget ledger of this dataset (durable).")
-    ],
+        Path | None,
+        typer.Option(
+            "--ledger",
+            help="The SQLite budget ledger of this dataset (durable; not with --dry-run).",
+        ),
+    ] = None,
     dev_keys: DevKeysOption = False,
     rights_register: RightsRegisterOption = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Sanitize and pre-flight only: report whether the run can deliver; no budget "
+            "spent, nothing written.",
+        ),
+    ] = False,
 ) -> None:
     """Sanitize, build DP segments and personas, release them through the guard, with lineage.
 
-    Lineage events are also sent to a lineage server when openlineage-python's standard
-    settings name one (OPENLINEAGE_URL, OPENLINEAGE_CONFIG or openlineage.yml); a failed send
-    never fails the run.
+    Pre-flight runs after sanitize and before any budget is charged: a run that cannot produce
+    what the policy asks exits 1 with the reasons and fixes, spending nothing. Lineage events
+    are also sent to a lineage server when openlineage-python's standard settings name one
+    (OPENLINEAGE_URL, OPENLINEAGE_CONFIG or openlineage.yml); a failed send never fails the run.
     """
     from privacy_profile.dp.policy_ledger import open_ledger
+    from privacy_profile.engine import dry_run as dry_run_fn
     from privacy_profile.engine import sanitize_then_segment
     from privacy_profile.lineage.transport import sender_from_environment
     from privacy_profile.pii.for_policy import scanner_for
 
     loaded = _run(lambda: load_policy_file(policy))
     keys = _run(lambda: _keys(loaded, dev_keys))
+    if dry_run:
+        found = _run(
+            lambda: dry_run_fn(input_dir, loaded, purpose, keys, scanner=scanner_for(loaded.policy))
+        )
+        for t in found.ingest.tables.values():
+            out.print(
+                f"{t.table}: {t.input_rows} in = {t.accepted_rows} accepted + "
+                f"{t.excluded_rows} excluded + {t.quarantined_rows} quarantined"
+                + (f"; unknown values {t.unknown_values}" if t.unknown_values else "")
+            )
+        if found.ok:
+            out.print(f"pre-flight passed ({', '.join(found.preflight.checks)}); no budget spent")
+            return
+        for i in found.preflight.issues:
+            err.print(f"pre-flight failed - {i.check}: {i.reason}\n  fix: {i.fix}", markup=False)
+        raise typer.Exit(1)
+    if out_dir is None or ledger is None:
+        err.print("[bold red]error:[/] `run` needs --out and --ledger (or --dry-run)", markup=True)
+        raise typer.Exit(2)
+    target, book_path = out_dir, ledger
     sender = _run(sender_from_environment)  # OpenLineage settings, when any are configured
     suppression = _suppression(rights_register, loaded)
     progress, on_stage = _progress()
-    with _run(lambda: open_ledger(ledger, loaded.policy)) as book, progress:
+    with _run(lambda: open_ledger(book_path, loaded.policy)) as book, progress:
         release = _run(
             lambda: sanitize_then_segment(
                 input_dir,
@@ -359,7 +396,7 @@ def run_cmd(
                 purpose,
                 keys,
                 book,
-                out_dir,
+                target,
                 scanner=scanner_for(loaded.policy),
                 progress=on_stage,
                 lineage_sender=sender,

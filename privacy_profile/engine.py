@@ -42,16 +42,17 @@ from privacy_profile.lineage.report import render_lineage_doc
 from privacy_profile.lineage.run_record import input_datasets, output_datasets, privacy_facet
 from privacy_profile.lineage.runlog import RunLog
 from privacy_profile.lineage.transport import LineageSender
-from privacy_profile.policy.model import Drop, Policy, Pseudonymize, Tokenize
+from privacy_profile.policy.model import Policy, Pseudonymize, Tokenize
 from privacy_profile.segments import (
     FLAGS_TABLE,
     OPT_OUT_COLUMN,
-    FeatureColumns,
     build_segments,
 )
+from privacy_profile.segments.columns import feature_columns, unit_column, with_unit_column
 from privacy_profile.segments.outputs import marketing_documents, write_audiences
+from privacy_profile.segments.preflight import PreflightResult, preflight, require_preflight
 
-__all__ = ["STAGES", "ProgressCallback", "Release", "sanitize_then_segment"]
+__all__ = ["STAGES", "DryRun", "ProgressCallback", "Release", "dry_run", "sanitize_then_segment"]
 
 STAGES = ("sanitize", "segment", "release", "lineage")
 """The stages of a run, in order (progress callbacks receive these names)."""
@@ -89,49 +90,18 @@ class Release:
 # --------------------------------------------------------------------------- stages
 
 
-def _unit_column(policy: Policy) -> str:
-    return policy.privacy.privacy_unit_column.partition(".")[2]
-
-
 def _segment_tables(policy: Policy, result: SanitizeResult) -> dict[str, pd.DataFrame]:
-    """The pseudonymous tables the segment stage reads, plus the per-unit opt-out flags."""
-    unit = _unit_column(policy)
+    """The pseudonymous tables the segment stage reads (each table's subject column named as
+    the unit column), plus the per-unit opt-out flags."""
+    unit = unit_column(policy)
     subjects = policy.subjects.table
-    tables = {k: v for k, v in result.tables.items() if k != policy.consent_records.table}
+    consent = policy.consent_table()
+    tables = with_unit_column(policy, {k: v for k, v in result.tables.items() if k != consent})
     users = tables[subjects]
     flags = pd.DataFrame({unit: users[unit].astype("string")})
     flags[OPT_OUT_COLUMN] = flags[unit].isin(result.activation.opted_out)
     tables[FLAGS_TABLE] = flags
     return tables
-
-
-def _feature_columns(policy: Policy) -> FeatureColumns:
-    """Map the policy's subjects table and its generalized columns to the feature names
-    segments use.
-
-    ``age_band`` is the subjects' birthdate or age column (generalized to bands by ingestion);
-    ``province`` is the column generalized ``city_to_province``, else the first kept
-    ``user.location...`` column of the subjects table (e.g. a ``Country`` column), else none.
-    """
-    subjects = policy.subjects.table
-    users = policy.tables[subjects].columns
-    age = policy.subjects.birthdate_column or policy.subjects.age_column or "age_band"
-    province = next(
-        (
-            c
-            for c, col in users.items()
-            if getattr(col.treatment, "method", "") == "city_to_province"
-        ),
-        None,
-    ) or next(
-        (
-            c
-            for c, col in users.items()
-            if col.category.startswith("user.location") and not isinstance(col.treatment, Drop)
-        ),
-        "province",
-    )
-    return FeatureColumns(users=subjects, age_band=age, province=province)
 
 
 def _tokenizer(result: SanitizeResult) -> Callable[[pd.Series], pd.Series] | None:
@@ -263,13 +233,23 @@ def sanitize_then_segment(
                 suppression=suppression,
             )
             guard.remember_pseudonyms(_pseudonym_values(pol, result))
-        columns = _feature_columns(pol)
+        columns = feature_columns(pol)
+        seg_tables = _segment_tables(pol, result)
+        # before the first ledger charge: refuse a run that cannot deliver (nothing spent)
+        require_preflight(
+            pol,
+            result.report,
+            result.quarantine,
+            seg_tables,
+            columns,
+            unit_column(pol),
+        )
         with stage("segment"):
             seg = build_segments(
-                _segment_tables(pol, result),
+                seg_tables,
                 pol,
                 spec,
-                unit_column=_unit_column(pol),
+                unit_column=unit_column(pol),
                 ledger=ledger,
                 run_id=run_id,
                 now=utc_naive(run_now),
@@ -337,6 +317,44 @@ def sanitize_then_segment(
         stage_seconds=dict(seconds),
         notes=(*seg.notes, *delivery),
     )
+
+
+@dataclass(frozen=True, kw_only=True)
+class DryRun:
+    """What ``run --dry-run`` found: the ingest report (counts stay inside the trust boundary
+    with the operator) and the pre-flight result (reasons and fixes only)."""
+
+    ingest: IngestReport
+    preflight: PreflightResult
+
+    @property
+    def ok(self) -> bool:
+        return self.preflight.ok
+
+
+def dry_run(
+    inputs: InputsLike,
+    policy: PolicyLike,
+    purpose: str,
+    keys: KeyRing,
+    *,
+    scanner: TextScanner | None = None,
+    now: dt.datetime | None = None,
+) -> DryRun:
+    """Sanitize and pre-flight only: no ledger, no DP release, nothing written."""
+    source, loaded = normalize_run_args(inputs, policy)
+    pol = loaded.policy
+    pol.purpose(purpose)
+    result = sanitize(source, pol, purpose, keys, now=now or utcnow(), scanner=scanner)
+    check = preflight(
+        pol,
+        result.report,
+        result.quarantine,
+        _segment_tables(pol, result),
+        feature_columns(pol),
+        unit_column(pol),
+    )
+    return DryRun(ingest=result.report, preflight=check)
 
 
 def _write_quarantine(result: SanitizeResult, out_dir: Path, guard: ReleaseGuard) -> list[Path]:

@@ -16,6 +16,7 @@ __all__ = [
     "UndeclaredColumns",
     "UndeclaredIdentifierAction",
     "UnknownAge",
+    "UnknownValues",
     "WindowKind",
 ]
 
@@ -100,3 +101,12 @@ class UndeclaredIdentifierAction(StrEnum):
 
     REFUSE = "refuse"
     DROP = "drop"
+
+
+class UnknownValues(StrEnum):
+    """What happens to a cell whose value is not in its column's value map: ``quarantine``
+    the row (reason ``unknown_value``), or ``keep`` the row with the cell missing (unknown).
+    Either way the cells are counted per column in the ingest report."""
+
+    QUARANTINE = "quarantine"
+    KEEP = "keep"
