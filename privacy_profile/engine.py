@@ -5,20 +5,24 @@ collaborators passed in by the caller: the key ring, the budget ledger, the PII 
 random generator and, optionally, a progress callback. Nothing here reads the environment or
 picks a default key, budget or bound.
 
-A run writes under ``out/runs/<run_id>/``::
+A run writes into ``out/runs/.staging-<run_id>/`` and is published by one rename to
+``out/runs/<run_id>/`` once its COMPLETE event is durable::
 
     marketing/        segments, personas, recommendations, tree rules (JSON + CSV): DP only
     activation/       one token file per segment, only when the purpose allows activation
     quarantine/       rejected input rows with row number and reason (identifiers masked)
     lineage/          events.jsonl (OpenLineage), lineage.md, lineage.html and charts
 
-and appends to the hash-chained run log ``out/runs/runlog.jsonl``.
+and appends to the hash-chained run log ``out/runs/runlog.jsonl``. A run that fails publishes
+its lineage events (START, FAIL) alone: none of its outputs.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import shutil
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -29,8 +33,9 @@ import pandas as pd
 
 from privacy_profile._clock import utc_naive, utcnow
 from privacy_profile._io import atomic_write_text
-from privacy_profile.dp import BudgetLedger, BudgetUsage, DPRandom
-from privacy_profile.errors import PolicyError
+from privacy_profile.dp import BudgetLedger, BudgetUsage, DPRandom, PrivacyLoss
+from privacy_profile.dp.ledger import Reservation
+from privacy_profile.errors import InputError, PolicyError
 from privacy_profile.ingest import IdentifierIndex, KeyRing, SanitizeResult, sanitize
 from privacy_profile.ingest.report import IngestReport
 from privacy_profile.ingest.scan import TextScanner
@@ -45,11 +50,12 @@ from privacy_profile.segments import (
     FLAGS_TABLE,
     OPT_OUT_COLUMN,
     FeatureColumns,
+    SegmentationSpec,
     build_segments,
 )
 from privacy_profile.segments.outputs import marketing_documents, write_audiences
 
-__all__ = ["STAGES", "ProgressCallback", "Release", "sanitize_then_segment"]
+__all__ = ["STAGES", "STAGING_PREFIX", "ProgressCallback", "Release", "sanitize_then_segment"]
 
 STAGES = ("sanitize", "segment", "release", "lineage")
 """The stages of a run, in order (progress callbacks receive these names)."""
@@ -58,6 +64,9 @@ ProgressCallback = Callable[[str, str], None]
 """Called as ``progress(stage, "start" | "done")``."""
 
 JOB_NAMESPACE = "privacy_profile"
+
+STAGING_PREFIX = ".staging-"
+"""A run is written into ``runs/.staging-<run_id>/`` and published by renaming that folder."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,8 +84,8 @@ class Release:
     activation_files: tuple[Path, ...]
     quarantine_files: tuple[Path, ...]
     lineage_events: Path
-    lineage_markdown: Path
-    lineage_html: Path
+    lineage_markdown: Path | None  # None when rendering failed after COMPLETE (see notes)
+    lineage_html: Path | None
     run_log: Path
     ingest: IngestReport
     epsilon_spent: float
@@ -212,9 +221,17 @@ def sanitize_then_segment(
         )
     inputs = Path(inputs)
     run_id = run_id or new_run_id()
-    run_dir = Path(out) / "runs" / run_id
+    runs_dir = Path(out) / "runs"
+    run_dir = runs_dir / run_id
+    staging = runs_dir / f"{STAGING_PREFIX}{run_id}"
+    for taken in (run_dir, staging):
+        if taken.exists():
+            raise InputError(
+                f"run folder {taken} already exists", hint="give a new run id, or none"
+            )
     rng = rng if rng is not None else DPRandom()
     log = RunLog.for_run_dir(run_dir)
+    staged_log = log.staged(staging, run_dir)  # records outputs at their published paths
     identifiers = IdentifierIndex()  # filled by sanitize, read by the guard
     guard = ReleaseGuard.for_run(
         identifiers,
@@ -222,13 +239,14 @@ def sanitize_then_segment(
         public_values=[run_id],
     )
     recorder = LineageRecorder(
-        run_dir,
+        staging,
         job_namespace=JOB_NAMESPACE,
         job_name=f"{pol.name}.sanitize_then_segment",
         run_log=log,
         checker=guard,
     )
     seconds: dict[str, float] = {}
+    notes: list[str] = []
 
     @contextmanager
     def stage(name: str) -> Iterator[None]:
@@ -242,7 +260,12 @@ def sanitize_then_segment(
 
     run_now = now or utcnow()  # one run time for retention, ages and recency
     recorder.start(run_id, input_datasets(pol, inputs))
+    reservation: Reservation | None = None
+    published = False
     try:
+        # reserve the run's whole loss before computing anything: of racing runs, exactly as
+        # many as the budget allows get past this line; the others are refused charging nothing
+        reservation = ledger.reserve(run_id, _run_loss(pol, spec))
         with stage("sanitize"):
             result = sanitize(
                 inputs, pol, purpose, keys, now=run_now, scanner=scanner, identifiers=identifiers
@@ -262,16 +285,16 @@ def sanitize_then_segment(
                 tokenizer=_tokenizer(result),
                 columns=_feature_columns(pol),
             )
-        with stage("release"):
+        with stage("release"):  # into the staging folder: nothing is visible until published
             marketing = guard.release(
-                marketing_documents(seg), run_dir / "marketing", run_log=log, run_id=run_id
+                marketing_documents(seg), staging / "marketing", run_log=staged_log, run_id=run_id
             )
-            activation = write_audiences(seg, run_dir / "activation", guard)
+            activation = write_audiences(seg, staging / "activation", guard)
             for p in activation:  # tokens by design: hash-chained, not re-scanned for tokens
-                log.record_output(run_id, p, internal=True)
-            quarantine = _write_quarantine(result, run_dir / "quarantine", guard)
+                staged_log.record_output(run_id, p, internal=True)
+            quarantine = _write_quarantine(result, staging / "quarantine", guard)
             for p in quarantine:
-                log.record_output(run_id, p, internal=True)
+                staged_log.record_output(run_id, p, internal=True)
         with stage("lineage"):
             facet = privacy_facet(
                 loaded=loaded,
@@ -283,12 +306,27 @@ def sanitize_then_segment(
                 run_id=run_id,
             )
             outputs, lineage = output_datasets(run_dir, seg, pol, inputs)
-            recorder.complete(outputs, lineage, facet)
-            md, html = render_lineage_doc(recorder.events_path, run_dir / "lineage")
+            recorder.complete(outputs, lineage, facet)  # durable: fsynced file and run log
+            docs = _render_docs(recorder.events_path, staging / "lineage", run_dir, notes)
+            _publish(staging, run_dir)
+            published = True
+            reservation.mark_released()
     except BaseException as e:
-        if not recorder.finished:
-            recorder.fail(e)
+        if recorder.finished and not published:  # COMPLETE is durable: finish the one rename
+            _publish(staging, run_dir)
+            published = True
+            if reservation is not None:
+                reservation.mark_released()
+        elif not recorder.finished:
+            _fail_unpublished(recorder, e, ledger, run_id, reservation, staging, run_dir)
         raise
+    finally:
+        if reservation is not None:
+            reservation.close(cancelled=not published)
+
+    def final(p: Path) -> Path:
+        return run_dir / p.relative_to(staging)
+
     return Release(
         run_id=run_id,
         run_dir=run_dir,
@@ -297,20 +335,135 @@ def sanitize_then_segment(
         personas=seg.personas,
         recommendations=seg.recommendations,
         tree_rules=seg.tree_rules,
-        marketing_files=tuple(marketing),
-        activation_files=tuple(activation),
-        quarantine_files=tuple(quarantine),
-        lineage_events=recorder.events_path,
-        lineage_markdown=md,
-        lineage_html=html,
+        marketing_files=tuple(final(p) for p in marketing),
+        activation_files=tuple(final(p) for p in activation),
+        quarantine_files=tuple(final(p) for p in quarantine),
+        lineage_events=final(recorder.events_path),
+        lineage_markdown=None if docs is None else final(docs[0]),
+        lineage_html=None if docs is None else final(docs[1]),
         run_log=log.path,
         ingest=result.report,
         epsilon_spent=sum(c.epsilon for c in ledger.charges_for_run(run_id)),
         budget_remaining=ledger.remaining(),
         development_keys=keys.is_development,
         stage_seconds=dict(seconds),
-        notes=tuple(seg.notes),
+        notes=(*seg.notes, *notes),
     )
+
+
+# --------------------------------------------------------------------------- staging
+
+
+def _run_loss(policy: Policy, spec: SegmentationSpec) -> PrivacyLoss:
+    """What a run will charge at most: the sum of its releases' epsilon shares, and the
+    policy's ``delta_per_query`` when personas may select groups privately (their only delta)."""
+    epsilon = sum(spec.releases().values())
+    delta = policy.privacy.delta_per_query if spec.personas is not None else 0.0
+    return PrivacyLoss(epsilon=epsilon, delta=delta)
+
+
+def _fsync_tree(root: Path) -> None:
+    """Flush every file and folder under ``root`` to disk (before the publishing rename)."""
+    for folder, _, files in os.walk(root):
+        for name in files:
+            fd = os.open(os.path.join(folder, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        _fsync_dir(Path(folder))
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _publish(staging: Path, run_dir: Path) -> None:
+    """One rename makes the whole run folder appear at once (same file system)."""
+    _fsync_tree(staging)
+    os.rename(staging, run_dir)
+    _fsync_dir(run_dir.parent)
+
+
+def _render_docs(
+    events: Path, out_dir: Path, run_dir: Path, notes: list[str]
+) -> tuple[Path, Path] | None:
+    """Render lineage.md / lineage.html after COMPLETE. The release is complete by then: a
+    failure to render leaves the documents out (noted) rather than withdrawing the run."""
+    try:
+        return render_lineage_doc(events, out_dir)
+    except OSError as err:
+        for p in out_dir.iterdir():
+            if p != events:
+                p.unlink(missing_ok=True)
+        notes.append(
+            f"the lineage documents could not be written ({type(err).__name__}); render them "
+            f"with `privacy-profile lineage doc {run_dir / 'lineage' / 'events.jsonl'}`"
+        )
+        return None
+
+
+def _charged_account(
+    ledger: BudgetLedger, run_id: str, reservation: Reservation | None
+) -> dict[str, object]:
+    """What a failed run charged, for its FAIL event: every ledger charge, the totals, and
+    what happened to its reservation."""
+    charges = ledger.charges_for_run(run_id)
+    eps = sum(c.epsilon for c in charges)
+    delta = sum(c.delta for c in charges)
+    if reservation is None:
+        held = "no budget was reserved"
+    else:
+        left = max(reservation.loss.epsilon - eps, 0.0)
+        held = f"the unspent epsilon {left:g} of its reservation of {reservation.loss.epsilon:g} "
+        held += "returns to the budget"
+    summary = (
+        f"nothing was released; the run charged nothing; {held}"
+        if not charges
+        else f"nothing was released; the run charged epsilon {eps:g}, delta {delta:g} in "
+        f"{len(charges)} ledger charge(s), which stand; {held}"
+    )
+    return {
+        "summary": summary,
+        "budget": {"dataset": ledger.dataset},
+        "epsilon": eps,
+        "delta": delta,
+        "dpMechanisms": [
+            {
+                "label": c.label,
+                "mechanism": c.mechanism,
+                "epsilon": c.epsilon,
+                "delta": c.delta,
+                "sensitivity": c.sensitivity,
+            }
+            for c in charges
+        ],
+    }
+
+
+def _fail_unpublished(
+    recorder: LineageRecorder,
+    error: BaseException,
+    ledger: BudgetLedger,
+    run_id: str,
+    reservation: Reservation | None,
+    staging: Path,
+    run_dir: Path,
+) -> None:
+    """Record FAIL with what was charged, withdraw every staged output, and publish the
+    failure record alone (``lineage/events.jsonl``: START and FAIL) so it can be audited."""
+    recorder.fail(error, charged=_charged_account(ledger, run_id, reservation))
+    for p in sorted(staging.iterdir()):
+        if p.name != "lineage":
+            shutil.rmtree(p) if p.is_dir() else p.unlink()
+    for p in sorted((staging / "lineage").iterdir()):
+        if p != recorder.events_path:
+            shutil.rmtree(p) if p.is_dir() else p.unlink()
+    _publish(staging, run_dir)
 
 
 def _write_quarantine(result: SanitizeResult, out_dir: Path, guard: ReleaseGuard) -> list[Path]:
