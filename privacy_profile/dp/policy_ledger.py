@@ -54,4 +54,10 @@ def budget_status(path: str | Path, policy: Policy) -> str:
             f"spent in the window: epsilon {spent.epsilon:.4g}, delta {spent.delta:.3g}",
             f"left: epsilon {left.epsilon:.4g}, delta {left.delta:.3g}",
         ]
+        held = ledger.reserved()
+        if held.epsilon or held.delta:
+            lines.append(
+                f"of which reserved by runs in progress: epsilon {held.epsilon:.4g}, "
+                f"delta {held.delta:.3g}"
+            )
     return "\n".join(lines)

@@ -146,3 +146,16 @@ def test_racing_processes_get_exactly_what_the_budget_allows(tmp_path: Path) -> 
     assert ledger.spent().epsilon == pytest.approx(0.9)
     for i, ok in enumerate(granted):
         assert len(ledger.charges_for_run(f"r{i}")) == (3 if ok else 0)
+
+
+def test_budget_status_shows_what_runs_in_progress_hold(tmp_path: Path) -> None:
+    from privacy_profile.dp.policy_ledger import budget_status, open_ledger
+    from privacy_profile.policy import load_policy_file
+
+    policy = load_policy_file(Path(__file__).parents[2] / "policies" / "wechat_shop.yaml").policy
+    path = tmp_path / "ledger.sqlite"
+    with open_ledger(path, policy) as ledger:
+        assert "reserved" not in budget_status(path, policy)
+        with ledger.reserve("run-1", PrivacyLoss(epsilon=4.5)):
+            assert "reserved by runs in progress: epsilon 4.5" in budget_status(path, policy)
+        assert "reserved" not in budget_status(path, policy)
