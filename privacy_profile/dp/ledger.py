@@ -179,6 +179,63 @@ def _units(value: float, unit: int) -> int:
     return units
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+class Reservation:
+    """A run's reserved loss, from :meth:`BudgetLedger.reserve`; a context manager.
+
+    The run's charges consume it. :meth:`mark_released` once anything has left the run; on exit
+    the reservation is closed (or cancelled, when the block raised before anything was
+    released) and its unspent part goes back to the budget. Charges already made stand: each
+    was recorded before its noise was drawn, and a failure may depend on the noisy values.
+    """
+
+    def __init__(
+        self, ledger: BudgetLedger, reservation_id: int, run_id: str, loss: PrivacyLoss
+    ) -> None:
+        self.ledger = ledger
+        self.reservation_id = reservation_id
+        self.run_id = run_id
+        self.loss = loss
+        self.released = False
+        self.state = "open"
+
+    def mark_released(self) -> None:
+        """Something of the run was released: from now on, the run is not cancelled."""
+        self.released = True
+
+    def spent(self) -> BudgetUsage:
+        """What the run has charged against the reservation."""
+        return self.ledger._reservation_spent(self.reservation_id)
+
+    def close(self, *, cancelled: bool = False) -> None:
+        """Return the unspent part (idempotent)."""
+        if self.state != "open":
+            return
+        state = "cancelled" if cancelled and not self.released else "closed"
+        self.ledger._close_reservation(self.reservation_id, state)
+        self.state = state
+
+    def __enter__(self) -> Reservation:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close(cancelled=exc_type is not None)
+
+
 class BudgetLedger:
     """A privacy-budget ledger for one dataset. Open with :meth:`open` (SQLite file) or
     :meth:`in_memory` (tests only). There is no default budget: you must state it."""
@@ -319,101 +376,6 @@ class BudgetLedger:
             sensitivity=r[7],
             charged_at=r[8],
         )
-
-    # -- spending ----------------------------------------------------------------------------
-    def charge(
-        self,
-        *,
-        run_id: str,
-        mechanism: Mechanism | str,
-        loss: PrivacyLoss,
-        sensitivity: float,
-        label: str,
-    ) -> Charge:
-        """Atomically charge ``loss`` or raise BudgetExceededError (nothing recorded)."""
-        req = ChargeRequest(mechanism=mechanism, loss=loss, sensitivity=sensitivity, label=label)
-        return self.charge_many(run_id=run_id, requests=[req])[0]
-
-    def charge_many(self, *, run_id: str, requests: Sequence[ChargeRequest]) -> list[Charge]:
-        """Charge every request in one transaction: all are recorded, or none."""
-        if not run_id:
-            raise PrivacyParameterError("a charge needs a run id")
-        if not requests:
-            raise PrivacyParameterError("nothing to charge")
-        rows = []
-        for req in requests:
-            if not isinstance(req.loss, PrivacyLoss):
-                raise PrivacyParameterError("a charge needs a PrivacyLoss")
-            if not (math.isfinite(req.sensitivity) and req.sensitivity > 0):
-                raise PrivacyParameterError("a charge needs a positive, finite sensitivity")
-            mech = req.mechanism.value if isinstance(req.mechanism, Mechanism) else req.mechanism
-            rows.append(
-                (
-                    mech,
-                    req.label,
-                    _units(req.loss.epsilon, EPS_UNIT),
-                    _units(req.loss.delta, DELTA_UNIT),
-                    float(req.sensitivity),
-                )
-            )
-        add_eps = sum(r[2] for r in rows)
-        add_delta = sum(r[3] for r in rows)
-        budget_eps = _units(self.budget.epsilon, EPS_UNIT)
-        budget_delta = _units(self.budget.delta, DELTA_UNIT)
-        self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            now = self._clock()
-            spent_eps, spent_delta = self._spent_units(now)
-            own, held_eps, held_delta = self._held_units(run_id, now)
-            if own is not None:
-                self._check_reservation(run_id, own, add_eps, add_delta)
-            elif (
-                spent_eps + held_eps + add_eps > budget_eps
-                or spent_delta + held_delta + add_delta > budget_delta
-            ):
-                raise BudgetExceededError(
-                    f"privacy budget of dataset {self.dataset!r} ({self.window.spec}) would be "
-                    f"exceeded: spent epsilon={spent_eps / EPS_UNIT:g}, "
-                    f"delta={spent_delta / DELTA_UNIT:g}; held by open reservations "
-                    f"epsilon={held_eps / EPS_UNIT:g}, delta={held_delta / DELTA_UNIT:g}; "
-                    f"asked epsilon={add_eps / EPS_UNIT:g}, "
-                    f"delta={add_delta / DELTA_UNIT:g}; budget epsilon={self.budget.epsilon:g}, "
-                    f"delta={self.budget.delta:g}. {self._charged_note(run_id)}",
-                    hint="wait for the budget window to renew, or ask for less epsilon",
-                )
-            stamp = now.isoformat()
-            ids = []
-            for mech, label, eps_u, delta_u, sens in rows:
-                cur = self._conn.execute(
-                    "INSERT INTO charges (dataset, run_id, mechanism, label, epsilon_units, "
-                    "delta_units, sensitivity, charged_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (self.dataset, run_id, mech, label, eps_u, delta_u, sens, stamp),
-                )
-                ids.append(cur.lastrowid)
-            if own is not None:
-                self._conn.execute(
-                    "UPDATE reservations SET spent_epsilon_units = spent_epsilon_units + ?, "
-                    "spent_delta_units = spent_delta_units + ? WHERE reservation_id = ?",
-                    (add_eps, add_delta, own[0]),
-                )
-            self._conn.execute("COMMIT")
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        return [
-            Charge(
-                charge_id=int(cid or 0),
-                dataset=self.dataset,
-                run_id=run_id,
-                mechanism=r[0],
-                label=r[1],
-                epsilon=r[2] / EPS_UNIT,
-                delta=r[3] / DELTA_UNIT,
-                sensitivity=r[4],
-                charged_at=stamp,
-            )
-            for cid, r in zip(ids, rows, strict=True)
-        ]
 
     # -- reservations ------------------------------------------------------------------------
     def reserve(
@@ -572,59 +534,97 @@ class BudgetLedger:
         ).fetchone()
         return BudgetUsage(epsilon=int(eps) / EPS_UNIT, delta=int(delta) / DELTA_UNIT)
 
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's live process
-        return True
-    return True
-
-
-class Reservation:
-    """A run's reserved loss, from :meth:`BudgetLedger.reserve`; a context manager.
-
-    The run's charges consume it. :meth:`mark_released` once anything has left the run; on exit
-    the reservation is closed (or cancelled, when the block raised before anything was
-    released) and its unspent part goes back to the budget. Charges already made stand: each
-    was recorded before its noise was drawn, and a failure may depend on the noisy values.
-    """
-
-    def __init__(
-        self, ledger: BudgetLedger, reservation_id: int, run_id: str, loss: PrivacyLoss
-    ) -> None:
-        self.ledger = ledger
-        self.reservation_id = reservation_id
-        self.run_id = run_id
-        self.loss = loss
-        self.released = False
-        self.state = "open"
-
-    def mark_released(self) -> None:
-        """Something of the run was released: from now on, the run is not cancelled."""
-        self.released = True
-
-    def spent(self) -> BudgetUsage:
-        """What the run has charged against the reservation."""
-        return self.ledger._reservation_spent(self.reservation_id)
-
-    def close(self, *, cancelled: bool = False) -> None:
-        """Return the unspent part (idempotent)."""
-        if self.state != "open":
-            return
-        state = "cancelled" if cancelled and not self.released else "closed"
-        self.ledger._close_reservation(self.reservation_id, state)
-        self.state = state
-
-    def __enter__(self) -> Reservation:
-        return self
-
-    def __exit__(
+    # -- spending ----------------------------------------------------------------------------
+    def charge(
         self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close(cancelled=exc_type is not None)
+        *,
+        run_id: str,
+        mechanism: Mechanism | str,
+        loss: PrivacyLoss,
+        sensitivity: float,
+        label: str,
+    ) -> Charge:
+        """Atomically charge ``loss`` or raise BudgetExceededError (nothing recorded)."""
+        req = ChargeRequest(mechanism=mechanism, loss=loss, sensitivity=sensitivity, label=label)
+        return self.charge_many(run_id=run_id, requests=[req])[0]
+
+    def charge_many(self, *, run_id: str, requests: Sequence[ChargeRequest]) -> list[Charge]:
+        """Charge every request in one transaction: all are recorded, or none."""
+        if not run_id:
+            raise PrivacyParameterError("a charge needs a run id")
+        if not requests:
+            raise PrivacyParameterError("nothing to charge")
+        rows = []
+        for req in requests:
+            if not isinstance(req.loss, PrivacyLoss):
+                raise PrivacyParameterError("a charge needs a PrivacyLoss")
+            if not (math.isfinite(req.sensitivity) and req.sensitivity > 0):
+                raise PrivacyParameterError("a charge needs a positive, finite sensitivity")
+            mech = req.mechanism.value if isinstance(req.mechanism, Mechanism) else req.mechanism
+            rows.append(
+                (
+                    mech,
+                    req.label,
+                    _units(req.loss.epsilon, EPS_UNIT),
+                    _units(req.loss.delta, DELTA_UNIT),
+                    float(req.sensitivity),
+                )
+            )
+        add_eps = sum(r[2] for r in rows)
+        add_delta = sum(r[3] for r in rows)
+        budget_eps = _units(self.budget.epsilon, EPS_UNIT)
+        budget_delta = _units(self.budget.delta, DELTA_UNIT)
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            now = self._clock()
+            spent_eps, spent_delta = self._spent_units(now)
+            own, held_eps, held_delta = self._held_units(run_id, now)
+            if own is not None:
+                self._check_reservation(run_id, own, add_eps, add_delta)
+            elif (
+                spent_eps + held_eps + add_eps > budget_eps
+                or spent_delta + held_delta + add_delta > budget_delta
+            ):
+                raise BudgetExceededError(
+                    f"privacy budget of dataset {self.dataset!r} ({self.window.spec}) would be "
+                    f"exceeded: spent epsilon={spent_eps / EPS_UNIT:g}, "
+                    f"delta={spent_delta / DELTA_UNIT:g}; held by open reservations "
+                    f"epsilon={held_eps / EPS_UNIT:g}, delta={held_delta / DELTA_UNIT:g}; "
+                    f"asked epsilon={add_eps / EPS_UNIT:g}, "
+                    f"delta={add_delta / DELTA_UNIT:g}; budget epsilon={self.budget.epsilon:g}, "
+                    f"delta={self.budget.delta:g}. {self._charged_note(run_id)}",
+                    hint="wait for the budget window to renew, or ask for less epsilon",
+                )
+            stamp = now.isoformat()
+            ids = []
+            for mech, label, eps_u, delta_u, sens in rows:
+                cur = self._conn.execute(
+                    "INSERT INTO charges (dataset, run_id, mechanism, label, epsilon_units, "
+                    "delta_units, sensitivity, charged_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (self.dataset, run_id, mech, label, eps_u, delta_u, sens, stamp),
+                )
+                ids.append(cur.lastrowid)
+            if own is not None:
+                self._conn.execute(
+                    "UPDATE reservations SET spent_epsilon_units = spent_epsilon_units + ?, "
+                    "spent_delta_units = spent_delta_units + ? WHERE reservation_id = ?",
+                    (add_eps, add_delta, own[0]),
+                )
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        return [
+            Charge(
+                charge_id=int(cid or 0),
+                dataset=self.dataset,
+                run_id=run_id,
+                mechanism=r[0],
+                label=r[1],
+                epsilon=r[2] / EPS_UNIT,
+                delta=r[3] / DELTA_UNIT,
+                sensitivity=r[4],
+                charged_at=stamp,
+            )
+            for cid, r in zip(ids, rows, strict=True)
+        ]
