@@ -26,7 +26,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -39,12 +39,14 @@ from privacy_profile.errors import InputError, PolicyError
 from privacy_profile.ingest import IdentifierIndex, KeyRing, SanitizeResult, sanitize
 from privacy_profile.ingest.report import IngestReport
 from privacy_profile.ingest.scan import TextScanner
+from privacy_profile.ingest.sources import InputsLike, PolicyLike, normalize_run_args
+from privacy_profile.lineage.facets import ColumnLineage, DatasetInfo
 from privacy_profile.lineage.guard import ReleaseGuard
 from privacy_profile.lineage.recorder import LineageRecorder, new_run_id
 from privacy_profile.lineage.report import render_lineage_doc
 from privacy_profile.lineage.run_record import input_datasets, output_datasets, privacy_facet
 from privacy_profile.lineage.runlog import RunLog
-from privacy_profile.policy.loader import LoadedPolicy, load_policy_file
+from privacy_profile.lineage.transport import LineageSender
 from privacy_profile.policy.model import Drop, Policy, Pseudonymize, Tokenize
 from privacy_profile.segments import (
     FLAGS_TABLE,
@@ -62,8 +64,6 @@ STAGES = ("sanitize", "segment", "release", "lineage")
 
 ProgressCallback = Callable[[str, str], None]
 """Called as ``progress(stage, "start" | "done")``."""
-
-JOB_NAMESPACE = "privacy_profile"
 
 STAGING_PREFIX = ".staging-"
 """A run is written into ``runs/.staging-<run_id>/`` and published by renaming that folder."""
@@ -181,8 +181,8 @@ def _pseudonym_values(policy: Policy, result: SanitizeResult) -> Iterator[str]:
 
 
 def sanitize_then_segment(
-    inputs: str | Path,
-    policy: LoadedPolicy | str | Path,
+    inputs: InputsLike,
+    policy: PolicyLike,
     purpose: str,
     keys: KeyRing,
     ledger: BudgetLedger,
@@ -193,18 +193,23 @@ def sanitize_then_segment(
     now: dt.datetime | None = None,
     run_id: str | None = None,
     progress: ProgressCallback | None = None,
+    lineage_sender: LineageSender | None = None,
 ) -> Release:
     """Sanitize the raw inputs, build DP segments and personas, and release them with lineage.
 
-    ``policy`` is a loaded policy or a policy file; ``purpose`` a data use it declares;
+    ``inputs`` is a folder, a mapping of table name to file path or to pandas DataFrame;
+    ``policy`` a loaded policy, a Policy or a policy file; ``purpose`` a data use it declares;
     ``keys`` a :class:`~privacy_profile.ingest.KeyRing`; ``ledger`` the budget ledger charged
     before any noisy value exists; ``scanner`` the PII scanner for free text (without one,
-    free-text columns are dropped); ``rng`` the DP random generator (secure by default).
+    free-text columns are dropped); ``rng`` the DP random generator (secure by default);
+    ``lineage_sender`` also delivers each lineage event to a lineage server (see
+    :func:`~privacy_profile.lineage.transport.sender_from_environment`); what it delivered is
+    in the release's notes, and a failed delivery never fails the run.
 
     On any error the lineage records a FAIL event, nothing is released, and the error is
     re-raised (a :class:`~privacy_profile.errors.PrivacyProfileError` for user errors).
     """
-    loaded = policy if isinstance(policy, LoadedPolicy) else load_policy_file(policy)
+    source, loaded = normalize_run_args(inputs, policy)  # InputError/PolicyError before anything
     pol = loaded.policy
     if pol.segmentation is None:
         raise PolicyError(
@@ -219,7 +224,6 @@ def sanitize_then_segment(
             f"{pol.privacy.budget_dataset!r}",
             hint="open the ledger with the policy's privacy.budget_dataset",
         )
-    inputs = Path(inputs)
     run_id = run_id or new_run_id()
     runs_dir = Path(out) / "runs"
     run_dir = runs_dir / run_id
@@ -240,10 +244,11 @@ def sanitize_then_segment(
     )
     recorder = LineageRecorder(
         staging,
-        job_namespace=JOB_NAMESPACE,
+        job_namespace=pol.lineage_namespace,
         job_name=f"{pol.name}.sanitize_then_segment",
         run_log=log,
         checker=guard,
+        sender=lineage_sender,
     )
     seconds: dict[str, float] = {}
     notes: list[str] = []
@@ -259,7 +264,7 @@ def sanitize_then_segment(
             progress(name, "done")
 
     run_now = now or utcnow()  # one run time for retention, ages and recency
-    recorder.start(run_id, input_datasets(pol, inputs))
+    recorder.start(run_id, input_datasets(pol, source))
     reservation: Reservation | None = None
     published = False
     try:
@@ -268,9 +273,10 @@ def sanitize_then_segment(
         reservation = ledger.reserve(run_id, _run_loss(pol, spec))
         with stage("sanitize"):
             result = sanitize(
-                inputs, pol, purpose, keys, now=run_now, scanner=scanner, identifiers=identifiers
+                source, pol, purpose, keys, now=run_now, scanner=scanner, identifiers=identifiers
             )
             guard.remember_pseudonyms(_pseudonym_values(pol, result))
+        columns = _feature_columns(pol)
         with stage("segment"):
             seg = build_segments(
                 _segment_tables(pol, result),
@@ -283,7 +289,7 @@ def sanitize_then_segment(
                 rng=rng,
                 purpose=purpose,
                 tokenizer=_tokenizer(result),
-                columns=_feature_columns(pol),
+                columns=columns,
             )
         with stage("release"):  # into the staging folder: nothing is visible until published
             marketing = guard.release(
@@ -305,7 +311,18 @@ def sanitize_then_segment(
                 ledger=ledger,
                 run_id=run_id,
             )
-            outputs, lineage = output_datasets(run_dir, seg, pol, inputs)
+            outputs, lineage = _as_published(
+                *output_datasets(
+                    seg,
+                    pol,
+                    source,
+                    columns=columns,
+                    marketing_files=marketing,
+                    activation_files=activation,
+                ),
+                staging,
+                run_dir,
+            )
             recorder.complete(outputs, lineage, facet)  # durable: fsynced file and run log
             docs = _render_docs(recorder.events_path, staging / "lineage", run_dir, notes)
             _publish(staging, run_dir)
@@ -319,10 +336,13 @@ def sanitize_then_segment(
                 reservation.mark_released()
         elif not recorder.finished:
             _fail_unpublished(recorder, e, ledger, run_id, reservation, staging, run_dir)
+        if lineage_sender is not None:
+            lineage_sender.close()  # the sender logs what it could not deliver
         raise
     finally:
         if reservation is not None:
             reservation.close(cancelled=not published)
+    delivery = () if lineage_sender is None else (lineage_sender.close().describe(),)
 
     def final(p: Path) -> Path:
         return run_dir / p.relative_to(staging)
@@ -347,7 +367,7 @@ def sanitize_then_segment(
         budget_remaining=ledger.remaining(),
         development_keys=keys.is_development,
         stage_seconds=dict(seconds),
-        notes=(*seg.notes, *notes),
+        notes=(*seg.notes, *notes, *delivery),
     )
 
 
@@ -360,6 +380,22 @@ def _run_loss(policy: Policy, spec: SegmentationSpec) -> PrivacyLoss:
     epsilon = sum(spec.releases().values())
     delta = policy.privacy.delta_per_query if spec.personas is not None else 0.0
     return PrivacyLoss(epsilon=epsilon, delta=delta)
+
+
+def _as_published(
+    outputs: list[DatasetInfo], lineage: list[ColumnLineage], staging: Path, run_dir: Path
+) -> tuple[list[DatasetInfo], list[ColumnLineage]]:
+    """Output datasets and column lineage named by where the files will be once published
+    (they were measured in the staging folder)."""
+    old, new = str(staging.resolve()), str(run_dir.resolve())
+
+    def name(n: str) -> str:
+        return new + n[len(old) :] if n.startswith(old) else n
+
+    return (
+        [replace(d, name=name(d.name)) for d in outputs],
+        [replace(c, output=name(c.output)) for c in lineage],
+    )
 
 
 def _fsync_tree(root: Path) -> None:

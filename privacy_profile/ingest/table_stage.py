@@ -11,13 +11,12 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from privacy_profile.errors import InputError, KeyMaterialError
+from privacy_profile.errors import InputError, KeyMaterialError, PolicyError
 from privacy_profile.ingest.codes import factorize
 from privacy_profile.ingest.consent import PreparedGate, gate_factorized
 from privacy_profile.ingest.generalize import Generalization, GeneralizeParams, generalize_column
@@ -26,10 +25,10 @@ from privacy_profile.ingest.kanon import enforce_k_anonymity
 from privacy_profile.ingest.keys import KeyRing
 from privacy_profile.ingest.normalize import normalizer_for
 from privacy_profile.ingest.pseudonymize import Pseudonymizer, Tokenizer
-from privacy_profile.ingest.readers import read_table
 from privacy_profile.ingest.report import TableReportBuilder
 from privacy_profile.ingest.retention import RetentionParams, retention_exclusions
 from privacy_profile.ingest.scan import TextScanner, column_scan_cells, scan_text_column
+from privacy_profile.ingest.sources import InputTables
 from privacy_profile.ingest.validate import TableSchema, Validated, check_columns, validate_chunk
 from privacy_profile.policy.model import (
     ColumnRole,
@@ -71,7 +70,7 @@ class IngestRun:
     keys: KeyRing
     now: dt.datetime
     scanner: TextScanner | None
-    input_dir: Path
+    inputs: InputTables
     chunk_rows: int
     block_bytes: int
     identifiers: IdentifierIndex
@@ -82,7 +81,7 @@ def read_chunks(
     run: IngestRun, name: str, spec: Table, rb: TableReportBuilder
 ) -> Iterator[Validated]:
     """Validated chunks of one table; feeds the identifier index with raw identifier values."""
-    path = run.input_dir / spec.file_name(name)
+    path = run.inputs.location(name, spec)
     schema = TableSchema(name=name, spec=spec, path=path)
     ids = [
         (c, col.category)
@@ -90,8 +89,8 @@ def read_chunks(
         if col.role is ColumnRole.DIRECT_IDENTIFIER
     ]
     checked = False
-    for chunk in read_table(
-        path, name, spec, chunk_rows=run.chunk_rows, block_bytes=run.block_bytes
+    for chunk in run.inputs.read(
+        name, spec, chunk_rows=run.chunk_rows, block_bytes=run.block_bytes
     ):
         if not checked:
             undeclared = check_columns(chunk.columns, schema)
@@ -185,8 +184,29 @@ class TableProcessor:
             self.scan_dropped.add(c)
             self.rb.scan_columns_dropped[c] = "column scan found " + ", ".join(flags)
 
-    def _replace(self) -> Callable[[Any, str], str] | None:
+    def _replace(self, scan: Scan | None = None) -> Callable[[Any, str], str] | None:
         ps = self.run.policy.pii_scan
+        if scan is not None and scan.operator is not None:
+            from privacy_profile.pii.operators import replacer
+
+            op = scan.operator
+            if op == "hash" and ps.pseudonym_domain is None:
+                raise PolicyError(
+                    f"table {self.name}: a scan column's operator is hash but "
+                    "pii_scan.pseudonym_domain is not set",
+                    hint="set pii_scan.pseudonym_domain to a declared domain (its key is used)",
+                )
+            return replacer(
+                op,
+                hash_secret=(
+                    self.run.keys.domain(ps.pseudonym_domain).secret()
+                    if op == "hash" and ps.pseudonym_domain is not None
+                    else None
+                ),
+                encrypt_secret=(
+                    self.run.keys.require_custodian().secret() if op == "encrypt" else None
+                ),
+            )
         if ps.replacement is not PiiReplacement.PSEUDONYM or ps.pseudonym_domain is None:
             return None
         pz, dom = self.run.pseudonymizer, ps.pseudonym_domain
@@ -250,7 +270,7 @@ class TableProcessor:
             elif isinstance(t, Scan):
                 if run.scanner is None:
                     continue
-                res = scan_text_column(s, run.scanner, replace=self._replace())
+                res = scan_text_column(s, run.scanner, replace=self._replace(t))
                 found = rb.scan_findings.setdefault(c, Counter())
                 found.update(res.counts)
                 rb.scan_cells_blanked[c] += res.blanked

@@ -31,7 +31,15 @@ from privacy_profile.pii._presidio import (
     RecognizerRegistry,
     RecognizerResult,
 )
-from privacy_profile.pii.recognizers import RECOGNIZERS, ContextPatternRecognizer, default_entities
+from privacy_profile.pii.fold import fold, map_span
+from privacy_profile.pii.lac import LacTagger
+from privacy_profile.pii.recognizers import (
+    MODEL_ENTITIES,
+    NAME_MODELS,
+    RECOGNIZERS,
+    ContextPatternRecognizer,
+    default_entities,
+)
 from privacy_profile.pii.recognizers._base import Match
 from privacy_profile.pii.types import ColumnScanReport, Finding, Language, ScanConfig, ScanResult
 
@@ -46,10 +54,11 @@ __all__ = [
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 #: A cell that matches none of these cannot hold a finding of our recognizers.
 PREFILTER_PATTERN = (
-    r"[0-9０-９@＠\u3400-\u9fff\uf900-\ufaff]"
+    r"[0-9０-９@＠\u3400-\u9fff\uf900-\ufaff\u2460-\u249b]"
     r"|[0-9A-Fa-f]*::?[0-9A-Fa-f]*:"
     r"|(?i:wechat|weixin|wxid|vx|wx|qq)"
     r"|o[A-Za-z_\-]{27}"
+    r"|(?i:[ (\[]at[ )\]])"  # "zhang at qq dot com" (folded before matching)
 )
 _PREFILTER = re.compile(PREFILTER_PATTERN)
 _RE2_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")  # RE2 has no \uXXXX: use the character
@@ -71,12 +80,17 @@ def build_analyzer(
     *,
     english_model: str | None = None,
     score_threshold: float = 0.5,
+    names: str = "lac",
+    tagger: LacTagger | None = None,
 ) -> AnalyzerEngine:
     """An offline presidio analyzer with our registry's recognizers for ``zh`` and ``en``.
 
     Nothing is downloaded: the NLP engine is presidio's ``no_op`` engine. English person
     names (``PERSON``) are added only when ``english_model`` names an installed spaCy
-    pipeline; otherwise asking for ``PERSON`` raises :class:`ScanError`.
+    pipeline; otherwise asking for ``PERSON`` raises :class:`ScanError`. ``names`` picks the
+    Chinese name recognizer (``NAME_MODELS``); with ``lac`` (or ``CN_PLACE`` asked for) the
+    LAC model is loaded once (or ``tagger`` used) and shared by the name, address and place
+    recognizers; a missing model raises :class:`ScanError` naming the ``names`` extra.
     """
     wanted = tuple(entities) if entities is not None else default_entities()
     if english_model is not None and entities is None:
@@ -92,11 +106,20 @@ def build_analyzer(
         models=[{"lang_code": lang, "model_name": "none"} for lang in languages]
     )
     nlp_engine.load()
+    if names not in NAME_MODELS:
+        raise ScanError(f"unknown name model {names!r}", hint=f"use {' or '.join(NAME_MODELS)}")
+    model_wanted = any(e in MODEL_ENTITIES for e in wanted) or (
+        names == "lac" and ("CN_PERSON" in wanted or "CN_ADDRESS" in wanted)
+    )
+    if model_wanted and tagger is None:
+        tagger = LacTagger()
     recognizers: list[Any] = []
     for entity in wanted:
-        cls = RECOGNIZERS[entity]
+        cls = NAME_MODELS[names] if entity == "CN_PERSON" else RECOGNIZERS[entity]
         for lang in cls.LANGUAGES:
-            if entity == "PERSON":
+            if getattr(cls, "USES_MODEL", False) or (entity == "CN_ADDRESS" and model_wanted):
+                recognizers.append(cls(lang, tagger=tagger))  # type: ignore[call-arg]
+            elif entity == "PERSON":
                 if english_model is None:
                     raise ScanError(
                         "PERSON (English names) needs an installed spaCy model",
@@ -187,11 +210,18 @@ class PiiScanner:
         self.entities: tuple[str, ...] = self.config.entities or (
             (*default_entities(), "PERSON") if self.config.english_model else default_entities()
         )
+        cfg = self.config
+        self._threshold = {e: cfg.threshold(e) for e in RECOGNIZERS}
         self.analyzer = analyzer or build_analyzer(
             self.entities,
-            english_model=self.config.english_model,
-            score_threshold=self.config.score_threshold,
+            english_model=cfg.english_model,
+            score_threshold=min([cfg.score_threshold, *cfg.thresholds.values()]),
+            names=cfg.names,
         )
+        #: The LAC tagger the analyzer's recognizers share (None: no model recognizer). It
+        #: holds tags only while a batch is scanned (primed, then cleared).
+        taggers = [getattr(r, "tagger", None) for r in self.analyzer.registry.recognizers]
+        self.tagger: LacTagger | None = next((t for t in taggers if isinstance(t, LacTagger)), None)
         by_lang: dict[Language, list[str]] = {lang: [] for lang in Language}
         for e in self.entities:
             for lang in RECOGNIZERS[e].LANGUAGES:
@@ -251,8 +281,19 @@ class PiiScanner:
 
     # -- one text --------------------------------------------------------------------------
     def _scan_one(self, text: str) -> list[Finding]:
+        """Findings of one text, evasive forms folded first (spans in ``text``)."""
+        if self.config.normalize:
+            folded, index = fold(text)
+            if index is not None:
+                return [
+                    Finding(f.entity_type, *map_span(index, f.start, f.end), f.score, f.recognizer)
+                    for f in self._scan_plain(folded)
+                ]
+        return self._scan_plain(text)
+
+    def _scan_plain(self, text: str) -> list[Finding]:
         """Findings of one text: the fast path when available, else the presidio path."""
-        if self._fast is None:
+        if self._fast is None or self.config.engine == "presidio":
             return self._scan_one_presidio(text)
         return self._scan_one_fast(text)
 
@@ -265,12 +306,12 @@ class PiiScanner:
         artifacts, context enhancer, tracing, result objects).
         """
         assert self._fast is not None
-        threshold = self.config.score_threshold
         raw: list[Raw] = []
         for rec, pre in self._fast[route(text)]:
             if pre is not None and pre.search(text) is None:
                 continue
             name = type(rec).__name__
+            threshold = self._threshold[rec.ENTITY]
             raw.extend(
                 (rec.ENTITY, s, e, score, name)
                 for s, e, score, _ in rec.matches(text)
@@ -305,9 +346,10 @@ class PiiScanner:
             text=text,
             language=lang.value,
             entities=wanted,
-            score_threshold=self.config.score_threshold,
+            score_threshold=min(self._threshold[e] for e in wanted),
         )
-        return self._findings(results)
+        threshold = self._threshold
+        return self._findings([r for r in results if r.score >= threshold[r.entity_type]])
 
     @staticmethod
     def _findings(results: list[RecognizerResult]) -> list[Finding]:
@@ -344,7 +386,6 @@ class PiiScanner:
         agrees with Python's ``re`` for these patterns: tested), the scoring per family.
         A family that raises leaves its cells to the per-text path (which fails closed).
         """
-        threshold = self.config.score_threshold
         arr = pa.array(texts, type=pa.large_string())
         ascii_ = np.asarray(pc.string_is_ascii(arr).to_numpy(zero_copy_only=False), dtype=bool)
         for rec, others in self._families:
@@ -360,6 +401,7 @@ class PiiScanner:
                 cells = [str(texts[i]) for i in pos]
                 name = type(rec).__name__
                 entity = rec.ENTITY
+                threshold = self._threshold[entity]
                 memo: dict[tuple[Match, ...], list[Finding]] = {}
                 results = []
                 for ms in rec.whole_cells(cells):
@@ -388,9 +430,26 @@ class PiiScanner:
             self._scan_whole_cells(texts, out, done)
         rest_pos = np.flatnonzero(~done)
         rest = [str(texts[i]) for i in rest_pos]
-        for i, r in zip(rest_pos, self._scan_list(rest), strict=True):
-            out[i] = r
+        try:
+            self._prime(rest)
+            for i, r in zip(rest_pos, self._scan_list(rest), strict=True):
+                out[i] = r
+        finally:
+            if self.tagger is not None:
+                self.tagger.clear()
         return out
+
+    def _prime(self, texts: list[str]) -> None:
+        """Run the name model on the Han texts of ``texts`` in batches (before the per-text
+        scan reads its tags). A failure here leaves the texts unprimed: each then runs the
+        model alone and fails closed on its own."""
+        if self.tagger is None:
+            return
+        try:
+            han = [t for t in texts if _HAN.search(t)]
+            self.tagger.prime([fold(t)[0] for t in han] if self.config.normalize else han)
+        except Exception:
+            self.tagger.clear()
 
     def _work(self, texts: list[str]) -> int:
         """The work in ``texts`` counted in non-Han texts (a Han text is ``HAN_TEXT_WEIGHT``)."""
