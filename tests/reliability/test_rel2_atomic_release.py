@@ -128,7 +128,10 @@ def test_a_clean_run_is_published_whole_and_audits(shop: Shop, tmp_path: Path) -
     assert report.event_types == ("START", "COMPLETE")
     assert len(report.outputs_checked) == len(release.marketing_files)
     assert _state(shop, out) == (pytest.approx(RUN_EPSILON), 0)
-    # recorded paths are the published ones, never the staging folder
+    # recorded paths and lineage dataset names are the published ones, never the staging folder
+    complete = read_events(release.lineage_events)[-1]
+    names = [o["name"] for o in complete["outputs"]]
+    assert names and all(f"/{release.run_id}/" in n and ".staging-" not in n for n in names)
     records = [json.loads(x) for x in (out / "runs" / "runlog.jsonl").read_text().splitlines()]
     paths = [r["payload"]["path"] for r in records if r["kind"].endswith("output")]
     assert paths and all(p.startswith(release.run_id + "/") for p in paths)
