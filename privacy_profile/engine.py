@@ -40,6 +40,7 @@ from privacy_profile.ingest import IdentifierIndex, KeyRing, SanitizeResult, san
 from privacy_profile.ingest.report import IngestReport
 from privacy_profile.ingest.scan import TextScanner
 from privacy_profile.ingest.sources import InputsLike, PolicyLike, normalize_run_args
+from privacy_profile.ingest.suppress import Suppression
 from privacy_profile.lineage.facets import ColumnLineage, DatasetInfo
 from privacy_profile.lineage.guard import ReleaseGuard
 from privacy_profile.lineage.recorder import LineageRecorder, new_run_id
@@ -194,6 +195,7 @@ def sanitize_then_segment(
     run_id: str | None = None,
     progress: ProgressCallback | None = None,
     lineage_sender: LineageSender | None = None,
+    suppression: Suppression | None = None,
 ) -> Release:
     """Sanitize the raw inputs, build DP segments and personas, and release them with lineage.
 
@@ -204,7 +206,9 @@ def sanitize_then_segment(
     free-text columns are dropped); ``rng`` the DP random generator (secure by default);
     ``lineage_sender`` also delivers each lineage event to a lineage server (see
     :func:`~privacy_profile.lineage.transport.sender_from_environment`); what it delivered is
-    in the release's notes, and a failed delivery never fails the run.
+    in the release's notes, and a failed delivery never fails the run;
+    ``suppression`` the rights register's snapshot (``RightsRegister.suppression()``), applied
+    by ingestion before anything else.
 
     On any error the lineage records a FAIL event, nothing is released, and the error is
     re-raised (a :class:`~privacy_profile.errors.PrivacyProfileError` for user errors).
@@ -273,7 +277,14 @@ def sanitize_then_segment(
         reservation = ledger.reserve(run_id, _run_loss(pol, spec))
         with stage("sanitize"):
             result = sanitize(
-                source, pol, purpose, keys, now=run_now, scanner=scanner, identifiers=identifiers
+                source,
+                pol,
+                purpose,
+                keys,
+                now=run_now,
+                scanner=scanner,
+                identifiers=identifiers,
+                suppression=suppression,
             )
             guard.remember_pseudonyms(_pseudonym_values(pol, result))
         columns = _feature_columns(pol)

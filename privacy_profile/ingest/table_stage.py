@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -29,6 +29,7 @@ from privacy_profile.ingest.report import TableReportBuilder
 from privacy_profile.ingest.retention import RetentionParams, retention_exclusions
 from privacy_profile.ingest.scan import TextScanner, column_scan_cells, scan_text_column
 from privacy_profile.ingest.sources import InputTables
+from privacy_profile.ingest.suppress import SubjectFilter
 from privacy_profile.ingest.validate import TableSchema, Validated, check_columns, validate_chunk
 from privacy_profile.policy.model import (
     ColumnRole,
@@ -75,6 +76,10 @@ class IngestRun:
     block_bytes: int
     identifiers: IdentifierIndex
     pseudonymizer: Pseudonymizer
+    subject_filter: SubjectFilter | None = None
+    # rights requests applied: pseudonyms excluded per reason, cells corrected (mutable tallies)
+    rights_seen: dict[str, set[str]] = field(default_factory=dict)
+    rights_cells: Counter[str] = field(default_factory=Counter)
 
 
 def read_chunks(
@@ -103,6 +108,13 @@ def read_chunks(
         rb.input_rows += len(chunk.frame) + len(chunk.malformed)
         for c, category in ids:
             run.identifiers.add(chunk.frame[c], category)
+        if run.subject_filter is not None:  # rights requests: before anything else
+            frame, why, seen, cells = run.subject_filter.apply(chunk.frame, name, spec)
+            for reason, n in why.items():
+                rb.exclude(reason, n)
+                run.rights_seen.setdefault(reason, set()).update(seen)
+            run.rights_cells[name] += cells
+            chunk = replace(chunk, frame=frame)
         v = validate_chunk(chunk, schema)
         for reason, n in v.reasons.items():
             rb.quarantine(reason, n)

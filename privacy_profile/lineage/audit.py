@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Sequence
+import sqlite3
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -27,13 +28,16 @@ from privacy_profile.ingest.identifiers import IdentifierIndex
 from privacy_profile.lineage.facets import PRIVACY_FACET_NAME
 from privacy_profile.lineage.guard import ReleaseGuard, Scanner, describe_leaks
 from privacy_profile.lineage.recorder import CHARGES_FACET_NAME, read_events
-from privacy_profile.lineage.runlog import RunLog, file_sha256, verify_chain
+from privacy_profile.lineage.runlog import RunLog, RunLogRecord, file_sha256, verify_chain
 
 __all__ = [
+    "RIGHTS_COMPLETED",
+    "RIGHTS_REQUEST",
     "AuditReport",
     "LedgerCharge",
     "LedgerLike",
     "read_ledger_charges",
+    "verify_rights_register",
     "verify_run",
 ]
 
@@ -162,6 +166,87 @@ def _compare_dp(lineage: list[dict[str, Any]], charges: Sequence[_ChargeLike]) -
         )
 
 
+def _latest_per_path(records: Iterable[RunLogRecord]) -> list[RunLogRecord]:
+    """The last record of each output path: a file rewritten later (an erasure request removing
+    a subject from an audience) is recorded again and checked against its newest hash."""
+    latest: dict[str, RunLogRecord] = {}
+    for rec in records:
+        latest[str(rec.payload["path"])] = rec
+    return list(latest.values())
+
+
+RIGHTS_REQUEST = "rights_request"
+"""Run-log record kind of a received rights request (written by ``privacy_profile.rights``)."""
+RIGHTS_COMPLETED = "rights_completed"
+"""Run-log record kind of a completed rights request."""
+
+_REGISTER_FIELDS = ("request_id", "kind", "purpose", "scope", "subject_digest", "received", "due")
+
+
+def _register_rows(path: Path) -> list[dict[str, Any]]:
+    """The requests of a rights register (SQLite), read-only, as the run log records them."""
+    if not path.is_file():
+        raise AuditError(f"rights register {path} does not exist", hint="give the register's path")
+    try:
+        conn = sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True)
+        try:
+            rows = conn.execute(
+                f"SELECT {', '.join(_REGISTER_FIELDS)}, completed FROM requests ORDER BY received"
+            ).fetchall()
+        finally:
+            conn.close()
+    except sqlite3.Error as e:
+        raise AuditError(f"rights register {path} cannot be read: {e}") from None
+    return [dict(zip((*_REGISTER_FIELDS, "completed"), r, strict=True)) for r in rows]
+
+
+def verify_rights_register(register_path: str | Path, run_log_path: str | Path) -> int:
+    """Check a rights register against the run log both ways: every request has its
+    ``rights_request`` record (same kind, purpose, scope, subject digest, received and due
+    times), every completed request its ``rights_completed`` record, and every rights record of
+    the log a request in the register. Returns the number of requests checked; raises
+    :class:`AuditError`."""
+    reg = Path(register_path)
+    requests = _register_rows(reg)
+    records = verify_chain(run_log_path)
+    received = {r.payload.get("request_id"): r for r in records if r.kind == RIGHTS_REQUEST}
+    completed = {r.payload.get("request_id"): r for r in records if r.kind == RIGHTS_COMPLETED}
+    known = {q["request_id"] for q in requests}
+    for q in requests:
+        rid = q["request_id"]
+        rec = received.get(rid)
+        if rec is None:
+            raise AuditError(
+                f"rights register {reg}: request {rid} has no {RIGHTS_REQUEST} record in the "
+                f"run log {run_log_path}"
+            )
+        if dict(rec.payload) != {k: q[k] for k in _REGISTER_FIELDS}:
+            raise AuditError(
+                f"rights register {reg}: request {rid} differs from run log seq {rec.seq} "
+                "(the register was modified)"
+            )
+        done = completed.get(rid)
+        is_open = q["completed"] is None
+        if (done is None) != is_open:
+            state = "open" if is_open else "completed"
+            raise AuditError(
+                f"rights register {reg}: request {rid} is {state} in the register but not in "
+                "the run log"
+            )
+        if done is not None and done.payload.get("subject_digest") != q["subject_digest"]:
+            raise AuditError(
+                f"rights register {reg}: request {rid}'s completion in run log seq {done.seq} "
+                "names another subject"
+            )
+    for rid, rec in [*received.items(), *completed.items()]:
+        if rid not in known:
+            raise AuditError(
+                f"run log {run_log_path} seq {rec.seq}: rights request {rid} is missing from "
+                f"the register {reg} (a request was deleted)"
+            )
+    return len(requests)
+
+
 def verify_run(
     run_dir: str | Path,
     *,
@@ -219,7 +304,7 @@ def verify_run(
     # 3. the outputs
     checked: list[Path] = []
     internal: list[Path] = []
-    for rec in (r for r in mine if r.kind in ("output", "internal_output")):
+    for rec in _latest_per_path(r for r in mine if r.kind in ("output", "internal_output")):
         path = log.resolve(str(rec.payload["path"]))
         if types[1] == "FAIL":  # staged, then withdrawn: a failed run publishes no output
             if path.exists():

@@ -81,6 +81,7 @@ __all__ = [
     "PseudonymizationDomain",
     "Pseudonymize",
     "Purpose",
+    "RightsSpec",
     "Scan",
     "SubjectsSpec",
     "Table",
@@ -322,6 +323,26 @@ class PiiScanSpec(_Frozen):
         return v
 
 
+class RightsSpec(_Frozen):
+    """Individuals' rights requests (access, correction, erasure, opt-out; see docs/rights.md).
+
+    Optional: without the section, requests are due 30 days after receipt and no column is
+    correctable."""
+
+    deadline_days: int = Field(
+        default=30,
+        ge=1,
+        le=90,
+        description="Calendar days from receipt to the due date of a request (default 30: the "
+        "GDPR's one month; PIPL practice is 15 working days, about 21 calendar days).",
+    )
+    correctable_columns: list[str] = Field(
+        default_factory=list,
+        description="`table.column` values a correction request may set (merged into later "
+        "runs before validation). Direct identifiers cannot be corrected.",
+    )
+
+
 # --------------------------------------------------------------------------- top level
 
 
@@ -361,6 +382,9 @@ class Policy(_Frozen):
         pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:/-]*$",
         description="The OpenLineage job namespace of this policy's runs (e.g. the team or "
         "scheduler that owns them); the job name is `<policy name>.sanitize_then_segment`.",
+    )
+    rights: RightsSpec = Field(
+        default_factory=RightsSpec, description="Individuals' rights requests (docs/rights.md)."
     )
     segmentation: SegmentationSpec | None = Field(
         default=None, description="Segment definitions (see docs/segments.md)."
