@@ -262,7 +262,7 @@ def _summary(release: Release) -> Table:
     if release.development_keys:
         table.add_row("keys", "DEVELOPMENT keys (demo only)")
     table.add_row("marketing outputs", str(release.run_dir / "marketing"))
-    table.add_row("lineage report", str(release.lineage_html))
+    table.add_row("lineage report", str(release.lineage_html or "not rendered (see notes)"))
     return table
 
 
@@ -432,7 +432,7 @@ def demo_cmd(
         )
     out.print(f"generated {sum(result.rows.values())} rows under {result.input_dir}")
     _print_summary(result.release)
-    out.print(f"report: {result.release.lineage_html}")
+    out.print(f"report: {result.release.lineage_html or 'not rendered (see notes)'}")
 
 
 @app.command("init")

@@ -30,6 +30,7 @@ from privacy_profile.lineage.facets import (
 from privacy_profile.lineage.runlog import RunLog
 
 __all__ = [
+    "CHARGES_FACET_NAME",
     "COLUMN_LINEAGE_SCHEMA_URL",
     "DEFAULT_PRODUCER",
     "ERROR_MESSAGE_SCHEMA_URL",
@@ -64,6 +65,12 @@ OUTPUT_STATISTICS_SCHEMA_URL = (
     "#/$defs/OutputStatisticsOutputDatasetFacet"
 )
 DEFAULT_PRODUCER = "https://github.com/privacy-profile/privacy_profile/tree/0.1.0"
+CHARGES_FACET_NAME = "privacyProfile_charges"
+"""The FAIL event's account of what a failed run charged (``dpMechanisms`` as in the privacy
+facet, ``budget.dataset``, totals and the fate of its reservation)."""
+CHARGES_FACET_SCHEMA_URL = (
+    "https://privacy-profile.example/spec/facets/1-0-0/ChargesRunFacet.json#/$defs/ChargesRunFacet"
+)
 
 
 class EventSender(Protocol):
@@ -330,18 +337,27 @@ class LineageRecorder:
         self._finished = True
         return event
 
-    def fail(self, error: BaseException) -> dict[str, Any]:
+    def fail(
+        self, error: BaseException, *, charged: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
         """Emit FAIL. Only our own errors' messages are kept (they never carry data values);
-        any other error is recorded by its type name alone."""
+        any other error is recorded by its type name alone. ``charged`` (the budget the run
+        charged: ``summary``, ``dpMechanisms``, ...) becomes the :data:`CHARGES_FACET_NAME`
+        facet and its summary ends the message."""
         self._finish()
         if isinstance(error, PrivacyProfileError):
             message = f"{type(error).__name__}: {error.message}"
         else:
             message = f"{type(error).__name__} (message withheld: it may quote data)"
+        if charged is not None and charged.get("summary"):
+            message += f" [{charged['summary']}]"
         facet = self._facet(
             ERROR_MESSAGE_SCHEMA_URL, {"message": message, "programmingLanguage": "python"}
         )
-        event = self._emit(self._event("FAIL", run_facets={"errorMessage": facet}, outputs=[]))
+        run_facets = {"errorMessage": facet}
+        if charged is not None:
+            run_facets[CHARGES_FACET_NAME] = self._facet(CHARGES_FACET_SCHEMA_URL, dict(charged))
+        event = self._emit(self._event("FAIL", run_facets=run_facets, outputs=[]))
         self._finished = True
         return event
 
