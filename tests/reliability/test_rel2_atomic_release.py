@@ -13,6 +13,7 @@ import pytest
 from _rel2_support import RUN_EPSILON, Shop, make_shop, run
 
 import privacy_profile.engine as engine
+import privacy_profile.lineage.publish as publish_module
 from privacy_profile.dp.policy_ledger import open_ledger
 from privacy_profile.errors import AuditError, PrivacyProfileError
 from privacy_profile.lineage.audit import verify_run
@@ -140,7 +141,9 @@ def test_a_clean_run_is_published_whole_and_audits(shop: Shop, tmp_path: Path) -
 def test_a_failure_to_render_the_documents_after_complete_still_publishes(
     shop: Shop, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(engine, "render_lineage_doc", _raise(OSError(13, "Permission denied")))
+    monkeypatch.setattr(
+        publish_module, "render_lineage_doc", _raise(OSError(13, "Permission denied"))
+    )
     out = tmp_path / "out"
     release = run(shop, out, new_run_id())
     assert release.lineage_html is None
@@ -155,7 +158,7 @@ def test_a_signal_after_complete_finishes_the_publish(
     shop: Shop, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """COMPLETE is durable, so Ctrl-C after it publishes the run (one rename) and re-raises."""
-    monkeypatch.setattr(engine, "render_lineage_doc", _raise(KeyboardInterrupt()))
+    monkeypatch.setattr(publish_module, "render_lineage_doc", _raise(KeyboardInterrupt()))
     out = tmp_path / "out"
     run_id = new_run_id()
     with pytest.raises(KeyboardInterrupt):
