@@ -9,16 +9,21 @@ probabilities so tests and benchmarks can check that the A/B read-out recovers t
 
 from __future__ import annotations
 
-import datetime as dt
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from types import MappingProxyType
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+
+from privacy_profile.errors import PolicyError
+
+if TYPE_CHECKING:
+    from privacy_profile.policy.model import Policy
 
 __all__ = [
     "CAMPAIGNS",
@@ -30,6 +35,7 @@ __all__ = [
     "CampaignTables",
     "CampaignTruth",
     "generate_campaign_tables",
+    "write_campaign_inputs",
 ]
 
 IntArray = npt.NDArray[np.int64]
@@ -237,7 +243,52 @@ def generate_campaign_tables(
     )
 
 
-def demo_now_seconds(now: dt.datetime) -> int:
-    """Wall-clock seconds of ``now`` in its own time zone (as the demo's clock counts)."""
-    wall = now.replace(tzinfo=None, microsecond=0)
-    return int((wall - dt.datetime(1970, 1, 1)).total_seconds())
+def write_campaign_inputs(
+    seed: int,
+    openids: StrArray,
+    policy: Policy | None,
+    input_dir: Path,
+    fmt: str,
+    *,
+    now_s: int,
+    iso: Callable[[IntArray], StrArray],
+) -> tuple[CampaignTruth | None, dict[str, Path], dict[str, int]]:
+    """Write the campaign tables the policy declares (all of them when ``policy`` is None),
+    with its columns in its order, plus the public cost table. Returns the truth (None when
+    the policy declares no campaign table: nothing is written), the path and the row count of
+    each table written (the cost table is public and not among them)."""
+    wanted = [t for t in CAMPAIGN_COLUMNS if policy is None or t in policy.tables]
+    paths: dict[str, Path] = {}
+    rows: dict[str, int] = {}
+    if not wanted:
+        return None, paths, rows
+    generated = generate_campaign_tables(seed, openids, now_s=now_s, iso=iso)
+    ext = {"csv": "csv", "parquet": "parquet", "jsonl": "jsonl"}[fmt]
+    for name in wanted:
+        frame = generated.tables[name]
+        file = name
+        if policy is not None:
+            table = policy.tables[name]
+            unknown = [c for c in table.columns if c not in CAMPAIGN_COLUMNS[name]]
+            if unknown:
+                raise PolicyError(
+                    f"policy {policy.name!r} declares column(s) {', '.join(unknown)} in table "
+                    f"{name!r}, which the demo generator does not produce",
+                    hint=f"the generator produces: {', '.join(CAMPAIGN_COLUMNS[name])}",
+                )
+            frame = frame[list(table.columns)]
+            if table.format.value == fmt:
+                file = Path(table.file_name(name)).stem
+        path = input_dir / f"{file}.{ext}"
+        if fmt == "csv":
+            frame.to_csv(path, index=False)
+        elif fmt == "jsonl":
+            frame.to_json(path, orient="records", lines=True, force_ascii=False)
+        else:
+            frame.to_parquet(path, index=False)
+        paths[name], rows[name] = path, len(frame)
+    cost_file = COST_FILE
+    if policy is not None and policy.analytics is not None and policy.analytics.kpi is not None:
+        cost_file = policy.analytics.kpi.cost_table.file
+    generated.costs.to_csv(input_dir / cost_file, index=False)
+    return generated.truth, paths, rows

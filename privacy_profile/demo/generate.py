@@ -35,6 +35,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 
 from privacy_profile.demo import _text as tx
+from privacy_profile.demo.campaigns import CampaignTruth, write_campaign_inputs
 from privacy_profile.errors import InputError, PolicyError
 from privacy_profile.policy.model import Policy
 
@@ -231,6 +232,7 @@ class DemoDataset:
     undeclared_columns: Mapping[str, tuple[str, ...]]
     consent_scenarios: Mapping[ConsentScenario, int]  # (user, purpose) pairs per scenario
     planted: PlantedIdentifiers = field(repr=False)
+    campaigns: CampaignTruth | None = None  # the arm effects, when campaign tables were written
 
     def messy_rows(self, table: str) -> int:
         return sum(self.messy.get(table, {}).values())
@@ -995,6 +997,9 @@ def generate_demo_data(
         seed, u, e, clean_buy, clock, spec
     )
     consents, scenarios = _consents_table(seed, u, clock, spec)
+    campaign_truth, campaign_paths, campaign_rows = write_campaign_inputs(
+        seed, u.openid, policy, input_dir, fmt, now_s=clock.now_s, iso=clock.iso
+    )
 
     tables: dict[str, pd.DataFrame] = {
         "users": pd.DataFrame(users),
@@ -1015,6 +1020,8 @@ def generate_demo_data(
         rows[name] = len(frame)
         if extra:
             undeclared[name] = extra
+    paths.update(campaign_paths)
+    rows.update(campaign_rows)
 
     free_text: dict[str, set[str]] = {}
     for source in (e.planted, order_planted):
@@ -1047,4 +1054,5 @@ def generate_demo_data(
         undeclared_columns=MappingProxyType(undeclared),
         consent_scenarios=MappingProxyType(scenarios),
         planted=planted,
+        campaigns=campaign_truth,
     )

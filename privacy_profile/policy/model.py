@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from privacy_profile.policy.analytics import AnalyticsSpec
 from privacy_profile.policy.segmentation import SegmentationSpec
 
 __all__ = [
@@ -583,6 +584,9 @@ class Policy(_Frozen):
     pii_scan: PiiScanSpec = PiiScanSpec()
     segmentation: SegmentationSpec | None = Field(
         default=None, description="Segment definitions (see docs/segments.md)."
+    )
+    analytics: AnalyticsSpec | None = Field(
+        default=None, description="Private marketing analytics (see docs/analytics.md)."
     )
 
     # convenience look-ups -------------------------------------------------

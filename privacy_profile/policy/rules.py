@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
+from privacy_profile.policy.analytics import analytics_violations
 from privacy_profile.policy.model import (
     ColumnRole,
     Drop,
@@ -76,6 +77,7 @@ def check_policy(policy: Policy) -> Iterator[RuleViolation]:
     yield from _purposes(policy)
     yield from _privacy(policy)
     yield from _segmentation(policy)
+    yield from analytics_violations(policy)
 
 
 def _taxonomy(policy: Policy) -> Iterator[RuleViolation]:
