@@ -67,13 +67,13 @@ class KpiParams:
     impression_value: str
     click_value: str
     conversion_value_column: str
-    costs: Mapping[Hashable, float]
+    costs: Mapping[str, float]
     revenue_bounds: Bounds
     max_campaigns: int
     max_orders: int
     segment_column: str | None = None
     segments: tuple[Hashable, ...] | None = None
-    campaigns: tuple[Hashable, ...] = field(init=False)
+    campaigns: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
         if not self.costs:
