@@ -37,11 +37,15 @@ from privacy_profile.policy.model import Policy
 
 __all__ = [
     "ANALYSES",
+    "ABReadouts",
     "AnalyticsRelease",
+    "AnalyzeOutput",
     "ab_from_policy",
+    "analyze_sanitized",
     "funnel_from_policy",
     "kpi_from_policy",
     "read_cost_table",
+    "read_sanitized_tables",
     "retention_from_policy",
     "run_analytics",
 ]
@@ -400,3 +404,73 @@ def run_analytics(
     for name in wanted:
         out[name] = runners[name]()
     return AnalyticsRelease(epsilon={a: releases[a] for a in wanted}, **out)
+
+
+def read_sanitized_tables(data_dir: Path, policy: Policy) -> dict[str, pd.DataFrame]:
+    """The pseudonymous Parquet tables ``privacy-profile sanitize`` wrote (policy tables only)."""
+    data_dir = Path(data_dir)
+    tables = {}
+    for name in policy.tables:
+        path = data_dir / f"{name}.parquet"
+        if path.is_file():
+            tables[name] = pd.read_parquet(path)
+    if not tables:
+        raise InputError(
+            f"no sanitized tables in {data_dir}",
+            hint="give the --data folder `privacy-profile sanitize --out` wrote",
+        )
+    return tables
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnalyzeOutput:
+    """What one ``privacy-profile analyze`` command released and where."""
+
+    release: AnalyticsRelease
+    files: tuple[Path, ...]
+    epsilon_spent: float
+
+
+def analyze_sanitized(
+    analysis: str,
+    data_dir: Path,
+    policy: Policy,
+    *,
+    ledger: BudgetLedger,
+    out_dir: Path,
+    now: dt.datetime,
+    cost_dir: Path | None = None,
+    run_id: str | None = None,
+    rng: DPRandom | None = None,
+) -> AnalyzeOutput:
+    """Run one analysis of the policy on sanitized tables and release its outputs (CSV and
+    JSON) through a release guard that knows every pseudonym of the tables."""
+    from privacy_profile.lineage.guard import ReleaseGuard
+    from privacy_profile.lineage.recorder import new_run_id
+
+    tables = read_sanitized_tables(data_dir, policy)
+    run_id = run_id or new_run_id()
+    before = ledger.spent().epsilon
+    rel = run_analytics(
+        tables,
+        policy,
+        ledger=ledger,
+        run_id=run_id,
+        now=now,
+        cost_dir=Path(cost_dir) if cost_dir is not None else Path(data_dir),
+        rng=rng,
+        only=[analysis],
+    )
+    unit = _unit(policy)
+    pseudonyms = {
+        str(v)
+        for name, frame in tables.items()
+        for col in (policy.tables[name].subject_column, unit)
+        if col in frame.columns
+        for v in frame[col].dropna().unique()
+    }
+    guard = ReleaseGuard.for_run(pseudonyms=pseudonyms, public_values=[run_id])
+    files = guard.release(rel.documents(), Path(out_dir))
+    return AnalyzeOutput(
+        release=rel, files=tuple(files), epsilon_spent=ledger.spent().epsilon - before
+    )
