@@ -42,6 +42,7 @@ __all__ = [
     "AnalyzeOutput",
     "ab_from_policy",
     "analyze_sanitized",
+    "check_run_budget",
     "funnel_from_policy",
     "kpi_from_policy",
     "read_cost_table",
@@ -474,3 +475,18 @@ def analyze_sanitized(
     return AnalyzeOutput(
         release=rel, files=tuple(files), epsilon_spent=ledger.spent().epsilon - before
     )
+
+
+def check_run_budget(policy: Policy, ledger: BudgetLedger) -> None:
+    """Refuse, before anything is computed, a run whose segmentation and analytics releases
+    together need more epsilon than the ledger has left in its window."""
+    need = sum(policy.segmentation.releases().values()) if policy.segmentation else 0.0
+    if policy.analytics is not None:
+        need += sum(policy.analytics.releases().values())
+    left = ledger.remaining().epsilon
+    if need > left + 1e-9:
+        raise BudgetExceededError(
+            f"this run needs epsilon {need:g} (segmentation and analytics) but the budget has "
+            f"{left:g} left in its window: nothing was computed or released.",
+            hint="wait for the budget window to renew, or lower the epsilon of some releases",
+        )
