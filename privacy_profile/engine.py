@@ -31,6 +31,8 @@ from typing import Any
 import pandas as pd
 
 from privacy_profile._io import atomic_write_text
+from privacy_profile.analytics.from_policy import check_run_budget, run_analytics
+from privacy_profile.analytics.report import REPORT_FILE, ReportContext, render_marketer_report
 from privacy_profile.dp import BudgetLedger, BudgetUsage, BudgetWindow, DPRandom, PrivacyLoss
 from privacy_profile.errors import PolicyError
 from privacy_profile.ingest import KeyRing, SanitizeResult, sanitize, write_sanitized
@@ -123,6 +125,8 @@ class Release:
     development_keys: bool
     stage_seconds: Mapping[str, float] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    analytics_files: tuple[Path, ...] = ()  # DP analytics tables (policy `analytics`)
+    report: Path | None = None  # the marketer report (HTML), with analytics
 
 
 # --------------------------------------------------------------------------- stages
@@ -278,6 +282,7 @@ def _privacy_facet(
     seg: SegmentRelease,
     ledger: BudgetLedger,
     run_id: str,
+    extra_records: tuple[Any, ...] = (),
 ) -> PrivacyRunFacet:
     policy = loaded.policy
     pur = policy.purpose(purpose)
@@ -321,7 +326,7 @@ def _privacy_facet(
         )
     )
     release_of = _release_of_label(seg)
-    scale_of = {r.label: r.scale for r in seg.records}
+    scale_of = {r.label: r.scale for r in (*seg.records, *extra_records)}
     mechanisms = tuple(
         DpMechanismRecord(
             release=release_of(c.label),
@@ -492,6 +497,8 @@ def sanitize_then_segment(
             result = sanitize(inputs, pol, purpose, keys, now=run_now, scanner=scanner)
             guard.add_raw_matcher(result.guard.matches)
             guard.remember_pseudonyms(_pseudonym_values(pol, result))
+        if pol.analytics is not None:  # segmentation + analytics, refused before any charge
+            check_run_budget(pol, ledger)
         with stage("segment"):
             seg = build_segments(
                 _segment_tables(pol, result),
@@ -506,10 +513,36 @@ def sanitize_then_segment(
                 tokenizer=_tokenizer(result),
                 columns=_feature_columns(pol),
             )
+            analytics = None
+            if pol.analytics is not None:
+                analytics = run_analytics(
+                    result.tables, pol, ledger=ledger, run_id=run_id,
+                    now=_naive_utc(run_now), cost_dir=inputs, rng=rng,
+                )  # fmt: skip
         with stage("release"):
             marketing = guard.release(
                 marketing_documents(seg), run_dir / "marketing", run_log=log, run_id=run_id
             )
+            analytics_files: list[Path] = []
+            report: Path | None = None
+            if analytics is not None:
+                analytics_files = guard.release(
+                    analytics.documents(), run_dir / "analytics", run_log=log, run_id=run_id
+                )
+                if pol.analytics is not None and pol.analytics.report:
+                    page = render_marketer_report(
+                        ReportContext(
+                            policy_name=pol.name,
+                            run_date=run_now.date().isoformat(),
+                            epsilon_spent=sum(c.epsilon for c in ledger.charges_for_run(run_id)),
+                            epsilon_budget=pol.privacy.epsilon_budget,
+                        ),
+                        segments=seg.segments, personas=seg.personas,
+                        recommendations=seg.recommendations, analytics=analytics,
+                    )  # fmt: skip
+                    (report,) = guard.release(
+                        {REPORT_FILE: page}, run_dir / "report", run_log=log, run_id=run_id
+                    )
             activation = write_audiences(seg, run_dir / "activation")
             for p in activation:  # tokens by design: hash-chained, not re-scanned for tokens
                 log.record_output(run_id, p, internal=True)
@@ -525,6 +558,7 @@ def sanitize_then_segment(
                 seg=seg,
                 ledger=ledger,
                 run_id=run_id,
+                extra_records=analytics.records if analytics is not None else (),
             )
             outputs, lineage = _output_datasets(run_dir, seg, pol, inputs)
             recorder.complete(outputs, lineage, facet)
@@ -554,6 +588,8 @@ def sanitize_then_segment(
         development_keys=keys.is_development,
         stage_seconds=dict(seconds),
         notes=tuple(seg.notes),
+        analytics_files=tuple(analytics_files),
+        report=report,
     )
 
 

@@ -138,6 +138,23 @@ def test_audit_verify_passes_then_fails_on_tampering(run: Run, tmp_path: Path) -
         target.write_bytes(original)
 
 
+def test_analytics_and_the_marketer_report_are_released(run: Run) -> None:
+    r = run.release
+    names = {p.name for p in r.analytics_files}
+    assert {"funnel.csv", "ab_arms.csv", "retention.csv", "kpi.csv", "analytics.json"} <= names
+    assert r.report is not None and r.report.name == "report.html"
+    page = r.report.read_text(encoding="utf-8")
+    assert "漏斗 / Funnel" in page and "留存 / Retention" in page and "coupon_10" in page
+    quarantine = r.run_dir / "quarantine" / "events.csv"
+    pseudonyms = set(pd.read_csv(quarantine, dtype=str)["openid"].dropna())
+    for path in (*r.analytics_files, r.report):
+        text = path.read_text(encoding="utf-8")
+        assert not any(p in text for p in pseudonyms), path.name
+    with open_ledger(run.root / "ledger.sqlite", run.loaded.policy) as ledger:
+        labels = {c.label for c in ledger.charges_for_run(r.run_id)}
+    assert any(label.startswith("analytics/ab/coupon_2611/") for label in labels)
+
+
 def test_lineage_doc_command_renders_from_events(run: Run, tmp_path: Path) -> None:
     result = runner.invoke(app, ["lineage", "doc", str(run.release.lineage_events), str(tmp_path)])
     assert result.exit_code == 0, result.stderr
@@ -147,17 +164,18 @@ def test_lineage_doc_command_renders_from_events(run: Run, tmp_path: Path) -> No
 
 
 def test_budget_is_charged_per_run_and_refused_when_spent(run: Run, tmp_path: Path) -> None:
-    """The policy allows 10 epsilon per 30 days and one run spends 4.5: the third is refused,
-    before anything is computed, and its lineage ends in FAIL."""
+    """The policy allows 10 epsilon per 30 days and one run spends 7.5 (segments 4.5,
+    analytics 3.0): the second is refused, before anything is computed, and its lineage ends
+    in FAIL."""
     loaded = run.loaded
     ledger_path = tmp_path / "ledger.sqlite"
     keys = KeyRing.development(loaded.policy)
     with open_ledger(ledger_path, loaded.policy) as ledger:
-        for _ in range(2):
+        for _ in range(1):
             r = sanitize_then_segment(
                 run.data.input_dir, loaded, PURPOSE, keys, ledger, tmp_path, now=NOW
             )
-            assert r.epsilon_spent == pytest.approx(4.5)
+            assert r.epsilon_spent == pytest.approx(7.5)
         before = ledger.spent().epsilon
         with pytest.raises(BudgetExceededError, match="nothing was computed"):
             sanitize_then_segment(
@@ -165,7 +183,7 @@ def test_budget_is_charged_per_run_and_refused_when_spent(run: Run, tmp_path: Pa
             )
         assert ledger.spent().epsilon == pytest.approx(before)
     runs = sorted((tmp_path / "runs").glob("*/lineage/events.jsonl"))
-    assert len(runs) == 3
+    assert len(runs) == 2
     failed = [p for p in runs if read_events(p)[-1]["eventType"] == "FAIL"]
     assert len(failed) == 1
     assert not (failed[0].parents[1] / "marketing").exists()
@@ -173,7 +191,7 @@ def test_budget_is_charged_per_run_and_refused_when_spent(run: Run, tmp_path: Pa
         app, ["budget", "show", "--policy", str(POLICY), "--ledger", str(ledger_path)]
     )
     assert status.exit_code == 0
-    assert "left: epsilon 1" in status.stdout
+    assert "left: epsilon 2.5" in status.stdout
 
 
 def test_wrong_ledger_dataset_is_refused(run: Run, tmp_path: Path) -> None:
