@@ -259,6 +259,8 @@ def ab_from_policy(
 
 def _cohort_start(now: dt.datetime, period: str, cohorts: int) -> dt.date:
     today = now.date()
+    if period == "day":
+        return today - dt.timedelta(days=cohorts)
     if period == "week":
         monday = today - dt.timedelta(days=today.weekday())
         return monday - dt.timedelta(weeks=cohorts)

@@ -1,5 +1,5 @@
-"""DP retention cohorts: users grouped by the period of their first activity, and how many of
-them are active again 0, 1, ..., ``max_offset`` periods later.
+"""DP retention cohorts: users grouped by the period (day, week or month) of their first
+activity, and how many of them are active again 0, 1, ..., ``max_offset`` periods later.
 
 Privacy unit: the pseudonymous user of ``privacy.unit_column``. A user is in one cohort (and one
 segment) and is counted at most once per offset, so adding or removing one user changes at most
@@ -42,12 +42,13 @@ from privacy_profile.errors import InputError, PrivacyParameterError
 
 __all__ = ["RetentionParams", "RetentionResult", "dp_retention", "retention_cells"]
 
-Period = Literal["week", "month"]
+Period = Literal["day", "week", "month"]
 
 
 @dataclass(frozen=True, kw_only=True)
 class RetentionParams:
-    """Weekly or monthly cohorts from ``start`` (a Monday for weeks, the 1st for months)."""
+    """Daily, weekly or monthly cohorts from ``start`` (a Monday for weeks, the 1st for
+    months)."""
 
     time_column: str
     period: Period
@@ -58,8 +59,8 @@ class RetentionParams:
     segments: tuple[Hashable, ...] | None = None
 
     def __post_init__(self) -> None:
-        if self.period not in ("week", "month"):
-            raise PrivacyParameterError(f"period must be week or month, got {self.period!r}")
+        if self.period not in ("day", "week", "month"):
+            raise PrivacyParameterError(f"period must be day, week or month, got {self.period!r}")
         for name in ("cohorts", "max_offset"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < (1 if name == "cohorts" else 0):
@@ -81,8 +82,9 @@ class RetentionParams:
     def cohort_labels(self) -> list[str]:
         out = []
         for i in range(self.cohorts):
-            if self.period == "week":
-                out.append((self.start + dt.timedelta(weeks=i)).isoformat())
+            if self.period in ("day", "week"):
+                step = dt.timedelta(days=i) if self.period == "day" else dt.timedelta(weeks=i)
+                out.append((self.start + step).isoformat())
             else:
                 m = self.start.month - 1 + i
                 out.append(f"{self.start.year + m // 12:04d}-{m % 12 + 1:02d}")
@@ -103,6 +105,8 @@ class RetentionResult:
 def _period_index(t_ns: npt.NDArray[np.int64], params: RetentionParams) -> npt.NDArray[np.int64]:
     days = t_ns // (86_400 * 10**9)
     start = (params.start - dt.date(1970, 1, 1)).days
+    if params.period == "day":
+        return np.asarray(days - start, dtype=np.int64)
     if params.period == "week":
         return np.asarray(np.floor_divide(days - start, 7), dtype=np.int64)
     d = days.astype("datetime64[D]")

@@ -96,7 +96,7 @@ class RetentionSpec(_Frozen):
     epsilon: float = Field(gt=0)
     table: str = Field(description="The activity table (e.g. events).")
     time_column: str
-    period: Literal["week", "month"] = "week"
+    period: Literal["day", "week", "month"] = "week"
     cohorts: int = Field(ge=1, le=52)
     max_offset: int = Field(ge=0, le=52, description="Periods tracked after the cohort's.")
 
