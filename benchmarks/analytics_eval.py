@@ -194,6 +194,8 @@ def taobao(runs: int, folder: Path) -> None:
             idx = c * 6 + o
             dp = np.array([float(x["users"].iloc[idx]) for x in outs])
             ret = np.array([float(x["retention"].iloc[idx]) for x in outs])
+            # a negative noisy count is released as suppressed (NaN): counted as 0 here
+            dp = np.nan_to_num(dp, nan=0.0)
             print(f"| {start + dt.timedelta(days=c)} | {size} | {o} | {t} | {dp.mean():.1f} | "
                   f"{np.abs(dp - t).mean():.1f} | {t / size if size else float('nan'):.3f} | "
                   f"{np.nanmean(ret):.3f} |")  # fmt: skip
