@@ -72,6 +72,7 @@ def _generic(d: dict, events: dict, *, ts_col: str, subj_table_cols: dict) -> No
     d["privacy"]["aggregation_threshold"]["privacy_unit_column"] = "subjects.uid"
     d["privacy"]["k_anonymity"] = {"k": 5, "quasi_identifiers": ["subjects.age"]}
     d["privacy"]["metric_bounds"] = []
+    d.pop("analytics", None)  # the shop's analytics name tables this policy does not have
     del ts_col, subj_table_cols
 
 
