@@ -209,6 +209,8 @@ def _summary(release: Release) -> Table:
         table.add_row("keys", "DEVELOPMENT keys (demo only)")
     table.add_row("marketing outputs", str(release.run_dir / "marketing"))
     table.add_row("lineage report", str(release.lineage_html))
+    if release.report is not None:
+        table.add_row("marketer report", str(release.report))
     return table
 
 

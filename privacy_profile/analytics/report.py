@@ -282,12 +282,19 @@ def _ab(arms: pd.DataFrame, comps: pd.DataFrame, mde: pd.DataFrame) -> str:
 def _retention(t: pd.DataFrame) -> str:
     out = ["<h2>留存 / Retention</h2>"]
     offsets = sorted(t["offset"].unique().tolist())
+    sd = float(t["users_noise_sd"].max()) if len(t) else 0.0
+    sizes = t.loc[t["offset"] == 0, ["cohort", "cohort_size"]].dropna()
+    if len(sizes):
+        rows = [
+            [_e(c), _num(n)] for c, n in zip(sizes["cohort"], sizes["cohort_size"], strict=True)
+        ]
+        out.append(_table(["同期群 / Cohort", "人数 / Users"], rows))
     for seg, g in t.groupby("segment", sort=True):
         series = []
         for cohort, c in g.groupby("cohort", sort=True):
             c = c.sort_values("offset")
             if c["retention"].notna().sum() < 2:
-                continue
+                continue  # suppressed, or too recent to show a curve
             series.append(
                 Series(
                     name=str(cohort),
@@ -302,7 +309,7 @@ def _retention(t: pd.DataFrame) -> str:
         out.append(
             line_chart(
                 [str(o) for o in offsets],
-                series[-8:],
+                series[-6:],  # the most recent cohorts with a curve
                 title=f"按首次活跃分组的留存 / retention by first-activity cohort ({seg})",
                 fmt=lambda v: f"{100 * v:.0f}%",
                 x_title="首次活跃后的周期 / periods after first activity",
@@ -310,9 +317,11 @@ def _retention(t: pd.DataFrame) -> str:
         )
     out.append(
         _noise(
-            "每个格子的人数都含隐私噪声，小同期群的留存率区间较宽；低于阈值的格子不显示。"
-            " / Every cell count carries privacy noise, so small cohorts have wide intervals; "
-            "cells below the threshold are not shown."
+            f"每个格子的人数含标准差约 {sd:.0f} 人的隐私噪声，小同期群的留存率区间较宽；"
+            "低于阈值的格子不显示。"
+            f" / Every cell count carries privacy noise of about ±{sd:.0f} users (one standard "
+            "deviation), so small cohorts have wide intervals; cells below the threshold are "
+            "not shown."
         )
     )
     return "".join(out)
