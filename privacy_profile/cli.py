@@ -231,7 +231,8 @@ def sanitize_cmd(
     dev_keys: DevKeysOption = False,
 ) -> None:
     """Validate, consent-gate, pseudonymize and generalize the inputs; write Parquet atomically."""
-    from privacy_profile.engine import sanitize_to_dir, scanner_for
+    from privacy_profile.ingest import sanitize_to_dir
+    from privacy_profile.pii.for_policy import scanner_for
 
     loaded = _run(lambda: load_policy_file(policy))
     keys = _run(lambda: _keys(loaded, dev_keys))
@@ -260,7 +261,9 @@ def run_cmd(
     dev_keys: DevKeysOption = False,
 ) -> None:
     """Sanitize, build DP segments and personas, release them through the guard, with lineage."""
-    from privacy_profile.engine import open_ledger, sanitize_then_segment, scanner_for
+    from privacy_profile.dp.policy_ledger import open_ledger
+    from privacy_profile.engine import sanitize_then_segment
+    from privacy_profile.pii.for_policy import scanner_for
 
     loaded = _run(lambda: load_policy_file(policy))
     keys = _run(lambda: _keys(loaded, dev_keys))
@@ -291,7 +294,7 @@ def demo_cmd(
     seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic data.")] = 7,
 ) -> None:
     """Generate a realistic mini-program data set offline and run the whole pipeline on it."""
-    from privacy_profile.engine import run_demo
+    from privacy_profile.demo.runner import run_demo
 
     progress, on_stage = _progress()
     with progress:
@@ -313,7 +316,7 @@ def budget_show(
     ledger: Annotated[Path, typer.Option("--ledger", help="The SQLite budget ledger.")],
 ) -> None:
     """Show the budget spent and left in the current window for the policy's dataset."""
-    from privacy_profile.engine import budget_status
+    from privacy_profile.dp.policy_ledger import budget_status
 
     loaded = _run(lambda: load_policy_file(policy))
     status = _run(lambda: budget_status(ledger, loaded.policy))
@@ -340,7 +343,7 @@ def _analyze(kind: str, policy: Path, data: Path, ledger: Path, out_dir: Path,
     import datetime as dt
 
     from privacy_profile.analytics.from_policy import analyze_sanitized
-    from privacy_profile.engine import open_ledger
+    from privacy_profile.dp.policy_ledger import open_ledger
     from privacy_profile.errors import InputError
 
     loaded = _run(lambda: load_policy_file(policy))

@@ -448,6 +448,7 @@ def analyze_sanitized(
 ) -> AnalyzeOutput:
     """Run one analysis of the policy on sanitized tables and release its outputs (CSV and
     JSON) through a release guard that knows every pseudonym of the tables."""
+    from privacy_profile.ingest import IdentifierIndex
     from privacy_profile.lineage.guard import ReleaseGuard
     from privacy_profile.lineage.recorder import new_run_id
 
@@ -472,7 +473,8 @@ def analyze_sanitized(
         if col in frame.columns
         for v in frame[col].dropna().unique()
     }
-    guard = ReleaseGuard.for_run(pseudonyms=pseudonyms, public_values=[run_id])
+    # the raw identifiers stayed with `sanitize`: the guard knows the pseudonyms, token shapes
+    guard = ReleaseGuard.for_run(IdentifierIndex(), pseudonyms=pseudonyms, public_values=[run_id])
     files = guard.release(rel.documents(), Path(out_dir))
     return AnalyzeOutput(
         release=rel, files=tuple(files), epsilon_spent=ledger.spent().epsilon - before

@@ -326,7 +326,8 @@ def dp_aggregate(
         elif p.name == ROWS_PART:
             true = np.bincount(bounded.pair_group, weights=bounded.pair_rows, minlength=n_out)
         else:
-            assert p.bounds is not None and p.column is not None
+            if p.bounds is None or p.column is None:
+                raise PrivacyParameterError(f"budget part {p.name!r} has no column or bounds")
             v = np.clip(values[p.column][bounded.rows], p.bounds.lower, p.bounds.upper)
             v -= p.bounds.midpoint
             true = np.bincount(bounded.row_group, weights=v, minlength=n_out)
@@ -398,7 +399,8 @@ def _table(
         if spec.aggregation is Aggregation.COUNT:
             cols.update(_count_columns(name, rows_part, c))
             continue
-        assert spec.bounds is not None and spec.column is not None
+        if spec.bounds is None or spec.column is None:
+            raise PrivacyParameterError(f"metric {name!r} needs a column and public bounds")
         sum_part = plan.part(f"sum:{spec.column}")
         s = noisy[sum_part.name][idx]
         mid, lo, hi = spec.bounds.midpoint, spec.bounds.lower, spec.bounds.upper

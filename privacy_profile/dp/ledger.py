@@ -17,11 +17,12 @@ import datetime as dt
 import enum
 import math
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+from privacy_profile._clock import Clock, utcnow
 from privacy_profile.dp.model import Mechanism, PrivacyLoss
 from privacy_profile.errors import BudgetExceededError, PrivacyParameterError
 
@@ -37,12 +38,6 @@ __all__ = [
 EPS_UNIT = 10**9
 DELTA_UNIT = 10**18
 _BUSY_TIMEOUT_S = 60.0
-
-Clock = Callable[[], dt.datetime]
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class WindowKind(enum.Enum):
@@ -87,7 +82,8 @@ class BudgetWindow:
             return None
         if self.kind is WindowKind.CALENDAR_MONTH:
             return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-        assert self.days is not None
+        if self.days is None:
+            raise PrivacyParameterError("a rolling budget window needs its number of days")
         return now - dt.timedelta(days=self.days)
 
 
@@ -168,7 +164,7 @@ class BudgetLedger:
         dataset: str,
         budget: PrivacyLoss,
         window: BudgetWindow,
-        clock: Clock = _utcnow,
+        clock: Clock = utcnow,
     ) -> None:
         if not isinstance(budget, PrivacyLoss):
             raise PrivacyParameterError("the budget must be a PrivacyLoss")
@@ -190,7 +186,7 @@ class BudgetLedger:
         dataset: str,
         budget: PrivacyLoss,
         window: BudgetWindow,
-        clock: Clock = _utcnow,
+        clock: Clock = utcnow,
     ) -> BudgetLedger:
         """Open (or create) the SQLite ledger file at ``path``."""
         conn = sqlite3.connect(
@@ -202,7 +198,7 @@ class BudgetLedger:
 
     @classmethod
     def in_memory(
-        cls, *, dataset: str, budget: PrivacyLoss, window: BudgetWindow, clock: Clock = _utcnow
+        cls, *, dataset: str, budget: PrivacyLoss, window: BudgetWindow, clock: Clock = utcnow
     ) -> BudgetLedger:
         """A throw-away ledger in memory, for tests only (nothing survives the process)."""
         conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)

@@ -25,6 +25,7 @@ from typing import Any, Protocol
 from privacy_profile.dp.ledger import DELTA_UNIT as _DELTA_UNIT
 from privacy_profile.dp.ledger import EPS_UNIT as _EPS_UNIT
 from privacy_profile.errors import AuditError
+from privacy_profile.ingest.identifiers import IdentifierIndex
 from privacy_profile.lineage.facets import PRIVACY_FACET_NAME
 from privacy_profile.lineage.guard import ReleaseGuard, Scanner, describe_leaks
 from privacy_profile.lineage.recorder import read_events
@@ -256,7 +257,8 @@ def verify_run(
         if ledger is not None:
             charges: Sequence[_ChargeLike] = ledger.charges_for_run(run_id)
         else:
-            assert ledger_path is not None
+            if ledger_path is None:  # unreachable: one of the two was given
+                raise AuditError("no ledger to check the run against")
             budget = facet.get("budget") if facet else None
             dataset = budget.get("dataset") if isinstance(budget, dict) else None
             charges = read_ledger_charges(ledger_path, run_id=run_id, dataset=dataset)
@@ -269,10 +271,10 @@ def verify_run(
             hint="pass the ledger file (--ledger PATH)",
         )
 
-    # 5. re-scan
-    leaks = ReleaseGuard.for_run(scanner=scanner, public_values=[run_id]).find_leaks_in_files(
-        checked
-    )
+    # 5. re-scan: token shapes and PII. The run's identifier index died with the run (its key
+    # was never stored), so raw identifiers cannot be looked up again: an empty index.
+    rescan = ReleaseGuard(IdentifierIndex(), scanner=scanner, public_values=[run_id])
+    leaks = rescan.find_leaks_in_files(checked)
     if leaks:
         raise AuditError(
             f"re-scan of the outputs: {len(leaks)} leak(s) found:\n  " + describe_leaks(leaks),

@@ -8,17 +8,17 @@ parameters only; they never carry a data value (see :class:`LineageRecorder`).
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import os
 import secrets
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+from privacy_profile._clock import Clock, utcnow
 from privacy_profile.errors import AuditError, PrivacyProfileError
 from privacy_profile.lineage.facets import (
     PRIVACY_FACET_NAME,
@@ -59,17 +59,11 @@ ERROR_MESSAGE_SCHEMA_URL = (
 )
 DEFAULT_PRODUCER = "https://github.com/privacy-profile/privacy_profile/tree/0.1.0"
 
-Clock = Callable[[], dt.datetime]
-
 
 class StringChecker(Protocol):
     """Anything that can refuse strings (the release guard's ``check_strings``)."""
 
     def check_strings(self, strings: Iterable[str], *, where: str) -> None: ...
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def new_run_id() -> str:
@@ -126,9 +120,9 @@ class LineageRecorder:
     """Writes one run's OpenLineage events to ``run_dir/lineage/events.jsonl``.
 
     Call :meth:`start` once, then :meth:`complete` or :meth:`fail` once. With ``run_log``
-    each event's SHA-256 is appended to the hash-chained run log; with ``checker`` (a
-    :class:`~privacy_profile.lineage.guard.ReleaseGuard`) every string of every event is
-    checked for raw identifiers, pseudonyms and PII before it is written.
+    each event's SHA-256 is appended to the hash-chained run log. ``checker`` (required: the
+    run's :class:`~privacy_profile.lineage.guard.ReleaseGuard`) checks every string of every
+    event for raw identifiers, pseudonyms and PII before it is written.
     """
 
     def __init__(
@@ -138,9 +132,9 @@ class LineageRecorder:
         job_namespace: str,
         job_name: str,
         producer: str = DEFAULT_PRODUCER,
-        clock: Clock = _utcnow,
+        clock: Clock = utcnow,
         run_log: RunLog | None = None,
-        checker: StringChecker | None = None,
+        checker: StringChecker,
     ) -> None:
         self.run_dir = Path(run_dir)
         self.events_path = self.run_dir / "lineage" / "events.jsonl"
@@ -240,10 +234,9 @@ class LineageRecorder:
         }
 
     def _emit(self, event: dict[str, Any]) -> dict[str, Any]:
-        if self._checker is not None:
-            self._checker.check_strings(
-                event_strings(event), where=f"lineage event {event['eventType']}"
-            )
+        self._checker.check_strings(
+            event_strings(event), where=f"lineage event {event['eventType']}"
+        )
         line = _serialize(event)
         self.events_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.events_path, "a", encoding="utf-8") as f:

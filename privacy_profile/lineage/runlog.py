@@ -11,16 +11,16 @@ Payloads hold metadata only (file names, hashes, sizes, counts, reasons), never 
 
 from __future__ import annotations
 
-import datetime as dt
 import fcntl
 import hashlib
 import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from privacy_profile._clock import Clock, utcnow
 from privacy_profile.errors import AuditError
 
 __all__ = [
@@ -33,12 +33,6 @@ __all__ = [
 ]
 
 GENESIS_HASH = "sha256:" + "0" * 64
-
-Clock = Callable[[], dt.datetime]
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def canonical_json(obj: Any) -> str:
@@ -90,12 +84,12 @@ class RunLog:
     correctly.
     """
 
-    def __init__(self, path: str | Path, *, clock: Clock = _utcnow) -> None:
+    def __init__(self, path: str | Path, *, clock: Clock = utcnow) -> None:
         self.path = Path(path)
         self._clock = clock
 
     @classmethod
-    def for_run_dir(cls, run_dir: str | Path, *, clock: Clock = _utcnow) -> RunLog:
+    def for_run_dir(cls, run_dir: str | Path, *, clock: Clock = utcnow) -> RunLog:
         """The shared log next to the run directories: ``run_dir/../runlog.jsonl``."""
         return cls(Path(run_dir).resolve().parent / "runlog.jsonl", clock=clock)
 

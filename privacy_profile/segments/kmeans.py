@@ -199,7 +199,11 @@ def init_from_class_means(candidates: FloatArray, sizes: Sequence[float], k: int
         c, cost = _weighted_lloyd(candidates, w, np.array(candidates[idx], dtype=np.float64))
         if best is None or cost < best[0] - 1e-12:
             best = (cost, c)
-    assert best is not None
+    if best is None:
+        raise PrivacyParameterError(
+            "k-means initialisation found no start among the released class means",
+            hint="use kmeans.init: random, or check the rfm section releases enough classes",
+        )
     return np.asarray(best[1], dtype=np.float64)
 
 

@@ -16,6 +16,7 @@ from privacy_profile.analytics.report import ReportContext, render_marketer_repo
 from privacy_profile.demo.campaigns import COST_FILE, CampaignTables
 from privacy_profile.dp import BudgetLedger, BudgetWindow, DPRandom, PrivacyLoss
 from privacy_profile.errors import BudgetExceededError
+from privacy_profile.ingest import IdentifierIndex
 from privacy_profile.lineage.guard import ReleaseGuard
 
 from .conftest import NOW, funnel_events
@@ -114,7 +115,7 @@ def test_report_passes_the_release_guard(
 ) -> None:
     pseudonyms = campaigns.tables["campaign_sends"]["openid"].unique().tolist()
     page = _page(release)
-    guard = ReleaseGuard.for_run(pseudonyms=pseudonyms)
+    guard = ReleaseGuard.for_run(IdentifierIndex(), pseudonyms=pseudonyms)
     written = guard.release({"report.html": page}, tmp_path / "out")
     assert [p.name for p in written] == ["report.html"]
     leaky = page.replace("</body>", f"<p>{pseudonyms[0]}</p></body>")

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from privacy_profile.cli import app
 from privacy_profile.demo import generate_demo_data
 from privacy_profile.dp import ChargeRequest, PrivacyLoss
-from privacy_profile.engine import open_ledger
+from privacy_profile.dp.policy_ledger import open_ledger
 from privacy_profile.policy.loader import load_policy
 
 ROOT = Path(__file__).resolve().parents[2]

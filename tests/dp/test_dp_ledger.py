@@ -122,6 +122,7 @@ def _race_worker(path: str, n: int) -> int:
     return ok
 
 
+@pytest.mark.slow  # eight processes racing on one SQLite file
 def test_eight_processes_never_overspend(tmp_path: Path) -> None:
     path = str(tmp_path / "race.db")
     _open(tmp_path / "race.db").close()

@@ -12,20 +12,29 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from privacy_profile import BudgetExceededError, PolicyError
+from privacy_profile import (
+    BudgetExceededError,
+    PolicyError,
+    Release,
+    open_ledger,
+    sanitize_then_segment,
+    scanner_for,
+)
 from privacy_profile.cli import app
 from privacy_profile.demo import DemoDataset, generate_demo_data
 from privacy_profile.dp import DPRandom
-from privacy_profile.engine import Release, open_ledger, sanitize_then_segment, scanner_for
 from privacy_profile.ingest import KeyRing
 from privacy_profile.lineage.recorder import read_events
 from privacy_profile.policy import LoadedPolicy, load_policy_file
+from privacy_profile.segments import ReleaseId
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICY = ROOT / "policies" / "wechat_shop.yaml"
 PURPOSE = "marketing.advertising.profiling"
 NOW = dt.datetime(2026, 11, 30, 12, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 runner = CliRunner()
+
+pytestmark = pytest.mark.slow  # the engine on 4,000 generated users and the CLI's demo runs
 
 
 @dataclass
@@ -84,6 +93,32 @@ def test_outputs_and_lineage_exist(run: Run) -> None:
     assert facet["budget"]["spentEpsilon"] == pytest.approx(r.epsilon_spent)
     assert r.development_keys
     assert set(r.stage_seconds) == {"sanitize", "segment", "release", "lineage"}
+
+
+def test_lineage_attributes_every_ledger_charge_to_its_exact_release(run: Run) -> None:
+    facet = read_events(run.release.lineage_events)[-1]["run"]["facets"]["privacyProfile_privacy"]
+    with open_ledger(run.root / "ledger.sqlite", run.loaded.policy) as ledger:
+        charges = ledger.charges_for_run(run.release.run_id)
+    recorded = [(m["label"], m["release"], m["epsilon"]) for m in facet["dpMechanisms"]]
+
+    def release_of(label: str) -> str:  # analytics charges are analytics/<analysis>/<part>
+        if label.startswith("analytics/"):
+            return "/".join(label.split("/")[:2])
+        return str(ReleaseId.of_label(label))
+
+    assert sorted(recorded) == sorted((c.label, release_of(c.label), c.epsilon) for c in charges)
+    spent: dict[str, float] = {}
+    for _, release, eps in recorded:
+        spent[release] = spent.get(release, 0.0) + eps
+    declared = run.loaded.policy.segmentation.releases()  # type: ignore[union-attr]
+    analyses = run.loaded.policy.analytics.releases()  # type: ignore[union-attr]
+    assert spent == pytest.approx(
+        {str(k): v for k, v in declared.items()}
+        | {f"analytics/{k}": v for k, v in analyses.items()}
+    )
+    assert "rule:big_spenders_east" in spent  # a rule's charges name the rule, not "rule"
+    sizes = {r["release"] for r in facet["dpReleases"]}
+    assert "rule:big_spenders_east" in sizes and "rule" not in sizes
 
 
 def test_segments_are_labelled_bilingually_and_carry_intervals(run: Run) -> None:

@@ -9,18 +9,25 @@ from typing import Any
 
 import pytest
 from _lineage_helpers import Run, facet_for_run, inputs, outputs
+from _support.lineage_example import EXAMPLE_RUN_ID
 from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
 
 from privacy_profile.errors import InputError, PrivacyProfileError
+from privacy_profile.ingest import IdentifierIndex
 from privacy_profile.lineage import (
     PRIVACY_FACET_NAME,
     LineageRecorder,
+    ReleaseGuard,
     new_run_id,
     privacy_facet_schema,
     read_events,
 )
-from privacy_profile.lineage.example import EXAMPLE_RUN_ID
+
+
+def _checker() -> ReleaseGuard:
+    return ReleaseGuard(IdentifierIndex())
+
 
 SCHEMAS = Path(__file__).parent / "schemas"
 CORE_URIS = (
@@ -111,7 +118,7 @@ def test_example_events_validate() -> None:
 
 
 def test_fail_event_validates_and_withholds_foreign_messages(tmp_path: Path) -> None:
-    rec = LineageRecorder(tmp_path, job_namespace="ns", job_name="job")
+    rec = LineageRecorder(tmp_path, job_namespace="ns", job_name="job", checker=_checker())
     rec.start(new_run_id(), inputs())
     rec.fail(ValueError("could not convert '13912345678' to float"))
     events = read_events(rec.events_path)
@@ -120,7 +127,7 @@ def test_fail_event_validates_and_withholds_foreign_messages(tmp_path: Path) -> 
     message = events[1]["run"]["facets"]["errorMessage"]["message"]
     assert "13912345678" not in message and message.startswith("ValueError")
 
-    rec2 = LineageRecorder(tmp_path / "b", job_namespace="ns", job_name="job")
+    rec2 = LineageRecorder(tmp_path / "b", job_namespace="ns", job_name="job", checker=_checker())
     rec2.start(new_run_id(), inputs())
     rec2.fail(InputError("users.csv: column 'phone' is missing"))
     assert (
@@ -141,7 +148,7 @@ def test_broken_facet_fails_our_schema(run: Run) -> None:
 
 
 def test_recorder_order_is_enforced(tmp_path: Path) -> None:
-    rec = LineageRecorder(tmp_path, job_namespace="ns", job_name="job")
+    rec = LineageRecorder(tmp_path, job_namespace="ns", job_name="job", checker=_checker())
     with pytest.raises(PrivacyProfileError, match="not started"):
         rec.fail(RuntimeError())
     with pytest.raises(PrivacyProfileError, match="UUID"):
