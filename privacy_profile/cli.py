@@ -48,6 +48,27 @@ out = Console(highlight=False, soft_wrap=True)
 T = TypeVar("T")
 
 
+def _version(value: bool) -> None:
+    if value:
+        from privacy_profile import __version__
+
+        out.print(f"privacy-profile {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Privacy-preserving user profiling: consent-gated ingestion, pseudonymization, PII
+    scanning and differentially private segments with auditable lineage."""
+
+
 def _run(fn: Callable[[], T]) -> T:
     """Call a library function; turn its errors into one message and exit code 1."""
     try:
@@ -82,6 +103,19 @@ def policy_explain(
     """Print a plain-language summary a compliance officer can read and sign (Markdown)."""
     lp = _run(lambda: load_policy_file(file))
     sys.stdout.write(explain_policy(lp.policy, digest=lp.digest))
+
+
+@policy_app.command("example")
+def policy_example(
+    name: Annotated[
+        str, typer.Argument(help="The example's name, e.g. wechat_shop (see the list below).")
+    ],
+) -> None:
+    """Print a shipped example policy (wechat_shop, wechat_shop_strict, taobao_userbehavior,
+    uci_online_retail) to start your own from."""
+    from privacy_profile.policies import example_policy_text
+
+    sys.stdout.write(_run(lambda: example_policy_text(name)))
 
 
 @policy_app.command("schema")
@@ -287,23 +321,53 @@ def run_cmd(
 @app.command("demo")
 def demo_cmd(
     out_dir: Annotated[Path, typer.Option("--out", help="A new, empty or previous demo folder.")],
-    policy: Annotated[Path, typer.Option("--policy", help="The policy YAML file.")] = Path(
-        "policies/wechat_shop.yaml"
-    ),
+    policy: Annotated[
+        Path | None,
+        typer.Option(
+            "--policy",
+            help="The policy YAML file [default: the packaged example policy wechat_shop].",
+            show_default=False,
+        ),
+    ] = None,
     users: Annotated[int, typer.Option("--users", help="Synthetic users to generate.")] = 20_000,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic data.")] = 7,
 ) -> None:
     """Generate a realistic mini-program data set offline and run the whole pipeline on it."""
     from privacy_profile.demo.runner import run_demo
+    from privacy_profile.policies import example_policy_path
 
+    policy_file = policy if policy is not None else example_policy_path()
     progress, on_stage = _progress()
     with progress:
         result = _run(
-            lambda: run_demo(out_dir, policy, n_users=users, seed=seed, progress=on_stage)
+            lambda: run_demo(out_dir, policy_file, n_users=users, seed=seed, progress=on_stage)
         )
     out.print(f"generated {sum(result.rows.values())} rows under {result.input_dir}")
     out.print(_summary(result.release))
     out.print(f"report: {result.release.lineage_html}")
+
+
+@app.command("init")
+def init_cmd(
+    input_dir: Annotated[
+        Path, typer.Option("--input", help="Folder with sample files (CSV, Parquet, JSONL).")
+    ],
+    out_file: Annotated[
+        Path, typer.Option("--out", help="Where the drafted policy is written.")
+    ] = Path("policy.yaml"),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing --out file.")] = (
+        False
+    ),
+    scan: Annotated[
+        bool, typer.Option("--scan/--no-scan", help="Run the PII scanner on the samples.")
+    ] = True,
+) -> None:
+    """Draft a policy from sample files: every guess marked `# review:`, no sample values."""
+    from privacy_profile.profiling import init_policy
+
+    draft = _run(lambda: init_policy(input_dir, out_file, force=force, scan=scan))
+    out.print(draft.summary())
+    out.print(f"wrote {out_file}: review every `# review:` comment, then `policy validate` it")
 
 
 budget_app = typer.Typer(help="Inspect the privacy-budget ledger.", no_args_is_help=True)

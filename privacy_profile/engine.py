@@ -29,19 +29,23 @@ import pandas as pd
 
 from privacy_profile._clock import utc_naive, utcnow
 from privacy_profile._io import atomic_write_text
-from privacy_profile.analytics.from_policy import check_run_budget, run_analytics
+from privacy_profile.analytics.from_policy import (
+    check_run_budget,
+    run_analytics,
+    runnable_analyses,
+)
 from privacy_profile.analytics.report import REPORT_FILE, ReportContext, render_marketer_report
 from privacy_profile.dp import BudgetLedger, BudgetUsage, DPRandom
 from privacy_profile.errors import PolicyError
 from privacy_profile.ingest import IdentifierIndex, KeyRing, SanitizeResult, sanitize
 from privacy_profile.ingest.report import IngestReport
 from privacy_profile.ingest.scan import TextScanner
+from privacy_profile.ingest.sources import InputsLike, PolicyLike, normalize_run_args
 from privacy_profile.lineage.guard import ReleaseGuard
 from privacy_profile.lineage.recorder import LineageRecorder, new_run_id
 from privacy_profile.lineage.report import render_lineage_doc
 from privacy_profile.lineage.run_record import input_datasets, output_datasets, privacy_facet
 from privacy_profile.lineage.runlog import RunLog
-from privacy_profile.policy.loader import LoadedPolicy, load_policy_file
 from privacy_profile.policy.model import Drop, Policy, Pseudonymize, Tokenize
 from privacy_profile.segments import (
     FLAGS_TABLE,
@@ -176,8 +180,8 @@ def _pseudonym_values(policy: Policy, result: SanitizeResult) -> Iterator[str]:
 
 
 def sanitize_then_segment(
-    inputs: str | Path,
-    policy: LoadedPolicy | str | Path,
+    inputs: InputsLike,
+    policy: PolicyLike,
     purpose: str,
     keys: KeyRing,
     ledger: BudgetLedger,
@@ -191,7 +195,8 @@ def sanitize_then_segment(
 ) -> Release:
     """Sanitize the raw inputs, build DP segments and personas, and release them with lineage.
 
-    ``policy`` is a loaded policy or a policy file; ``purpose`` a data use it declares;
+    ``inputs`` is a folder, a mapping of table name to file path or to pandas DataFrame;
+    ``policy`` a loaded policy, a Policy or a policy file; ``purpose`` a data use it declares;
     ``keys`` a :class:`~privacy_profile.ingest.KeyRing`; ``ledger`` the budget ledger charged
     before any noisy value exists; ``scanner`` the PII scanner for free text (without one,
     free-text columns are dropped); ``rng`` the DP random generator (secure by default).
@@ -199,7 +204,7 @@ def sanitize_then_segment(
     On any error the lineage records a FAIL event, nothing is released, and the error is
     re-raised (a :class:`~privacy_profile.errors.PrivacyProfileError` for user errors).
     """
-    loaded = policy if isinstance(policy, LoadedPolicy) else load_policy_file(policy)
+    source, loaded = normalize_run_args(inputs, policy)  # InputError/PolicyError before anything
     pol = loaded.policy
     if pol.segmentation is None:
         raise PolicyError(
@@ -214,7 +219,6 @@ def sanitize_then_segment(
             f"{pol.privacy.budget_dataset!r}",
             hint="open the ledger with the policy's privacy.budget_dataset",
         )
-    inputs = Path(inputs)
     run_id = run_id or new_run_id()
     run_dir = Path(out) / "runs" / run_id
     rng = rng if rng is not None else DPRandom()
@@ -245,15 +249,18 @@ def sanitize_then_segment(
             progress(name, "done")
 
     run_now = now or utcnow()  # one run time for retention, ages and recency
-    recorder.start(run_id, input_datasets(pol, inputs))
+    recorder.start(run_id, input_datasets(pol, source))
     try:
         with stage("sanitize"):
             result = sanitize(
-                inputs, pol, purpose, keys, now=run_now, scanner=scanner, identifiers=identifiers
+                source, pol, purpose, keys, now=run_now, scanner=scanner, identifiers=identifiers
             )
             guard.remember_pseudonyms(_pseudonym_values(pol, result))
+        planned: list[str] = []
+        analytics_notes: list[str] = []
         if pol.analytics is not None:  # segmentation + analytics, refused before any charge
-            check_run_budget(pol, ledger)
+            planned, analytics_notes = runnable_analyses(pol, source.folder)
+            check_run_budget(pol, ledger, analyses=planned)
         with stage("segment"):
             seg = build_segments(
                 _segment_tables(pol, result),
@@ -272,7 +279,7 @@ def sanitize_then_segment(
             if pol.analytics is not None:
                 analytics = run_analytics(
                     result.tables, pol, ledger=ledger, run_id=run_id,
-                    now=utc_naive(run_now), cost_dir=inputs, rng=rng,
+                    now=utc_naive(run_now), cost_dir=source.folder, rng=rng, only=planned,
                 )  # fmt: skip
         with stage("release"):
             marketing = guard.release(
@@ -315,7 +322,7 @@ def sanitize_then_segment(
                 run_id=run_id,
                 extra_records=analytics.records if analytics is not None else (),
             )
-            outputs, lineage = output_datasets(run_dir, seg, pol, inputs)
+            outputs, lineage = output_datasets(run_dir, seg, pol, source)
             recorder.complete(outputs, lineage, facet)
             md, html = render_lineage_doc(recorder.events_path, run_dir / "lineage")
     except BaseException as e:
@@ -342,7 +349,7 @@ def sanitize_then_segment(
         budget_remaining=ledger.remaining(),
         development_keys=keys.is_development,
         stage_seconds=dict(seconds),
-        notes=tuple(seg.notes),
+        notes=(*seg.notes, *analytics_notes),
         analytics_files=tuple(analytics_files),
         report=report,
     )

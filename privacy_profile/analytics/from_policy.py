@@ -49,6 +49,7 @@ __all__ = [
     "read_sanitized_tables",
     "retention_from_policy",
     "run_analytics",
+    "runnable_analyses",
 ]
 
 ANALYSES = ("funnel", "ab", "retention", "kpi")
@@ -328,7 +329,7 @@ def kpi_from_policy(
     *,
     ledger: BudgetLedger,
     run_id: str,
-    cost_dir: Path,
+    cost_dir: Path | None,
     rng: DPRandom | None = None,
 ) -> KpiResult:
     """The policy's campaign KPIs, with costs from the public table in ``cost_dir``."""
@@ -336,6 +337,11 @@ def kpi_from_policy(
     if spec is None:
         raise PolicyError("the analytics section declares no KPIs", hint="add analytics.kpi")
     ct = spec.cost_table
+    if cost_dir is None:
+        raise InputError(
+            f"the public campaign cost table {ct.file} has no folder to be read from",
+            hint="give the inputs as a folder holding it (or the cost folder to analyze kpi)",
+        )
     costs = read_cost_table(Path(cost_dir) / ct.file, ct.campaign_column, ct.cost_column)
     params = KpiParams(
         campaign_column=spec.campaign_column,
@@ -367,7 +373,7 @@ def run_analytics(
     ledger: BudgetLedger,
     run_id: str,
     now: dt.datetime,
-    cost_dir: Path,
+    cost_dir: Path | None,
     rng: DPRandom | None = None,
     only: Collection[str] | None = None,
 ) -> AnalyticsRelease:
@@ -481,12 +487,38 @@ def analyze_sanitized(
     )
 
 
-def check_run_budget(policy: Policy, ledger: BudgetLedger) -> None:
+def runnable_analyses(policy: Policy, cost_dir: Path | None) -> tuple[list[str], list[str]]:
+    """The analyses of the policy a run can deliver, and a note for each it cannot: the KPIs
+    need the public cost table, which only a folder of inputs holds. Decided before any
+    charge, so a run never pays for an analysis it would then fail."""
+    spec = _spec(policy)
+    planned, notes = [], []
+    for name in spec.releases():
+        if name == "kpi" and spec.kpi is not None:
+            ct = spec.kpi.cost_table
+            if cost_dir is None or not (Path(cost_dir) / ct.file).is_file():
+                notes.append(
+                    f"analytics: KPIs skipped (no public cost table {ct.file} next to the "
+                    "inputs); nothing was charged for them"
+                )
+                continue
+        planned.append(name)
+    return planned, notes
+
+
+def check_run_budget(
+    policy: Policy, ledger: BudgetLedger, *, analyses: Collection[str] | None = None
+) -> None:
     """Refuse, before anything is computed, a run whose segmentation and analytics releases
-    together need more epsilon than the ledger has left in its window."""
+    (all of the policy's, or ``analyses``) together need more epsilon than the ledger has left
+    in its window."""
     need = sum(policy.segmentation.releases().values()) if policy.segmentation else 0.0
     if policy.analytics is not None:
-        need += sum(policy.analytics.releases().values())
+        need += sum(
+            eps
+            for name, eps in policy.analytics.releases().items()
+            if analyses is None or name in analyses
+        )
     left = ledger.remaining().epsilon
     if need > left + 1e-9:
         raise BudgetExceededError(

@@ -17,7 +17,6 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -38,14 +37,13 @@ from privacy_profile.ingest.pseudonymize import Pseudonymizer
 from privacy_profile.ingest.readers import DEFAULT_BLOCK_BYTES, DEFAULT_CHUNK_ROWS
 from privacy_profile.ingest.report import IngestReport, TableReportBuilder
 from privacy_profile.ingest.scan import TextScanner
+from privacy_profile.ingest.sources import InputsLike, PolicyLike, normalize_run_args
 from privacy_profile.ingest.table_stage import (
     IngestRun,
     TableProcessor,
     mask_quarantine,
     read_chunks,
 )
-from privacy_profile.policy.loader import load_policy
-from privacy_profile.policy.model import Policy
 
 __all__ = ["ActivationInfo", "SanitizeResult", "refuse_raw_identifiers", "sanitize"]
 
@@ -79,10 +77,12 @@ class SanitizeResult:
 def _load_consents(run: IngestRun) -> tuple[ConsentState, TableReportBuilder, pd.DataFrame]:
     cr = run.policy.consent_records
     spec = run.policy.tables[cr.table]
-    rb = TableReportBuilder(table=cr.table, file=spec.file_name(cr.table), role="consent_records")
-    if not (run.input_dir / spec.file_name(cr.table)).is_file():
+    rb = TableReportBuilder(
+        table=cr.table, file=run.inputs.dataset_name(cr.table, spec), role="consent_records"
+    )
+    if not run.inputs.has(cr.table, spec):
         raise ConsentError(
-            f"consent records file {run.input_dir / spec.file_name(cr.table)} not found",
+            f"consent records file {run.inputs.location(cr.table, spec)} not found",
             hint="every run needs the consent records table the policy declares "
             f"(consent_records.table: {cr.table})",
         )
@@ -119,8 +119,8 @@ def _load_consents(run: IngestRun) -> tuple[ConsentState, TableReportBuilder, pd
 
 
 def sanitize(
-    input_dir: str | Path,
-    policy: Policy | str | Path,
+    inputs: InputsLike,
+    policy: PolicyLike,
     purpose: str,
     keys: KeyRing,
     *,
@@ -130,19 +130,24 @@ def sanitize(
     block_bytes: int = DEFAULT_BLOCK_BYTES,
     identifiers: IdentifierIndex | None = None,
 ) -> SanitizeResult:
-    """Turn the raw input tables in ``input_dir`` into pseudonymous tables and a report.
+    """Turn the raw input tables into pseudonymous tables and a report.
 
-    ``policy`` is a :class:`Policy` or a policy file; ``purpose`` a declared data use (e.g.
-    ``marketing.advertising.profiling``); ``keys`` from :meth:`KeyRing.from_policy` (or
-    :meth:`KeyRing.development` for the demo). ``now`` fixes the run time (retention, ages);
-    ``scanner`` redacts free text (without one, ``scan`` columns are dropped).
+    ``inputs`` is a folder (one file per declared table), a mapping of table name to file path,
+    or a mapping of table name to pandas DataFrame (see :mod:`privacy_profile.ingest.sources`).
+    ``policy`` is a :class:`LoadedPolicy`, a :class:`Policy` or a policy file; ``purpose`` a
+    declared data use (e.g. ``marketing.advertising.profiling``); ``keys`` from
+    :meth:`KeyRing.from_policy` (or :meth:`KeyRing.development` for the demo). ``now`` fixes
+    the run time (retention, ages); ``scanner`` redacts free text (without one, ``scan``
+    columns are dropped).
     ``identifiers`` is the run's identifier index to fill (the engine passes the one its
     release guard reads; a new one by default; e.g. ``IdentifierIndex(min_numeric_length=8)``
     to index only longer numeric ids); ``chunk_rows`` and ``block_bytes`` set the reading
     chunk sizes.
+    Inputs and policy are checked before anything is read (InputError / PolicyError).
     Raises InputError, ConsentError, KeyMaterialError or LeakDetectedError.
     """
-    pol = policy if isinstance(policy, Policy) else load_policy(policy)
+    tables_in, loaded = normalize_run_args(inputs, policy)
+    pol = loaded.policy
     pur = pol.purpose(purpose)
     run = IngestRun(
         policy=pol,
@@ -151,7 +156,7 @@ def sanitize(
         keys=keys,
         now=utc_naive(now),
         scanner=scanner,
-        input_dir=Path(input_dir),
+        inputs=tables_in,
         chunk_rows=chunk_rows,
         block_bytes=block_bytes,
         identifiers=identifiers if identifiers is not None else IdentifierIndex(),
@@ -166,7 +171,7 @@ def sanitize(
 
     sj = pol.subjects
     sj_spec = pol.tables[sj.table]
-    sj_rb = TableReportBuilder(table=sj.table, file=sj_spec.file_name(sj.table))
+    sj_rb = TableReportBuilder(table=sj.table, file=run.inputs.dataset_name(sj.table, sj_spec))
     sj_chunks = list(read_chunks(run, sj.table, sj_spec, sj_rb))
     sj_frames = [v.frame for v in sj_chunks if len(v.frame)]
     sj_all = pd.concat(sj_frames) if sj_frames else None
@@ -181,7 +186,8 @@ def sanitize(
     tokens: list[pd.DataFrame] = []
     for name in order:
         spec = pol.tables[name]
-        rb = sj_rb if name == sj.table else TableReportBuilder(name, spec.file_name(name))
+        file = run.inputs.dataset_name(name, spec)
+        rb = sj_rb if name == sj.table else TableReportBuilder(name, file)
         proc = TableProcessor(run, name, spec, gate, rb)
         source = iter(sj_chunks) if name == sj.table else read_chunks(run, name, spec, rb)
         for v in source:

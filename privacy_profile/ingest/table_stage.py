@@ -11,7 +11,6 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,10 +25,10 @@ from privacy_profile.ingest.kanon import enforce_k_anonymity
 from privacy_profile.ingest.keys import KeyRing
 from privacy_profile.ingest.normalize import normalizer_for
 from privacy_profile.ingest.pseudonymize import Pseudonymizer, Tokenizer
-from privacy_profile.ingest.readers import read_table
 from privacy_profile.ingest.report import TableReportBuilder
 from privacy_profile.ingest.retention import RetentionParams, retention_exclusions
 from privacy_profile.ingest.scan import TextScanner, column_scan_cells, scan_text_column
+from privacy_profile.ingest.sources import InputTables
 from privacy_profile.ingest.validate import TableSchema, Validated, check_columns, validate_chunk
 from privacy_profile.policy.model import (
     ColumnRole,
@@ -71,7 +70,7 @@ class IngestRun:
     keys: KeyRing
     now: dt.datetime
     scanner: TextScanner | None
-    input_dir: Path
+    inputs: InputTables
     chunk_rows: int
     block_bytes: int
     identifiers: IdentifierIndex
@@ -82,7 +81,7 @@ def read_chunks(
     run: IngestRun, name: str, spec: Table, rb: TableReportBuilder
 ) -> Iterator[Validated]:
     """Validated chunks of one table; feeds the identifier index with raw identifier values."""
-    path = run.input_dir / spec.file_name(name)
+    path = run.inputs.location(name, spec)
     schema = TableSchema(name=name, spec=spec, path=path)
     ids = [
         (c, col.category)
@@ -90,8 +89,8 @@ def read_chunks(
         if col.role is ColumnRole.DIRECT_IDENTIFIER
     ]
     checked = False
-    for chunk in read_table(
-        path, name, spec, chunk_rows=run.chunk_rows, block_bytes=run.block_bytes
+    for chunk in run.inputs.read(
+        name, spec, chunk_rows=run.chunk_rows, block_bytes=run.block_bytes
     ):
         if not checked:
             undeclared = check_columns(chunk.columns, schema)

@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 from privacy_profile.ingest.keys import KeyRing
 from privacy_profile.ingest.sanitize import SanitizeResult, refuse_raw_identifiers, sanitize
 from privacy_profile.ingest.scan import TextScanner
+from privacy_profile.ingest.sources import InputsLike
 from privacy_profile.policy.loader import LoadedPolicy
 
 __all__ = ["SanitizeOutput", "sanitize_to_dir", "write_sanitized"]
@@ -89,7 +90,7 @@ class SanitizeOutput:
 
 
 def sanitize_to_dir(
-    inputs: str | Path,
+    inputs: InputsLike,
     policy: LoadedPolicy,
     purpose: str,
     keys: KeyRing,

@@ -47,6 +47,7 @@ from typing import Any, TypeAlias
 import numpy as np
 import pandas as pd
 
+from privacy_profile._io import parquet_bytes
 from privacy_profile.errors import LeakDetectedError
 from privacy_profile.ingest.identifiers import IdentifierIndex
 from privacy_profile.lineage.runlog import RunLog
@@ -361,7 +362,7 @@ class ReleaseGuard:
             raise _leak_error(leaks, what=f"{where} refused")
 
     def find_leaks_in_files(self, paths: Iterable[str | Path]) -> list[Leak]:
-        """Re-scan written files (.csv, .json, anything else as text)."""
+        """Re-scan written files (.csv, .parquet, .json, anything else as text)."""
         return self.find_leaks({Path(p).name: _read_output(Path(p)) for p in paths})
 
     def check_files(self, paths: Iterable[str | Path]) -> None:
@@ -380,9 +381,10 @@ class ReleaseGuard:
     ) -> list[Path]:
         """Check every output, then write them all atomically into ``out_dir``.
 
-        File names decide the format: ``.csv`` for a DataFrame, ``.json`` for a JSON-like
-        object, anything else for text. On a leak nothing is written, the refusal is logged
-        (and appended to ``run_log``), and :class:`LeakDetectedError` is raised.
+        File names decide the format: ``.csv`` (UTF-8 with a byte-order mark) or ``.parquet``
+        for a DataFrame, ``.json`` for a JSON-like object, anything else for text. On a leak
+        nothing is written, the refusal is logged (and appended to ``run_log``), and
+        :class:`LeakDetectedError` is raised.
         """
         if (run_log is None) != (run_id is None):
             raise ValueError("give both run_log and run_id, or neither")
@@ -475,8 +477,11 @@ def _cells(name: str, obj: Output) -> Iterator[tuple[str, str, int | None, str]]
 
 def _serialize(name: str, obj: Output) -> bytes:
     if isinstance(obj, pd.DataFrame):
+        if name.endswith(".parquet"):
+            return parquet_bytes(obj)
+        # utf-8-sig: a byte-order mark, so that Excel shows Chinese labels
         csv: str = obj.to_csv(index=False, lineterminator="\n")
-        return csv.encode("utf-8")
+        return csv.encode("utf-8-sig")
     if isinstance(obj, str):
         return str(obj).encode("utf-8")
     text = json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False)
@@ -484,12 +489,15 @@ def _serialize(name: str, obj: Output) -> bytes:
 
 
 def _read_output(path: Path) -> Output:
-    if path.suffix == ".csv":
-        frame: Output = pd.read_csv(path, dtype=str, keep_default_na=False)
+    if path.suffix == ".csv":  # utf-8-sig reads files with and without a byte-order mark
+        frame: Output = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
         return frame
+    if path.suffix == ".parquet":
+        table: Output = pd.read_parquet(path)
+        return table
     if path.suffix == ".json":
-        data: Any = json.loads(path.read_text(encoding="utf-8"))
+        data: Any = json.loads(path.read_text(encoding="utf-8-sig"))
         if isinstance(data, Mapping | list):
             return data if isinstance(data, list) else dict(data)
         return str(data)
-    return path.read_text(encoding="utf-8")
+    return path.read_text(encoding="utf-8-sig")

@@ -15,6 +15,7 @@ from privacy_profile.dp import BudgetLedger
 from privacy_profile.dp.mechanisms import MechanismRecord
 from privacy_profile.dp.policy_ledger import window_spec
 from privacy_profile.ingest import KeyRing, SanitizeResult
+from privacy_profile.ingest.sources import InputTables
 from privacy_profile.lineage.facets import (
     BudgetState,
     ColumnLineage,
@@ -39,9 +40,9 @@ from privacy_profile.segments import SegmentRelease
 __all__ = ["input_datasets", "output_datasets", "privacy_facet", "release_values"]
 
 
-def input_datasets(policy: Policy, inputs: Path) -> list[DatasetInfo]:
+def input_datasets(policy: Policy, inputs: InputTables) -> list[DatasetInfo]:
     sensitive = set(sensitive_columns(policy))
-    ns = inputs.resolve().as_uri()
+    ns = inputs.namespace
     out = []
     for tname, table in policy.tables.items():
         fields = tuple(
@@ -54,21 +55,22 @@ def input_datasets(policy: Policy, inputs: Path) -> list[DatasetInfo]:
             )
             for c, col in table.columns.items()
         )
-        out.append(DatasetInfo(namespace=ns, name=table.file_name(tname), fields=fields))
+        out.append(DatasetInfo(namespace=ns, name=inputs.dataset_name(tname, table), fields=fields))
     return out
 
 
 def output_datasets(
-    run_dir: Path, seg: SegmentRelease, policy: Policy, inputs: Path
+    run_dir: Path, seg: SegmentRelease, policy: Policy, inputs: InputTables
 ) -> tuple[list[DatasetInfo], list[ColumnLineage]]:
     ns = (run_dir / "marketing").resolve().as_uri()
-    in_ns = inputs.resolve().as_uri()
+    in_ns = inputs.namespace
     unit_table, _, unit = policy.privacy.privacy_unit_column.partition(".")
-    unit_file = policy.tables[unit_table].file_name(unit_table)
+    unit_file = inputs.dataset_name(unit_table, policy.tables[unit_table])
     datasets: list[DatasetInfo] = []
     lineage: list[ColumnLineage] = []
     metric_sources = [
-        (policy.tables[b.table].file_name(b.table), b.column) for b in policy.privacy.metric_bounds
+        (inputs.dataset_name(b.table, policy.tables[b.table]), b.column)
+        for b in policy.privacy.metric_bounds
     ]
     for name, frame in seg.marketing_tables().items():
         fname = f"{name}.csv"

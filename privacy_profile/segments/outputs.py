@@ -1,4 +1,5 @@
-"""The marketing documents (JSON + CSV) of a segment release, and the activation audiences.
+"""The marketing documents (JSON, CSV, Parquet) of a segment release, and the activation
+audiences.
 
 The engine writes the marketing documents only through the release guard
 (:class:`~privacy_profile.lineage.guard.ReleaseGuard`); audiences are token files written
@@ -46,8 +47,9 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def marketing_documents(release: SegmentRelease) -> dict[str, pd.DataFrame | dict[str, Any]]:
-    """The marketing outputs by file name: each table as CSV and as a JSON document carrying
-    the run id and the epsilon of every release. Never an audience."""
+    """The marketing outputs by file name: each table as CSV (with a byte-order mark, for
+    Excel), as Parquet and as a JSON document carrying the run id and the epsilon of every
+    release. Never an audience."""
     docs: dict[str, pd.DataFrame | dict[str, Any]] = {}
     for name, table in release.marketing_tables().items():
         df = table.round(DECIMALS)  # post-processing: noisy values carry no more precision
@@ -58,6 +60,7 @@ def marketing_documents(release: SegmentRelease) -> dict[str, pd.DataFrame | dic
             "rows": _records(df),
         }
         docs[f"{name}.csv"] = df
+        docs[f"{name}.parquet"] = df
     return docs
 
 

@@ -148,3 +148,24 @@ def test_report_renders_in_headless_chromium(release: AnalyticsRelease, tmp_path
     # mostly white background, but not only: a sane page, not an error screen
     white = sum(n for n, c in colors if c == (255, 255, 255))
     assert 0.3 < white / (1100 * 3000) < 0.99
+
+
+def test_kpis_without_a_cost_table_are_planned_out_before_any_charge(
+    campaigns: CampaignTables, tmp_path: Path
+) -> None:
+    from privacy_profile.analytics.from_policy import check_run_budget, runnable_analyses
+
+    planned, notes = runnable_analyses(POLICY, None)
+    assert planned == ["funnel", "ab", "retention"] and "KPIs skipped" in notes[0]
+    campaigns.costs.to_csv(tmp_path / COST_FILE, index=False)
+    assert runnable_analyses(POLICY, tmp_path) == (["funnel", "ab", "retention", "kpi"], [])
+    # segmentation 4.5 + funnel, ab, retention 2.0 fit 6.5 but not 6.4
+    for budget, ok in ((6.5, True), (6.4, False)):
+        ledger = BudgetLedger.in_memory(
+            dataset="t", budget=PrivacyLoss(epsilon=budget), window=BudgetWindow.lifetime()
+        )
+        if ok:
+            check_run_budget(POLICY, ledger, analyses=planned)
+        else:
+            with pytest.raises(BudgetExceededError):
+                check_run_budget(POLICY, ledger, analyses=planned)

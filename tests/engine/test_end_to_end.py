@@ -85,6 +85,12 @@ def test_outputs_and_lineage_exist(run: Run) -> None:
     r = run.release
     names = {p.name for p in r.marketing_files}
     assert {"segments.csv", "segments.json", "personas.csv", "personas.json"} <= names
+    assert {"segments.parquet", "personas.parquet"} <= names
+    segments = r.run_dir / "marketing" / "segments.csv"
+    assert segments.read_bytes().startswith(b"\xef\xbb\xbf")  # a BOM: Excel reads UTF-8
+    csv_frame = pd.read_csv(segments, encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    pq_frame = pd.read_parquet(r.run_dir / "marketing" / "segments.parquet")
+    assert list(csv_frame.columns) == list(pq_frame.columns) and len(csv_frame) == len(pq_frame)
     assert r.lineage_html.is_file() and r.lineage_markdown.is_file()
     events = read_events(r.lineage_events)
     assert [e["eventType"] for e in events] == ["START", "COMPLETE"]
@@ -130,6 +136,14 @@ def test_segments_are_labelled_bilingually_and_carry_intervals(run: Run) -> None
     assert (released["dp_size"] <= released["size_ci_high"]).all()
 
 
+def _text_of(path: Path) -> str:
+    """A file's text; a Parquet file's cells as CSV text (its bytes are compressed)."""
+    if path.suffix == ".parquet":
+        text: str = pd.read_parquet(path).to_csv(index=False)
+        return text
+    return path.read_bytes().decode("utf-8", errors="ignore")
+
+
 def test_no_input_identifier_leaves_the_input_folder(run: Run) -> None:
     planted = run.data.planted
     wanted = {"users.openid", "users.unionid", "users.phone", "users.resident_id", "users.nickname"}
@@ -142,7 +156,7 @@ def test_no_input_identifier_leaves_the_input_folder(run: Run) -> None:
     files = _output_files(run.root)
     assert len(files) > 10
     for path in files:
-        text = path.read_bytes().decode("utf-8", errors="ignore")
+        text = _text_of(path)
         hits = [v for v in values if v in text]
         assert not hits, f"{path.relative_to(run.root)} holds {len(hits)} input identifier(s)"
 
@@ -152,7 +166,7 @@ def test_marketing_outputs_hold_no_pseudonym(run: Run) -> None:
     pseudonyms = set(pd.read_csv(quarantine, dtype=str)["openid"].dropna())
     assert pseudonyms
     for path in run.release.marketing_files:
-        text = path.read_text(encoding="utf-8")
+        text = _text_of(path)
         assert not any(p in text for p in pseudonyms), path.name
 
 

@@ -15,10 +15,9 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from privacy_profile import engine
+from privacy_profile import Release, engine, open_ledger, sanitize_then_segment, scanner_for
 from privacy_profile.demo import generate_demo_data
 from privacy_profile.dp import DPRandom
-from privacy_profile.engine import Release, open_ledger, sanitize_then_segment, scanner_for
 from privacy_profile.errors import LeakDetectedError
 from privacy_profile.ingest import KeyRing
 from privacy_profile.lineage import ReleaseGuard

@@ -243,9 +243,17 @@ def test_marketing_outputs_have_no_identifiers(
     pseudonyms = set(tables["users"]["openid"])
     tokens = set(tok(tables["users"]["openid"]))
     paths = write_marketing_outputs(rel, tmp_path)
-    assert {p.name for p in paths} >= {"segments.json", "segments.csv", "personas.csv"}
+    assert {p.name for p in paths} >= {
+        "segments.json",
+        "segments.csv",
+        "segments.parquet",
+        "personas.csv",
+    }
     for p in paths:
-        text = p.read_text(encoding="utf-8")
+        if p.suffix == ".parquet":
+            text = pd.read_parquet(p).to_csv(index=False)
+        else:
+            text = p.read_text(encoding="utf-8-sig")
         assert "openid" not in text and "token" not in text
         assert not any(x in text for x in list(pseudonyms)[:500])
         assert not any(x in text for x in list(tokens)[:500])
