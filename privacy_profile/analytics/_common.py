@@ -77,10 +77,23 @@ class PartPlan:
     loss: PrivacyLoss
     sensitivity: float
     scale: float
+    step: float | None = None  # grid step of a discrete_laplace_grid part
+    half_width: float | None = None  # its values lie in [-half_width, half_width]
 
     @property
     def noise_sd(self) -> float:
-        return _mech.noise_sd(self.mechanism, self.scale)
+        return _mech.noise_sd(self.mechanism, self.scale, step=self.step)
+
+    def halfwidth(self, level: float = INTERVAL_LEVEL) -> float:
+        """P(|noise| <= halfwidth) >= level."""
+        return _mech.interval_halfwidth(self.mechanism, self.scale, level, step=self.step)
+
+    def units(self, values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """Values (within the bounds) in the units the mechanism sums: grid units for a grid
+        part (exact integers), the values themselves otherwise."""
+        if self.step is None or self.half_width is None:
+            return values
+        return _mech.to_grid(values, self.step, self.half_width).astype(np.float64)
 
     @property
     def variance(self) -> float:
@@ -98,16 +111,24 @@ class NoisyPart:
 def plan_parts(
     loss: PrivacyLoss,
     parts: Sequence[tuple[str, Mechanism, float, float]],
+    *,
+    grids: dict[str, float] | None = None,
 ) -> list[PartPlan]:
-    """Split ``loss`` over ``parts`` given as (name, mechanism, sensitivity, weight); pure."""
+    """Split ``loss`` over ``parts`` given as (name, mechanism, sensitivity, weight); pure.
+    ``grids``: part name -> half-width of its values, for ``discrete_laplace_grid`` parts."""
     losses = loss.split([w for *_, w in parts])
     out = []
     for (name, mech, sens, _w), part_loss in zip(parts, losses, strict=True):
         part_loss = PrivacyLoss(epsilon=part_loss.epsilon)  # additive noise: no delta used
         scale = _mech.noise_scale(mech, loss=part_loss, sensitivity=sens)
+        hw = (grids or {}).get(name)
+        step = _mech.grid_step(hw) if hw is not None else None
         out.append(
-            PartPlan(name=name, mechanism=mech, loss=part_loss, sensitivity=sens, scale=scale)
-        )
+            PartPlan(
+                name=name, mechanism=mech, loss=part_loss, sensitivity=sens, scale=scale,
+                step=step, half_width=hw,
+            )
+        )  # fmt: skip
     return out
 
 
@@ -142,7 +163,9 @@ def add_part_noise(
     records = []
     for p in plans:
         true = truths[p.name]
-        noisy[p.name] = NoisyPart(plan=p, values=_mech.add_noise(true, p.mechanism, p.scale, rng))
+        noisy[p.name] = NoisyPart(
+            plan=p, values=_mech.add_noise(true, p.mechanism, p.scale, rng, step=p.step)
+        )
         records.append(
             MechanismRecord(
                 label=f"{label}/{p.name}",
@@ -154,6 +177,7 @@ def add_part_noise(
                 scale=p.scale,
                 noise_sd=p.noise_sd,
                 values=int(true.shape[0]),
+                granularity=p.step,
             )
         )
     return noisy, tuple(records)

@@ -217,8 +217,9 @@ def dp_ab_readout(
         [
             ("exposed", Mechanism.DISCRETE_LAPLACE, 1.0, params.weights[0]),
             ("converters", Mechanism.DISCRETE_LAPLACE, 1.0, params.weights[1]),
-            ("revenue", Mechanism.LAPLACE, rev_sens, params.weights[2]),
+            ("revenue", Mechanism.DISCRETE_LAPLACE_GRID, rev_sens, params.weights[2]),
         ],
+        grids={"revenue": rev_sens},
     )
     unit = privacy.unit_column
     check_columns(exposures, [unit, params.arm_column], table="exposure")
@@ -229,7 +230,7 @@ def dp_ab_readout(
     truths = {
         "exposed": np.bincount(u.arm, minlength=k).astype(np.int64),
         "converters": np.bincount(u.arm, weights=u.converted.astype(np.float64), minlength=k),
-        "revenue": np.bincount(u.arm, weights=u.revenue, minlength=k),
+        "revenue": np.bincount(u.arm, weights=plans[2].units(u.revenue), minlength=k),
     }
     noisy, records = add_part_noise(plans, truths, rng, label)
     arms_table = _arms_table(noisy, params, privacy)

@@ -38,7 +38,6 @@ from privacy_profile.analytics._common import (
     sorted_keys,
 )
 from privacy_profile.analytics.funnel import OVERALL
-from privacy_profile.dp import mechanisms as _mech
 from privacy_profile.dp.bounding import bound_contributions
 from privacy_profile.dp.ledger import BudgetLedger, Charge
 from privacy_profile.dp.mechanisms import MechanismRecord
@@ -198,8 +197,9 @@ def dp_campaign_kpis(
     b = params.revenue_bounds
     spec = [(name, Mechanism.DISCRETE_LAPLACE, float(k), 1.0) for name in COUNTS]
     spec.append(("orders", Mechanism.DISCRETE_LAPLACE, float(k * m), 1.0))
-    spec.append(("revenue", Mechanism.LAPLACE, k * max(abs(b.lower), abs(b.upper)), 1.0))
-    plans = plan_parts(privacy.loss, spec)
+    hw = max(abs(b.lower), abs(b.upper))
+    spec.append(("revenue", Mechanism.DISCRETE_LAPLACE_GRID, k * hw, 1.0))
+    plans = plan_parts(privacy.loss, spec, grids={"revenue": hw})
     check_columns(sends, [unit, params.campaign_column], table="sends")
     charges = charge(ledger, run_id, label, plans)
     rng = rng if rng is not None else DPRandom()
@@ -230,7 +230,11 @@ def dp_campaign_kpis(
         "orders": np.minimum(kept["orders"].to_numpy(dtype=np.float64), m),
         "revenue": np.clip(kept["revenue"].to_numpy(dtype=np.float64), b.lower, b.upper),
     }
-    truths = {name: np.bincount(g, weights=v, minlength=n_groups) for name, v in values.items()}
+    by_name = {p.name: p for p in plans}
+    truths = {
+        name: np.bincount(g, weights=by_name[name].units(v), minlength=n_groups)
+        for name, v in values.items()
+    }
     noisy, records = add_part_noise(plans, truths, rng, label)
     table = _table(noisy, seg_keys, params, privacy)
     return KpiResult(
@@ -239,7 +243,7 @@ def dp_campaign_kpis(
 
 
 def _half(part: NoisyPart, level: float = HALF_LEVEL) -> float:
-    return _mech.interval_halfwidth(part.plan.mechanism, part.plan.scale, level)
+    return part.plan.halfwidth(level)
 
 
 def _table(
@@ -287,11 +291,7 @@ def _roi(noisy: dict[str, NoisyPart], seg_keys: list[Hashable], params: KpiParam
     terms = len(seg_keys)
     sd = rev.plan.noise_sd * math.sqrt(terms)
     # one segment: the exact Laplace interval; several: a normal approximation of their sum
-    h = (
-        _mech.interval_halfwidth(rev.plan.mechanism, rev.plan.scale)
-        if terms == 1
-        else 1.959964 * sd
-    )
+    h = rev.plan.halfwidth() if terms == 1 else 1.959964 * sd
     rows = []
     for j, camp in enumerate(params.campaigns):
         cost = float(params.costs[camp])

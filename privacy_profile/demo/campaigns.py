@@ -68,21 +68,23 @@ class CampaignDesign:
     click_rates: Mapping[str, float]  # arm -> P(click | impression)
     cost_yuan: float
     control: str = "control"
+    stream: str = ""  # the name of its random stream (kept when an id is renamed)
 
 
 CAMPAIGNS: Final = (
     CampaignDesign(
-        campaign_id="coupon_2611",
+        campaign_id="coupon2611",
         channel="coupon",
         days_ago=40,
         reach=0.6,
-        arms=MappingProxyType({"control": 0.06, "coupon_5": 0.075, "coupon_10": 0.09}),
+        arms=MappingProxyType({"control": 0.06, "coupon5": 0.075, "coupon10": 0.09}),
         impression_rate=0.75,
-        click_rates=MappingProxyType({"control": 0.08, "coupon_5": 0.12, "coupon_10": 0.15}),
+        click_rates=MappingProxyType({"control": 0.08, "coupon5": 0.12, "coupon10": 0.15}),
         cost_yuan=18_000.0,
+        stream="coupon_2611",
     ),
     CampaignDesign(
-        campaign_id="push_2611",
+        campaign_id="push2611",
         channel="push",
         days_ago=25,
         reach=0.5,
@@ -90,6 +92,7 @@ CAMPAIGNS: Final = (
         impression_rate=0.6,
         click_rates=MappingProxyType({"control": 0.05, "push_a": 0.07}),
         cost_yuan=4_000.0,
+        stream="push_2611",
     ),
 )
 
@@ -151,7 +154,7 @@ def generate_campaign_tables(
     truth: dict[str, dict[str, ArmTruth]] = {}
     serial = 0
     for c in CAMPAIGNS:
-        rng = _rng(seed, f"campaign.{c.campaign_id}")
+        rng = _rng(seed, f"campaign.{c.stream or c.campaign_id}")
         users = np.flatnonzero(rng.random(n) < c.reach)
         arm_names = list(c.arms)
         arm = rng.integers(0, len(arm_names), size=len(users))

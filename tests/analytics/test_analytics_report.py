@@ -101,7 +101,7 @@ def test_report_content(release: AnalyticsRelease, campaigns: CampaignTables) ->
     page = _page(release)
     for label in ("分群规模 / Segment sizes", "漏斗 / Funnel", "A/B 测试 / A/B read-outs",
                   "留存 / Retention", "活动指标 / Campaign KPIs", "重要价值客户",
-                  "coupon_10", "Noto Sans CJK SC"):  # fmt: skip
+                  "coupon10", "Noto Sans CJK SC"):  # fmt: skip
         assert label in page, label
     assert page.count("<svg") >= 5
     assert page.count('class="noise"') >= 5  # one plain-language noise line per chart

@@ -21,6 +21,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("segments",),
     ("lineage",),
     ("analytics",),
+    ("rights",),
     ("engine",),
     ("demo", "cli", "_docgen", "__main__", "<root>"),
 )
