@@ -99,6 +99,9 @@ class AnalyticsRelease:
         if self.kpi is not None:
             docs["kpi.csv"] = self.kpi.table
             docs["kpi_roi.csv"] = self.kpi.roi
+        # noisy values carry no more precision (post-processing); long decimals could also
+        # read as phone or card numbers to the release guard's PII scan
+        docs = {k: v.round(4) if isinstance(v, pd.DataFrame) else v for k, v in docs.items()}
         docs["analytics.json"] = {
             "epsilon": dict(self.epsilon),
             "mechanisms": [r.to_dict() for r in self.records],

@@ -24,14 +24,14 @@ def _load(tmp_path: Path, old: str, new: str) -> PolicyError:
 def test_example_policy_declares_the_analytics() -> None:
     spec = load_policy(ROOT / "policies" / "wechat_shop.yaml").analytics
     assert spec is not None
-    assert spec.releases() == {"funnel": 0.5, "ab": 1.0, "retention": 0.5, "kpi": 1.0}
+    assert spec.releases() == {"funnel": 0.1, "ab": 0.2, "retention": 0.05, "kpi": 0.05}
 
 
 @pytest.mark.parametrize(
     ("old", "new", "field", "fragment", "line_text"),
     [
         (
-            "    epsilon: 0.5\n    table: events\n    event_column: event_type",
+            "    epsilon: 0.1\n    table: events\n    event_column: event_type",
             "    epsilon: 3.0\n    table: events\n    event_column: event_type",
             "analytics.funnel.epsilon",
             "above privacy.max_epsilon_per_query",
@@ -66,6 +66,6 @@ def test_analytics_errors_name_field_and_line(
 
 
 def test_analytics_and_segmentation_must_fit_one_budget(tmp_path: Path) -> None:
-    err = _load(tmp_path, "  epsilon_budget: 10.0\n", "  epsilon_budget: 6.0\n")
+    err = _load(tmp_path, "  epsilon_budget: 10.0\n", "  epsilon_budget: 4.8\n")
     msgs = [i.message for i in err.issues if i.field == "analytics"]
-    assert msgs and "sum to epsilon 7.5" in msgs[0]
+    assert msgs and "sum to epsilon 4.9" in msgs[0]

@@ -52,7 +52,7 @@ def release(campaigns: CampaignTables, tmp_path: Path) -> AnalyticsRelease:
         cost_dir=tmp_path,
         rng=DPRandom.for_testing(3),
     )
-    assert ledger.spent().epsilon == pytest.approx(3.0)  # 0.5 + 1.0 + 0.5 + 1.0
+    assert ledger.spent().epsilon == pytest.approx(0.4)  # 0.1 + 0.2 + 0.05 + 0.05
     return rel
 
 
@@ -60,7 +60,7 @@ def test_run_refuses_what_the_budget_cannot_pay_before_any_charge(
     campaigns: CampaignTables, tmp_path: Path
 ) -> None:
     ledger = BudgetLedger.in_memory(
-        dataset="t", budget=PrivacyLoss(epsilon=2.5), window=BudgetWindow.lifetime()
+        dataset="t", budget=PrivacyLoss(epsilon=0.3), window=BudgetWindow.lifetime()
     )
     with pytest.raises(BudgetExceededError):
         run_analytics(_tables(campaigns), POLICY, ledger=ledger, run_id="r", now=NOW,
@@ -75,8 +75,8 @@ def test_documents_hold_every_analysis(release: AnalyticsRelease) -> None:
         "retention.csv", "kpi.csv", "kpi_roi.csv", "analytics.json",
     }  # fmt: skip
     assert docs["ab_arms.csv"]["campaign"].tolist() == sorted(docs["ab_arms.csv"]["campaign"])
-    assert docs["analytics.json"]["epsilon"] == {"funnel": 0.5, "ab": 1.0, "retention": 0.5,
-                                                  "kpi": 1.0}  # fmt: skip
+    assert docs["analytics.json"]["epsilon"] == {"funnel": 0.1, "ab": 0.2, "retention": 0.05,
+                                                  "kpi": 0.05}  # fmt: skip
 
 
 def _page(release: AnalyticsRelease) -> str:
@@ -159,8 +159,8 @@ def test_kpis_without_a_cost_table_are_planned_out_before_any_charge(
     assert planned == ["funnel", "ab", "retention"] and "KPIs skipped" in notes[0]
     campaigns.costs.to_csv(tmp_path / COST_FILE, index=False)
     assert runnable_analyses(POLICY, tmp_path) == (["funnel", "ab", "retention", "kpi"], [])
-    # segmentation 4.5 + funnel, ab, retention 2.0 fit 6.5 but not 6.4
-    for budget, ok in ((6.5, True), (6.4, False)):
+    # segmentation 4.5 + funnel, ab, retention 0.35 fit 4.85 but not 4.8
+    for budget, ok in ((4.85, True), (4.8, False)):
         ledger = BudgetLedger.in_memory(
             dataset="t", budget=PrivacyLoss(epsilon=budget), window=BudgetWindow.lifetime()
         )

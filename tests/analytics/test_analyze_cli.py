@@ -50,7 +50,7 @@ def test_analyze_writes_dp_outputs(kind: str, sanitized: tuple[Path, Path], tmp_
     }[kind]
     result = runner.invoke(app, [*words, *common, *extra])
     assert result.exit_code == 0, result.output
-    spent = {"funnel": 0.5, "ab": 1.0, "retention": 0.5, "kpi": 1.0}[kind]
+    spent = {"funnel": 0.1, "ab": 0.2, "retention": 0.05, "kpi": 0.05}[kind]
     assert f"epsilon spent: {spent:g}" in result.output
     assert (out / "analytics.json").is_file()
     first = {"funnel": "funnel.csv", "ab": "ab_arms.csv", "retention": "retention.csv",
@@ -71,10 +71,10 @@ def test_analyze_refuses_when_the_budget_is_spent(
     ledger = tmp_path / "ledger.sqlite"
     args = ["analyze", "ab", "--policy", str(POLICY), "--data", str(data), "--ledger",
             str(ledger), "--out", str(tmp_path / "o"), "--date", "2026-11-30"]  # fmt: skip
-    with open_ledger(ledger, load_policy(POLICY)) as book:  # another release spent 9.6
+    with open_ledger(ledger, load_policy(POLICY)) as book:  # another release spent 9.9
         book.charge_many(
             run_id="earlier",
-            requests=[ChargeRequest(mechanism="laplace", loss=PrivacyLoss(epsilon=9.6),
+            requests=[ChargeRequest(mechanism="laplace", loss=PrivacyLoss(epsilon=9.9),
                                     sensitivity=1.0, label="earlier")],
         )  # fmt: skip
     result = runner.invoke(app, args)
@@ -83,7 +83,7 @@ def test_analyze_refuses_when_the_budget_is_spent(
     assert "Traceback" not in result.output
     assert not (tmp_path / "o").exists()
     with open_ledger(ledger, load_policy(POLICY)) as book:
-        assert book.spent().epsilon == pytest.approx(9.6)
+        assert book.spent().epsilon == pytest.approx(9.9)
 
 
 def test_analyze_mde_needs_no_data() -> None:

@@ -213,18 +213,18 @@ def test_lineage_doc_command_renders_from_events(run: Run, tmp_path: Path) -> No
 
 
 def test_budget_is_charged_per_run_and_refused_when_spent(run: Run, tmp_path: Path) -> None:
-    """The policy allows 10 epsilon per 30 days and one run spends 7.5 (segments 4.5,
-    analytics 3.0): the second is refused, before anything is computed, and its lineage ends
+    """The policy allows 10 epsilon per 30 days and one run spends 4.9 (segments 4.5,
+    analytics 0.4): the third is refused, before anything is computed, and its lineage ends
     in FAIL."""
     loaded = run.loaded
     ledger_path = tmp_path / "ledger.sqlite"
     keys = KeyRing.development(loaded.policy)
     with open_ledger(ledger_path, loaded.policy) as ledger:
-        for _ in range(1):
+        for _ in range(2):
             r = sanitize_then_segment(
                 run.data.input_dir, loaded, PURPOSE, keys, ledger, tmp_path, now=NOW
             )
-            assert r.epsilon_spent == pytest.approx(7.5)
+            assert r.epsilon_spent == pytest.approx(4.9)
         before = ledger.spent().epsilon
         with pytest.raises(BudgetExceededError, match="nothing was computed"):
             sanitize_then_segment(
@@ -232,7 +232,7 @@ def test_budget_is_charged_per_run_and_refused_when_spent(run: Run, tmp_path: Pa
             )
         assert ledger.spent().epsilon == pytest.approx(before)
     runs = sorted((tmp_path / "runs").glob("*/lineage/events.jsonl"))
-    assert len(runs) == 2
+    assert len(runs) == 3
     failed = [p for p in runs if read_events(p)[-1]["eventType"] == "FAIL"]
     assert len(failed) == 1
     assert not (failed[0].parents[1] / "marketing").exists()
@@ -240,7 +240,7 @@ def test_budget_is_charged_per_run_and_refused_when_spent(run: Run, tmp_path: Pa
         app, ["budget", "show", "--policy", str(POLICY), "--ledger", str(ledger_path)]
     )
     assert status.exit_code == 0
-    assert "left: epsilon 2.5" in status.stdout
+    assert "left: epsilon 0.2" in status.stdout
 
 
 def test_wrong_ledger_dataset_is_refused(run: Run, tmp_path: Path) -> None:
