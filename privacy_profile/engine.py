@@ -31,6 +31,12 @@ import pandas as pd
 
 from privacy_profile._clock import utc_naive, utcnow
 from privacy_profile._io import atomic_write_text
+from privacy_profile.analytics.from_policy import (
+    check_run_budget,
+    run_analytics,
+    runnable_analyses,
+)
+from privacy_profile.analytics.report import REPORT_FILE, ReportContext, render_marketer_report
 from privacy_profile.dp import BudgetLedger, BudgetUsage, DPRandom
 from privacy_profile.dp.ledger import Reservation
 from privacy_profile.dp.policy_ledger import run_loss
@@ -103,6 +109,8 @@ class Release:
     development_keys: bool
     stage_seconds: Mapping[str, float] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    analytics_files: tuple[Path, ...] = ()  # DP analytics tables (policy `analytics`)
+    report: Path | None = None  # the marketer report (HTML), with analytics
 
 
 # --------------------------------------------------------------------------- stages
@@ -265,6 +273,11 @@ def sanitize_then_segment(
                 suppression=suppression,
             )
             guard.remember_pseudonyms(_pseudonym_values(pol, result))
+        planned: list[str] = []
+        analytics_notes: list[str] = []
+        if pol.analytics is not None:  # segmentation + analytics, refused before any charge
+            planned, analytics_notes = runnable_analyses(pol, source.folder)
+            check_run_budget(pol, ledger, analyses=planned)
         columns = feature_columns(pol)
         seg_tables = _segment_tables(pol, result)
         # before the first ledger charge: refuse a run that cannot deliver (nothing spent)
@@ -290,10 +303,36 @@ def sanitize_then_segment(
                 tokenizer=_tokenizer(result),
                 columns=columns,
             )
+            analytics = None
+            if pol.analytics is not None:
+                analytics = run_analytics(
+                    result.tables, pol, ledger=ledger, run_id=run_id,
+                    now=utc_naive(run_now), cost_dir=source.folder, rng=rng, only=planned,
+                )  # fmt: skip
         with stage("release"):  # into the staging folder: nothing is visible until published
             marketing = guard.release(
                 marketing_documents(seg), staging / "marketing", run_log=staged_log, run_id=run_id
             )
+            analytics_files: list[Path] = []
+            report: Path | None = None
+            if analytics is not None:
+                analytics_files = guard.release(
+                    analytics.documents(), staging / "analytics", run_log=staged_log, run_id=run_id
+                )
+                if pol.analytics is not None and pol.analytics.report:
+                    page = render_marketer_report(
+                        ReportContext(
+                            policy_name=pol.name,
+                            run_date=run_now.date().isoformat(),
+                            epsilon_spent=sum(c.epsilon for c in ledger.charges_for_run(run_id)),
+                            epsilon_budget=pol.privacy.epsilon_budget,
+                        ),
+                        segments=seg.segments, personas=seg.personas,
+                        recommendations=seg.recommendations, analytics=analytics,
+                    )  # fmt: skip
+                    (report,) = guard.release(
+                        {REPORT_FILE: page}, staging / "report", run_log=staged_log, run_id=run_id
+                    )
             activation = write_audiences(seg, staging / "activation", guard)
             for p in activation:  # tokens by design: hash-chained, not re-scanned for tokens
                 staged_log.record_output(run_id, p, internal=True)
@@ -309,6 +348,7 @@ def sanitize_then_segment(
                 seg=seg,
                 ledger=ledger,
                 run_id=run_id,
+                extra_records=analytics.records if analytics is not None else (),
             )
             outputs, lineage = as_published(
                 *output_datasets(
@@ -366,7 +406,9 @@ def sanitize_then_segment(
         budget_remaining=ledger.remaining(),
         development_keys=keys.is_development,
         stage_seconds=dict(seconds),
-        notes=(*seg.notes, *notes, *delivery),
+        notes=(*seg.notes, *notes, *delivery, *analytics_notes),
+        analytics_files=tuple(final(p) for p in analytics_files),
+        report=None if report is None else final(report),
     )
 
 

@@ -46,6 +46,7 @@ from privacy_profile.demo._people import (
     _users_table,
     generate_events_frame,
 )
+from privacy_profile.demo.campaigns import write_campaign_inputs
 from privacy_profile.demo.vocabulary import (
     CATEGORIES,
     DEFAULT_NOW,
@@ -156,6 +157,9 @@ def generate_demo_data(
         seed, u, e, clean_buy, clock, spec
     )
     consents, scenarios = _consents_table(seed, u, clock, spec)
+    campaign_truth, campaign_paths, campaign_rows = write_campaign_inputs(
+        seed, u.openid, policy, input_dir, fmt, now_s=clock.now_s, iso=clock.iso
+    )
 
     tables: dict[str, pd.DataFrame] = {
         "users": pd.DataFrame(users),
@@ -176,6 +180,8 @@ def generate_demo_data(
         rows[name] = len(frame)
         if extra:
             undeclared[name] = extra
+    paths.update(campaign_paths)
+    rows.update(campaign_rows)
 
     free_text: dict[str, set[str]] = {}
     for source in (e.planted, order_planted):
@@ -208,4 +214,5 @@ def generate_demo_data(
         undeclared_columns=MappingProxyType(undeclared),
         consent_scenarios=MappingProxyType(scenarios),
         planted=planted,
+        campaigns=campaign_truth,
     )

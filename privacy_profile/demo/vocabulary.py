@@ -14,6 +14,8 @@ from typing import Final, Literal
 import numpy as np
 import numpy.typing as npt
 
+from privacy_profile.demo.campaigns import CampaignTruth
+
 StrArray = npt.NDArray[np.str_]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -194,6 +196,7 @@ class DemoDataset:
     undeclared_columns: Mapping[str, tuple[str, ...]]
     consent_scenarios: Mapping[ConsentScenario, int]  # (user, purpose) pairs per scenario
     planted: PlantedIdentifiers = field(repr=False)
+    campaigns: CampaignTruth | None = None  # the arm effects, when campaign tables were written
 
     def messy_rows(self, table: str) -> int:
         return sum(self.messy.get(table, {}).values())

@@ -68,8 +68,11 @@ def budget_status(path: str | Path, policy: Policy) -> str:
 
 
 def run_loss(policy: Policy, spec: SegmentationSpec) -> PrivacyLoss:
-    """What a run will charge at most: the sum of its releases' epsilon shares, and the
-    policy's ``delta_per_query`` when personas may select groups privately (their only delta)."""
+    """What a run will charge at most: the sum of its releases' epsilon shares (segments and,
+    when the policy declares them, the marketing analyses), and the policy's
+    ``delta_per_query`` when personas may select groups privately (their only delta)."""
     epsilon = sum(spec.releases().values())
+    if policy.analytics is not None:
+        epsilon += sum(policy.analytics.releases().values())
     delta = policy.privacy.delta_per_query if spec.personas is not None else 0.0
     return PrivacyLoss(epsilon=epsilon, delta=delta)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from privacy_profile.dp import BudgetLedger
+from privacy_profile.dp.mechanisms import MechanismRecord
 from privacy_profile.dp.policy_ledger import window_spec
 from privacy_profile.ingest import KeyRing, SanitizeResult
 from privacy_profile.ingest.sources import IN_MEMORY, InputTables
@@ -166,6 +167,17 @@ def output_datasets(
     return datasets, lineage
 
 
+ANALYTICS_LABEL = "analytics/"
+
+
+def _release_of_label(label: str) -> str:
+    """The release a ledger label belongs to: a segment release id, or ``analytics/<name>``
+    for the marketing analytics (docs/analytics.md)."""
+    if label.startswith(ANALYTICS_LABEL):
+        return "/".join(label.split("/")[:2])
+    return str(ReleaseId.of_label(label))
+
+
 def privacy_facet(
     *,
     loaded: LoadedPolicy,
@@ -175,6 +187,7 @@ def privacy_facet(
     seg: SegmentRelease,
     ledger: BudgetLedger,
     run_id: str,
+    extra_records: tuple[MechanismRecord, ...] = (),
 ) -> PrivacyRunFacet:
     policy = loaded.policy
     pur = policy.purpose(purpose)
@@ -217,10 +230,10 @@ def privacy_facet(
             quasi_identifiers=tuple(kanon.quasi_identifiers),
         )
     )
-    scale_of = {r.label: r.scale for r in seg.records}
+    scale_of = {r.label: r.scale for r in (*seg.records, *extra_records)}
     mechanisms = tuple(
         DpMechanismRecord(
-            release=str(ReleaseId.of_label(c.label)),
+            release=_release_of_label(c.label),
             label=c.label,
             mechanism=c.mechanism,
             epsilon=c.epsilon,

@@ -18,6 +18,7 @@ from pydantic import (
 )
 
 from privacy_profile.policy._base import FrozenModel as _Frozen
+from privacy_profile.policy.analytics import AnalyticsSpec
 from privacy_profile.policy.enums import (
     ColumnRole,
     ColumnType,
@@ -493,6 +494,9 @@ class Policy(_Frozen):
     )
     segmentation: SegmentationSpec | None = Field(
         default=None, description="Segment definitions (see docs/segments.md)."
+    )
+    analytics: AnalyticsSpec | None = Field(
+        default=None, description="Private marketing analytics (see docs/analytics.md)."
     )
 
     # convenience look-ups -------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
+from privacy_profile.policy.analytics_rules import analytics_violations
 from privacy_profile.policy.model import (
     ColumnRole,
     ColumnType,
@@ -78,6 +79,7 @@ def check_policy(policy: Policy) -> Iterator[RuleViolation]:
     yield from _purposes(policy)
     yield from _privacy(policy)
     yield from _segmentation(policy)
+    yield from analytics_violations(policy)
     yield from _rights(policy)
     yield from _mapping(policy)
     yield from _value_maps(policy)

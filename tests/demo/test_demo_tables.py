@@ -20,6 +20,7 @@ from privacy_profile.demo import (
     generate_demo_data,
     generate_events_frame,
 )
+from privacy_profile.demo.campaigns import CAMPAIGN_COLUMNS, COST_FILE
 from privacy_profile.errors import InputError, PolicyError
 from privacy_profile.policy import Policy
 
@@ -40,12 +41,13 @@ def _digest(demo: DemoDataset) -> dict[str, str]:
 def test_writes_one_file_per_policy_table_and_nothing_else(
     demo: DemoDataset, policy: Policy
 ) -> None:
-    assert set(demo.paths) == set(policy.tables) == set(TABLES)
+    assert set(demo.paths) == set(policy.tables) == set(TABLES) | set(CAMPAIGN_COLUMNS)
     for name, path in demo.paths.items():
         assert path.parent == demo.input_dir
         assert path.name == policy.tables[name].file_name(name)
     everything = {p for p in demo.input_dir.parent.rglob("*") if p.is_file()}
-    assert everything == set(demo.paths.values())
+    # plus the public campaign cost table (not personal data, not a policy table)
+    assert everything == set(demo.paths.values()) | {demo.input_dir / COST_FILE}
 
 
 def test_columns_match_the_policy(tables: dict[str, pd.DataFrame], policy: Policy) -> None:

@@ -106,14 +106,22 @@ def test_lineage_attributes_every_ledger_charge_to_its_exact_release(run: Run) -
     with open_ledger(run.root / "ledger.sqlite", run.loaded.policy) as ledger:
         charges = ledger.charges_for_run(run.release.run_id)
     recorded = [(m["label"], m["release"], m["epsilon"]) for m in facet["dpMechanisms"]]
-    assert sorted(recorded) == sorted(
-        (c.label, str(ReleaseId.of_label(c.label)), c.epsilon) for c in charges
-    )
+
+    def release_of(label: str) -> str:  # analytics charges are analytics/<analysis>/<part>
+        if label.startswith("analytics/"):
+            return "/".join(label.split("/")[:2])
+        return str(ReleaseId.of_label(label))
+
+    assert sorted(recorded) == sorted((c.label, release_of(c.label), c.epsilon) for c in charges)
     spent: dict[str, float] = {}
     for _, release, eps in recorded:
         spent[release] = spent.get(release, 0.0) + eps
     declared = run.loaded.policy.segmentation.releases()  # type: ignore[union-attr]
-    assert spent == pytest.approx({str(k): v for k, v in declared.items()})
+    analyses = run.loaded.policy.analytics.releases()  # type: ignore[union-attr]
+    assert spent == pytest.approx(
+        {str(k): v for k, v in declared.items()}
+        | {f"analytics/{k}": v for k, v in analyses.items()}
+    )
     assert "rule:big_spenders_east" in spent  # a rule's charges name the rule, not "rule"
     sizes = {r["release"] for r in facet["dpReleases"]}
     assert "rule:big_spenders_east" in sizes and "rule" not in sizes
@@ -179,6 +187,23 @@ def test_audit_verify_passes_then_fails_on_tampering(run: Run, tmp_path: Path) -
         target.write_bytes(original)
 
 
+def test_analytics_and_the_marketer_report_are_released(run: Run) -> None:
+    r = run.release
+    names = {p.name for p in r.analytics_files}
+    assert {"funnel.csv", "ab_arms.csv", "retention.csv", "kpi.csv", "analytics.json"} <= names
+    assert r.report is not None and r.report.name == "report.html"
+    page = r.report.read_text(encoding="utf-8")
+    assert "漏斗 / Funnel" in page and "留存 / Retention" in page and "coupon10" in page
+    quarantine = r.run_dir / "quarantine" / "events.csv"
+    pseudonyms = set(pd.read_csv(quarantine, dtype=str)["openid"].dropna())
+    for path in (*r.analytics_files, r.report):
+        text = path.read_text(encoding="utf-8")
+        assert not any(p in text for p in pseudonyms), path.name
+    with open_ledger(run.root / "ledger.sqlite", run.loaded.policy) as ledger:
+        labels = {c.label for c in ledger.charges_for_run(r.run_id)}
+    assert any(label.startswith("analytics/ab/coupon2611/") for label in labels)
+
+
 def test_lineage_doc_command_renders_from_events(run: Run, tmp_path: Path) -> None:
     result = runner.invoke(app, ["lineage", "doc", str(run.release.lineage_events), str(tmp_path)])
     assert result.exit_code == 0, result.stderr
@@ -188,8 +213,9 @@ def test_lineage_doc_command_renders_from_events(run: Run, tmp_path: Path) -> No
 
 
 def test_budget_is_charged_per_run_and_refused_when_spent(run: Run, tmp_path: Path) -> None:
-    """The policy allows 10 epsilon per 30 days and one run spends 4.5: the third is refused,
-    before anything is computed, and its lineage ends in FAIL."""
+    """The policy allows 10 epsilon per 30 days and one run spends 4.9 (segments 4.5,
+    analytics 0.4): the third is refused, before anything is computed, and its lineage ends
+    in FAIL."""
     loaded = run.loaded
     ledger_path = tmp_path / "ledger.sqlite"
     keys = KeyRing.development(loaded.policy)
@@ -198,7 +224,7 @@ def test_budget_is_charged_per_run_and_refused_when_spent(run: Run, tmp_path: Pa
             r = sanitize_then_segment(
                 run.data.input_dir, loaded, PURPOSE, keys, ledger, tmp_path, now=NOW
             )
-            assert r.epsilon_spent == pytest.approx(4.5)
+            assert r.epsilon_spent == pytest.approx(4.9)
         before = ledger.spent().epsilon
         with pytest.raises(BudgetExceededError, match="nothing was computed"):
             sanitize_then_segment(
@@ -214,7 +240,7 @@ def test_budget_is_charged_per_run_and_refused_when_spent(run: Run, tmp_path: Pa
         app, ["budget", "show", "--policy", str(POLICY), "--ledger", str(ledger_path)]
     )
     assert status.exit_code == 0
-    assert "left: epsilon 1" in status.stdout
+    assert "left: epsilon 0.2" in status.stdout
 
 
 def test_wrong_ledger_dataset_is_refused(run: Run, tmp_path: Path) -> None:
@@ -351,6 +377,8 @@ def test_datasets_are_named_per_the_openlineage_spec(run: Run) -> None:
     event = _complete(run)
     inputs = {i["name"]: i for i in event["inputs"]}  # type: ignore[union-attr]
     for path in sorted(run.data.input_dir.iterdir()):
+        if path.name == "campaign_costs.csv":  # the public cost table: not a personal-data input
+            continue
         assert str(path.resolve()) in inputs, path.name
     outputs = event["outputs"]
     assert isinstance(outputs, list)

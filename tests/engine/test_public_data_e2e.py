@@ -322,7 +322,8 @@ def test_pseudonym_values_are_each_distinct_pseudonym_once(tmp_path: Path) -> No
     result = sanitize(data.input_dir, policy, PURPOSE, KeyRing.development(policy), now=now)
     values = list(_pseudonym_values(policy, result))
     assert len(values) == len(set(values))
-    expected = {str(v) for t in ("users", "events", "orders")
+    expected = {str(v) for t in ("users", "events", "orders", "campaign_sends",
+                                 "campaign_events", "redemptions")
                 for v in result.tables[t]["openid"].dropna()}  # fmt: skip
     assert result.activation.tokens is not None
     expected |= set(result.activation.tokens["token"].astype(str))

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 from ruamel.yaml import YAML
 
+from privacy_profile.demo.campaigns import CAMPAIGN_COLUMNS
 from privacy_profile.errors import PolicyError
 from privacy_profile.policy.model import Policy
 from privacy_profile.policy.rules import check_policy
@@ -156,4 +157,6 @@ def write_shop(root: Path, *, seed: int = 7) -> Shop:
         for k in range(2)
     ]
     pd.DataFrame(orders).to_csv(root / "orders.csv", index=False)
+    for name, cols in CAMPAIGN_COLUMNS.items():  # the policy's campaign tables, empty here
+        pd.DataFrame(columns=list(cols)).to_csv(root / f"{name}.csv", index=False)
     return Shop(dir=root, users=ids, expected_user_reasons=dict(CASES))

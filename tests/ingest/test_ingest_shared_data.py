@@ -75,6 +75,7 @@ def _generic(d: dict, events: dict, *, ts_col: str, subj_table_cols: dict) -> No
     # ingestion only: the shop policy's role mapping and segments name tables replaced here
     d.pop("mapping", None)
     d.pop("segmentation", None)
+    d.pop("analytics", None)  # the shop's analytics name tables this policy does not have
     del ts_col, subj_table_cols
 
 
