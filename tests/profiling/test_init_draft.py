@@ -327,3 +327,27 @@ def test_consent_flag_vocabularies(
     assert flag.semantic == "consent_flag" and flag.type.value == typ
     assert flag.meanings == meanings and flag.unknown_values == 0
     assert table.subject_column == "member_id" and table.kind == "subjects"
+
+
+def test_identity_links_and_what_was_not_proposed(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    members = "".join(f"u{i % 40},o{i},{'男' if i % 2 else '女'}\n" for i in range(60))
+    (folder / "members.csv").write_text("unionid,openid,gender\n" + members, encoding="utf-8")
+    orders = "".join(f"o{i % 60},D{i},{i}.5,待发货,2026-01-0{1 + i % 9}\n" for i in range(90))
+    (folder / "orders.csv").write_text(
+        "openid,order_id,amount,status,created_at\n" + orders, encoding="utf-8"
+    )
+    out = tmp_path / "p.yaml"
+    init_policy(folder, out, scan=False)
+    pol = load_policy_file(out).policy
+    (link,) = pol.identity_links
+    assert (link.table, link.account_column, link.person_column) == ("members", "openid", "unionid")
+    # no status word means paid: no orders role (never a guessed paid value), a note instead
+    assert pol.mapping is None and pol.segmentation is None
+    assert pol.tables["orders"].columns["status"].values is None
+    text = out.read_text(encoding="utf-8")
+    assert "# review: not proposed" in text
+    assert "no status value of 'status' is a built-in word meaning paid" in text
+    assert "待发货" not in text
+    assert "consents" in pol.tables  # no consent table or flag: the placeholder stays
