@@ -81,7 +81,8 @@ def family_features(spec: SegmentationSpec) -> dict[str, tuple[str, ...]]:
     if spec.rules:
         feats: list[str] = []
         for r in spec.rules:
-            feats += sorted(rule_features(parse_rule(r.expr, rule=r.name)))
+            node = parse_rule(r.expr, rule=r.name, tags=set(spec.tags))
+            feats += sorted(rule_features(node))
         out["rule"] = tuple(dict.fromkeys(feats))
     if spec.tree is not None:
         out["tree"] = tuple(str(f) for f in spec.tree.features)

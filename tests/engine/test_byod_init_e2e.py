@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import copy
 import io
-import re
 import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +22,7 @@ from typing import Any
 import pandas as pd
 import pytest
 from ruamel.yaml import YAML
-from test_byod_mapping_e2e import _shop
+from test_byod_mapping_e2e import _shop, safe_tmp
 from typer.testing import CliRunner
 
 from privacy_profile.cli import app
@@ -98,10 +96,7 @@ def _run(tmp: Path, policy: Path, name: str) -> tuple[Any, Path, Path]:
 
 @pytest.fixture(scope="module")
 def drafted() -> Iterator[tuple[Path, dict[str, Any]]]:
-    # Not under pytest's numbered temp folder: the release guard scans every string of a
-    # lineage event, and a path segment such as ``pytest-123`` next to a Chinese file name
-    # (订单.csv) has the shape of a WeChat id, so the run would be refused.
-    tmp = Path(tempfile.mkdtemp(prefix="ppinit")).resolve()
+    tmp = safe_tmp()  # not under pytest's numbered folders (see safe_tmp)
     try:
         yield from _drafted(tmp)
     finally:
@@ -109,9 +104,6 @@ def drafted() -> Iterator[tuple[Path, dict[str, Any]]]:
 
 
 def _drafted(tmp: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
-    if re.search(r"[_\-]", tmp.name):  # mkdtemp's random part may hold "_"
-        tmp = tmp / "shop"
-        tmp.mkdir()
     (tmp / "in").mkdir()
     _shop(tmp / "in")
     draft = tmp / "draft.yaml"
