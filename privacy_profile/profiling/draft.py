@@ -2,11 +2,11 @@
 
 :func:`draft_policy` samples every CSV / Parquet / JSON Lines file of a folder, profiles and
 classifies its columns (:mod:`privacy_profile.profiling.propose`), picks the subjects table,
-the subject id column of every table and where consent lives, and renders a YAML policy that
-the current policy model accepts, with a ``# review:`` comment on every guess. Proposals the
-model cannot express yet (semantic role mappings, value maps, consent flag columns) are written
-as a commented block at the end. :func:`init_policy` validates the draft and writes it
-atomically.
+the subject id column of every table and where consent lives (a consent table, or a consent
+flag column of the subjects table), proposes the role mapping, value maps, custom tags and
+identity links the samples support (:mod:`privacy_profile.profiling.roles`), and renders a
+YAML policy with a ``# review:`` comment on every guess. :func:`init_policy` validates the
+draft and writes it atomically.
 
 The draft never contains a sample value: only file and column names, statistics, entity types,
 and, for closed vocabularies (是/否, 已支付, 购买, ...), the built-in words of
@@ -45,7 +45,7 @@ class PolicyDraft:
     tables: tuple[TableProposal, ...]
     skipped: tuple[str, ...]  # files without a recognisable subject id column
     subjects_table: str
-    consent_table: str | None  # None: a placeholder consent table was declared
+    consent_table: str | None  # None: consent flag columns, or a placeholder consent table
 
     def summary(self) -> str:
         """One line per table: file, format, encoding, rows sampled, kind, subject column."""

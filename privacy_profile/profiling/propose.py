@@ -250,9 +250,14 @@ def _column(
         role, typ, fmt = ColumnRole.METRIC, ColumnType.FLOAT, None
         if profile.type not in (ColumnType.INTEGER, ColumnType.FLOAT):
             reasons.append("values did not all parse as numbers in the sample")
-    elif kind in ("boolean", "consent"):
-        # Only the spellings the validator reads as booleans make a boolean column; others
-        # (是/否, 同意/撤回) stay strings until value maps arrive (round two).
+    elif kind == "boolean":
+        # A boolean when the validator reads the spellings (Y/N, 1/0) or a value map of
+        # built-in words (是/否) says true/false; otherwise a string to review.
+        words, _ = _meanings(semantic, kind, tkind, sample, name)
+        boolean = profile.type is ColumnType.BOOLEAN or bool(words)
+        typ, fmt = (ColumnType.BOOLEAN if boolean else ColumnType.STRING), None
+    elif kind == "consent":
+        # Y/N, 1/0: a boolean; 是/否, 同意/撤回: a string mapped to granted / withdrawn.
         typ = ColumnType.BOOLEAN if profile.type is ColumnType.BOOLEAN else ColumnType.STRING
         fmt = None
     elif kind == "unknown":

@@ -1,6 +1,7 @@
 """Render a draft policy as commented YAML (ruamel): the tables with a ``# review:`` comment
-on every guess, placeholders the reviewer must replace, and the commented block of proposals
-(role mappings, value maps, consent flags, custom tags) for what the model cannot express."""
+on every guess, value maps of built-in words, the role mapping, consent flags, custom tags and
+identity links where the samples support them, placeholders the reviewer must replace, and a
+closing comment on what could not be proposed."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from privacy_profile.errors import InputError
 from privacy_profile.profiling.propose import ColumnProposal, TableProposal
+from privacy_profile.profiling.roles import RoleProposal, propose_roles, value_map
 
 __all__ = ["DOMAIN", "KEY_ENV", "PURPOSE", "R", "render_draft"]
 
@@ -70,6 +72,16 @@ def _column_map(c: ColumnProposal, subject: bool) -> CommentedMap:
     m["treatment"] = _flow(c.treatment) if isinstance(c.treatment, dict) else c.treatment
     why = "; ".join(c.reasons)
     m.yaml_add_eol_comment(f"{R}{why} ({_stats(c)})", "category")
+    values = value_map(c)
+    if values is not None:
+        m["values"] = _flow(values)
+        note = "built-in words the sample matched"
+        if c.unknown_values:
+            note += (
+                f"; {c.unknown_values} other value(s) not in the built-in vocabulary: list "
+                "them here (raw: meaning) or their rows are quarantined"
+            )
+        m.yaml_add_eol_comment(f"{R}{note}", "values")
     return m
 
 
@@ -195,6 +207,7 @@ def render_draft(
     doc["purposes"] = [purpose]
     doc.yaml_add_eol_comment(f"{R}the purpose(s) of the runs", "purposes")
 
+    roles = propose_roles(tables, subjects, consent)
     cr = CommentedMap()
     table_maps = CommentedMap()
     for t in tables:
@@ -233,6 +246,8 @@ def render_draft(
                     f"{R}NOT FOUND in {consent.sample.path.name}: add this column", placeholder
                 )
                 cr.yaml_add_eol_comment(f"{R}no such column found: a placeholder", field)
+    elif roles.flag_column is not None:
+        _flag_consent(cr, subjects, sid.name, roles.flag_column)
     else:
         cr["table"] = "consents"
         cr["user_column"] = sid.name
@@ -242,9 +257,8 @@ def render_draft(
         cr["notice_version_column"] = "notice_version"
         table_maps["consents"] = _placeholder_consents(sid)
         table_maps.yaml_add_eol_comment(
-            f"{R}PLACEHOLDER: no consent table in the samples; a run refuses to start without "
-            "consents.csv (status granted|withdrawn). Consent flag columns, if any, are listed "
-            "in the proposed mappings at the end (round two)",
+            f"{R}PLACEHOLDER: no consent table or consent flag column in the samples; a run "
+            "refuses to start without consents.csv (status granted|withdrawn)",
             "consents",
         )
     doc["consent_records"] = cr
@@ -307,12 +321,13 @@ def render_draft(
             "undeclared_identifier_columns": "refuse",
         }
     )
+    _role_sections(doc, roles, subjects.name)
 
     header = (
         "Drafted by `privacy-profile init` from samples of the files in the input folder.\n"
         "Every guess carries a `# review:` comment; nothing here was copied from the data\n"
-        "except built-in vocabulary words (是/否, 已支付, ...) named in the PROPOSED MAPPINGS\n"
-        "block at the end. Check it, then `privacy-profile policy validate` it."
+        "except built-in vocabulary words (是/否, 已支付, 同意/撤回, 购买, ...) in value maps.\n"
+        "Check it, then `privacy-profile policy validate` it and `privacy-profile run --dry-run`."
     )
     doc.yaml_set_start_comment(header)
     yaml = YAML()
@@ -320,62 +335,71 @@ def render_draft(
     yaml.indent(mapping=2, sequence=4, offset=2)
     buf = io.StringIO()
     yaml.dump(doc, buf)
-    return buf.getvalue() + _mapping_block(tables, subjects, consent)
+    return buf.getvalue() + _notes_block(roles)
 
 
-def _meanings(c: ColumnProposal) -> str:
-    parts = [f"{k}: [{', '.join(v)}]" for k, v in sorted(c.meanings.items())]
-    text = "{" + ", ".join(parts) + "}"
-    if c.unknown_values:
-        text += f"  # {c.unknown_values} other value(s) not in the built-in vocabulary: review"
-    return text
+def _flag_consent(cr: CommentedMap, subjects: TableProposal, sid: str, flag: str) -> None:
+    """Consent as a per-purpose flag column of the subjects table (``purpose_flags``)."""
+    cr["table"] = subjects.name
+    cr["user_column"] = sid
+    cr["purpose_flags"] = CommentedMap({PURPOSE: flag})
+    cr.yaml_add_eol_comment(
+        f"{R}the column holding consent to this purpose (its value map says granted / withdrawn)",
+        "purpose_flags",
+    )
+    version = subjects.column("notice_version")
+    if version is not None:
+        cr["notice_version_column"] = version.name
+        cr.yaml_add_eol_comment(f"{R}guessed from the column name", "notice_version_column")
+    else:
+        cr["notice_version"] = "REVIEW-flags-notice-version"
+        cr.yaml_add_eol_comment(
+            f"{R}the privacy-notice version the flags were collected under; until it is one of "
+            "the purpose's accepted_notice_versions, no consent counts",
+            "notice_version",
+        )
 
 
-def _mapping_block(
-    tables: list[TableProposal], subjects: TableProposal, consent: TableProposal | None
-) -> str:
-    """The proposals the current model cannot express (round two), as commented YAML."""
-    lines = [
-        "",
-        "# " + "=" * 78,
-        "# PROPOSED MAPPINGS (review; not policy fields yet: they become fields in round two)",
-        "# " + "=" * 78,
-        "# roles:",
-        f"#   subjects: {{table: {subjects.name}, id: {subjects.subject_column}}}",
-        "#   subject_id:  # per table (names may differ)",
-    ]
-    for t in tables:
-        lines.append(f"#     {t.name}: {t.subject_column}")
-    for kind, roles in (
-        ("orders", ("order_id", "amount", "time", "status", "category", "coupon_flag")),
-        ("events", ("event_type", "time", "category")),
-    ):
-        for t in (t for t in tables if t.kind == kind):
-            found = [(r, t.column(r)) for r in roles]
-            body = ", ".join(f"{r}: {c.name}" for r, c in found if c is not None)
-            lines.append(f"#   {kind}: {{table: {t.name}, {body}}}")
-    lines.append("# value_maps:  # only built-in vocabulary words are named")
-    for t in tables:
-        for c in t.columns:
-            closed = c.semantic in ("status", "event_type") or c.kind in ("boolean", "consent")
-            if closed and (c.meanings or c.unknown_values):
-                lines.append(f"#   {t.name}.{c.name}: {_meanings(c)}")
-    lines.append("# consent:")
-    if consent is not None:
-        lines.append(f"#   table: {consent.name}")
-    flags = [c for c in subjects.columns if c.semantic == "consent_flag"]
-    if flags:
-        lines.append(f"#   flags_in: {subjects.name}  # per-purpose flag columns")
-        for c in flags:
-            lines.append(f"#     {c.name}: {{purpose: REVIEW, values: {_meanings(c)}}}")
-    if consent is None and not flags:
-        lines.append("#   none found: add a consent table or flag columns")
-    tags = [
-        f"{t.name}.{c.name}"
-        for t in tables
-        for c in t.columns
-        if c.semantic in ("member_level", "channel", "occupation") or c.kind == "qi"
-    ]
-    if tags:
-        lines.append(f"# custom_tags:  # candidate persona dimensions: {', '.join(tags)}")
+def _role_sections(doc: CommentedMap, roles: RoleProposal, subjects: str) -> None:
+    """``mapping``, ``identity_links`` and ``segmentation.tags`` where proposed."""
+    if roles.mapping is not None:
+        mapping = CommentedMap()
+        for role, fields in roles.mapping.items():
+            mapping[role] = CommentedMap(
+                {k: _fseq(v) if isinstance(v, list) else v for k, v in fields.items()}
+            )
+        doc["mapping"] = mapping
+        doc.yaml_add_eol_comment(
+            f"{R}which table and column plays each role (guessed from column names; values "
+            "after the columns' value maps)",
+            "mapping",
+        )
+    if roles.identity_links:
+        doc["identity_links"] = [_flow(link) for link in roles.identity_links]
+        doc.yaml_add_eol_comment(
+            f"{R}openid -> unionid pairs: one person is one privacy unit across accounts",
+            "identity_links",
+        )
+    if roles.tags:
+        seg = CommentedMap()
+        seg["tags"] = _flow(dict(roles.tags))
+        seg.yaml_add_eol_comment(
+            f"{R}custom tags (columns of {subjects}); list each tag's public values under "
+            "tag_domains.<tag> (never copied from the data; without a list personas use "
+            "private group selection and trees cannot use the tag)",
+            "tags",
+        )
+        doc["segmentation"] = seg
+        doc.yaml_add_eol_comment(
+            f"{R}add segment families (rfm, personas, ...) with public bounds: docs/segments.md",
+            "segmentation",
+        )
+
+
+def _notes_block(roles: RoleProposal) -> str:
+    """What the samples did not support, as a closing comment for the reviewer."""
+    if not roles.notes:
+        return ""
+    lines = ["", "# review: not proposed (the samples did not support a confident guess):"]
+    lines += [f"#   - {note}" for note in roles.notes]
     return "\n".join(lines) + "\n"

@@ -118,7 +118,7 @@ NAME_HINTS: tuple[NameHint, ...] = (
         contains=("生日", "出生"),
     ),
     NameHint("user.demographic.age_range", "age", exact=("age", "年龄")),
-    NameHint("user.demographic.gender", "qi", exact=("gender", "sex", "性别")),
+    NameHint("user.demographic.gender", "qi", "gender", exact=("gender", "sex", "性别")),
     NameHint(
         "user.location.imprecise",
         "city",
@@ -163,6 +163,13 @@ NAME_HINTS: tuple[NameHint, ...] = (
         "status",
         exact=("status", "orderstatus", "state", "订单状态", "状态", "支付状态"),
         contains=("状态",),
+    ),
+    NameHint(
+        "user.account",
+        "time",
+        "registered_at",
+        exact=("registeredat", "registertime", "signupat", "signuptime", "joinedat"),
+        contains=("注册时间", "注册日期", "入会时间", "开卡时间", "registered", "signup"),
     ),
     NameHint(
         "user.behavior",

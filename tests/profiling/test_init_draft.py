@@ -85,15 +85,41 @@ def test_draft_validates_and_marks_guesses(shop: Path, tmp_path: Path, scanner: 
     reviewed = [ln for ln in category_lines if "# review:" in ln]
     assert len(reviewed) == sum(len(t.columns) for t in draft.tables)  # + 5 placeholder columns
     assert text.count("# review:") >= sum(len(t.columns) for t in draft.tables)
-    assert "PROPOSED MAPPINGS" in text
-    assert "orders: {table: 订单, order_id: 订单号, amount: 实付金额, time: 下单时间" in text
-    assert "订单.订单状态: {paid: [已支付], refunded: [已退款]}" in text
+    # round two: role mapping, value maps, consent flags and custom tags are real fields
+    roles = pol.roles()
+    assert roles.orders is not None and roles.events is not None
+    o = roles.orders
+    assert (o.table, o.order_id, o.amount, o.time, o.status) == (
+        "订单", "订单号", "实付金额", "下单时间", "订单状态"
+    )  # fmt: skip
+    assert (o.paid_values, o.refund_values, o.category) == (["paid"], ["refunded"], "品类")
+    orders = pol.tables["订单"].columns
+    assert orders["订单状态"].values == {"已支付": "paid", "已退款": "refunded"}
     assert "1 other value(s) not in the built-in vocabulary" in text
-    events = "behavior.action: {cart: [加购], favourite: [收藏], purchase: [购买], view: [浏览]}"
-    assert events in text
-    assert "同意营销: {purpose: REVIEW, values: {granted: [是], withdrawn: [否]}}" in text
-    assert "会员.会员等级" in text  # a custom tag candidate
-    assert "PLACEHOLDER: no consent table" in text
+    e = roles.events
+    assert (e.table, e.event_type, e.time) == ("behavior", "action", "ts")
+    assert (e.purchase_values, e.view_values) == (["purchase"], ["view"])
+    assert (e.cart_values, e.favourite_values) == (["cart"], ["favourite"])
+    assert pol.tables["behavior"].columns["action"].values == {
+        "加购": "cart", "收藏": "favourite", "购买": "purchase", "浏览": "view"
+    }  # fmt: skip
+    s = roles.subjects
+    assert (s.gender, s.channel, s.registered_at, s.location) == (
+        "性别",
+        "渠道",
+        "注册时间",
+        "城市",
+    )
+    cr = pol.consent_records
+    assert cr.is_flags and cr.table == "会员" and cr.user_column == "会员ID"
+    assert cr.purpose_flags == {"marketing.advertising.profiling": "同意营销"}
+    assert cr.notice_version not in pol.purposes[0].consent.accepted_notice_versions
+    assert members["同意营销"].values == {"是": "granted", "否": "withdrawn"}
+    assert "consents" not in pol.tables and "consents.csv" not in text
+    assert pol.segmentation is not None
+    assert pol.segmentation.tags == {"member_level": "会员等级"}
+    assert pol.segmentation.tag_domains == {}  # values are the reviewer's to list
+    assert "tag_domains" in text and "PROPOSED MAPPINGS" not in text
 
 
 def test_draft_never_contains_sample_values(shop: Path, scanner: Any) -> None:
@@ -124,8 +150,9 @@ def test_consent_table_is_mapped(tmp_path: Path, scanner: Any) -> None:
     assert (cr.table, cr.user_column) == ("授权记录", "用户编号")
     assert (cr.purpose_column, cr.status_column) == ("授权用途", "状态")
     assert (cr.timestamp_column, cr.notice_version_column) == ("记录时间", "隐私政策版本")
+    assert pol.tables["授权记录"].columns["状态"].values == {"同意": "granted", "撤回": "withdrawn"}
+    assert not cr.is_flags  # a consent table wins over flag columns
     text = out.read_text(encoding="utf-8")
-    assert "授权记录.状态: {granted: [同意], withdrawn: [撤回]}" in text
     assert "NV-ZZ-2099" not in text
     assert "consents.csv" not in text
 
@@ -300,3 +327,27 @@ def test_consent_flag_vocabularies(
     assert flag.semantic == "consent_flag" and flag.type.value == typ
     assert flag.meanings == meanings and flag.unknown_values == 0
     assert table.subject_column == "member_id" and table.kind == "subjects"
+
+
+def test_identity_links_and_what_was_not_proposed(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    members = "".join(f"u{i % 40},o{i},{'男' if i % 2 else '女'}\n" for i in range(60))
+    (folder / "members.csv").write_text("unionid,openid,gender\n" + members, encoding="utf-8")
+    orders = "".join(f"o{i % 60},D{i},{i}.5,待发货,2026-01-0{1 + i % 9}\n" for i in range(90))
+    (folder / "orders.csv").write_text(
+        "openid,order_id,amount,status,created_at\n" + orders, encoding="utf-8"
+    )
+    out = tmp_path / "p.yaml"
+    init_policy(folder, out, scan=False)
+    pol = load_policy_file(out).policy
+    (link,) = pol.identity_links
+    assert (link.table, link.account_column, link.person_column) == ("members", "openid", "unionid")
+    # no status word means paid: no orders role (never a guessed paid value), a note instead
+    assert pol.mapping is None and pol.segmentation is None
+    assert pol.tables["orders"].columns["status"].values is None
+    text = out.read_text(encoding="utf-8")
+    assert "# review: not proposed" in text
+    assert "no status value of 'status' is a built-in word meaning paid" in text
+    assert "待发货" not in text
+    assert "consents" in pol.tables  # no consent table or flag: the placeholder stays
