@@ -230,10 +230,12 @@ def build_segments(
         init = None
         if km.init is KMeansInit.RFM_CLASSES and rfm_table is not None:
             ok = rfm_table.loc[~rfm_table["suppressed"]]
-            cand = pd.DataFrame({n: ok[f"mean_{n}"].to_numpy() for n in names})
-            init = init_from_class_means(
-                scale_features(cand, kparams), ok["dp_size"].tolist(), km.k
-            )
+            if len(ok) and all(f"mean_{n}" in ok.columns for n in names):
+                # every class suppressed: no released means to start from; random start
+                cand = pd.DataFrame({n: ok[f"mean_{n}"].to_numpy() for n in names})
+                init = init_from_class_means(
+                    scale_features(cand, kparams), ok["dp_size"].tolist(), km.k
+                )
         kres = release_kmeans(
             pop, kparams, loss=PrivacyLoss(epsilon=km.epsilon), ctx=ctx, init_centers=init
         )
