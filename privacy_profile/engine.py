@@ -31,6 +31,7 @@ from typing import Any
 import pandas as pd
 
 from privacy_profile._io import atomic_write_text
+from privacy_profile._paths import check_ledger_path, check_output_root
 from privacy_profile.dp import BudgetLedger, BudgetUsage, BudgetWindow, DPRandom, PrivacyLoss
 from privacy_profile.errors import PolicyError
 from privacy_profile.ingest import KeyRing, SanitizeResult, sanitize, write_sanitized
@@ -460,7 +461,7 @@ def sanitize_then_segment(
         )
     inputs = Path(inputs)
     run_id = run_id or new_run_id()
-    run_dir = Path(out) / "runs" / run_id
+    run_dir = check_output_root(out) / "runs" / run_id
     rng = rng if rng is not None else DPRandom()
     log = RunLog.for_run_dir(run_dir)
     guard = ReleaseGuard.for_run(
@@ -593,7 +594,7 @@ def open_ledger(path: str | Path, policy: Policy) -> BudgetLedger:
         else BudgetWindow.calendar_month()
     )
     return BudgetLedger.open(
-        Path(path),
+        check_ledger_path(path),
         dataset=pv.budget_dataset,
         budget=PrivacyLoss(epsilon=pv.epsilon_budget, delta=pv.delta_budget),
         window=window,
