@@ -1,21 +1,28 @@
 """The `privacy-profile` command line: a thin layer over the library.
 
-Each command calls one library function. A library error (any PrivacyProfileError) becomes one
-clear message on stderr and exit code 1 (2 for usage errors); never a traceback.
+Each command calls one library function. Every command runs inside one error boundary
+(:class:`_ErrorBoundary`): a library error (any PrivacyProfileError), and a file-system, SQLite,
+Arrow or CSV error (translated by :func:`privacy_profile._boundary.as_library_error`), becomes
+one clear message on stderr naming the file and the fix, with exit code 1 (2 for usage errors,
+3 for a bug, 130 for Ctrl-C); never a traceback.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from typer.core import TyperGroup
 
+from privacy_profile._boundary import as_library_error
 from privacy_profile.errors import PrivacyProfileError
 from privacy_profile.policy.explain import explain_policy
 from privacy_profile.policy.loader import LoadedPolicy, load_policy_file
@@ -27,6 +34,54 @@ from privacy_profile.policy.schema import policy_schema_text
 
 __all__ = ["app", "main"]
 
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True)
+
+T = TypeVar("T")
+
+
+def _fail(e: Exception) -> NoReturn:
+    """Print one clear message for ``e`` and exit: 1 for a problem with the user's files or
+    settings (a library error, or a file-system / SQLite / Arrow / CSV error translated into
+    one), 3 for a bug (no traceback unless PRIVACY_PROFILE_DEBUG=1)."""
+    lib = as_library_error(e)
+    if lib is not None:
+        err.print(f"[bold red]error:[/] {escape(str(lib))}", markup=True)
+        raise typer.Exit(1) from None
+    if os.environ.get("PRIVACY_PROFILE_DEBUG") == "1":
+        raise e
+    err.print(
+        f"[bold red]internal error:[/] {type(e).__name__} (a bug in privacy-profile, not in "
+        "your files). Nothing more was released; run again with PRIVACY_PROFILE_DEBUG=1 for "
+        "the traceback and report it.",
+        markup=True,
+    )
+    raise typer.Exit(3) from None
+
+
+class _ErrorBoundary(TyperGroup):
+    """The one error boundary: every command (and sub-command) runs inside this ``invoke``."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            err.print("[bold red]interrupted[/]", markup=True)
+            raise typer.Exit(130) from None
+        except Exception as e:
+            if type(e).__module__.split(".")[0] in ("typer", "click"):
+                raise  # usage errors, help, exit codes: the framework's own handling
+            _fail(e)
+
+
+def _run(fn: Callable[[], T]) -> T:
+    """Call a library function; its errors reach the one boundary (:class:`_ErrorBoundary`)."""
+    try:
+        return fn()
+    except PrivacyProfileError as e:
+        _fail(e)
+
+
 app = typer.Typer(
     name="privacy-profile",
     help="Privacy-preserving user profiling: consent-gated ingestion, pseudonymization, "
@@ -34,6 +89,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=_ErrorBoundary,
 )
 policy_app = typer.Typer(help="Validate, explain and describe policy files.", no_args_is_help=True)
 app.add_typer(policy_app, name="policy")
@@ -41,20 +97,6 @@ audit_app = typer.Typer(help="Verify what a run did, for auditors.", no_args_is_
 app.add_typer(audit_app, name="audit")
 lineage_app = typer.Typer(help="Lineage documents generated from run events.", no_args_is_help=True)
 app.add_typer(lineage_app, name="lineage")
-
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-out = Console(highlight=False, soft_wrap=True)
-
-T = TypeVar("T")
-
-
-def _run(fn: Callable[[], T]) -> T:
-    """Call a library function; turn its errors into one message and exit code 1."""
-    try:
-        return fn()
-    except PrivacyProfileError as e:
-        err.print(f"[bold red]error:[/] {e}", markup=True)
-        raise typer.Exit(1) from None
 
 
 @policy_app.command("validate")
