@@ -28,7 +28,13 @@ from privacy_profile.errors import AuditError
 from privacy_profile.lineage.facets import PRIVACY_FACET_NAME
 from privacy_profile.lineage.guard import ReleaseGuard, Scanner, describe_leaks
 from privacy_profile.lineage.recorder import read_events
-from privacy_profile.lineage.runlog import RunLog, file_sha256, verify_chain
+from privacy_profile.lineage.runlog import (
+    REPAIR_KIND,
+    RunLog,
+    RunLogRecord,
+    file_sha256,
+    verify_chain,
+)
 
 __all__ = [
     "AuditReport",
@@ -125,6 +131,7 @@ class AuditReport:
     ledger_charges_checked: int
     internal_checked: tuple[str, ...] = ()
     pii_rescanned: bool
+    repairs: tuple[str, ...] = ()  # torn run-log tails sealed by a later append
 
     def summary(self) -> str:
         lines = [
@@ -142,6 +149,8 @@ class AuditReport:
             "  re-scan: no pseudonym/token-shaped strings"
             + (", no PII findings" if self.pii_rescanned else " (PII scan not run: no scanner)"),
         ]
+        for r in self.repairs:
+            lines.append(f"  run log REPAIR: {r}")
         return "\n".join(lines)
 
 
@@ -195,8 +204,9 @@ def verify_run(
     run_dir = Path(run_dir)
     log = RunLog(run_log_path) if run_log_path is not None else RunLog.for_run_dir(run_dir)
 
-    # 1. the chain
+    # 1. the chain (and the torn tails a later append sealed)
     records = verify_chain(log.path)
+    repairs = tuple(_describe_repair(log, r) for r in records if r.kind == REPAIR_KIND)
 
     # 2. the events
     events_path = run_dir / "lineage" / "events.jsonl"
@@ -289,4 +299,19 @@ def verify_run(
         internal_checked=tuple(str(p) for p in internal),
         ledger_charges_checked=n_charges,
         pii_rescanned=scanner is not None,
+        repairs=repairs,
+    )
+
+
+def _describe_repair(log: RunLog, rec: RunLogRecord) -> str:
+    p = rec.payload
+    side = log.path.with_name(str(p.get("saved_as", "")))
+    kept = "kept"
+    if not side.is_file():
+        kept = "side file MISSING"
+    elif file_sha256(side) != p.get("torn_sha256"):
+        kept = "side file CHANGED"
+    return (
+        f"seq {rec.seq}: a torn last line ({p.get('torn_bytes')} bytes at offset "
+        f"{p.get('offset')}, {p.get('torn_sha256')}) was sealed; {side.name} {kept}"
     )
