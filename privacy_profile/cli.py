@@ -187,9 +187,20 @@ def lineage_doc(
 # --------------------------------------------------------------------------- pipeline commands
 
 
-def _keys(loaded: LoadedPolicy, dev_keys: bool) -> KeyRing:
+def _keys(
+    loaded: LoadedPolicy, dev_keys: bool, *, run: bool = False, allow: bool = False
+) -> KeyRing:
     from privacy_profile.ingest import KeyRing
 
+    if dev_keys and run:
+        keys = KeyRing.development_for_run(loaded.policy, acknowledged=allow)
+        err.print(
+            "[bold red]WARNING: DEVELOPMENT KEYS[/] on a real ledger: this run's budget charges "
+            "are real, its pseudonyms and tokens are throwaway; every output and "
+            "`audit verify` say so.",
+            markup=True,
+        )
+        return keys
     if dev_keys:
         err.print(
             "[yellow]warning:[/] using in-memory DEVELOPMENT keys: pseudonyms are not stable "
@@ -260,6 +271,13 @@ InputOption = Annotated[Path, typer.Option("--input", help="Folder with one file
 DevKeysOption = Annotated[
     bool, typer.Option("--dev-keys", help="Use in-memory development keys (demo only).")
 ]
+AllowDevKeysOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-development-keys-i-know",
+        help="Let `run --dev-keys` charge a real ledger (refused without it; marked everywhere).",
+    ),
+]
 
 
 @app.command("sanitize")
@@ -298,12 +316,13 @@ def run_cmd(
         Path, typer.Option("--ledger", help="The SQLite budget ledger of this dataset (durable).")
     ],
     dev_keys: DevKeysOption = False,
+    allow_dev_keys: AllowDevKeysOption = False,
 ) -> None:
     """Sanitize, build DP segments and personas, release them through the guard, with lineage."""
     from privacy_profile.engine import open_ledger, sanitize_then_segment, scanner_for
 
     loaded = _run(lambda: load_policy_file(policy))
-    keys = _run(lambda: _keys(loaded, dev_keys))
+    keys = _run(lambda: _keys(loaded, dev_keys, run=True, allow=allow_dev_keys))
     progress, on_stage = _progress()
     with _run(lambda: open_ledger(ledger, loaded.policy)) as book, progress:
         release = _run(

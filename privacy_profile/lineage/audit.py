@@ -132,6 +132,7 @@ class AuditReport:
     internal_checked: tuple[str, ...] = ()
     pii_rescanned: bool
     repairs: tuple[str, ...] = ()  # torn run-log tails sealed by a later append
+    development_keys: bool = False  # the lineage says the run used development keys
 
     def summary(self) -> str:
         lines = [
@@ -149,6 +150,12 @@ class AuditReport:
             "  re-scan: no pseudonym/token-shaped strings"
             + (", no PII findings" if self.pii_rescanned else " (PII scan not run: no scanner)"),
         ]
+        if self.development_keys:
+            lines.insert(
+                1,
+                "  WARNING: the run used DEVELOPMENT keys (throwaway pseudonyms and tokens; "
+                "demo only)",
+            )
         for r in self.repairs:
             lines.append(f"  run log REPAIR: {r}")
         return "\n".join(lines)
@@ -300,6 +307,11 @@ def verify_run(
         ledger_charges_checked=n_charges,
         pii_rescanned=scanner is not None,
         repairs=repairs,
+        development_keys=any(
+            bool(k.get("developmentKey"))
+            for k in (facet or {}).get("keys", [])
+            if isinstance(k, dict)
+        ),
     )
 
 

@@ -31,7 +31,15 @@ def _clean_failure(result: Result, *needles: str) -> str:
 
 def _run(shop: SmallShop, out: Path, ledger: Path, inputs: Path | None = None) -> Result:
     args = ["run", "--policy", str(POLICY), "--purpose", PURPOSE, "--dev-keys"]
-    args += ["--input", str(inputs or shop.input_dir), "--out", str(out), "--ledger", str(ledger)]
+    args += [
+        "--allow-development-keys-i-know",
+        "--input",
+        str(inputs or shop.input_dir),
+        "--out",
+        str(out),
+        "--ledger",
+        str(ledger),
+    ]
     return runner.invoke(app, args)
 
 
