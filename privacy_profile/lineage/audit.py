@@ -37,12 +37,18 @@ from privacy_profile.lineage.runlog import (
 )
 
 __all__ = [
+    "LEDGER_STATE_KIND",
     "AuditReport",
     "LedgerCharge",
     "LedgerLike",
+    "LedgerStateSource",
+    "ledger_state_payload",
+    "read_ledger_budget",
     "read_ledger_charges",
     "verify_run",
 ]
+
+LEDGER_STATE_KIND = "ledger_state"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -55,6 +61,8 @@ class LedgerCharge:
     epsilon: float
     delta: float
     sensitivity: float
+    charge_id: int = 0
+    charged_at: str = ""
 
 
 class _ChargeLike(Protocol):
@@ -93,8 +101,8 @@ def read_ledger_charges(
         raise AuditError(f"ledger {p} cannot be opened: {e}") from None
     try:
         sql = (
-            "SELECT run_id, mechanism, label, epsilon_units, delta_units, sensitivity "
-            "FROM charges WHERE run_id = ?"
+            "SELECT run_id, mechanism, label, epsilon_units, delta_units, sensitivity, "
+            "charge_id, charged_at FROM charges WHERE run_id = ?"
         )
         args: tuple[str, ...] = (run_id,)
         if dataset is not None:
@@ -113,9 +121,59 @@ def read_ledger_charges(
             epsilon=r[3] / _EPS_UNIT,
             delta=r[4] / _DELTA_UNIT,
             sensitivity=float(r[5]),
+            charge_id=int(r[6]),
+            charged_at=str(r[7]),
         )
         for r in rows
     ]
+
+
+def read_ledger_budget(ledger_path: str | Path, dataset: str) -> dict[str, Any] | None:
+    """The ledger's budget row for ``dataset`` (window, epsilon, delta), read-only."""
+    p = Path(ledger_path)
+    try:
+        conn = sqlite3.connect(f"file:{p.resolve()}?mode=ro", uri=True)
+        try:
+            row = conn.execute(
+                "SELECT window, epsilon_units, delta_units FROM budgets WHERE dataset = ?",
+                (dataset,),
+            ).fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error as e:
+        raise AuditError(f"ledger {p} cannot be read: {e}") from None
+    if row is None:
+        return None
+    return {"window": row[0], "epsilon_units": int(row[1]), "delta_units": int(row[2])}
+
+
+class LedgerStateSource(Protocol):
+    """What :func:`ledger_state_payload` reads (``privacy_profile.dp.BudgetLedger``)."""
+
+    dataset: str
+
+    @property
+    def window(self) -> Any: ...
+    @property
+    def budget(self) -> Any: ...
+    def charges_for_run(self, run_id: str) -> Sequence[Any]: ...
+
+
+def ledger_state_payload(ledger: LedgerStateSource, run_id: str) -> dict[str, Any]:
+    """The ledger rows of a run (ids, labels, losses, times) and the budget row, for the run
+    log at completion: a later backdated ``charged_at`` or raised budget breaks the match."""
+    return {
+        "dataset": ledger.dataset,
+        "budget": {
+            "window": ledger.window.spec,
+            "epsilon_units": round(ledger.budget.epsilon * _EPS_UNIT),
+            "delta_units": round(ledger.budget.delta * _DELTA_UNIT),
+        },
+        "charges": [
+            {"charge_id": int(c.charge_id), "label": str(c.label), "charged_at": str(c.charged_at)}
+            for c in ledger.charges_for_run(run_id)
+        ],
+    }
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -225,6 +283,11 @@ def verify_run(
     if len(run_ids) != 1:
         raise AuditError(f"{events_path}: events carry {len(run_ids)} run ids, expected one")
     run_id = run_ids.pop()
+    if run_dir.resolve().name != run_id:
+        raise AuditError(
+            f"{events_path}: the events are of run {run_id} but the folder is "
+            f"{run_dir.resolve().name!r} (events swapped between runs, or a renamed folder)"
+        )
     types = tuple(str(e.get("eventType")) for e in events)
     if len(types) != 2 or types[0] != "START" or types[1] not in ("COMPLETE", "FAIL"):
         raise AuditError(
@@ -249,8 +312,10 @@ def verify_run(
     # 3. the outputs
     checked: list[Path] = []
     internal: list[Path] = []
+    expected = {events_path.resolve()}
     for rec in (r for r in mine if r.kind in ("output", "internal_output")):
-        path = log.resolve(str(rec.payload["path"]))
+        path = _in_run_dir(log, run_dir, run_id, str(rec.payload["path"]), rec.seq)
+        expected.add(path.resolve())
         if not path.is_file():
             raise AuditError(
                 f"output {rec.payload['name']!r} recorded in run log seq {rec.seq} is missing "
@@ -263,6 +328,18 @@ def verify_run(
                 f"{rec.payload['sha256']} recorded in run log seq {rec.seq} (the file changed)"
             )
         (checked if rec.kind == "output" else internal).append(path)
+
+    extra = sorted(
+        str(p.relative_to(run_dir))
+        for p in run_dir.rglob("*")
+        if p.is_file() and p.resolve() not in expected
+    )
+    if extra:
+        raise AuditError(
+            f"{run_dir}: {len(extra)} file(s) the run log does not record for run {run_id} "
+            f"(first: {extra[0]}); every file in a run folder must be recorded",
+            hint="a file was added after the run: remove it, or find who added it",
+        )
 
     # 4. the ledger
     final = events[-1]
@@ -279,6 +356,9 @@ def verify_run(
             charges = read_ledger_charges(ledger_path, run_id=run_id, dataset=dataset)
         _compare_dp(dp, charges)
         n_charges = len(charges)
+        states = [r for r in mine if r.kind == LEDGER_STATE_KIND]
+        if states:
+            _compare_ledger_state(states[-1], charges, ledger_path)
     elif dp:
         raise AuditError(
             f"the lineage records {len(dp)} DP mechanism(s) but no ledger was given to check "
@@ -313,6 +393,48 @@ def verify_run(
             if isinstance(k, dict)
         ),
     )
+
+
+def _in_run_dir(log: RunLog, run_dir: Path, run_id: str, recorded: str, seq: int) -> Path:
+    """The recorded output inside the run folder *given* (a copy is checked as a copy, never
+    the original files next to the run log)."""
+    p = Path(recorded)
+    parts = p.parts
+    if not p.is_absolute() and parts and parts[0] == run_id:
+        return run_dir.joinpath(*parts[1:])
+    original = log.resolve(recorded).resolve()
+    base = (log.path.resolve().parent / run_id).resolve()
+    try:
+        return run_dir / original.relative_to(base)
+    except ValueError:
+        raise AuditError(
+            f"run log seq {seq}: output {recorded} is outside the run folder of run {run_id}"
+        ) from None
+
+
+def _compare_ledger_state(
+    rec: RunLogRecord, charges: Sequence[Any], ledger_path: str | Path | None
+) -> None:
+    """The run log's ledger_state (written at completion) against the ledger now."""
+    recorded = {int(c["charge_id"]): c for c in rec.payload.get("charges", [])}
+    for c in charges:
+        cid = int(getattr(c, "charge_id", 0) or 0)
+        want = recorded.get(cid)
+        if want is None or str(want["charged_at"]) != str(getattr(c, "charged_at", "")):
+            raise AuditError(
+                f"ledger charge {cid} ({c.label!r}): its time {getattr(c, 'charged_at', '')} "
+                f"differs from {want['charged_at'] if want else 'nothing'} recorded in run log "
+                f"seq {rec.seq} (the ledger row was edited, e.g. backdated)"
+            )
+    if ledger_path is not None:
+        dataset = str(rec.payload.get("dataset", ""))
+        budget = read_ledger_budget(ledger_path, dataset)
+        if budget != rec.payload.get("budget"):
+            raise AuditError(
+                f"ledger {ledger_path}: the budget row of dataset {dataset!r} is {budget}, the "
+                f"run log seq {rec.seq} recorded {rec.payload.get('budget')} (the budget was "
+                "edited)"
+            )
 
 
 def _describe_repair(log: RunLog, rec: RunLogRecord) -> str:
