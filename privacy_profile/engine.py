@@ -36,6 +36,7 @@ from privacy_profile.dp import BudgetLedger, BudgetUsage, BudgetWindow, DPRandom
 from privacy_profile.errors import PolicyError
 from privacy_profile.ingest import KeyRing, SanitizeResult, sanitize, write_sanitized
 from privacy_profile.ingest.report import IngestReport
+from privacy_profile.lineage.audit import LEDGER_STATE_KIND, ledger_state_payload
 from privacy_profile.lineage.facets import (
     BudgetState,
     ColumnLineage,
@@ -528,8 +529,12 @@ def sanitize_then_segment(
                 run_id=run_id,
             )
             outputs, lineage = _output_datasets(run_dir, seg, pol, inputs)
+            log.append(run_id, LEDGER_STATE_KIND, ledger_state_payload(ledger, run_id))
             recorder.complete(outputs, lineage, facet)
             md, html = render_lineage_doc(recorder.events_path, run_dir / "lineage")
+            for p in sorted((run_dir / "lineage").iterdir()):  # documents and charts: hashed
+                if p.is_file() and p != recorder.events_path:
+                    log.record_output(run_id, p, internal=True)
     except BaseException as e:
         if not recorder.finished:
             recorder.fail(e)
