@@ -122,7 +122,7 @@ def _utc_naive(now: dt.datetime | None) -> dt.datetime:
 def _chunks(run: _Run, name: str, spec: Table, rb: TableReportBuilder) -> Iterator[Validated]:
     """Validated chunks of one table; feeds the guard with raw identifier values."""
     path = run.input_dir / spec.file_name(name)
-    schema = TableSchema(name=name, spec=spec, path=path)
+    schema = TableSchema(name=name, spec=spec, path=path, now=run.now)
     ids = [
         (c, normalizer_for(col.category))
         for c, col in spec.columns.items()
@@ -149,6 +149,18 @@ def _chunks(run: _Run, name: str, spec: Table, rb: TableReportBuilder) -> Iterat
         yield v
 
 
+def _digest(run: _Run, s: pd.Series) -> pd.Series:
+    """``hmac:`` + 16 hex digits of a keyed digest per cell (equal values, equal digests;
+    separated from pseudonyms by a prefix), so quarantine evidence holds no raw value."""
+    out = pd.Series(pd.NA, index=s.index, dtype="string")
+    present = s.notna().to_numpy(dtype=bool)
+    if present.any():
+        values = ["\x00quarantine\x00" + str(v) for v in s[present]]
+        hashed = run.pseudonymizer.hash_values(values, domain=run.domain)
+        out[present] = ["hmac:" + h[:16] for h in hashed]
+    return out
+
+
 def _mask_quarantine(run: _Run, spec: Table, q: pd.DataFrame) -> pd.DataFrame:
     """Quarantine rows keep record number, reason and column, never raw identifiers or text."""
     q = q.copy()
@@ -169,6 +181,8 @@ def _mask_quarantine(run: _Run, spec: Table, q: pd.DataFrame) -> pd.DataFrame:
             or isinstance(col.treatment, Drop | Scan | Tokenize)
         ):
             q[c] = pd.Series(pd.NA, index=q.index, dtype="string")
+        else:  # a typed or kept value may be anything (a phone in `amount`): keyed digest
+            q[c] = _digest(run, q[c])
     q = q.reset_index()
     q["_row"] = q["_row"].astype("int64")
     return q

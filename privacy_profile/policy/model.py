@@ -389,6 +389,13 @@ class Table(_Frozen):
         description="The column holding the data subject's id (joined to consent records)."
     )
     undeclared_columns: UndeclaredColumns = UndeclaredColumns.DROP
+    future_tolerance_days: int = Field(
+        default=1,
+        ge=0,
+        le=3660,
+        description="Dates and timestamps later than the run time plus this many days are "
+        "quarantined (future_timestamp): clock skew is tolerated, an order dated 2031 is not.",
+    )
     columns: dict[str, Column] = Field(min_length=1)
 
     def file_name(self, table_name: str) -> str:
