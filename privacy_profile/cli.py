@@ -157,6 +157,14 @@ def audit_verify(
     pii_scan: Annotated[
         bool, typer.Option("--pii-scan/--no-pii-scan", help="Re-scan the outputs for PII.")
     ] = True,
+    public_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--public-key",
+            help="The run-log signing public key (64 hex digits or PEM): require a valid "
+            "head signature covering the run.",
+        ),
+    ] = None,
 ) -> None:
     """Check a run's hash chain, output hashes, ledger charges and a re-scan of its outputs."""
     from privacy_profile.lineage.audit import verify_run
@@ -166,8 +174,13 @@ def audit_verify(
         from privacy_profile.pii import PiiScanner
 
         scanner = PiiScanner().scan_texts
+    from privacy_profile.lineage.signing import load_public_key
+
+    pub = _run(lambda: load_public_key(public_key)) if public_key is not None else None
     report = _run(
-        lambda: verify_run(run_dir, run_log_path=runlog, ledger_path=ledger, scanner=scanner)
+        lambda: verify_run(
+            run_dir, run_log_path=runlog, ledger_path=ledger, scanner=scanner, public_key=pub
+        )
     )
     out.print(report.summary())
 
@@ -317,12 +330,30 @@ def run_cmd(
     ],
     dev_keys: DevKeysOption = False,
     allow_dev_keys: AllowDevKeysOption = False,
+    signing_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--signing-key",
+            help="File (0600) with the run-log signing secret [default: $"
+            "PRIVACY_PROFILE_SIGNING_KEY when set; else the run log is not signed].",
+        ),
+    ] = None,
 ) -> None:
     """Sanitize, build DP segments and personas, release them through the guard, with lineage."""
     from privacy_profile.engine import open_ledger, sanitize_then_segment, scanner_for
+    from privacy_profile.lineage.signing import SIGNING_KEY_ENV, RunLogSigner
 
     loaded = _run(lambda: load_policy_file(policy))
     keys = _run(lambda: _keys(loaded, dev_keys, run=True, allow=allow_dev_keys))
+    signer = None
+    if signing_key is not None or os.environ.get(SIGNING_KEY_ENV):
+        signer = _run(lambda: RunLogSigner.from_environment(file=signing_key))
+    else:
+        err.print(
+            f"[yellow]warning:[/] no run-log signing key ({SIGNING_KEY_ENV} or --signing-key): "
+            "the run log head is not signed, so a rewrite of the log cannot be told apart",
+            markup=True,
+        )
     progress, on_stage = _progress()
     with _run(lambda: open_ledger(ledger, loaded.policy)) as book, progress:
         release = _run(
@@ -335,8 +366,11 @@ def run_cmd(
                 out_dir,
                 scanner=scanner_for(loaded.policy),
                 progress=on_stage,
+                signer=signer,
             )
         )
+    if signer is not None:
+        out.print(f"run log head signed; public key (for auditors): {signer.public_hex()}")
     out.print(_summary(release))
 
 

@@ -20,7 +20,7 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from privacy_profile.dp.ledger import DELTA_UNIT as _DELTA_UNIT
 from privacy_profile.dp.ledger import EPS_UNIT as _EPS_UNIT
@@ -35,6 +35,10 @@ from privacy_profile.lineage.runlog import (
     file_sha256,
     verify_chain,
 )
+from privacy_profile.lineage.signing import HEAD_SIGNATURE_KIND, verify_head_signature
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 __all__ = [
     "LEDGER_STATE_KIND",
@@ -191,6 +195,7 @@ class AuditReport:
     pii_rescanned: bool
     repairs: tuple[str, ...] = ()  # torn run-log tails sealed by a later append
     development_keys: bool = False  # the lineage says the run used development keys
+    signature: str = "unsigned"  # how the run log head covering the run is signed
 
     def summary(self) -> str:
         lines = [
@@ -214,6 +219,7 @@ class AuditReport:
                 "  WARNING: the run used DEVELOPMENT keys (throwaway pseudonyms and tokens; "
                 "demo only)",
             )
+        lines.insert(2, f"  run log signature: {self.signature}")
         for r in self.repairs:
             lines.append(f"  run log REPAIR: {r}")
         return "\n".join(lines)
@@ -263,9 +269,12 @@ def verify_run(
     ledger: LedgerLike | None = None,
     ledger_path: str | Path | None = None,
     scanner: Scanner | None = None,
+    public_key: Ed25519PublicKey | None = None,
 ) -> AuditReport:
     """Verify one run directory; raise :class:`AuditError` with a precise message on any
-    mismatch. The run log defaults to ``run_dir/../runlog.jsonl``."""
+    mismatch. The run log defaults to ``run_dir/../runlog.jsonl``. With ``public_key`` a valid
+    Ed25519 head signature covering every record of the run is required (a truncated or
+    re-hashed log fails)."""
     run_dir = Path(run_dir)
     log = RunLog(run_log_path) if run_log_path is not None else RunLog.for_run_dir(run_dir)
 
@@ -308,6 +317,8 @@ def verify_run(
                 f"{events_path}:{i} ({types[i - 1]}): SHA-256 differs from run log record "
                 f"seq {rec.seq} (the event was modified)"
             )
+
+    signature = _check_signature(records, mine, public_key)
 
     # 3. the outputs
     checked: list[Path] = []
@@ -387,11 +398,44 @@ def verify_run(
         ledger_charges_checked=n_charges,
         pii_rescanned=scanner is not None,
         repairs=repairs,
+        signature=signature,
         development_keys=any(
             bool(k.get("developmentKey"))
             for k in (facet or {}).get("keys", [])
             if isinstance(k, dict)
         ),
+    )
+
+
+def _check_signature(
+    records: Sequence[RunLogRecord],
+    mine: Sequence[RunLogRecord],
+    public_key: Ed25519PublicKey | None,
+) -> str:
+    last = max((r.seq for r in mine if r.kind != HEAD_SIGNATURE_KIND), default=-1)
+    sigs = [
+        r
+        for r in records
+        if r.kind == HEAD_SIGNATURE_KIND and int(r.payload.get("signed_seq", -1)) >= last
+    ]
+    if public_key is None:
+        if not sigs:
+            return "unsigned (no head signature covers this run)"
+        dev = " (DEVELOPMENT signing key)" if sigs[0].payload.get("development_key") else ""
+        return f"present at seq {sigs[0].seq}{dev}, not verified: give --public-key"
+    for r in sigs:
+        signed = int(r.payload["signed_seq"])
+        if (
+            0 <= signed < len(records)
+            and records[signed].hash == r.payload.get("signed_hash")
+            and verify_head_signature(r.payload, public_key)
+        ):
+            dev = " (DEVELOPMENT signing key)" if r.payload.get("development_key") else ""
+            return f"valid Ed25519 signature at seq {r.seq} over seq {signed}{dev}"
+    raise AuditError(
+        f"no valid head signature by the given public key covers the run's records "
+        f"(last seq {last}; {len(sigs)} candidate signature(s)): the run log was truncated, "
+        "re-hashed or signed with another key"
     )
 
 

@@ -24,7 +24,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 from privacy_profile._io import private_opener
 from privacy_profile.errors import AuditError
@@ -32,6 +32,7 @@ from privacy_profile.errors import AuditError
 __all__ = [
     "GENESIS_HASH",
     "REPAIR_KIND",
+    "HeadSigner",
     "RunLog",
     "RunLogRecord",
     "canonical_json",
@@ -67,6 +68,12 @@ def file_sha256(path: str | Path) -> str:
 
 def _record_hash(body: Mapping[str, Any]) -> str:
     return "sha256:" + hashlib.sha256(canonical_json(dict(body)).encode("utf-8")).hexdigest()
+
+
+class HeadSigner(Protocol):
+    """Signs a run-log head (:class:`privacy_profile.lineage.signing.RunLogSigner`)."""
+
+    def payload(self, seq: int, head_hash: str) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -107,7 +114,14 @@ class RunLog:
         """The shared log next to the run directories: ``run_dir/../runlog.jsonl``."""
         return cls(Path(run_dir).resolve().parent / "runlog.jsonl", clock=clock)
 
-    def append(self, run_id: str, kind: str, payload: Mapping[str, Any]) -> RunLogRecord:
+    def append(
+        self,
+        run_id: str,
+        kind: str,
+        payload: Mapping[str, Any] | Callable[[int, str], Mapping[str, Any]],
+    ) -> RunLogRecord:
+        """Append one record; ``payload`` may be a function of (its seq, the previous hash),
+        called under the lock (a head signature signs the record it follows)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.path, "a+b") as f:
             fcntl.flock(f.fileno(), fcntl.LOCK_EX)
@@ -132,7 +146,7 @@ class RunLog:
                     "time": self._clock().isoformat(),
                     "run_id": run_id,
                     "kind": kind,
-                    "payload": dict(payload),
+                    "payload": dict(payload(seq, prev) if callable(payload) else payload),
                     "prev_hash": prev,
                 }
                 record = RunLogRecord(**body, hash=_record_hash(body))  # type: ignore[arg-type]
@@ -192,6 +206,13 @@ class RunLog:
         f.flush()
         os.fsync(f.fileno())
         return intact + line
+
+    def sign_head(self, run_id: str, signer: HeadSigner) -> RunLogRecord:
+        """Append a ``head_signature`` record signing the record before it (see
+        :mod:`privacy_profile.lineage.signing`)."""
+        return self.append(
+            run_id, "head_signature", lambda seq, prev: signer.payload(seq - 1, prev)
+        )
 
     def record_output(
         self, run_id: str, path: str | Path, *, name: str | None = None, internal: bool = False
