@@ -55,7 +55,8 @@ from privacy_profile.lineage.facets import (
 from privacy_profile.lineage.guard import ReleaseGuard
 from privacy_profile.lineage.recorder import LineageRecorder, new_run_id
 from privacy_profile.lineage.report import render_lineage_doc
-from privacy_profile.lineage.runlog import RunLog
+from privacy_profile.lineage.runlog import HeadSigner, RunLog
+from privacy_profile.lineage.signing import PUBLIC_KEY_FILE, RunLogSigner
 from privacy_profile.policy.loader import LoadedPolicy, load_policy_file
 from privacy_profile.policy.model import (
     ColumnRole,
@@ -434,13 +435,15 @@ def sanitize_then_segment(
     now: dt.datetime | None = None,
     run_id: str | None = None,
     progress: ProgressCallback | None = None,
+    signer: HeadSigner | None = None,
 ) -> Release:
     """Sanitize the raw inputs, build DP segments and personas, and release them with lineage.
 
     ``policy`` is a loaded policy or a policy file; ``purpose`` a data use it declares;
     ``keys`` a :class:`~privacy_profile.ingest.KeyRing`; ``ledger`` the budget ledger charged
     before any noisy value exists; ``scanner`` the PII scanner for free text (without one,
-    free-text columns are dropped); ``rng`` the DP random generator (secure by default).
+    free-text columns are dropped); ``rng`` the DP random generator (secure by default);
+    ``signer`` signs the run-log head at the end (Ed25519, see lineage.signing).
 
     On any error the lineage records a FAIL event, nothing is released, and the error is
     re-raised (a :class:`~privacy_profile.errors.PrivacyProfileError` for user errors).
@@ -535,6 +538,8 @@ def sanitize_then_segment(
             for p in sorted((run_dir / "lineage").iterdir()):  # documents and charts: hashed
                 if p.is_file() and p != recorder.events_path:
                     log.record_output(run_id, p, internal=True)
+            if signer is not None:  # Ed25519 over the head: truncation and re-hashing show
+                log.sign_head(run_id, signer)
     except BaseException as e:
         if not recorder.finished:
             recorder.fail(e)
@@ -680,6 +685,8 @@ def run_demo(
     loaded = load_policy_file(policy_path)
     when = now or dt.datetime.now(dt.UTC)
     data = generate_demo_data(root, n_users=n_users, seed=seed, now=when, policy=loaded.policy)
+    signer = RunLogSigner.development_key()  # marked development in the signature record
+    (root / PUBLIC_KEY_FILE).write_text(signer.public_hex() + "\n", encoding="utf-8")
     with open_ledger(root / "ledger.sqlite", loaded.policy) as ledger:
         release = sanitize_then_segment(
             data.input_dir,
@@ -691,6 +698,7 @@ def run_demo(
             scanner=scanner_for(loaded.policy),
             now=when,
             progress=progress,
+            signer=signer,
         )
     return DemoResult(input_dir=data.input_dir, rows=dict(data.rows), release=release)
 
