@@ -90,7 +90,22 @@ def _csv_header(path: Path, table: str, encoding: str) -> list[str]:
         raise _encoding_error(path, table, encoding, "header line") from None
     if not text.strip():
         raise InputError(f"{path}: table {table!r} has no header line", hint="add a header row")
-    return [str(c) for c in pd.read_csv(io.StringIO(text), nrows=0).columns]
+    try:
+        names = next(csv.reader([text.rstrip("\r\n")], strict=True))
+    except (csv.Error, StopIteration):
+        raise InputError(
+            f"{path}: table {table!r}: the header line cannot be parsed as CSV (unbalanced quote)",
+            hint="fix the header row: comma-separated column names",
+        ) from None
+    seen: set[str] = set()
+    for n in names:
+        if n in seen:
+            raise InputError(
+                f"{path}: table {table!r}: the header names column {n!r} twice",
+                hint="give every column a distinct name",
+            )
+        seen.add(n)
+    return names
 
 
 def _lines(path: Path, block_bytes: int) -> Iterator[tuple[int, bytes]]:
@@ -198,6 +213,10 @@ def _read_csv(path: Path, table: str, spec: Table, block_bytes: int) -> Iterator
     for first, block in _lines(path, block_bytes):
         nonempty = _nonempty_lines(block)
         parsed: pa.Table | None = None
+        if pa_enc == "utf8":  # before Arrow, whose bad-row callback cannot decode the row
+            where = _undecodable(block, first, py_enc)
+            if where is not None:
+                raise _encoding_error(path, table, encoding, where)
         try:
             parsed, bad = _parse_block(block, names, pa_enc)
         except (pa.ArrowInvalid, UnicodeDecodeError) as e:
