@@ -54,6 +54,7 @@ from privacy_profile.policy.model import (
     ColumnRole,
     ColumnType,
     Drop,
+    DuplicateSubjects,
     Keep,
     PiiReplacement,
     Policy,
@@ -69,6 +70,7 @@ from privacy_profile.policy.rules import sensitive_columns
 __all__ = ["ActivationInfo", "SanitizeResult", "sanitize", "write_sanitized"]
 
 K_SUPPRESSED = "k_anonymity_suppressed"
+DUPLICATE_SUBJECT = "duplicate_subject"
 BAD_STATUS = "bad_consent_status"
 
 
@@ -147,6 +149,43 @@ def _chunks(run: _Run, name: str, spec: Table, rb: TableReportBuilder) -> Iterat
         for reason, n in v.reasons.items():
             rb.quarantine(reason, n)
         yield v
+
+
+def _resolve_duplicate_subjects(
+    chunks: list[Validated],
+    id_column: str,
+    normalizer: Callable[[pd.Series], pd.Series],
+    rule: DuplicateSubjects,
+    rb: TableReportBuilder,
+) -> list[Validated]:
+    """Subject ids listed more than once go to quarantine (``duplicate_subject``) as the
+    policy's ``subjects.duplicate_ids`` rule says; counted in the ingest report."""
+    ids = [normalizer(v.frame[id_column]) for v in chunks]
+    if not ids:
+        return chunks
+    allids = pd.concat(ids, ignore_index=True)
+    if rule is DuplicateSubjects.KEEP_FIRST:
+        dup_all = allids.duplicated(keep="first") & allids.notna()
+    else:
+        dup_all = allids.duplicated(keep=False) & allids.notna()
+    if not dup_all.any():
+        return chunks
+    out, start = [], 0
+    for v, norm in zip(chunks, ids, strict=True):
+        dup = dup_all.iloc[start : start + len(norm)].to_numpy(dtype=bool)
+        start += len(norm)
+        if not dup.any():
+            out.append(v)
+            continue
+        q = v.frame[dup].astype("string")
+        q["_reason"] = pd.array([DUPLICATE_SUBJECT] * len(q), dtype="string")
+        q["_column"] = pd.array([id_column] * len(q), dtype="string")
+        rb.quarantine(DUPLICATE_SUBJECT, len(q))
+        reasons = Counter(v.reasons)
+        reasons[DUPLICATE_SUBJECT] += len(q)
+        quarantine = pd.concat([v.quarantine, q]) if len(v.quarantine) else q
+        out.append(Validated(v.frame[~dup], quarantine, reasons))
+    return out
 
 
 def _digest(run: _Run, s: pd.Series) -> pd.Series:
@@ -479,9 +518,12 @@ def sanitize(
     sj_spec = pol.tables[sj.table]
     sj_rb = TableReportBuilder(table=sj.table, file=sj_spec.file_name(sj.table))
     sj_chunks = list(_chunks(run, sj.table, sj_spec, sj_rb))
+    id_norm = normalizer_for(sj_spec.columns[sj.id_column].category)
+    sj_chunks = _resolve_duplicate_subjects(
+        sj_chunks, sj.id_column, id_norm, sj.duplicate_ids, sj_rb
+    )
     sj_frames = [v.frame for v in sj_chunks if len(v.frame)]
     sj_all = pd.concat(sj_frames) if sj_frames else None
-    id_norm = normalizer_for(sj_spec.columns[sj.id_column].category)
     if sj_all is None:
         ages = pd.Series(dtype="Float64")
     else:

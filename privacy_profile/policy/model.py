@@ -417,6 +417,13 @@ class ConsentRecordsSpec(_Frozen):
     opt_out_column: str | None = None
 
 
+class DuplicateSubjects(StrEnum):
+    """What to do with subject ids listed more than once in the subjects table."""
+
+    QUARANTINE_ALL = "quarantine_all"  # every row of the id: its age is then unknown
+    KEEP_FIRST = "keep_first"  # the first row (by row number); later ones quarantined
+
+
 class SubjectsSpec(_Frozen):
     """Where a data subject's age comes from (for the minors rule)."""
 
@@ -424,6 +431,12 @@ class SubjectsSpec(_Frozen):
     id_column: str
     birthdate_column: str | None = None
     age_column: str | None = None
+    duplicate_ids: DuplicateSubjects = Field(
+        default=DuplicateSubjects.QUARANTINE_ALL,
+        description="A subject id listed twice (a second birthdate could change the minors "
+        "decision): quarantine_all its rows (reason duplicate_subject; age unknown, fail "
+        "closed) or keep_first and quarantine the later rows.",
+    )
 
     @model_validator(mode="after")
     def _age_source(self) -> SubjectsSpec:

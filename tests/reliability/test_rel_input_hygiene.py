@@ -64,3 +64,48 @@ def test_hygiene(small_shop: SmallShop, tmp_path: Path) -> None:
     assert HEADER_PHONE not in report
     dropped = json.loads(report)["tables"]["orders"]["undeclared_columns_dropped"]
     assert len(dropped) == 1 and dropped[0].startswith("sha256:")
+
+
+def _duplicate_a_user(inputs: Path) -> tuple[str, int, int]:
+    path = inputs / "users.csv"
+    with path.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))
+    head = rows[0]
+    copy = list(rows[3])
+    copy[head.index("birthdate")] = "2015-01-01"  # the duplicate would make them a minor
+    rows.append(copy)
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    return rows[3][head.index("openid")], 3, len(rows) - 1
+
+
+def test_duplicate_subject_ids_are_quarantined_and_counted(
+    small_shop: SmallShop, tmp_path: Path
+) -> None:
+    inputs = copy_inputs(small_shop, tmp_path / "in")
+    _, first, second = _duplicate_a_user(inputs)
+    keys = KeyRing.development(small_shop.loaded.policy, seed=b"dup")
+    res = sanitize(inputs, small_shop.loaded.policy, PURPOSE, keys, now=NOW)
+    t = res.report.tables["users"]
+    assert t.quarantined["duplicate_subject"] == 2  # quarantine_all, the default rule
+    assert t.reconciles()
+    q = res.quarantine["users"]
+    assert sorted(q.loc[q["_reason"] == "duplicate_subject", "_row"]) == [first, second]
+
+
+def test_duplicate_subject_ids_keep_first(small_shop: SmallShop, tmp_path: Path) -> None:
+    from privacy_profile.policy.model import DuplicateSubjects
+
+    inputs = copy_inputs(small_shop, tmp_path / "in")
+    _, _, second = _duplicate_a_user(inputs)
+    pol = small_shop.loaded.policy
+    pol = pol.model_copy(
+        update={
+            "subjects": pol.subjects.model_copy(
+                update={"duplicate_ids": DuplicateSubjects.KEEP_FIRST}
+            )
+        }
+    )
+    res = sanitize(inputs, pol, PURPOSE, KeyRing.development(pol, seed=b"dup"), now=NOW)
+    q = res.quarantine["users"]
+    assert q.loc[q["_reason"] == "duplicate_subject", "_row"].tolist() == [second]
