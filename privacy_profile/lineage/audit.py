@@ -298,12 +298,19 @@ def verify_run(
             f"{run_dir.resolve().name!r} (events swapped between runs, or a renamed folder)"
         )
     types = tuple(str(e.get("eventType")) for e in events)
+    mine = [r for r in records if r.run_id == run_id]
     if len(types) != 2 or types[0] != "START" or types[1] not in ("COMPLETE", "FAIL"):
+        released = sum(1 for r in mine if r.kind == "output")
         raise AuditError(
             f"{events_path}: events are {', '.join(types) or 'none'}; expected START then "
             "COMPLETE or FAIL"
+            + (
+                f"; {released} released output file(s) are recorded for this unfinished run: "
+                "treat them as not released"
+                if released and "COMPLETE" not in types
+                else ""
+            )
         )
-    mine = [r for r in records if r.run_id == run_id]
     logged = [r for r in mine if r.kind == "lineage_event"]
     if len(logged) != len(lines):
         raise AuditError(
@@ -354,6 +361,19 @@ def verify_run(
 
     # 4. the ledger
     final = events[-1]
+    if types[-1] == "FAIL" and (ledger is not None or ledger_path is not None):
+        spent = (
+            ledger.charges_for_run(run_id)
+            if ledger is not None
+            else read_ledger_charges(ledger_path or "", run_id=run_id)
+        )
+        if spent:
+            raise AuditError(
+                f"run {run_id} FAILED (its last event is FAIL) after the ledger charged "
+                f"{len(spent)} charge(s), epsilon {sum(c.epsilon for c in spent):g}: budget "
+                "was spent without a completed release",
+                hint="nothing of this run may be used; the charges stay in the window",
+            )
     facet = final.get("run", {}).get("facets", {}).get(PRIVACY_FACET_NAME)
     dp: list[dict[str, Any]] = list(facet.get("dpMechanisms", [])) if facet else []
     n_charges = 0

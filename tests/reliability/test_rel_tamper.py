@@ -128,3 +128,30 @@ def test_raised_budget_row(two_runs: TwoRuns, tmp_path: Path) -> None:
     _sql(root, "UPDATE budgets SET epsilon_units = epsilon_units * 10")
     with pytest.raises(AuditError, match="budget was edited"):
         _verify(root, two_runs.a)
+
+
+def test_unfinished_run_with_released_files_is_named(two_runs: TwoRuns, tmp_path: Path) -> None:
+    """kill -9 after the release stage: START only, marketing files on disk (issue 14 item 4)."""
+    root = _copy(two_runs, tmp_path)
+    events = root / "runs" / two_runs.a / "lineage" / "events.jsonl"
+    events.write_text(events.read_text("utf-8").splitlines()[0] + "\n", encoding="utf-8")
+    with pytest.raises(AuditError, match="released output file"):
+        _verify(root, two_runs.a)
+
+
+def test_failed_run_that_charged_says_so(
+    small_shop: SmallShop, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failure after charging: the audit names the spent budget, not a ledger mismatch."""
+    import privacy_profile.engine as engine
+
+    def boom(*a: object, **k: object) -> object:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(engine, "marketing_documents", boom)
+    out = tmp_path / "out"
+    with pytest.raises(OSError):
+        run_once(small_shop, small_shop.input_dir, out)
+    run_dir = next(p for p in (out / "runs").iterdir() if p.is_dir())
+    with pytest.raises(AuditError, match=r"FAILED .* after the ledger charged"):
+        verify_run(run_dir, ledger_path=out / "ledger.sqlite")
