@@ -83,7 +83,7 @@ def phase_read(d: Path) -> dict[str, Any]:
 
 
 def phase_run(d: Path, profile: bool) -> dict[str, Any]:
-    from privacy_profile.engine import open_ledger, sanitize_then_segment, scanner_for
+    from privacy_profile import open_ledger, sanitize_then_segment, scanner_for
     from privacy_profile.ingest import KeyRing
     from privacy_profile.policy import load_policy_file
 

@@ -31,11 +31,11 @@ from pathlib import Path
 import pandas as pd
 
 os.environ["TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS"] = ""
-from privacy_profile.pii import (
-    PiiScanner,
-    ScanConfig,
-    synth,
-)
+# the seeded identifier generator is a test helper kept outside the library (tests/_support)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from _support import pii_synth as synth
+
+from privacy_profile.pii import PiiScanner, ScanConfig
 from privacy_profile.pii._presidio import AnalyzerEngine, NoOpNlpEngine
 
 DATA = Path(

@@ -30,10 +30,12 @@ from privacy_profile.policy import LoadedPolicy, Policy, load_policy, load_polic
 
 if TYPE_CHECKING:
     from privacy_profile.dp import BudgetLedger, DPRandom
-    from privacy_profile.engine import Release, open_ledger, sanitize_then_segment, scanner_for
+    from privacy_profile.dp.policy_ledger import open_ledger
+    from privacy_profile.engine import Release, sanitize_then_segment
     from privacy_profile.ingest import KeyRing, SanitizeResult, sanitize, write_sanitized
     from privacy_profile.lineage.audit import verify_run
     from privacy_profile.pii import PiiScanner
+    from privacy_profile.pii.for_policy import scanner_for
 
 __version__ = "0.1.0"
 
@@ -44,10 +46,10 @@ _LAZY = {
     "PiiScanner": "privacy_profile.pii",
     "Release": "privacy_profile.engine",
     "SanitizeResult": "privacy_profile.ingest",
-    "open_ledger": "privacy_profile.engine",
+    "open_ledger": "privacy_profile.dp.policy_ledger",
     "sanitize": "privacy_profile.ingest",
     "sanitize_then_segment": "privacy_profile.engine",
-    "scanner_for": "privacy_profile.engine",
+    "scanner_for": "privacy_profile.pii.for_policy",
     "verify_run": "privacy_profile.lineage.audit",
     "write_sanitized": "privacy_profile.ingest",
 }

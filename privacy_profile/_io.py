@@ -5,8 +5,18 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-__all__ = ["PRIVATE_FILE_MODE", "atomic_write_text", "private_opener"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "PRIVATE_FILE_MODE",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "parquet_bytes",
+    "private_opener",
+]
 
 PRIVATE_FILE_MODE = 0o600
 
@@ -31,3 +41,26 @@ def atomic_write_text(path: Path, text: str) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> Path:
+    """Like :func:`atomic_write_text`, for bytes (e.g. a Parquet file)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def parquet_bytes(frame: pd.DataFrame) -> bytes:
+    """``frame`` (without its index) as the bytes of a Parquet file."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    sink = pa.BufferOutputStream()
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), sink)
+    return bytes(sink.getvalue().to_pybytes())

@@ -99,6 +99,27 @@ lineage_app = typer.Typer(help="Lineage documents generated from run events.", n
 app.add_typer(lineage_app, name="lineage")
 
 
+def _version(value: bool) -> None:
+    if value:
+        from privacy_profile import __version__
+
+        out.print(f"privacy-profile {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Privacy-preserving user profiling: consent-gated ingestion, pseudonymization, PII
+    scanning and differentially private segments with auditable lineage."""
+
+
 @policy_app.command("validate")
 def policy_validate(
     files: Annotated[list[Path], typer.Argument(help="Policy YAML files to validate.")],
@@ -124,6 +145,19 @@ def policy_explain(
     """Print a plain-language summary a compliance officer can read and sign (Markdown)."""
     lp = _run(lambda: load_policy_file(file))
     sys.stdout.write(explain_policy(lp.policy, digest=lp.digest))
+
+
+@policy_app.command("example")
+def policy_example(
+    name: Annotated[
+        str, typer.Argument(help="The example's name, e.g. wechat_shop (see the list below).")
+    ],
+) -> None:
+    """Print a shipped example policy (wechat_shop, wechat_shop_strict, taobao_userbehavior,
+    uci_online_retail) to start your own from."""
+    from privacy_profile.policies import example_policy_text
+
+    sys.stdout.write(_run(lambda: example_policy_text(name)))
 
 
 @policy_app.command("schema")
@@ -278,6 +312,12 @@ def _summary(release: Release) -> Table:
     return table
 
 
+def _print_summary(release: Release) -> None:
+    out.print(_summary(release))
+    for note in release.notes:  # unwrapped: each note is one line
+        out.print(f"note: {note}", soft_wrap=True)
+
+
 PolicyOption = Annotated[Path, typer.Option("--policy", help="The policy YAML file.")]
 PurposeOption = Annotated[str, typer.Option("--purpose", help="The run's purpose (a data use).")]
 InputOption = Annotated[Path, typer.Option("--input", help="Folder with one file per table.")]
@@ -302,7 +342,8 @@ def sanitize_cmd(
     dev_keys: DevKeysOption = False,
 ) -> None:
     """Validate, consent-gate, pseudonymize and generalize the inputs; write Parquet atomically."""
-    from privacy_profile.engine import sanitize_to_dir, scanner_for
+    from privacy_profile.ingest import sanitize_to_dir
+    from privacy_profile.pii.for_policy import scanner_for
 
     loaded = _run(lambda: load_policy_file(policy))
     keys = _run(lambda: _keys(loaded, dev_keys))
@@ -339,9 +380,17 @@ def run_cmd(
         ),
     ] = None,
 ) -> None:
-    """Sanitize, build DP segments and personas, release them through the guard, with lineage."""
-    from privacy_profile.engine import open_ledger, sanitize_then_segment, scanner_for
+    """Sanitize, build DP segments and personas, release them through the guard, with lineage.
+
+    Lineage events are also sent to a lineage server when openlineage-python's standard
+    settings name one (OPENLINEAGE_URL, OPENLINEAGE_CONFIG or openlineage.yml); a failed send
+    never fails the run.
+    """
+    from privacy_profile.dp.policy_ledger import open_ledger
+    from privacy_profile.engine import sanitize_then_segment
     from privacy_profile.lineage.signing import SIGNING_KEY_ENV, RunLogSigner
+    from privacy_profile.lineage.transport import sender_from_environment
+    from privacy_profile.pii.for_policy import scanner_for
 
     loaded = _run(lambda: load_policy_file(policy))
     keys = _run(lambda: _keys(loaded, dev_keys, run=True, allow=allow_dev_keys))
@@ -354,6 +403,7 @@ def run_cmd(
             "the run log head is not signed, so a rewrite of the log cannot be told apart",
             markup=True,
         )
+    sender = _run(sender_from_environment)  # OpenLineage settings, when any are configured
     progress, on_stage = _progress()
     with _run(lambda: open_ledger(ledger, loaded.policy)) as book, progress:
         release = _run(
@@ -366,37 +416,70 @@ def run_cmd(
                 out_dir,
                 scanner=scanner_for(loaded.policy),
                 progress=on_stage,
+                lineage_sender=sender,
                 signer=signer,
             )
         )
     if signer is not None:
         out.print(f"run log head signed; public key (for auditors): {signer.public_hex()}")
-    out.print(_summary(release))
+    _print_summary(release)
 
 
 @app.command("demo")
 def demo_cmd(
     out_dir: Annotated[Path, typer.Option("--out", help="A new, empty or previous demo folder.")],
-    policy: Annotated[Path, typer.Option("--policy", help="The policy YAML file.")] = Path(
-        "policies/wechat_shop.yaml"
-    ),
+    policy: Annotated[
+        Path | None,
+        typer.Option(
+            "--policy",
+            help="The policy YAML file [default: the packaged example policy wechat_shop].",
+            show_default=False,
+        ),
+    ] = None,
     users: Annotated[int, typer.Option("--users", help="Synthetic users to generate.")] = 20_000,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic data.")] = 7,
 ) -> None:
     """Generate a realistic mini-program data set offline and run the whole pipeline on it."""
-    from privacy_profile.engine import run_demo
+    from privacy_profile.demo.runner import run_demo
+    from privacy_profile.policies import example_policy_path
 
+    policy_file = policy if policy is not None else example_policy_path()
     progress, on_stage = _progress()
     with progress:
         result = _run(
-            lambda: run_demo(out_dir, policy, n_users=users, seed=seed, progress=on_stage)
+            lambda: run_demo(out_dir, policy_file, n_users=users, seed=seed, progress=on_stage)
         )
     out.print(f"generated {sum(result.rows.values())} rows under {result.input_dir}")
-    out.print(_summary(result.release))
+    _print_summary(result.release)
     out.print(f"report: {result.release.lineage_html}")
 
 
-budget_app = typer.Typer(help="Inspect the privacy-budget ledger.", no_args_is_help=True)
+@app.command("init")
+def init_cmd(
+    input_dir: Annotated[
+        Path, typer.Option("--input", help="Folder with sample files (CSV, Parquet, JSONL).")
+    ],
+    out_file: Annotated[
+        Path, typer.Option("--out", help="Where the drafted policy is written.")
+    ] = Path("policy.yaml"),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing --out file.")] = (
+        False
+    ),
+    scan: Annotated[
+        bool, typer.Option("--scan/--no-scan", help="Run the PII scanner on the samples.")
+    ] = True,
+) -> None:
+    """Draft a policy from sample files: every guess marked `# review:`, no sample values."""
+    from privacy_profile.profiling import init_policy
+
+    draft = _run(lambda: init_policy(input_dir, out_file, force=force, scan=scan))
+    out.print(draft.summary())
+    out.print(f"wrote {out_file}: review every `# review:` comment, then `policy validate` it")
+
+
+budget_app = typer.Typer(
+    help="Inspect the privacy-budget ledger and plan refreshes.", no_args_is_help=True
+)
 app.add_typer(budget_app, name="budget")
 
 
@@ -406,11 +489,30 @@ def budget_show(
     ledger: Annotated[Path, typer.Option("--ledger", help="The SQLite budget ledger.")],
 ) -> None:
     """Show the budget spent and left in the current window for the policy's dataset."""
-    from privacy_profile.engine import budget_status
+    from privacy_profile.dp.policy_ledger import budget_status
 
     loaded = _run(lambda: load_policy_file(policy))
     status = _run(lambda: budget_status(ledger, loaded.policy))
     out.print(status)
+
+
+@budget_app.command("plan")
+def budget_plan(
+    policy: PolicyOption,
+    cadence: Annotated[
+        str, typer.Option("--cadence", help="How often segments are refreshed: daily or weekly.")
+    ] = "daily",
+) -> None:
+    """Show how much each refresh may spend so the budget lasts its window, and the expected
+    noise of each release, under pure epsilon and under zCDP (nothing is charged)."""
+    from privacy_profile.dp.policy_plan import plan_policy_refreshes
+
+    if cadence not in ("daily", "weekly"):
+        err.print("[bold red]error:[/] --cadence must be daily or weekly", markup=True)
+        raise typer.Exit(2)
+    loaded = _run(lambda: load_policy_file(policy))
+    plan = _run(lambda: plan_policy_refreshes(loaded.policy, cadence))
+    out.print(plan.render(), markup=False)
 
 
 def main() -> None:

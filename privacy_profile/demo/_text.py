@@ -18,6 +18,8 @@ from typing import cast
 import numpy as np
 import numpy.typing as npt
 
+from privacy_profile._checksums import gb11643_check_chars, luhn_check_digits
+
 __all__ = [
     "MOBILE_PREFIXES",
     "Divisions",
@@ -85,8 +87,6 @@ _ESTATES = (
 _BASE64URL = np.frombuffer(
     b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", dtype=np.uint8
 ).astype(np.uint32)
-_ID_WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], dtype=np.int64)
-_ID_CHECK = np.array(list("10X98765432"))
 
 
 def _data_rows(name: str) -> list[dict[str, str]]:
@@ -175,30 +175,6 @@ def full_width_digits(values: StrArray) -> StrArray:
     digit = (codes >= 0x30) & (codes <= 0x39)
     codes[digit] += 0xFF10 - 0x30
     return codes.view(a.dtype).reshape(len(a))
-
-
-def _digits(values: IntArray, width: int) -> npt.NDArray[np.int64]:
-    """(n, width) decimal digits of non-negative integers, most significant first."""
-    powers = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
-    return (values[:, None] // powers[None, :]) % 10
-
-
-# --------------------------------------------------------------------------- check digits
-
-
-def gb11643_check_chars(body17: IntArray) -> StrArray:
-    """GB 11643 MOD 11-2 check characters of 17-digit resident-ID bodies."""
-    return cast(StrArray, _ID_CHECK[(_digits(body17, 17) @ _ID_WEIGHTS) % 11])
-
-
-def luhn_check_digits(payload: IntArray, width: int) -> IntArray:
-    """Luhn check digits of ``width``-digit payloads (the card number without its last digit)."""
-    d = _digits(payload, width)
-    # from the right, the payload's last digit is doubled, then every second one
-    doubled = (np.arange(width - 1, -1, -1) % 2) == 0
-    x = np.where(doubled[None, :], d * 2, d)
-    x = np.where(x > 9, x - 9, x)
-    return cast(IntArray, (10 - x.sum(axis=1) % 10) % 10)
 
 
 # --------------------------------------------------------------------------- identifiers

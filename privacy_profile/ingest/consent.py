@@ -161,7 +161,12 @@ def subject_ages(
         if spec.age_column is not None:
             age = age.fillna(subjects[spec.age_column].astype("Float64"))
     else:
-        assert spec.age_column is not None
+        if spec.age_column is None:
+            raise ConsentError(
+                "the subjects table declares neither a birthdate nor an age column: ages are "
+                "needed for the minors rule",
+                hint="set subjects.birthdate_column or subjects.age_column in the policy",
+            )
         age = subjects[spec.age_column].astype("Float64")
     out = pd.Series(age.to_numpy(), index=pd.Index(ids, name="user"), dtype="Float64")
     # a subject listed twice: the youngest age counts (fail closed)

@@ -136,7 +136,11 @@ def load_key_ref(
         return KeyMaterial.from_bytes(
             parse_key_text(value, source=source), key_id=key_id, source=source
         )
-    assert ref.file is not None
+    if ref.file is None:
+        raise KeyMaterialError(
+            f"key {key_id!r}: the key reference names neither an environment variable nor a file",
+            hint="give the key's `env` or `file` in the policy",
+        )
     path = Path(ref.file)
     if not path.is_absolute() and policy_dir is not None:
         path = policy_dir / path

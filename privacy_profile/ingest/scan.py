@@ -56,7 +56,10 @@ class ColumnScan(Protocol):
 
 
 class TextScanner(Protocol):
-    """What ingest needs of a PII scanner (``privacy_profile.pii.PiiScanner`` fits)."""
+    """The one PII-scanner protocol of the library: what ingestion, the engine and the release
+    guard need of a scanner (``privacy_profile.pii.PiiScanner`` fits)."""
+
+    def scan_texts(self, texts: Sequence[str | None]) -> Sequence[Sequence[Any]]: ...
 
     def redact_series(
         self, series: pd.Series, *, replace: Callable[[Any, str], str] | None = None

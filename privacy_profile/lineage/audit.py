@@ -24,7 +24,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from privacy_profile.dp.ledger import DELTA_UNIT as _DELTA_UNIT
 from privacy_profile.dp.ledger import EPS_UNIT as _EPS_UNIT
-from privacy_profile.errors import AuditError
+from privacy_profile.dp.ledger import read_charges
+from privacy_profile.errors import AuditError, InputError
+from privacy_profile.ingest.identifiers import IdentifierIndex
 from privacy_profile.lineage.facets import PRIVACY_FACET_NAME
 from privacy_profile.lineage.guard import ReleaseGuard, Scanner, describe_leaks
 from privacy_profile.lineage.recorder import read_events
@@ -91,44 +93,25 @@ class LedgerLike(Protocol):
 def read_ledger_charges(
     ledger_path: str | Path, *, run_id: str, dataset: str | None = None
 ) -> list[LedgerCharge]:
-    """Read a run's charges from the ledger's SQLite file, read-only (no budget needed).
-
-    Same table and units as :class:`privacy_profile.dp.ledger.BudgetLedger`, whose
-    ``charges_for_run`` needs the budget to open the file; pass ``ledger=`` to
-    :func:`verify_run` to use the class instead."""
-    p = Path(ledger_path)
-    if not p.is_file():
-        raise AuditError(f"ledger {p} does not exist", hint="give the ledger file's path")
+    """Read a run's charges from the ledger file, read-only (no budget needed), through the
+    ledger's own read API (:func:`privacy_profile.dp.ledger.read_charges`); pass ``ledger=`` to
+    :func:`verify_run` to use an open :class:`~privacy_profile.dp.ledger.BudgetLedger`."""
     try:
-        conn = sqlite3.connect(f"file:{p.resolve()}?mode=ro", uri=True)
-    except sqlite3.Error as e:
-        raise AuditError(f"ledger {p} cannot be opened: {e}") from None
-    try:
-        sql = (
-            "SELECT run_id, mechanism, label, epsilon_units, delta_units, sensitivity, "
-            "charge_id, charged_at FROM charges WHERE run_id = ?"
-        )
-        args: tuple[str, ...] = (run_id,)
-        if dataset is not None:
-            sql += " AND dataset = ?"
-            args = (run_id, dataset)
-        rows = conn.execute(sql + " ORDER BY charge_id", args).fetchall()
-    except sqlite3.Error as e:
-        raise AuditError(f"ledger {p} cannot be read: {e}") from None
-    finally:
-        conn.close()
+        charges = read_charges(ledger_path, run_id=run_id, dataset=dataset)
+    except InputError as e:
+        raise AuditError(e.message, hint=e.hint) from None
     return [
         LedgerCharge(
-            run_id=r[0],
-            mechanism=r[1],
-            label=r[2],
-            epsilon=r[3] / _EPS_UNIT,
-            delta=r[4] / _DELTA_UNIT,
-            sensitivity=float(r[5]),
-            charge_id=int(r[6]),
-            charged_at=str(r[7]),
+            run_id=c.run_id,
+            mechanism=c.mechanism,
+            label=c.label,
+            epsilon=c.epsilon,
+            delta=c.delta,
+            sensitivity=float(c.sensitivity),
+            charge_id=int(c.charge_id),
+            charged_at=str(c.charged_at),
         )
-        for r in rows
+        for c in charges
     ]
 
 
@@ -381,7 +364,8 @@ def verify_run(
         if ledger is not None:
             charges: Sequence[_ChargeLike] = ledger.charges_for_run(run_id)
         else:
-            assert ledger_path is not None
+            if ledger_path is None:  # unreachable: one of the two was given
+                raise AuditError("no ledger to check the run against")
             budget = facet.get("budget") if facet else None
             dataset = budget.get("dataset") if isinstance(budget, dict) else None
             charges = read_ledger_charges(ledger_path, run_id=run_id, dataset=dataset)
@@ -397,10 +381,10 @@ def verify_run(
             hint="pass the ledger file (--ledger PATH)",
         )
 
-    # 5. re-scan
-    leaks = ReleaseGuard.for_run(scanner=scanner, public_values=[run_id]).find_leaks_in_files(
-        checked
-    )
+    # 5. re-scan: token shapes and PII. The run's identifier index died with the run (its key
+    # was never stored), so raw identifiers cannot be looked up again: an empty index.
+    rescan = ReleaseGuard(IdentifierIndex(), scanner=scanner, public_values=[run_id])
+    leaks = rescan.find_leaks_in_files(checked)
     if leaks:
         raise AuditError(
             f"re-scan of the outputs: {len(leaks)} leak(s) found:\n  " + describe_leaks(leaks),

@@ -3,19 +3,26 @@
 Before any marketing output is written, :meth:`ReleaseGuard.release` checks every cell,
 header and JSON leaf of every output for
 
-(a) a raw direct-identifier value of the input: the guard holds only keyed hashes
-    (HMAC-SHA256 under a random key drawn per run and never written) of the normalized raw
-    values, and compares them with the normalized whole cell, its tokens and its substrings of
-    the lengths seen;
+(a) a raw identifier value of the input, anywhere inside a cell: the guard asks the run's
+    :class:`~privacy_profile.ingest.identifiers.IdentifierIndex` (its required collaborator,
+    filled by ingestion with keyed digests of every raw identifier it read, normalised per
+    category), which searches each cell's normalised substrings (a phone inside
+    ``call 139-1234-5678 now``, an upper-case openid, a nickname inside a note, an id inside a
+    URL or a JSON string);
 (b) a pseudonym or token: an exact keyed-hash match against the run's pseudonyms, or a string
     shaped like one (>= 128 bits of hex, base32 or base64/base64url, or a UUID);
 (c) a finding of the PII scanner (any callable ``texts -> list[list[finding]]``, e.g.
     ``privacy_profile.pii.PiiScanner().scan_texts``).
 
 If anything is found it raises :class:`~privacy_profile.errors.LeakDetectedError` naming the
-output, column and row of each leak (never the value), logs the same to the run log when one is
-given, and writes nothing. Otherwise it writes every output atomically (temporary files, then
-``os.replace``) and records each file's SHA-256 in the run log.
+output, column, row and identifier category of each leak (never the value), logs the same to
+the run log when one is given, and writes nothing. Otherwise it writes every output
+atomically (temporary files, then ``os.replace``) and records each file's SHA-256 in the run
+log. :meth:`ReleaseGuard.check_identifiers` checks internal evidence that holds pseudonyms or
+tokens by design (quarantined rows, activation audiences) for raw identifiers only.
+
+64-bit digests can collide, which can only refuse a clean output (fail closed); short values
+are not indexed; see docs/lineage.md for the limits.
 """
 
 from __future__ import annotations
@@ -37,9 +44,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeAlias
 
+import numpy as np
 import pandas as pd
 
+from privacy_profile._io import parquet_bytes
 from privacy_profile.errors import LeakDetectedError
+from privacy_profile.ingest.identifiers import IdentifierIndex
 from privacy_profile.lineage.runlog import RunLog
 
 __all__ = [
@@ -58,9 +68,6 @@ Scanner = Callable[[Sequence[str]], Sequence[Sequence[Any]]]
 Output: TypeAlias = Any
 
 _MAX_REPORTED = 20
-_MAX_SUBSTRING_SCAN = 4096
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-_SEPARATORS = re.compile(r"[\s\-_.()+/]")
 _TOKEN_SPLIT = re.compile(r"[^0-9A-Za-z_\-+/=]+")
 
 _HEX = re.compile(r"(?<![0-9A-Fa-f])[0-9A-Fa-f]{32,}(?![0-9A-Fa-f])")
@@ -70,7 +77,7 @@ _B64 = re.compile(r"(?<![A-Za-z0-9_\-+/])[A-Za-z0-9_\-+/]{22,}={0,2}(?![A-Za-z0-
 
 
 class LeakKind(enum.Enum):
-    RAW_IDENTIFIER = "raw direct-identifier value (keyed-hash match)"
+    RAW_IDENTIFIER = "raw identifier value of the input (keyed-hash match)"
     PSEUDONYM = "pseudonym of this run (keyed-hash match)"
     TOKEN_SHAPED = "pseudonym/token-shaped string (>= 128-bit hex, base32, base64 or UUID)"
     PII = "PII finding"
@@ -151,92 +158,73 @@ def _cell_text(value: Any) -> str | None:
     return str(value)
 
 
-def _normalize(text: str) -> str:
-    return _SEPARATORS.sub("", text.strip()).casefold()
-
-
 class ReleaseGuard:
     """Checks outputs for identities before they are written; see the module docstring.
 
-    Build one per run with :meth:`for_run`; feed it the raw direct-identifier values as the
-    input is read (:meth:`remember_raw_identifiers`) and the pseudonyms the run produces
-    (:meth:`remember_pseudonyms`). Only keyed hashes are kept; the key lives in memory only.
+    ``identifiers`` is the run's identifier index (required: ingestion fills it while reading
+    the input; the guard only reads it). Feed the guard the pseudonyms the run produces
+    (:meth:`remember_pseudonyms`); only keyed hashes are kept, under a key drawn per guard
+    that lives in memory only.
     """
 
     def __init__(
         self,
+        identifiers: IdentifierIndex,
         *,
-        key: bytes,
         scanner: Scanner | None = None,
         detect_token_shapes: bool = True,
+        public_values: Iterable[str] = (),
     ) -> None:
-        if len(key) < 32:
-            raise ValueError("the guard's HMAC key must be at least 32 bytes")
-        self._key = key
-        self._raw: set[bytes] = set()
-        self._raw_lengths: set[int] = set()
+        if not isinstance(identifiers, IdentifierIndex):
+            raise TypeError("the release guard needs the run's IdentifierIndex")
+        self.identifiers = identifiers
+        self._key = secrets.token_bytes(32)
         self._pseudonyms: set[bytes] = set()
-        self._raw_matchers: list[Callable[[str], bool]] = []
         self._public: set[str] = set()
         self.scanner = scanner
         self.detect_token_shapes = detect_token_shapes
+        self.allow_public(public_values)
 
     @classmethod
     def for_run(
         cls,
+        identifiers: IdentifierIndex,
         *,
-        raw_identifiers: Iterable[Any] = (),
         pseudonyms: Iterable[Any] = (),
         scanner: Scanner | None = None,
         detect_token_shapes: bool = True,
         public_values: Iterable[str] = (),
     ) -> ReleaseGuard:
-        """A guard with a fresh random key (never stored) for one run.
+        """A guard for one run over its identifier index.
 
         ``public_values`` are exact strings known to be public although token-shaped, such as
         the run id that marketing outputs carry for traceability."""
         guard = cls(
-            key=secrets.token_bytes(32), scanner=scanner, detect_token_shapes=detect_token_shapes
+            identifiers,
+            scanner=scanner,
+            detect_token_shapes=detect_token_shapes,
+            public_values=public_values,
         )
-        guard.allow_public(public_values)
-        guard.remember_raw_identifiers(raw_identifiers)
         guard.remember_pseudonyms(pseudonyms)
         return guard
 
     def __repr__(self) -> str:  # never show the key
         return (
-            f"ReleaseGuard(raw_identifier_hashes={len(self._raw)}, "
+            f"ReleaseGuard(identifiers={self.identifiers!r}, "
             f"pseudonym_hashes={len(self._pseudonyms)}, scanner={self.scanner is not None})"
         )
+
+    def __reduce__(self) -> str | tuple[Any, ...]:
+        raise TypeError("ReleaseGuard cannot be pickled (it holds a secret key)")
 
     def _h(self, text: str) -> bytes:
         return hmac.new(self._key, text.encode("utf-8"), hashlib.sha256).digest()
 
     # -- what to look for ------------------------------------------------------------------------
-    def remember_raw_identifiers(self, values: Iterable[Any]) -> None:
-        """Keep keyed hashes of raw direct-identifier values (too-short values are skipped:
-        fewer than 2 characters with CJK, fewer than 4 otherwise)."""
-        for value in values:
-            text = _cell_text(value)
-            if text is None:
-                continue
-            norm = _normalize(text)
-            minimum = 2 if _CJK.search(norm) else 4
-            if len(norm) < minimum:
-                continue
-            self._raw.add(self._h(norm))
-            self._raw_lengths.add(len(norm))
-
     def allow_public(self, values: Iterable[str]) -> None:
         """Exempt these exact strings from the token-shape check (never from the raw-identifier,
         pseudonym or PII checks)."""
         self._public.update(str(v).strip() for v in values)
-
-    def add_raw_matcher(self, matcher: Callable[[str], bool]) -> None:
-        """Also treat as a raw identifier any text ``matcher`` recognises: e.g. the ingestion
-        layer's keyed digests of the input's identifiers (``LeakGuard.matches``), so the input
-        need not be read twice."""
-        self._raw_matchers.append(matcher)
 
     def remember_pseudonyms(self, values: Iterable[Any]) -> None:
         """Keep keyed hashes of pseudonyms and tokens produced in the run."""
@@ -246,31 +234,17 @@ class ReleaseGuard:
                 self._pseudonyms.add(self._h(text.strip()))
 
     @property
-    def raw_identifier_count(self) -> int:
-        return len(self._raw)
-
-    @property
     def pseudonym_count(self) -> int:
         return len(self._pseudonyms)
 
     # -- checks ----------------------------------------------------------------------------------
-    def _raw_match(self, text: str) -> bool:
-        if any(m(text) for m in self._raw_matchers):
-            return True
-        if not self._raw:
-            return False
-        norm = _normalize(text)
-        if self._h(norm) in self._raw:
-            return True
-        if len(norm) > _MAX_SUBSTRING_SCAN:
-            return any(self._h(_normalize(t)) in self._raw for t in text.split())
-        for length in self._raw_lengths:
-            if length >= len(norm):
-                continue
-            for i in range(len(norm) - length + 1):
-                if self._h(norm[i : i + length]) in self._raw:
-                    return True
-        return False
+    def _raw_matches(self, texts: Sequence[str]) -> list[list[str]]:
+        """Per text, the identifier categories of the input found inside it."""
+        found: list[list[str]] = [[] for _ in texts]
+        for label, mask in sorted(self.identifiers.find(texts).items()):
+            for i in mask.nonzero()[0].tolist():
+                found[i].append(label)
+        return found
 
     def _pseudonym_match(self, text: str) -> bool:
         if not self._pseudonyms:
@@ -280,15 +254,22 @@ class ReleaseGuard:
         return any(self._h(t) in self._pseudonyms for t in _TOKEN_SPLIT.split(text) if t)
 
     def _scan_cells(
-        self, cells: list[tuple[str, str, int | None, str]], *, token_shapes: bool = True
+        self,
+        cells: list[tuple[str, str, int | None, str]],
+        *,
+        token_shapes: bool = True,
+        identities: bool = True,
     ) -> list[Leak]:
-        """cells: (output, column, row, text)."""
+        """cells: (output, column, row, text). ``identities=False`` looks for raw identifiers
+        only (internal evidence that carries pseudonyms and tokens by design)."""
         leaks: list[Leak] = []
         verdict: dict[str, list[tuple[LeakKind, str]]] = {}
-        for text in {c[3] for c in cells}:
-            found: list[tuple[LeakKind, str]] = []
-            if self._raw_match(text):
-                found.append((LeakKind.RAW_IDENTIFIER, ""))
+        texts = sorted({c[3] for c in cells})
+        for text, labels in zip(texts, self._raw_matches(texts), strict=True):
+            found = [(LeakKind.RAW_IDENTIFIER, label) for label in labels]
+            verdict[text] = found
+            if not identities:
+                continue
             if self._pseudonym_match(text):
                 found.append((LeakKind.PSEUDONYM, ""))
             elif (
@@ -298,9 +279,7 @@ class ReleaseGuard:
                 and looks_like_token(text)
             ):
                 found.append((LeakKind.TOKEN_SHAPED, ""))
-            verdict[text] = found
-        if self.scanner is not None:
-            texts = sorted(verdict)
+        if self.scanner is not None and identities:
             results = self.scanner(texts)
             if len(results) != len(texts):
                 raise LeakDetectedError(
@@ -329,6 +308,48 @@ class ReleaseGuard:
         if leaks:
             raise _leak_error(leaks, what="release refused")
 
+    def check_identifiers(self, outputs: Mapping[str, Output], *, what: str) -> None:
+        """Raise :class:`LeakDetectedError` if any output holds a raw identifier of the input.
+
+        For internal evidence that holds pseudonyms or tokens by design (quarantined rows,
+        activation audiences): the pseudonym, token-shape and PII checks do not apply."""
+        cells: list[tuple[str, str, int | None, str]] = []
+        leaks: list[Leak] = []
+        for name, obj in outputs.items():
+            if isinstance(obj, pd.DataFrame):
+                leaks.extend(self._frame_identifiers(name, obj))
+            else:
+                cells.extend(_cells(name, obj))
+        leaks.extend(self._scan_cells(cells, identities=False))
+        if leaks:
+            raise _leak_error(leaks, what=f"{what} refused")
+
+    def _frame_identifiers(self, name: str, frame: pd.DataFrame) -> list[Leak]:
+        """Raw identifiers in a (large) table: each column's distinct values are looked up
+        once, then the rows holding a hit are located (no per-cell Python loop)."""
+        leaks = [
+            Leak(name, "<header>", None, LeakKind.RAW_IDENTIFIER, label)
+            for label, mask in sorted(
+                self.identifiers.find([str(c) for c in frame.columns]).items()
+            )
+            for _ in mask.nonzero()[0]
+        ]
+        for col in frame.columns:
+            s = frame[col].reset_index(drop=True)
+            uniq = pd.unique(s.dropna())
+            if pd.api.types.is_integer_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
+                texts: list[str | None] = np.asarray(uniq).astype(str).tolist()
+            else:
+                texts = [v if isinstance(v, str) else _cell_text(v) for v in uniq]
+            keep = [i for i, t in enumerate(texts) if t]
+            found = self.identifiers.find([str(texts[i]) for i in keep])
+            for label, mask in sorted(found.items()):
+                values = [uniq[keep[i]] for i in mask.nonzero()[0].tolist()]
+                for row in np.flatnonzero(s.isin(values).to_numpy(dtype=bool)).tolist():
+                    leaks.append(Leak(name, str(col), row, LeakKind.RAW_IDENTIFIER, label))
+        leaks.sort(key=lambda leak: (leak.column != "<header>", leak.row or 0))
+        return leaks
+
     def check_strings(self, strings: Iterable[str], *, where: str) -> None:
         """Check loose strings (e.g. every string of a lineage event) for raw identifiers, the
         run's pseudonyms and PII. Token shapes are not flagged here: events legitimately hold
@@ -341,7 +362,7 @@ class ReleaseGuard:
             raise _leak_error(leaks, what=f"{where} refused")
 
     def find_leaks_in_files(self, paths: Iterable[str | Path]) -> list[Leak]:
-        """Re-scan written files (.csv, .json, anything else as text)."""
+        """Re-scan written files (.csv, .parquet, .json, anything else as text)."""
         return self.find_leaks({Path(p).name: _read_output(Path(p)) for p in paths})
 
     def check_files(self, paths: Iterable[str | Path]) -> None:
@@ -360,9 +381,10 @@ class ReleaseGuard:
     ) -> list[Path]:
         """Check every output, then write them all atomically into ``out_dir``.
 
-        File names decide the format: ``.csv`` for a DataFrame, ``.json`` for a JSON-like
-        object, anything else for text. On a leak nothing is written, the refusal is logged
-        (and appended to ``run_log``), and :class:`LeakDetectedError` is raised.
+        File names decide the format: ``.csv`` (UTF-8 with a byte-order mark) or ``.parquet``
+        for a DataFrame, ``.json`` for a JSON-like object, anything else for text. On a leak
+        nothing is written, the refusal is logged (and appended to ``run_log``), and
+        :class:`LeakDetectedError` is raised.
         """
         if (run_log is None) != (run_id is None):
             raise ValueError("give both run_log and run_id, or neither")
@@ -455,8 +477,11 @@ def _cells(name: str, obj: Output) -> Iterator[tuple[str, str, int | None, str]]
 
 def _serialize(name: str, obj: Output) -> bytes:
     if isinstance(obj, pd.DataFrame):
+        if name.endswith(".parquet"):
+            return parquet_bytes(obj)
+        # utf-8-sig: a byte-order mark, so that Excel shows Chinese labels
         csv: str = obj.to_csv(index=False, lineterminator="\n")
-        return csv.encode("utf-8")
+        return csv.encode("utf-8-sig")
     if isinstance(obj, str):
         return str(obj).encode("utf-8")
     text = json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False)
@@ -464,12 +489,15 @@ def _serialize(name: str, obj: Output) -> bytes:
 
 
 def _read_output(path: Path) -> Output:
-    if path.suffix == ".csv":
-        frame: Output = pd.read_csv(path, dtype=str, keep_default_na=False)
+    if path.suffix == ".csv":  # utf-8-sig reads files with and without a byte-order mark
+        frame: Output = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
         return frame
+    if path.suffix == ".parquet":
+        table: Output = pd.read_parquet(path)
+        return table
     if path.suffix == ".json":
-        data: Any = json.loads(path.read_text(encoding="utf-8"))
+        data: Any = json.loads(path.read_text(encoding="utf-8-sig"))
         if isinstance(data, Mapping | list):
             return data if isinstance(data, list) else dict(data)
         return str(data)
-    return path.read_text(encoding="utf-8")
+    return path.read_text(encoding="utf-8-sig")

@@ -8,17 +8,17 @@ parameters only; they never carry a data value (see :class:`LineageRecorder`).
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import os
 import secrets
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+from privacy_profile._clock import Clock, utcnow
 from privacy_profile.errors import AuditError, PrivacyProfileError
 from privacy_profile.lineage.facets import (
     PRIVACY_FACET_NAME,
@@ -33,9 +33,11 @@ __all__ = [
     "COLUMN_LINEAGE_SCHEMA_URL",
     "DEFAULT_PRODUCER",
     "ERROR_MESSAGE_SCHEMA_URL",
+    "OUTPUT_STATISTICS_SCHEMA_URL",
     "RUN_EVENT_SCHEMA_URL",
     "SCHEMA_FACET_SCHEMA_URL",
     "TAGS_FACET_SCHEMA_URL",
+    "EventSender",
     "LineageRecorder",
     "StringChecker",
     "event_strings",
@@ -57,19 +59,24 @@ TAGS_FACET_SCHEMA_URL = (
 ERROR_MESSAGE_SCHEMA_URL = (
     "https://openlineage.io/spec/facets/1-0-1/ErrorMessageRunFacet.json#/$defs/ErrorMessageRunFacet"
 )
+OUTPUT_STATISTICS_SCHEMA_URL = (
+    "https://openlineage.io/spec/facets/1-0-2/OutputStatisticsOutputDatasetFacet.json"
+    "#/$defs/OutputStatisticsOutputDatasetFacet"
+)
 DEFAULT_PRODUCER = "https://github.com/privacy-profile/privacy_profile/tree/0.1.0"
 
-Clock = Callable[[], dt.datetime]
+
+class EventSender(Protocol):
+    """Anything that takes events for delivery without blocking (a
+    :class:`~privacy_profile.lineage.transport.LineageSender`)."""
+
+    def submit(self, event: Mapping[str, Any]) -> None: ...
 
 
 class StringChecker(Protocol):
     """Anything that can refuse strings (the release guard's ``check_strings``)."""
 
     def check_strings(self, strings: Iterable[str], *, where: str) -> None: ...
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def new_run_id() -> str:
@@ -126,9 +133,11 @@ class LineageRecorder:
     """Writes one run's OpenLineage events to ``run_dir/lineage/events.jsonl``.
 
     Call :meth:`start` once, then :meth:`complete` or :meth:`fail` once. With ``run_log``
-    each event's SHA-256 is appended to the hash-chained run log; with ``checker`` (a
-    :class:`~privacy_profile.lineage.guard.ReleaseGuard`) every string of every event is
-    checked for raw identifiers, pseudonyms and PII before it is written.
+    each event's SHA-256 is appended to the hash-chained run log. ``checker`` (required: the
+    run's :class:`~privacy_profile.lineage.guard.ReleaseGuard`) checks every string of every
+    event for raw identifiers, pseudonyms and PII before it is written. With ``sender`` (a
+    :class:`~privacy_profile.lineage.transport.LineageSender`) each event, once written, is
+    also queued for delivery to a lineage server; delivery never blocks or fails the run.
     """
 
     def __init__(
@@ -138,9 +147,10 @@ class LineageRecorder:
         job_namespace: str,
         job_name: str,
         producer: str = DEFAULT_PRODUCER,
-        clock: Clock = _utcnow,
+        clock: Clock = utcnow,
         run_log: RunLog | None = None,
-        checker: StringChecker | None = None,
+        checker: StringChecker,
+        sender: EventSender | None = None,
     ) -> None:
         self.run_dir = Path(run_dir)
         self.events_path = self.run_dir / "lineage" / "events.jsonl"
@@ -150,6 +160,7 @@ class LineageRecorder:
         self._clock = clock
         self._run_log = run_log
         self._checker = checker
+        self._sender = sender
         self._run_id: str | None = None
         self._inputs: list[DatasetInfo] = []
         self._finished = False
@@ -219,7 +230,18 @@ class LineageRecorder:
         mine = [c for c in lineage if c.output == ds.name]
         if mine:
             facets["columnLineage"] = self._column_lineage_facet(mine)
-        return {"facets": facets, "name": ds.name, "namespace": ds.namespace, "outputFacets": {}}
+        output_facets: dict[str, Any] = {}
+        if ds.row_count is not None:
+            stats: dict[str, Any] = {"fileCount": 1, "rowCount": ds.row_count}
+            if ds.size_bytes is not None:
+                stats["size"] = ds.size_bytes
+            output_facets["outputStatistics"] = self._facet(OUTPUT_STATISTICS_SCHEMA_URL, stats)
+        return {
+            "facets": facets,
+            "name": ds.name,
+            "namespace": ds.namespace,
+            "outputFacets": output_facets,
+        }
 
     def _event(
         self,
@@ -240,10 +262,9 @@ class LineageRecorder:
         }
 
     def _emit(self, event: dict[str, Any]) -> dict[str, Any]:
-        if self._checker is not None:
-            self._checker.check_strings(
-                event_strings(event), where=f"lineage event {event['eventType']}"
-            )
+        self._checker.check_strings(
+            event_strings(event), where=f"lineage event {event['eventType']}"
+        )
         line = _serialize(event)
         self.events_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.events_path, "a", encoding="utf-8") as f:
@@ -260,6 +281,8 @@ class LineageRecorder:
                     "sha256": "sha256:" + hashlib.sha256(line.encode("utf-8")).hexdigest(),
                 },
             )
+        if self._sender is not None:  # after the file: the file is the record
+            self._sender.submit(event)
         return event
 
     # -- the run -----------------------------------------------------------------------------

@@ -16,7 +16,6 @@ Payloads hold metadata only (file names, hashes, sizes, counts, reasons), never 
 
 from __future__ import annotations
 
-import datetime as dt
 import fcntl
 import hashlib
 import json
@@ -26,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
+from privacy_profile._clock import Clock, utcnow
 from privacy_profile._io import private_opener
 from privacy_profile.errors import AuditError
 
@@ -42,12 +42,6 @@ __all__ = [
 
 GENESIS_HASH = "sha256:" + "0" * 64
 REPAIR_KIND = "repair"  # a torn last line (crash mid-append) sealed by the next append
-
-Clock = Callable[[], dt.datetime]
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def canonical_json(obj: Any) -> str:
@@ -105,12 +99,12 @@ class RunLog:
     correctly.
     """
 
-    def __init__(self, path: str | Path, *, clock: Clock = _utcnow) -> None:
+    def __init__(self, path: str | Path, *, clock: Clock = utcnow) -> None:
         self.path = Path(path)
         self._clock = clock
 
     @classmethod
-    def for_run_dir(cls, run_dir: str | Path, *, clock: Clock = _utcnow) -> RunLog:
+    def for_run_dir(cls, run_dir: str | Path, *, clock: Clock = utcnow) -> RunLog:
         """The shared log next to the run directories: ``run_dir/../runlog.jsonl``."""
         return cls(Path(run_dir).resolve().parent / "runlog.jsonl", clock=clock)
 

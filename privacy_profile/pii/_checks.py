@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as _dt
 from functools import cache
 
+from privacy_profile._checksums import gb11643_check_char, luhn_check_digit, luhn_ok
 from privacy_profile.refdata import read_rows
 
 __all__ = [
@@ -70,34 +71,6 @@ def known_bin(digits: str) -> bool:
         if lengths is not None and len(digits) in lengths:
             return True
     return False
-
-
-def luhn_check_digit(payload: str) -> str:
-    """The Luhn digit to append to ``payload`` (ASCII digits)."""
-    total = 0
-    for i, ch in enumerate(reversed(payload)):
-        d = int(ch)
-        if i % 2 == 0:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return str((10 - total % 10) % 10)
-
-
-def luhn_ok(digits: str) -> bool:
-    """Luhn (mod 10) check of a full number (ASCII digits)."""
-    return len(digits) >= 2 and luhn_check_digit(digits[:-1]) == digits[-1]
-
-
-_GB11643_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_GB11643_CHARS = "10X98765432"
-
-
-def gb11643_check_char(first17: str) -> str:
-    """GB 11643-1999 ISO 7064 MOD 11-2 check character of the first 17 digits."""
-    total = sum(int(c) * w for c, w in zip(first17, _GB11643_WEIGHTS, strict=True))
-    return _GB11643_CHARS[total % 11]
 
 
 @cache

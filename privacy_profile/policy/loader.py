@@ -93,7 +93,7 @@ def _locate(doc: Any, issue: PolicyIssue, file: str) -> PolicyIssue:
 
 def _failing_rule(doc: Any) -> int | None:
     """The index of the first segmentation rule whose expression does not parse."""
-    from privacy_profile.segments.rules import parse_rule
+    from privacy_profile.policy.rule_grammar import parse_rule
 
     seg = doc.get("segmentation") if isinstance(doc, CommentedMap) else None
     rules = seg.get("rules") if isinstance(seg, CommentedMap) else None

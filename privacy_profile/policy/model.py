@@ -9,28 +9,54 @@ sensitive data needs separate consent, epsilon per release within the budget, ..
 from __future__ import annotations
 
 import datetime as dt
-from enum import StrEnum
-from itertools import pairwise
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Discriminator,
     Field,
-    Tag,
     field_validator,
     model_validator,
 )
 
+from privacy_profile.policy._base import FrozenModel as _Frozen
+from privacy_profile.policy.enums import (
+    ColumnRole,
+    ColumnType,
+    DateUnit,
+    DuplicateSubjects,
+    FileFormat,
+    LegalBasis,
+    OptOutEffect,
+    PiiReplacement,
+    UndeclaredColumns,
+    UndeclaredIdentifierAction,
+    UnknownAge,
+    WindowKind,
+)
 from privacy_profile.policy.segmentation import SegmentationSpec
+from privacy_profile.policy.treatments import (
+    AgeBand,
+    CityToProvince,
+    DateTruncate,
+    Drop,
+    Keep,
+    KeyRef,
+    NumericRound,
+    PseudonymizationDomain,
+    Pseudonymize,
+    Scan,
+    Tokenization,
+    Tokenize,
+    TopBottomCode,
+    Treatment,
+    _coerce_shorthand,
+)
 
 __all__ = [
     "ActivationRule",
     "AgeBand",
     "AggregationThreshold",
     "Assessment",
-    "BudgetWindow",
+    "BudgetWindowSpec",
     "CityToProvince",
     "Column",
     "ColumnRole",
@@ -40,6 +66,7 @@ __all__ = [
     "DateTruncate",
     "DateUnit",
     "Drop",
+    "DuplicateSubjects",
     "FileFormat",
     "KAnonymity",
     "Keep",
@@ -68,286 +95,6 @@ __all__ = [
     "UndeclaredIdentifierAction",
     "UnknownAge",
     "WindowKind",
-]
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", use_enum_values=False)
-
-
-# --------------------------------------------------------------------------- enums
-
-
-class ColumnRole(StrEnum):
-    """What a column is, for privacy purposes."""
-
-    DIRECT_IDENTIFIER = "direct_identifier"
-    QUASI_IDENTIFIER = "quasi_identifier"
-    SENSITIVE = "sensitive"
-    ATTRIBUTE = "attribute"
-    METRIC = "metric"
-    TIMESTAMP = "timestamp"
-    FREE_TEXT = "free_text"
-
-
-class ColumnType(StrEnum):
-    """The type a column's values must parse as; a value that does not is quarantined."""
-
-    STRING = "string"
-    INTEGER = "integer"
-    FLOAT = "float"
-    BOOLEAN = "boolean"
-    DATE = "date"
-    TIMESTAMP = "timestamp"
-    UNIX_SECONDS = "unix_seconds"
-
-
-class FileFormat(StrEnum):
-    CSV = "csv"
-    PARQUET = "parquet"
-    JSONL = "jsonl"
-
-
-class UndeclaredColumns(StrEnum):
-    """What happens to an input column the policy does not declare."""
-
-    DROP = "drop"  # dropped and reported
-    REFUSE = "refuse"  # the run stops with an InputError
-
-
-class UnknownAge(StrEnum):
-    """How a user of unknown age is treated by the minors rule."""
-
-    EXCLUDE = "exclude"
-    INCLUDE = "include"
-
-
-class OptOutEffect(StrEnum):
-    """What an opt-out of personalised marketing does for a purpose."""
-
-    EXCLUDE_FROM_PROFILING = "exclude_from_profiling"  # excluded at ingest
-    EXCLUDE_FROM_ACTIVATION = "exclude_from_activation"  # profiled in aggregate, never targeted
-
-
-class LegalBasis(StrEnum):
-    CONSENT = "consent"
-    CONTRACT = "contract"
-    LEGAL_OBLIGATION = "legal_obligation"
-    LEGITIMATE_INTEREST = "legitimate_interest"
-
-
-class DateUnit(StrEnum):
-    YEAR = "year"
-    MONTH = "month"
-    DAY = "day"
-    HOUR = "hour"
-
-
-class WindowKind(StrEnum):
-    ROLLING_DAYS = "rolling_days"
-    CALENDAR_MONTH = "calendar_month"
-
-
-class PiiReplacement(StrEnum):
-    ENTITY_TAG = "entity_tag"  # 13812345678 -> <CN_MOBILE>
-    PSEUDONYM = "pseudonym"  # 13812345678 -> <CN_MOBILE:3f2a...> keyed in the column's domain
-
-
-class UndeclaredIdentifierAction(StrEnum):
-    """What a column-level scan does when an undeclared column holds identifiers."""
-
-    REFUSE = "refuse"
-    DROP = "drop"
-
-
-# --------------------------------------------------------------------------- keys
-
-
-class KeyRef(_Frozen):
-    """A reference to key material: an environment variable or a file, never the key itself."""
-
-    env: str | None = Field(default=None, description="Environment variable holding the key.")
-    file: str | None = Field(
-        default=None,
-        description="Path to a file holding the key (relative to the policy file); "
-        "it must not be readable by group or others.",
-    )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _refuse_inline(cls, data: Any) -> Any:
-        if isinstance(data, str | bytes | int):
-            raise ValueError(
-                "an inline secret is refused: write {env: VARIABLE_NAME} or {file: path/to/key}"
-            )
-        return data
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> KeyRef:
-        if (self.env is None) == (self.file is None):
-            raise ValueError("give exactly one of `env` or `file`")
-        return self
-
-    def describe(self) -> str:
-        return f"env:{self.env}" if self.env is not None else f"file:{self.file}"
-
-
-class PseudonymizationDomain(_Frozen):
-    """A pseudonymisation domain: pseudonyms of two domains cannot be joined."""
-
-    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    key: KeyRef
-    key_id: str = Field(
-        min_length=1, description="Recorded in lineage; identifies the key version."
-    )
-    description: str = ""
-
-
-class Tokenization(_Frozen):
-    """Reversible tokens (deterministic AES-SIV) under a custodian key kept apart."""
-
-    custodian_key: KeyRef
-    key_id: str = Field(min_length=1)
-
-
-# --------------------------------------------------------------------------- treatments
-
-
-class Keep(_Frozen):
-    action: Literal["keep"] = "keep"
-
-
-class Drop(_Frozen):
-    action: Literal["drop"] = "drop"
-
-
-class Pseudonymize(_Frozen):
-    """Keyed HMAC-SHA256 pseudonym (after normalizing the value).
-
-    The pseudonymisation domain is the run purpose's (``purposes[].pseudonymization_domain``):
-    the same value gets unrelated pseudonyms under two purposes, so their outputs cannot be
-    joined.
-    """
-
-    action: Literal["pseudonymize"] = "pseudonymize"
-
-
-class Tokenize(_Frozen):
-    """Deterministic AES-SIV token, reversible only with the custodian key."""
-
-    action: Literal["tokenize"] = "tokenize"
-
-
-class Scan(_Frozen):
-    """Find PII in free text and replace each finding (see ``pii_scan``)."""
-
-    action: Literal["scan"] = "scan"
-
-
-class AgeBand(_Frozen):
-    """Birthdate or age to an age band; ``bands`` are the lower edges, ascending."""
-
-    action: Literal["generalize"] = "generalize"
-    method: Literal["age_band"] = "age_band"
-    bands: list[int] = Field(min_length=1)
-
-    @field_validator("bands")
-    @classmethod
-    def _ascending(cls, v: list[int]) -> list[int]:
-        if any(b < 0 for b in v) or any(b2 <= b1 for b1, b2 in pairwise(v)):
-            raise ValueError("bands must be non-negative and strictly ascending, e.g. [0, 14, 18]")
-        return v
-
-
-class DateTruncate(_Frozen):
-    """Dates or timestamps truncated to a year, month, day or hour."""
-
-    action: Literal["generalize"] = "generalize"
-    method: Literal["date_truncate"] = "date_truncate"
-    unit: DateUnit
-
-
-class CityToProvince(_Frozen):
-    """A city or district (name or division code) to its province."""
-
-    action: Literal["generalize"] = "generalize"
-    method: Literal["city_to_province"] = "city_to_province"
-
-
-class NumericRound(_Frozen):
-    """Round to a multiple of ``step``."""
-
-    action: Literal["generalize"] = "generalize"
-    method: Literal["round"] = "round"
-    step: float = Field(gt=0)
-
-
-class TopBottomCode(_Frozen):
-    """Values below ``lower`` become ``lower``; above ``upper`` become ``upper``."""
-
-    action: Literal["generalize"] = "generalize"
-    method: Literal["top_bottom_code"] = "top_bottom_code"
-    lower: float | None = None
-    upper: float | None = None
-
-    @model_validator(mode="after")
-    def _some_bound(self) -> TopBottomCode:
-        if self.lower is None and self.upper is None:
-            raise ValueError("give `lower`, `upper` or both")
-        if self.lower is not None and self.upper is not None and self.lower >= self.upper:
-            raise ValueError("`lower` must be below `upper`")
-        return self
-
-
-_SHORTHAND = {
-    "keep": Keep,
-    "drop": Drop,
-    "pseudonymize": Pseudonymize,
-    "tokenize": Tokenize,
-    "scan": Scan,
-}
-
-
-def _treatment_tag(v: Any) -> str | None:
-    if isinstance(v, str):
-        return v
-    if isinstance(v, dict):
-        action = v.get("action")
-        if action == "generalize":
-            return f"generalize:{v.get('method')}"
-        return action if isinstance(action, str) else None
-    action = getattr(v, "action", None)
-    if action == "generalize":
-        return f"generalize:{getattr(v, 'method', None)}"
-    return action if isinstance(action, str) else None
-
-
-def _coerce_shorthand(v: Any) -> Any:
-    if isinstance(v, str) and v in _SHORTHAND:
-        return {"action": v}
-    return v
-
-
-Treatment = Annotated[
-    Annotated[Keep, Tag("keep")]
-    | Annotated[Drop, Tag("drop")]
-    | Annotated[Pseudonymize, Tag("pseudonymize")]
-    | Annotated[Tokenize, Tag("tokenize")]
-    | Annotated[Scan, Tag("scan")]
-    | Annotated[AgeBand, Tag("generalize:age_band")]
-    | Annotated[DateTruncate, Tag("generalize:date_truncate")]
-    | Annotated[CityToProvince, Tag("generalize:city_to_province")]
-    | Annotated[NumericRound, Tag("generalize:round")]
-    | Annotated[TopBottomCode, Tag("generalize:top_bottom_code")],
-    Discriminator(
-        _treatment_tag,
-        custom_error_type="invalid_treatment",
-        custom_error_message=(
-            "unknown treatment: use keep, drop, pseudonymize, tokenize, scan"
-            " or {action: generalize, method: age_band|date_truncate|city_to_province|round|"
-            "top_bottom_code, ...}"
-        ),
-    ),
 ]
 
 
@@ -417,13 +164,6 @@ class ConsentRecordsSpec(_Frozen):
     opt_out_column: str | None = None
 
 
-class DuplicateSubjects(StrEnum):
-    """What to do with subject ids listed more than once in the subjects table."""
-
-    QUARANTINE_ALL = "quarantine_all"  # every row of the id: its age is then unknown
-    KEEP_FIRST = "keep_first"  # the first row (by row number); later ones quarantined
-
-
 class SubjectsSpec(_Frozen):
     """Where a data subject's age comes from (for the minors rule)."""
 
@@ -487,12 +227,15 @@ class Purpose(_Frozen):
 # --------------------------------------------------------------------------- privacy
 
 
-class BudgetWindow(_Frozen):
+class BudgetWindowSpec(_Frozen):
+    """The declared budget window; :func:`privacy_profile.dp.policy_ledger.budget_window`
+    gives the ledger's :class:`privacy_profile.dp.BudgetWindow` (the one window type)."""
+
     kind: WindowKind
     days: int | None = Field(default=None, ge=1)
 
     @model_validator(mode="after")
-    def _days(self) -> BudgetWindow:
+    def _days(self) -> BudgetWindowSpec:
         if self.kind is WindowKind.ROLLING_DAYS and self.days is None:
             raise ValueError("a rolling_days window needs `days`")
         if self.kind is WindowKind.CALENDAR_MONTH and self.days is not None:
@@ -547,7 +290,7 @@ class PrivacySpec(_Frozen):
     max_epsilon_per_query: float = Field(description="Epsilon of one release.")
     delta_per_query: float = Field(description="Delta of one release (private group selection).")
     budget_dataset: str = Field(min_length=1, description="The ledger's dataset name.")
-    budget_window: BudgetWindow
+    budget_window: BudgetWindowSpec
     aggregation_threshold: AggregationThreshold
     k_anonymity: KAnonymity
     metric_bounds: list[MetricBounds] = Field(default_factory=list)
@@ -601,6 +344,12 @@ class Policy(_Frozen):
     tables: dict[str, Table] = Field(min_length=1)
     privacy: PrivacySpec
     pii_scan: PiiScanSpec = PiiScanSpec()
+    lineage_namespace: str = Field(
+        default="privacy_profile",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:/-]*$",
+        description="The OpenLineage job namespace of this policy's runs (e.g. the team or "
+        "scheduler that owns them); the job name is `<policy name>.sanitize_then_segment`.",
+    )
     segmentation: SegmentationSpec | None = Field(
         default=None, description="Segment definitions (see docs/segments.md)."
     )

@@ -18,6 +18,7 @@ from privacy_profile.policy.model import (
     Scan,
     Tokenize,
 )
+from privacy_profile.policy.releases import epsilon_split_issues
 from privacy_profile.policy.taxonomy import (
     BUILTIN_EXTENSIONS,
     DATA_CATEGORIES,
@@ -359,26 +360,10 @@ def _segmentation(policy: Policy) -> Iterator[RuleViolation]:
     spec = policy.segmentation
     if spec is None:
         return
-    cap = policy.privacy.max_epsilon_per_query
-    releases = spec.releases()
-    for name, eps in releases.items():
-        if eps > cap:
-            path: Path = (
-                ("segmentation", "rules_epsilon")
-                if name.startswith("rule:")
-                else ("segmentation", name, "epsilon")
-            )
-            yield (
-                path,
-                f"release {name!r} spends epsilon {eps:g}, above privacy.max_epsilon_per_query "
-                f"{cap:g}",
-                "lower this release's epsilon",
-            )
-    total = sum(releases.values())
-    if total > policy.privacy.epsilon_budget:
-        yield (
-            ("segmentation",),
-            f"the segmentation releases sum to epsilon {total:g}, above privacy.epsilon_budget "
-            f"{policy.privacy.epsilon_budget:g}: one run could never complete",
-            "lower the epsilons of the segmentation releases",
-        )
+    pv = policy.privacy
+    for issue in epsilon_split_issues(
+        spec.releases(),
+        max_epsilon_per_query=pv.max_epsilon_per_query,
+        epsilon_budget=pv.epsilon_budget,
+    ):
+        yield (issue.path, issue.message, issue.hint)

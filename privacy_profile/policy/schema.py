@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from privacy_profile.policy.model import _SHORTHAND, Policy
+from privacy_profile.policy.model import Policy
+from privacy_profile.policy.treatments import _SHORTHAND
 
 __all__ = ["policy_json_schema", "policy_reference_markdown", "policy_schema_text"]
 
@@ -15,7 +16,7 @@ SCHEMA_ID = "https://privacy-profile.dev/schemas/policy-v1.json"
 def policy_json_schema() -> dict[str, Any]:
     """The JSON Schema of a policy file (draft 2020-12)."""
     schema = Policy.model_json_schema(mode="validation")
-    # The parameter-free treatments may be written as a bare word (see model._SHORTHAND).
+    # The parameter-free treatments may be written as a bare word (see treatments._SHORTHAND).
     treatment = schema["$defs"]["Column"]["properties"]["treatment"]
     key = "oneOf" if "oneOf" in treatment else "anyOf"
     treatment[key] = [*treatment[key], {"enum": sorted(_SHORTHAND)}]

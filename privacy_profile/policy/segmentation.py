@@ -5,26 +5,30 @@ no data-derived bound anywhere. Everything below the boundary uses the frozen da
 :mod:`privacy_profile.segments` built from this model.
 
 Each section (``rfm``, ``kmeans``, ``lifecycle``, ``rules``, ``personas``, ``tree``) is one
-named release with its own ``epsilon``; :func:`check_against_policy` refuses an epsilon above the
-policy's ``privacy.max_epsilon_per_query``, and the ledger enforces the total budget.
+release (rule segments: one per rule) with its own ``epsilon``; :data:`FAMILY_RELEASES` declares
+each family's releases once, :func:`privacy_profile.policy.releases.epsilon_split_issues` checks
+the split against the policy's ``privacy`` caps, and the ledger enforces the total budget.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from enum import StrEnum
 from itertools import pairwise
-from typing import TYPE_CHECKING, Literal
+from types import MappingProxyType
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from privacy_profile.errors import PolicyError, PolicyIssue
-
-if TYPE_CHECKING:
-    from privacy_profile.policy.model import Policy
+from privacy_profile.errors import PolicyError
+from privacy_profile.policy.features import FEATURE_NAMES, NUMERIC_FEATURES, CategoricalFeature
+from privacy_profile.policy.releases import ReleaseId, SegmentFamily
+from privacy_profile.policy.rule_grammar import parse_rule, rule_features
 
 __all__ = [
     "DEFAULT_DENY_LIST",
+    "FAMILY_RELEASES",
     "FEATURE_NAMES",
     "NUMERIC_FEATURES",
     "PERSONA_DIMENSIONS",
@@ -42,39 +46,8 @@ __all__ = [
     "SegmentationSpec",
     "Transform",
     "TreeSpec",
-    "check_against_policy",
     "denied_term",
 ]
-
-#: Numeric per-pseudonym features (see :mod:`privacy_profile.segments.features`).
-NUMERIC_FEATURES: tuple[str, ...] = (
-    "recency_days",
-    "frequency",
-    "monetary",
-    "tenure_days",
-    "active_days",
-    "avg_order_value",
-    "coupon_rate",
-    "price_sensitivity",
-    "events",
-    "cart_events",
-    "fav_events",
-    "view_events",
-)
-
-
-class CategoricalFeature(StrEnum):
-    """Categorical per-pseudonym features usable in rules, personas and trees."""
-
-    AGE_BAND = "age_band"
-    GENDER = "gender"
-    PROVINCE = "province"
-    CHANNEL = "channel"
-    SPENDING_BAND = "spending_band"
-    TOP_CATEGORY = "top_category"
-
-
-FEATURE_NAMES: tuple[str, ...] = NUMERIC_FEATURES + tuple(c.value for c in CategoricalFeature)
 
 #: Persona dimensions: the categorical features plus the multi-valued ``top_categories``.
 PERSONA_DIMENSIONS: tuple[str, ...] = (
@@ -252,8 +225,6 @@ class RuleSegmentSpec(_Frozen):
 
     @model_validator(mode="after")
     def _parse(self) -> RuleSegmentSpec:
-        from privacy_profile.segments.rules import parse_rule
-
         parse_rule(self.expr, rule=self.name)  # raises PolicyError naming the rule
         return self
 
@@ -408,8 +379,6 @@ class SegmentationSpec(_Frozen):
             if len(set(values)) != len(values) or not values:
                 raise ValueError(f"tag_domains.{dim} must list distinct values")
         for r in self.rules:
-            from privacy_profile.segments.rules import parse_rule, rule_features
-
             for feat in rule_features(parse_rule(r.expr, rule=r.name)):
                 term = denied_term(feat, deny)
                 if term is not None:
@@ -434,51 +403,47 @@ class SegmentationSpec(_Frozen):
                 raise ValueError(f"tree.target needs the `{kind}` section")
         return self
 
-    def releases(self) -> dict[str, float]:
-        """Each named release and its epsilon, in the order they run."""
-        out: dict[str, float] = {}
-        if self.rfm is not None:
-            out["rfm"] = self.rfm.epsilon
-        if self.kmeans is not None:
-            out["kmeans"] = self.kmeans.epsilon
-        if self.lifecycle is not None:
-            out["lifecycle"] = self.lifecycle.epsilon
-        for r in self.rules:
-            assert self.rules_epsilon is not None
-            out[f"rule:{r.name}"] = self.rules_epsilon
-        if self.personas is not None:
-            out["personas"] = self.personas.epsilon
-        if self.tree is not None:
-            out["tree"] = self.tree.epsilon
+    def releases(self) -> dict[ReleaseId, float]:
+        """Each release and its epsilon share, in the order they run (see
+        :data:`FAMILY_RELEASES`)."""
+        out: dict[ReleaseId, float] = {}
+        for releases_of in FAMILY_RELEASES.values():
+            out.update(releases_of(self))
         return out
 
 
-def check_against_policy(spec: SegmentationSpec, policy: Policy) -> None:
-    """Raise PolicyError listing every release whose epsilon passes the policy's
-    ``privacy.max_epsilon_per_query`` (or, summed, the whole ``epsilon_budget``)."""
-    cap = policy.privacy.max_epsilon_per_query
-    issues = [
-        PolicyIssue(
-            file="<policy>",
-            line=None,
-            field=f"segmentation.{name}.epsilon",
-            message=f"epsilon {eps:g} exceeds privacy.max_epsilon_per_query {cap:g}",
-            hint="lower this release's epsilon",
-        )
-        for name, eps in spec.releases().items()
-        if eps > cap
-    ]
-    total = sum(spec.releases().values())
-    if total > policy.privacy.epsilon_budget:
-        issues.append(
-            PolicyIssue(
-                file="<policy>",
-                line=None,
-                field="segmentation",
-                message=f"the releases sum to epsilon {total:g}, above privacy.epsilon_budget "
-                f"{policy.privacy.epsilon_budget:g}",
-                hint="lower the epsilons of the segmentation releases",
-            )
-        )
-    if issues:
-        raise PolicyError(issues)
+def _single(family: SegmentFamily) -> Callable[[SegmentationSpec], dict[ReleaseId, float]]:
+    def releases(spec: SegmentationSpec) -> dict[ReleaseId, float]:
+        section = getattr(spec, family.value)
+        return {} if section is None else {ReleaseId(family): float(section.epsilon)}
+
+    return releases
+
+
+def _rule_releases(spec: SegmentationSpec) -> dict[ReleaseId, float]:
+    if not spec.rules:
+        return {}
+    if spec.rules_epsilon is None:  # the model validator refuses this; keep the check real
+        raise PolicyError("rule segments need `segmentation.rules_epsilon`")
+    return {ReleaseId(SegmentFamily.RULE, r.name): spec.rules_epsilon for r in spec.rules}
+
+
+def _no_releases(spec: SegmentationSpec) -> dict[ReleaseId, float]:
+    return {}
+
+
+#: Each family's releases and their epsilon shares, declared once, in release order.
+#: ``recommendations`` are post-processing of the ``personas`` release.
+FAMILY_RELEASES: Mapping[SegmentFamily, Callable[[SegmentationSpec], dict[ReleaseId, float]]] = (
+    MappingProxyType(
+        {
+            SegmentFamily.RFM: _single(SegmentFamily.RFM),
+            SegmentFamily.KMEANS: _single(SegmentFamily.KMEANS),
+            SegmentFamily.LIFECYCLE: _single(SegmentFamily.LIFECYCLE),
+            SegmentFamily.RULE: _rule_releases,
+            SegmentFamily.PERSONAS: _single(SegmentFamily.PERSONAS),
+            SegmentFamily.RECOMMENDATIONS: _no_releases,
+            SegmentFamily.TREE: _single(SegmentFamily.TREE),
+        }
+    )
+)

@@ -4,13 +4,15 @@ Per-pseudonym features stay inside; RFM-8 classes, DP k-means clusters, lifecycl
 rule segments, a DP decision tree and personas are released as group-level DP tables.
 """
 
-from privacy_profile.policy.segmentation import SegmentationSpec, check_against_policy
+from privacy_profile.policy.releases import ReleaseId, SegmentFamily
+from privacy_profile.policy.segmentation import SegmentationSpec
 from privacy_profile.segments.build import (
     FLAGS_TABLE,
     OPT_OUT_COLUMN,
     SegmentRelease,
     Tokenizer,
     build_segments,
+    check_against_policy,
 )
 from privacy_profile.segments.features import (
     FeatureColumns,
@@ -19,7 +21,7 @@ from privacy_profile.segments.features import (
     compute_features,
 )
 from privacy_profile.segments.lifecycle import LIFECYCLE_STAGES, assign_lifecycle
-from privacy_profile.segments.outputs import write_audiences, write_marketing_outputs
+from privacy_profile.segments.outputs import write_audiences
 from privacy_profile.segments.rfm import RFM_CLASSES, assign_rfm
 from privacy_profile.segments.rules import evaluate_rule, parse_rule
 
@@ -30,6 +32,8 @@ __all__ = [
     "RFM_CLASSES",
     "FeatureColumns",
     "FeatureParams",
+    "ReleaseId",
+    "SegmentFamily",
     "SegmentRelease",
     "SegmentationSpec",
     "Tokenizer",
@@ -42,5 +46,4 @@ __all__ = [
     "evaluate_rule",
     "parse_rule",
     "write_audiences",
-    "write_marketing_outputs",
 ]

@@ -12,20 +12,29 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from privacy_profile import BudgetExceededError, PolicyError
+from privacy_profile import (
+    BudgetExceededError,
+    PolicyError,
+    Release,
+    open_ledger,
+    sanitize_then_segment,
+    scanner_for,
+)
 from privacy_profile.cli import app
 from privacy_profile.demo import DemoDataset, generate_demo_data
 from privacy_profile.dp import DPRandom
-from privacy_profile.engine import Release, open_ledger, sanitize_then_segment, scanner_for
 from privacy_profile.ingest import KeyRing
 from privacy_profile.lineage.recorder import read_events
 from privacy_profile.policy import LoadedPolicy, load_policy_file
+from privacy_profile.segments import ReleaseId
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICY = ROOT / "policies" / "wechat_shop.yaml"
 PURPOSE = "marketing.advertising.profiling"
 NOW = dt.datetime(2026, 11, 30, 12, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 runner = CliRunner()
+
+pytestmark = pytest.mark.slow  # the engine on 4,000 generated users and the CLI's demo runs
 
 
 @dataclass
@@ -76,6 +85,12 @@ def test_outputs_and_lineage_exist(run: Run) -> None:
     r = run.release
     names = {p.name for p in r.marketing_files}
     assert {"segments.csv", "segments.json", "personas.csv", "personas.json"} <= names
+    assert {"segments.parquet", "personas.parquet"} <= names
+    segments = r.run_dir / "marketing" / "segments.csv"
+    assert segments.read_bytes().startswith(b"\xef\xbb\xbf")  # a BOM: Excel reads UTF-8
+    csv_frame = pd.read_csv(segments, encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    pq_frame = pd.read_parquet(r.run_dir / "marketing" / "segments.parquet")
+    assert list(csv_frame.columns) == list(pq_frame.columns) and len(csv_frame) == len(pq_frame)
     assert r.lineage_html.is_file() and r.lineage_markdown.is_file()
     events = read_events(r.lineage_events)
     assert [e["eventType"] for e in events] == ["START", "COMPLETE"]
@@ -86,6 +101,24 @@ def test_outputs_and_lineage_exist(run: Run) -> None:
     assert set(r.stage_seconds) == {"sanitize", "segment", "release", "lineage"}
 
 
+def test_lineage_attributes_every_ledger_charge_to_its_exact_release(run: Run) -> None:
+    facet = read_events(run.release.lineage_events)[-1]["run"]["facets"]["privacyProfile_privacy"]
+    with open_ledger(run.root / "ledger.sqlite", run.loaded.policy) as ledger:
+        charges = ledger.charges_for_run(run.release.run_id)
+    recorded = [(m["label"], m["release"], m["epsilon"]) for m in facet["dpMechanisms"]]
+    assert sorted(recorded) == sorted(
+        (c.label, str(ReleaseId.of_label(c.label)), c.epsilon) for c in charges
+    )
+    spent: dict[str, float] = {}
+    for _, release, eps in recorded:
+        spent[release] = spent.get(release, 0.0) + eps
+    declared = run.loaded.policy.segmentation.releases()  # type: ignore[union-attr]
+    assert spent == pytest.approx({str(k): v for k, v in declared.items()})
+    assert "rule:big_spenders_east" in spent  # a rule's charges name the rule, not "rule"
+    sizes = {r["release"] for r in facet["dpReleases"]}
+    assert "rule:big_spenders_east" in sizes and "rule" not in sizes
+
+
 def test_segments_are_labelled_bilingually_and_carry_intervals(run: Run) -> None:
     seg = run.release.segments
     rfm = seg[seg["family"] == "rfm"]
@@ -93,6 +126,14 @@ def test_segments_are_labelled_bilingually_and_carry_intervals(run: Run) -> None
     released = rfm[~rfm["suppressed"]]
     assert (released["size_ci_low"] <= released["dp_size"]).all()
     assert (released["dp_size"] <= released["size_ci_high"]).all()
+
+
+def _text_of(path: Path) -> str:
+    """A file's text; a Parquet file's cells as CSV text (its bytes are compressed)."""
+    if path.suffix == ".parquet":
+        text: str = pd.read_parquet(path).to_csv(index=False)
+        return text
+    return path.read_bytes().decode("utf-8", errors="ignore")
 
 
 def test_no_input_identifier_leaves_the_input_folder(run: Run) -> None:
@@ -107,7 +148,7 @@ def test_no_input_identifier_leaves_the_input_folder(run: Run) -> None:
     files = _output_files(run.root)
     assert len(files) > 10
     for path in files:
-        text = path.read_bytes().decode("utf-8", errors="ignore")
+        text = _text_of(path)
         hits = [v for v in values if v in text]
         assert not hits, f"{path.relative_to(run.root)} holds {len(hits)} input identifier(s)"
 
@@ -117,7 +158,7 @@ def test_marketing_outputs_hold_no_pseudonym(run: Run) -> None:
     pseudonyms = set(pd.read_csv(quarantine, dtype=str)["openid"].dropna())
     assert pseudonyms
     for path in run.release.marketing_files:
-        text = path.read_text(encoding="utf-8")
+        text = _text_of(path)
         assert not any(p in text for p in pseudonyms), path.name
 
 
@@ -284,3 +325,165 @@ def test_cli_budget_show_and_audit_verify_on_missing_files(tmp_path: Path) -> No
     audit = runner.invoke(app, ["audit", "verify", str(tmp_path / "runs" / "x"), "--no-pii-scan"])
     assert audit.exit_code == 1
     assert "does not exist" in audit.stderr and "Traceback" not in audit.stderr
+
+
+# --------------------------------------------------------------------------- lineage (issue 19)
+
+
+def _complete(run: Run) -> dict[str, object]:
+    events = read_events(run.release.lineage_events)
+    return next(e for e in events if e["eventType"] == "COMPLETE")
+
+
+def _sources(output: dict[str, object], field: str) -> set[str]:
+    """``file.column:SUBTYPE`` of every input field of one output column."""
+    facets = output["facets"]
+    assert isinstance(facets, dict)
+    fields = facets["columnLineage"]["fields"]
+    return {
+        f"{Path(i['name']).name}.{i['field']}:{t['subtype']}"
+        for i in fields[field]["inputFields"]
+        for t in i["transformations"]
+    }
+
+
+def test_datasets_are_named_per_the_openlineage_spec(run: Run) -> None:
+    event = _complete(run)
+    inputs = {i["name"]: i for i in event["inputs"]}  # type: ignore[union-attr]
+    for path in sorted(run.data.input_dir.iterdir()):
+        assert str(path.resolve()) in inputs, path.name
+    outputs = event["outputs"]
+    assert isinstance(outputs, list)
+    assert all(d["namespace"] == "file" for d in [*event["inputs"], *outputs])  # type: ignore[misc]
+    assert all(str(d["name"]).startswith("/") for d in outputs)
+
+
+def test_every_released_file_is_an_output_with_statistics(run: Run) -> None:
+    outputs = {Path(o["name"]): o for o in _complete(run)["outputs"]}  # type: ignore[union-attr]
+    released = [*run.release.marketing_files, *run.release.activation_files]
+    assert run.release.activation_files, "the demo purpose allows activation"
+    assert {p.resolve() for p in released} == set(outputs)
+    for path in released:
+        stats = outputs[path.resolve()]["outputFacets"]["outputStatistics"]
+        assert stats["size"] == path.stat().st_size
+        if path.suffix == ".csv":
+            lines = path.read_text(encoding="utf-8-sig").splitlines()
+            assert stats["rowCount"] == len(lines) - 1, path.name
+
+
+def test_column_lineage_matches_the_hand_checked_table(run: Run) -> None:
+    """The demo policy's column lineage, checked by hand against docs/lineage.md: which input
+    columns each released column derives from, and how."""
+    outputs = {Path(o["name"]).name: o for o in _complete(run)["outputs"]}  # type: ignore[union-attr]
+    unit = "users.csv.openid:AGGREGATION"
+    rfm_inputs = {
+        "orders.csv.ordered_at:GROUP_BY",
+        "orders.csv.order_id:GROUP_BY",
+        "orders.csv.amount:GROUP_BY",
+        "orders.csv.status:GROUP_BY",
+    }
+    lifecycle_inputs = {
+        "users.csv.registered_at:GROUP_BY",
+        "orders.csv.ordered_at:GROUP_BY",
+        "events.csv.ts:GROUP_BY",
+    }
+    rule_inputs = {"users.csv.city:GROUP_BY"}  # province (city generalized) in the rule
+    tree_inputs = {"users.csv.birthdate:GROUP_BY", "users.csv.gender:GROUP_BY"}
+    segments = outputs["segments.csv"]  # rfm, kmeans (on RFM features), lifecycle, rule rows
+    every_family = rfm_inputs | lifecycle_inputs | rule_inputs
+    assert _sources(segments, "dp_size") == {unit} | every_family
+    assert (
+        _sources(segments, "mean_monetary")
+        == {
+            unit,
+            "orders.csv.amount:AGGREGATION",
+            "orders.csv.status:AGGREGATION",
+        }
+        | every_family
+    )
+    assert _sources(segments, "segment") == every_family
+    # personas: the dimensions' inputs decide the value; rfm and lifecycle rows only
+    personas = outputs["personas.csv"]
+    assert (
+        _sources(personas, "value")
+        == {
+            "users.csv.birthdate:GROUP_BY",
+            "users.csv.gender:GROUP_BY",
+            "users.csv.city:GROUP_BY",
+            "users.csv.channel:GROUP_BY",
+            "orders.csv.amount:GROUP_BY",
+            "orders.csv.status:GROUP_BY",
+            "events.csv.category:GROUP_BY",
+            "orders.csv.category:GROUP_BY",
+        }
+        | rfm_inputs
+        | lifecycle_inputs
+    )
+    assert _sources(personas, "dp_count") == {unit} | rfm_inputs | lifecycle_inputs
+    # recommendations come from the events table's categories (and the orders')
+    recs = outputs["recommendations.csv"]
+    assert {"events.csv.category:GROUP_BY", "orders.csv.category:GROUP_BY"} <= _sources(
+        recs, "category"
+    )
+    assert _sources(outputs["tree_rules.csv"], "conditions") == tree_inputs
+    # an audience is the unit's tokens, filtered by the segment's features
+    audience = next(n for n in outputs if n.startswith("audience_rfm"))
+    assert _sources(outputs[audience], "token") == {"users.csv.openid:TRANSFORMATION"} | {
+        s.replace("GROUP_BY", "FILTER") for s in rfm_inputs
+    }
+    # policy constants have no input column; nothing claims a raw identifier column
+    assert "epsilon" not in outputs["segments.csv"]["facets"]["columnLineage"]["fields"]
+    for o in outputs.values():
+        for field in o["facets"].get("columnLineage", {}).get("fields", {}).values():
+            assert not any(i["field"] in ("phone", "nickname") for i in field["inputFields"])
+
+
+def _cli_run_env(run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    import os
+
+    for k in list(os.environ):
+        if k.startswith("OPENLINEAGE"):
+            monkeypatch.delenv(k)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.openlineage/openlineage.yml
+    monkeypatch.chdir(tmp_path)
+    for name in ("MARKETING", "REPORTING", "CUSTODIAN"):
+        monkeypatch.setenv(f"PRIVACY_PROFILE_KEY_{name}", secrets.token_hex(32))
+    args = ["run", "--policy", str(POLICY), "--purpose", PURPOSE]
+    args += ["--input", str(run.data.input_dir), "--out", str(tmp_path / "out")]
+    return [*args, "--ledger", str(tmp_path / "ledger.sqlite")]
+
+
+def test_cli_run_delivers_lineage_to_an_openlineage_endpoint(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from _support.ol_receiver import Receiver
+
+    args = _cli_run_env(run, tmp_path, monkeypatch)
+    with Receiver() as rx:
+        monkeypatch.setenv("OPENLINEAGE_URL", rx.url)
+        result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    assert rx.invalid == []  # every event validated against the schemas on arrival
+    assert [e["eventType"] for e in rx.events] == ["START", "COMPLETE"]
+    events_file = next((tmp_path / "out" / "runs").glob("*/lineage/events.jsonl"))
+    assert rx.events == read_events(events_file)
+    assert "2 event(s) delivered" in result.stdout
+
+
+def test_cli_run_completes_when_the_lineage_endpoint_is_down(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    args = _cli_run_env(run, tmp_path, monkeypatch)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__TYPE", "http")
+    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__RETRY", '{"total": 0}')
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    note = next(line for line in result.stdout.splitlines() if "OpenLineage" in line)
+    assert "0 of 2 event(s) delivered" in note and "events.jsonl is the record" in note
+    assert list((tmp_path / "out" / "runs").glob("*/marketing/segments.csv"))

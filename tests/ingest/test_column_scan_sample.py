@@ -72,7 +72,7 @@ def test_sampled_share_decides_within_the_documented_error() -> None:
 def test_sanitize_flags_a_kept_column_with_many_distinct_identifiers(
     shop: Shop, keys: KeyRing, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sanitize_module = importlib.import_module("privacy_profile.ingest.sanitize")
+    sanitize_module = importlib.import_module("privacy_profile.ingest.table_stage")
     seen: list[int] = []
 
     def small(series: pd.Series) -> pd.Series:

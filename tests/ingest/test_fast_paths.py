@@ -157,6 +157,7 @@ record = st.tuples(
 )
 
 
+@pytest.mark.slow  # 150 property examples against the reference: about a minute under load
 @settings(max_examples=150, deadline=None)
 @given(
     st.lists(record, min_size=1, max_size=25),

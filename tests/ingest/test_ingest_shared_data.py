@@ -8,7 +8,7 @@ import pandas as pd
 from _ingest_helpers import make_policy
 
 from privacy_profile.demo.public_data import consent_records, subjects_frame
-from privacy_profile.ingest import KeyRing, LeakGuard, sanitize
+from privacy_profile.ingest import IdentifierIndex, KeyRing, sanitize
 
 PURPOSE = "marketing.advertising.profiling"
 
@@ -81,7 +81,7 @@ def _run(
     uid_col: str,
     events_spec: dict,
     now: str,
-    guard: LeakGuard | None = None,
+    identifiers: IdentifierIndex | None = None,
 ):
     ids = sorted(events_df[uid_col].dropna().astype(str).unique())
     subjects_frame(ids, id_column="uid", seed=1).to_csv(tmp / "subjects.csv", index=False)
@@ -89,7 +89,9 @@ def _run(
     consents.to_csv(tmp / "consents.csv", index=False)
     policy = make_policy(lambda d: _generic(d, events_spec, ts_col="", subj_table_cols={}))
     keys = KeyRing.development(policy, seed=b"shared")
-    return sanitize(tmp, policy, PURPOSE, keys, now=pd.Timestamp(now).to_pydatetime(), guard=guard)
+    return sanitize(
+        tmp, policy, PURPOSE, keys, now=pd.Timestamp(now).to_pydatetime(), identifiers=identifiers
+    )
 
 
 def test_uci_online_retail_custid_mod10(shared_data: Path, tmp_path: Path) -> None:
@@ -166,9 +168,9 @@ def test_taobao_userbehavior_head(shared_data: Path, tmp_path: Path) -> None:
         },
     }
     # Taobao user ids are 1-7 digit counters from the same number space as item and category
-    # ids: six of them coincide with an item or category id, which the default guard (numeric
-    # values of 7+ digits) rightly reports. Here the guard only considers 8+ digit numbers.
-    res = _run(tmp_path, raw, "user_id", spec, "2018-01-01", LeakGuard(min_numeric_length=8))
+    # ids: six of them coincide with an item or category id, which the default index (numeric
+    # values of 7+ digits) rightly reports. Here the index only holds 8+ digit numbers.
+    res = _run(tmp_path, raw, "user_id", spec, "2018-01-01", IdentifierIndex(min_numeric_length=8))
     ev = res.report.tables["events"]
     assert ev.input_rows == 84287 and res.report.reconciles()
     assert ev.accepted_rows == len(res.tables["events"]) > 40000

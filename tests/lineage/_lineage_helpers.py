@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from _support.lineage_example import example_facet
 
+from privacy_profile.ingest import IdentifierIndex
 from privacy_profile.lineage import (
     ColumnLineage,
     DatasetInfo,
@@ -23,7 +25,6 @@ from privacy_profile.lineage import (
     SourceField,
     Transform,
 )
-from privacy_profile.lineage.example import example_facet
 
 # Distinctive raw values planted in the inputs; they must never reach events, logs or outputs.
 PLANTED_OPENID = "oQx7Zk3Lm9Pq2Rs5Tu8Vw1Xy4Za6"
@@ -180,13 +181,29 @@ def _clock() -> Callable[[], dt.datetime]:
     return now
 
 
+USER_CATEGORIES = {
+    "openid": "user.unique_id.wechat_openid",
+    "phone": "user.contact.phone_number",
+    "nickname": "user.name",
+}
+
+
+def users_index(users: pd.DataFrame) -> IdentifierIndex:
+    """The identifier index as ingestion fills it: each direct-identifier column with the data
+    category the policy declares."""
+    index = IdentifierIndex()
+    for column, category in USER_CATEGORIES.items():
+        index.add(users[column], category)
+    return index
+
+
 def make_run(root: Path, *, scanner: Any = None) -> Run:
     run_id = "01900000-0000-7000-8000-0000000000aa"
     run_dir = root / "runs" / run_id
     log = RunLog.for_run_dir(run_dir, clock=_clock())
     users = users_frame()
     guard = ReleaseGuard.for_run(
-        raw_identifiers=[*users["openid"], *users["phone"], *users["nickname"]],
+        users_index(users),
         pseudonyms=["a3f1" * 16],
         scanner=scanner,
     )

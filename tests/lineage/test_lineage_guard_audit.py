@@ -16,6 +16,8 @@ from _lineage_helpers import (
     PLANTED_PHONE,
     Run,
     facet_for_run,
+    users_frame,
+    users_index,
     write_ledger,
 )
 
@@ -41,7 +43,7 @@ def fake_scanner(texts: list[str]) -> list[list[_Finding]]:
 
 def _guard() -> ReleaseGuard:
     return ReleaseGuard.for_run(
-        raw_identifiers=[PLANTED_OPENID, PLANTED_PHONE, PLANTED_NICKNAME],
+        users_index(users_frame()),
         pseudonyms=["k3v9q2m8x7w4z1b6"],
         scanner=fake_scanner,
     )
@@ -56,10 +58,10 @@ def _clean() -> pd.DataFrame:
 @pytest.mark.parametrize(
     ("cell", "kind"),
     [
-        (PLANTED_PHONE, "raw direct-identifier"),
-        ("call 139-1234-5678 now", "raw direct-identifier"),
-        (f"VIP {PLANTED_NICKNAME}的订单", "raw direct-identifier"),
-        (PLANTED_OPENID.upper(), "raw direct-identifier"),
+        (PLANTED_PHONE, "raw identifier value of the input (keyed-hash match): phone"),
+        ("call 139-1234-5678 now", "raw identifier value of the input (keyed-hash match): phone"),
+        (f"VIP {PLANTED_NICKNAME}的订单", "(keyed-hash match): name"),
+        (PLANTED_OPENID.upper(), "(keyed-hash match): openid"),
         ("k3v9q2m8x7w4z1b6", "pseudonym of this run"),
         ("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", "token-shaped"),
         ("3f2a1c9e-8b7d-4e6f-a5c4-b3d2e1f0a9b8", "token-shaped"),
@@ -251,3 +253,30 @@ def test_recorder_refuses_an_identifier_in_event_metadata(tmp_path: Path) -> Non
     with pytest.raises(LeakDetectedError, match="lineage event START refused"):
         rec.start(new_run_id(), [*inputs(), bad])
     assert not rec.events_path.exists()
+
+
+def test_check_identifiers_locates_rows_in_large_evidence_tables() -> None:
+    """Quarantine evidence and audiences: raw identifiers only, located per row and column
+    (pseudonyms and tokens are their content by design)."""
+    n = 5000
+    frame = pd.DataFrame(
+        {
+            "_row": range(n),
+            "openid": ["a3f1" * 16] * n,  # a pseudonym: not flagged here
+            "amount": [float("nan")] * n,
+            "note": [""] * n,
+        }
+    )
+    frame.loc[17, "note"] = f"备注 {PLANTED_NICKNAME}"
+    frame.loc[4242, "amount"] = float(PLANTED_PHONE)
+    frame[PLANTED_OPENID.upper()] = 1
+    with pytest.raises(LeakDetectedError) as err:
+        _guard().check_identifiers({"orders.csv": frame}, what="quarantine evidence")
+    message = err.value.message
+    assert message.startswith("quarantine evidence refused: 3 leaks found")
+    raw = "raw identifier value of the input (keyed-hash match)"
+    assert f"output 'orders.csv', column '<header>': {raw}: openid" in message
+    assert f"output 'orders.csv', column 'note', row 17: {raw}: name" in message
+    assert f"output 'orders.csv', column 'amount', row 4242: {raw}: phone" in message
+    assert PLANTED_PHONE not in message and PLANTED_NICKNAME not in message
+    _guard().check_identifiers({"orders.csv": frame.iloc[:, :2]}, what="quarantine evidence")

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 from _lineage_helpers import PLANTED_OPENID, PLANTED_PHONE, Run
+from _support.lineage_example import write_example
 from PIL import Image
 
 from privacy_profile.lineage import render_lineage_doc
-from privacy_profile.lineage.example import write_example
 
 REPO = Path(__file__).parents[2]
 EXAMPLE = REPO / "docs" / "examples" / "lineage"
@@ -23,7 +23,7 @@ def test_example_is_not_stale(tmp_path: Path) -> None:
     for name in ("lineage/events.jsonl", "lineage.md", "lineage.html"):
         assert (tmp_path / name).read_text() == (EXAMPLE / name).read_text(), (
             f"docs/examples/lineage/{name} is stale: run "
-            "`python -m privacy_profile.lineage.example docs/examples/lineage`"
+            "`python tests/_support/lineage_example.py docs/examples/lineage`"
         )
     for png in ("budget_use.png", "segment_sizes.png"):
         # bytes depend on the matplotlib build; the image size does not

@@ -7,6 +7,7 @@ from collections import Counter
 
 import pandas as pd
 import pytest
+from _support import pii_synth as synth
 
 from privacy_profile.errors import ScanError
 from privacy_profile.pii import (
@@ -16,7 +17,6 @@ from privacy_profile.pii import (
     ScanConfig,
     build_analyzer,
     route,
-    synth,
 )
 
 

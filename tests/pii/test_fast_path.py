@@ -8,6 +8,7 @@ import re
 import numpy as np
 import pyarrow as pa
 import pytest
+from _support import pii_synth as synth
 from test_recognizers import TABLES
 
 from privacy_profile.pii import (
@@ -17,7 +18,6 @@ from privacy_profile.pii import (
     ScanConfig,
     build_analyzer,
     route,
-    synth,
 )
 from privacy_profile.pii._presidio import EntityRecognizer, PatternRecognizer, RecognizerResult
 from privacy_profile.pii.engine import HAN_TEXT_WEIGHT, _arrow_mask, _remove_duplicates

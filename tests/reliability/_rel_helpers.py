@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from privacy_profile.demo import generate_demo_data
-from privacy_profile.engine import Release, open_ledger, sanitize_then_segment, scanner_for
+from privacy_profile.dp.policy_ledger import open_ledger
+from privacy_profile.engine import Release, sanitize_then_segment
 from privacy_profile.ingest import KeyRing
+from privacy_profile.pii.for_policy import scanner_for
 from privacy_profile.policy import LoadedPolicy, load_policy_file
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -15,7 +15,8 @@ from _rel_helpers import NOW, POLICY, PURPOSE, SmallShop
 from typer.testing import CliRunner
 
 from privacy_profile.cli import app
-from privacy_profile.engine import open_ledger, sanitize_then_segment
+from privacy_profile.dp.policy_ledger import open_ledger
+from privacy_profile.engine import sanitize_then_segment
 from privacy_profile.errors import AuditError
 from privacy_profile.ingest import KeyRing
 from privacy_profile.lineage.audit import verify_run

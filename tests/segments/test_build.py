@@ -12,21 +12,26 @@ import numpy as np
 import pandas as pd
 import pytest
 from _segments_helpers import NOW, SPEC_YAML, parse_spec, synth_tables
+from _support.marketing_outputs import write_marketing_outputs
 
 from privacy_profile.dp import BudgetLedger, BudgetWindow, DPRandom, PrivacyLoss
 from privacy_profile.errors import BudgetExceededError, LeakDetectedError, PolicyError
+from privacy_profile.ingest import IdentifierIndex
+from privacy_profile.lineage import ReleaseGuard
 from privacy_profile.policy.model import Policy
 from privacy_profile.segments import (
     FeatureParams,
+    ReleaseId,
     SegmentationSpec,
+    SegmentFamily,
     assign_lifecycle,
     assign_rfm,
     build_segments,
     compute_features,
-    write_marketing_outputs,
 )
 from privacy_profile.segments._common import ReleaseContext
 from privacy_profile.segments.lifecycle import LifecycleParams
+from privacy_profile.segments.outputs import marketing_documents
 from privacy_profile.segments.personas import Family, PersonaParams, release_personas
 from privacy_profile.segments.rfm import RFM_FEATURES, rfm_population
 
@@ -96,7 +101,7 @@ def test_every_segment_type_released(tables: Any, policy: Policy, spec: Any, led
     assert set(rel.personas["dimension"]) >= {"age_band", "top_categories", "spending_band"}
     assert not rel.recommendations.empty
     assert rel.recommendations.groupby(["family", "segment"]).size().max() <= 3
-    assert rel.epsilon["rfm"] == 1.0
+    assert rel.epsilon[ReleaseId(SegmentFamily.RFM)] == 1.0
     assert ledger.spent().epsilon == pytest.approx(sum(rel.epsilon.values()))
 
 
@@ -156,7 +161,7 @@ def test_each_release_charged_before_noise(
     tables: Any, policy: Policy, spec: Any, ledger: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen: list[float] = []
-    for name in ("discrete_laplace", "laplace", "gumbel"):
+    for name in ("discrete_laplace", "gumbel"):
         orig = getattr(DPRandom, name)
 
         def spy(self: DPRandom, *a: Any, _orig: Any = orig, **k: Any) -> Any:
@@ -173,18 +178,18 @@ def test_each_release_charged_before_noise(
         "kmeans/fit",
         "kmeans/sizes",
         "lifecycle/",
-        "rule/big_spenders_east",
+        "rule:big_spenders_east/size",
         "personas/",
         "tree/fit",
         "tree/leaf_counts",
     ):
         assert any(lab.startswith(prefix) for lab in labels), prefix
-    per_release: dict[str, float] = {}
+    per_release: dict[ReleaseId, float] = {}
     for c in ledger.charges_for_run("run-1"):
-        head = c.label.split("/")[0]
-        key = f"rule:{c.label.split('/')[1]}" if head == "rule" else head
+        key = ReleaseId.of_label(c.label)  # every charge names its exact release
         per_release[key] = per_release.get(key, 0.0) + c.epsilon
     assert per_release == pytest.approx(rel.epsilon)
+    assert ReleaseId(SegmentFamily.RULE, "big_spenders_east") in per_release
 
 
 def test_budget_refused_up_front(tables: Any, policy: Policy, spec: Any) -> None:
@@ -238,9 +243,17 @@ def test_marketing_outputs_have_no_identifiers(
     pseudonyms = set(tables["users"]["openid"])
     tokens = set(tok(tables["users"]["openid"]))
     paths = write_marketing_outputs(rel, tmp_path)
-    assert {p.name for p in paths} >= {"segments.json", "segments.csv", "personas.csv"}
+    assert {p.name for p in paths} >= {
+        "segments.json",
+        "segments.csv",
+        "segments.parquet",
+        "personas.csv",
+    }
     for p in paths:
-        text = p.read_text(encoding="utf-8")
+        if p.suffix == ".parquet":
+            text = pd.read_parquet(p).to_csv(index=False)
+        else:
+            text = p.read_text(encoding="utf-8-sig")
         assert "openid" not in text and "token" not in text
         assert not any(x in text for x in list(pseudonyms)[:500])
         assert not any(x in text for x in list(tokens)[:500])
@@ -297,11 +310,17 @@ def test_no_audiences_without_activation(
     assert rel2.audiences is None
 
 
-def test_leak_check_catches_a_pseudonym_in_labels(tables: Any, policy: Policy, ledger: Any) -> None:
+def test_release_guard_catches_a_pseudonym_in_labels(
+    tables: Any, policy: Policy, ledger: Any
+) -> None:
+    """build_segments computes; the release guard (the one identifier check) refuses."""
     victim = str(tables["users"]["openid"].iloc[0])
     text = SPEC_YAML.replace("label_en: East-China big spenders", f"label_en: {victim}")
-    with pytest.raises(LeakDetectedError, match="holds a pseudonym"):
-        run(tables, policy, parse_spec(text), ledger)
+    rel = run(tables, policy, parse_spec(text), ledger)
+    guard = ReleaseGuard.for_run(IdentifierIndex(), pseudonyms=tables["users"]["openid"])
+    with pytest.raises(LeakDetectedError, match="pseudonym of this run") as e:
+        guard.check(marketing_documents(rel))
+    assert victim not in e.value.message
 
 
 def test_recency_measured_to_run_date_not_data(policy: Policy) -> None:

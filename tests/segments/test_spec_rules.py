@@ -10,12 +10,18 @@ from pydantic import ValidationError
 from privacy_profile.errors import PolicyError
 from privacy_profile.policy.model import Policy
 from privacy_profile.policy.segmentation import denied_term
-from privacy_profile.segments import check_against_policy, evaluate_rule, parse_rule
+from privacy_profile.segments import (
+    ReleaseId,
+    SegmentFamily,
+    check_against_policy,
+    evaluate_rule,
+    parse_rule,
+)
 
 
 def test_example_spec_parses() -> None:
     spec = parse_spec(SPEC_YAML)
-    assert spec.releases() == {
+    assert {str(k): v for k, v in spec.releases().items()} == {
         "rfm": 1.0,
         "kmeans": 1.0,
         "lifecycle": 0.5,
@@ -23,6 +29,26 @@ def test_example_spec_parses() -> None:
         "personas": 1.0,
         "tree": 0.5,
     }
+    assert list(spec.releases())[3] == ReleaseId(SegmentFamily.RULE, "big_spenders_east")
+
+
+@pytest.mark.parametrize(
+    ("text", "release"),
+    [
+        ("rfm", ReleaseId(SegmentFamily.RFM)),
+        ("rule:big_spenders_east", ReleaseId(SegmentFamily.RULE, "big_spenders_east")),
+    ],
+)
+def test_release_ids_render_and_parse(text: str, release: ReleaseId) -> None:
+    assert str(release) == text
+    assert ReleaseId.parse(text) == release
+    assert ReleaseId.of_label(release.label("part:x/y")) == release
+
+
+@pytest.mark.parametrize("text", ["rule", "rfm:x", "nope", "rule:a/b"])
+def test_bad_release_ids_are_refused(text: str) -> None:
+    with pytest.raises(PolicyError):
+        ReleaseId.parse(text)
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
 """A deterministic synthetic run, used for the lineage example kept in docs/examples/lineage/.
 
-``python -m privacy_profile.lineage.example OUT_DIR`` writes ``events.jsonl`` and renders the
+``python tests/_support/lineage_example.py OUT_DIR`` writes ``events.jsonl`` and renders the
 lineage document next to it. Every value here is invented: counts, parameters and noisy sizes
 of a fictitious run (fixed run id and time); there is no row-level data.
 """
@@ -11,6 +11,7 @@ import datetime as dt
 import sys
 from pathlib import Path
 
+from privacy_profile.ingest.identifiers import IdentifierIndex
 from privacy_profile.lineage.facets import (
     BudgetState,
     ColumnLineage,
@@ -26,6 +27,7 @@ from privacy_profile.lineage.facets import (
     TableCounts,
     Transform,
 )
+from privacy_profile.lineage.guard import ReleaseGuard
 from privacy_profile.lineage.recorder import LineageRecorder
 from privacy_profile.lineage.report import render_lineage_doc
 
@@ -259,6 +261,7 @@ def write_example(out_dir: str | Path) -> tuple[Path, Path, Path]:
         job_namespace="privacy_profile",
         job_name="wechat-shop-marketing.sanitize_then_segment",
         clock=lambda: next(times),
+        checker=ReleaseGuard(IdentifierIndex(), public_values=[EXAMPLE_RUN_ID]),
     )
     rec.start(EXAMPLE_RUN_ID, _inputs())
     outputs, lineage = _outputs()

@@ -1,0 +1,244 @@
+"""The runner of each segment family: policy section -> parameters -> DP release, registered in
+:mod:`privacy_profile.segments.registry`. Each spends exactly the epsilon share its releases
+declare, and labels its ledger charges ``<release id>/<part>``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TypeVar
+
+import pandas as pd
+
+from privacy_profile.dp import Bounds, PrivacyLoss
+from privacy_profile.errors import PolicyError
+from privacy_profile.policy.releases import ReleaseId, SegmentFamily
+from privacy_profile.policy.segmentation import KMeansInit, Transform
+from privacy_profile.segments._common import SegmentDef, dp_segment_table
+from privacy_profile.segments.kmeans import (
+    KMeansFeatureParams,
+    KMeansMethod,
+    KMeansParams,
+    init_from_class_means,
+    release_kmeans,
+    scale_features,
+)
+from privacy_profile.segments.lifecycle import LIFECYCLE_STAGES, LifecycleParams, release_lifecycle
+from privacy_profile.segments.personas import Family, PersonaParams, release_personas
+from privacy_profile.segments.registry import BuildState, register, register_derived
+from privacy_profile.segments.rfm import (
+    RFM_CLASSES,
+    RFM_FEATURES,
+    RfmParams,
+    release_rfm,
+    rfm_population,
+)
+from privacy_profile.segments.rules import evaluate_rule, parse_rule
+from privacy_profile.segments.tree import TreeParams, release_tree
+
+__all__: list[str] = []
+
+T = TypeVar("T")
+
+
+def _bounds(lower: float, upper: float) -> Bounds:
+    return Bounds(lower=lower, upper=upper)
+
+
+def _section(section: T | None, family: SegmentFamily) -> T:
+    if section is None:
+        raise PolicyError(f"the segmentation has no `{family.value}` section")
+    return section
+
+
+def _only(releases: Mapping[ReleaseId, float], family: SegmentFamily) -> PrivacyLoss:
+    """The loss of a one-release family."""
+    return PrivacyLoss(epsilon=releases[ReleaseId(family)])
+
+
+@register(SegmentFamily.RFM)
+def _rfm(st: BuildState, releases: Mapping[ReleaseId, float]) -> None:
+    r = _section(st.spec.rfm, SegmentFamily.RFM)
+    rfm = release_rfm(
+        st.features.table,
+        RfmParams(
+            recency_bounds=_bounds(r.recency_days.lower, r.recency_days.upper),
+            frequency_bounds=_bounds(r.frequency.lower, r.frequency.upper),
+            monetary_bounds=_bounds(r.monetary.lower, r.monetary.upper),
+            split_quantile=r.split_quantile,
+            weight_splits=r.weights.splits,
+            weight_sizes=r.weights.sizes,
+            weight_means=r.weights.means,
+        ),
+        loss=_only(releases, SegmentFamily.RFM),
+        ctx=st.ctx,
+    )
+    st.rfm_table = rfm.table
+    st.tables.append(rfm.table)
+    st.records.extend(rfm.records)
+    st.families.append(
+        Family(name="rfm", segments=tuple(RFM_CLASSES.values()), assignment=rfm.assignment)
+    )
+
+
+@register(SegmentFamily.KMEANS)
+def _kmeans(st: BuildState, releases: Mapping[ReleaseId, float]) -> None:
+    km = _section(st.spec.kmeans, SegmentFamily.KMEANS)
+    f = st.features.table
+    kparams = KMeansParams(
+        k=km.k,
+        features=tuple(
+            KMeansFeatureParams(
+                name=x.name,
+                bounds=_bounds(x.lower, x.upper),
+                log1p=x.transform is Transform.LOG1P,
+            )
+            for x in km.features
+        ),
+        size_share=km.size_share,
+        method=KMeansMethod(km.method.value),
+        iterations=km.lloyd_iterations(),
+    )
+    names = [x.name for x in km.features]
+    pop = rfm_population(f) if set(names) & set(RFM_FEATURES) else f
+    pop = pop.loc[pop[names].notna().all(axis=1)]
+    init = None
+    if km.init is KMeansInit.RFM_CLASSES and st.rfm_table is not None:
+        ok = st.rfm_table.loc[~st.rfm_table["suppressed"]]
+        if len(ok) and all(f"mean_{n}" in ok.columns for n in names):
+            # every class suppressed: no released means to start from; random start
+            cand = pd.DataFrame({n: ok[f"mean_{n}"].to_numpy() for n in names})
+            init = init_from_class_means(
+                scale_features(cand, kparams), ok["dp_size"].tolist(), km.k
+            )
+    kres = release_kmeans(
+        pop,
+        kparams,
+        loss=_only(releases, SegmentFamily.KMEANS),
+        ctx=st.ctx,
+        init_centers=init,
+    )
+    st.tables.append(kres.table)
+    st.records.extend(kres.records)
+    segs = tuple(
+        SegmentDef(s, z, e)
+        for s, z, e in kres.table[["segment", "label_zh", "label_en"]].itertuples(index=False)
+    )
+    st.families.append(Family(name="kmeans", segments=segs, assignment=kres.assignment))
+
+
+@register(SegmentFamily.LIFECYCLE)
+def _lifecycle(st: BuildState, releases: Mapping[ReleaseId, float]) -> None:
+    lc = _section(st.spec.lifecycle, SegmentFamily.LIFECYCLE)
+    ltable, lstage, lrec = release_lifecycle(
+        st.features.table,
+        st.features.activity,
+        LifecycleParams(
+            new_within_days=lc.new_within_days,
+            active_within_days=lc.active_within_days,
+            returning_gap_days=lc.returning_gap_days,
+            churned_after_days=lc.churned_after_days,
+        ),
+        now=st.now,
+        loss=_only(releases, SegmentFamily.LIFECYCLE),
+        ctx=st.ctx,
+    )
+    st.tables.append(ltable)
+    st.records.extend(lrec)
+    st.families.append(Family(name="lifecycle", segments=LIFECYCLE_STAGES, assignment=lstage))
+
+
+@register(SegmentFamily.RULE)
+def _rules(st: BuildState, releases: Mapping[ReleaseId, float]) -> None:
+    f = st.features.table
+    unit = st.unit_column
+    for rule in st.spec.rules:
+        rid = ReleaseId(SegmentFamily.RULE, rule.name)
+        member = evaluate_rule(parse_rule(rule.expr, rule=rule.name), f, rule=rule.name)
+        st.rule_members[rule.name] = member
+        sd = SegmentDef(rule.name, rule.label_zh, rule.label_en)
+        units = pd.DataFrame({unit: f.loc[member, unit].to_numpy(), "segment": rule.name})
+        rt, rrec = dp_segment_table(
+            units,
+            family=SegmentFamily.RULE.value,
+            segments=[sd],
+            segment_column="segment",
+            loss=PrivacyLoss(epsilon=releases[rid]),
+            ctx=st.ctx,
+            label=rid.label("size"),
+        )
+        st.tables.append(rt)
+        st.records.extend(rrec)
+        st.families.append(
+            Family(
+                name=str(rid),
+                segments=(sd,),
+                assignment=pd.Series(rule.name, index=units[unit].to_numpy()),
+            )
+        )
+
+
+@register(SegmentFamily.PERSONAS)
+def _personas(st: BuildState, releases: Mapping[ReleaseId, float]) -> None:
+    ps = _section(st.spec.personas, SegmentFamily.PERSONAS)
+    kinds = None if ps.families is None else {x.value for x in ps.families}
+    pr = release_personas(
+        [x for x in st.families if kinds is None or x.name.partition(":")[0] in kinds],
+        st.features.table,
+        st.features.categories,
+        PersonaParams(
+            dimensions=tuple(ps.dimensions),
+            top_n=ps.top_n,
+            max_categories_per_user=st.max_categories_per_user,
+            domains={k: v for k, v in st.domains.items() if k in ps.dimensions},
+            deny_list=tuple(st.spec.tag_deny_list),
+            false_release_probability=ps.false_release_probability,
+        ),
+        loss=_only(releases, SegmentFamily.PERSONAS),
+        ctx=st.ctx,
+    )
+    segments = st.segments()
+    released = segments.loc[~segments["suppressed"].astype(bool)]
+    shown = set(zip(released["family"], released["segment"], strict=True))
+
+    def visible(df: pd.DataFrame) -> pd.DataFrame:
+        fam = df["family"].str.replace(r"^rule:.*$", "rule", regex=True)
+        keep = [(a, b) in shown for a, b in zip(fam, df["segment"], strict=True)]
+        return df.loc[keep].reset_index(drop=True)
+
+    st.personas = visible(pr.personas)
+    st.recommendations = visible(pr.recommendations)
+    st.records.extend(pr.records)
+
+
+register_derived(SegmentFamily.RECOMMENDATIONS, produced_by=SegmentFamily.PERSONAS)
+
+
+@register(SegmentFamily.TREE)
+def _tree(st: BuildState, releases: Mapping[ReleaseId, float]) -> None:
+    spec = _section(st.spec.tree, SegmentFamily.TREE)
+    f = st.features.table
+    kind, _, key = spec.target.partition(":")
+    target: SegmentDef
+    if kind == SegmentFamily.RULE.value:
+        rdef = next(r for r in st.spec.rules if r.name == key)
+        target = SegmentDef(rdef.name, rdef.label_zh, rdef.label_en)
+        member = st.rule_members[key]
+    else:
+        fam = next(x for x in st.families if x.name == kind)
+        target = next(s for s in fam.segments if s.key == key)
+        seg_of = fam.assignment.reindex(f[st.unit_column].to_numpy())
+        member = (seg_of == key).fillna(False).to_numpy(dtype=bool)
+    tr = release_tree(
+        f,
+        member,
+        TreeParams(
+            target=target,
+            features=tuple(x.value for x in spec.features),
+            domains=st.domains,
+            max_depth=spec.max_depth,
+        ),
+        loss=_only(releases, SegmentFamily.TREE),
+        ctx=st.ctx,
+    )
+    st.tree_rules = tr.table
+    st.records.extend(tr.records)
