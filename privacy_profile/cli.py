@@ -30,6 +30,7 @@ from privacy_profile.policy.loader import LoadedPolicy, load_policy_file
 if TYPE_CHECKING:
     from privacy_profile.engine import Release
     from privacy_profile.ingest import KeyRing
+    from privacy_profile.rights import RightsRequest, SuppressionList
 from privacy_profile.policy.schema import policy_schema_text
 
 __all__ = ["app", "main"]
@@ -199,6 +200,12 @@ def audit_verify(
             "head signature covering the run.",
         ),
     ] = None,
+    rights_register: Annotated[
+        Path | None,
+        typer.Option(
+            "--rights-register", help="Also check this rights register against the run log."
+        ),
+    ] = None,
 ) -> None:
     """Check a run's hash chain, output hashes, ledger charges and a re-scan of its outputs."""
     from privacy_profile.lineage.audit import verify_run
@@ -217,6 +224,11 @@ def audit_verify(
         )
     )
     out.print(report.summary())
+    if rights_register is not None:
+        from privacy_profile.lineage.audit import verify_rights_register
+
+        n = _run(lambda: verify_rights_register(rights_register, report.run_log))
+        out.print(f"  rights register {rights_register}: {n} request(s) match the run log")
 
 
 @lineage_app.command("doc")
@@ -256,6 +268,14 @@ def _keys(
         )
         return KeyRing.development(loaded.policy)
     return KeyRing.from_policy(loaded.policy, policy_dir=loaded.path.parent)
+
+
+def _suppression(path: Path | None, loaded: LoadedPolicy) -> SuppressionList | None:
+    if path is None:
+        return None
+    from privacy_profile.rights import load_suppression
+
+    return _run(lambda: load_suppression(path, loaded.policy))
 
 
 def _progress() -> tuple[Progress, Callable[[str, str], None]]:
@@ -331,6 +351,14 @@ AllowDevKeysOption = Annotated[
         help="Let `run --dev-keys` charge a real ledger (refused without it; marked everywhere).",
     ),
 ]
+RightsRegisterOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--rights-register",
+        help="The rights register: erased and opted-out subjects are suppressed before "
+        "anything else, corrections merged (see docs/rights.md).",
+    ),
+]
 
 
 @app.command("sanitize")
@@ -340,6 +368,7 @@ def sanitize_cmd(
     input_dir: InputOption,
     out_dir: Annotated[Path, typer.Option("--out", help="Where the Parquet tables are written.")],
     dev_keys: DevKeysOption = False,
+    rights_register: RightsRegisterOption = None,
 ) -> None:
     """Validate, consent-gate, pseudonymize and generalize the inputs; write Parquet atomically."""
     from privacy_profile.ingest import sanitize_to_dir
@@ -347,9 +376,16 @@ def sanitize_cmd(
 
     loaded = _run(lambda: load_policy_file(policy))
     keys = _run(lambda: _keys(loaded, dev_keys))
+    suppression = _suppression(rights_register, loaded)
     res = _run(
         lambda: sanitize_to_dir(
-            input_dir, loaded, purpose, keys, out_dir, scanner=scanner_for(loaded.policy)
+            input_dir,
+            loaded,
+            purpose,
+            keys,
+            out_dir,
+            scanner=scanner_for(loaded.policy),
+            suppression=suppression,
         )
     )
     for t in res.result.report.tables.values():
@@ -379,6 +415,7 @@ def run_cmd(
             "PRIVACY_PROFILE_SIGNING_KEY when set; else the run log is not signed].",
         ),
     ] = None,
+    rights_register: RightsRegisterOption = None,
 ) -> None:
     """Sanitize, build DP segments and personas, release them through the guard, with lineage.
 
@@ -404,6 +441,7 @@ def run_cmd(
             markup=True,
         )
     sender = _run(sender_from_environment)  # OpenLineage settings, when any are configured
+    suppression = _suppression(rights_register, loaded)
     progress, on_stage = _progress()
     with _run(lambda: open_ledger(ledger, loaded.policy)) as book, progress:
         release = _run(
@@ -418,6 +456,7 @@ def run_cmd(
                 progress=on_stage,
                 lineage_sender=sender,
                 signer=signer,
+                suppression=suppression,
             )
         )
     if signer is not None:
@@ -513,6 +552,141 @@ def budget_plan(
     loaded = _run(lambda: load_policy_file(policy))
     plan = _run(lambda: plan_policy_refreshes(loaded.policy, cadence))
     out.print(plan.render(), markup=False)
+
+
+rights_app = typer.Typer(
+    help="Individuals' rights requests: access, erasure, correction, opt-out (docs/rights.md).",
+    no_args_is_help=True,
+)
+app.add_typer(rights_app, name="rights")
+RegisterOption = Annotated[
+    Path, typer.Option("--register", help="The rights register (SQLite, created with mode 0600).")
+]
+RunLogOption = Annotated[
+    Path,
+    typer.Option("--runlog", help="The hash-chained run log the steps are appended to."),
+]
+
+
+def _subject_id(value: str) -> str:
+    """``-`` reads the raw id from stdin (keeps it out of the shell history)."""
+    return sys.stdin.readline().rstrip("\n") if value == "-" else value
+
+
+def _corrections(values: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for v in values:
+        key, sep, value = v.partition("=")
+        if not sep:
+            err.print(f"[bold red]error:[/] --set {v!r}: expected TABLE.COLUMN=VALUE", markup=True)
+            raise typer.Exit(2)
+        out[key.strip()] = value
+    return out
+
+
+@rights_app.command("submit")
+def rights_submit(
+    kind: Annotated[str, typer.Argument(help="access, erase, correct or opt-out.")],
+    subject_id: Annotated[
+        str,
+        typer.Option("--subject-id", help="The subject's raw id ('-' reads it from stdin)."),
+    ],
+    policy: PolicyOption,
+    register: RegisterOption,
+    runlog: RunLogOption,
+    purpose: Annotated[
+        str, typer.Option("--purpose", help="A data use of the policy, or 'all'.")
+    ] = "all",
+    scope: Annotated[
+        str | None,
+        typer.Option("--scope", help="opt-out only: activation (default) or profiling."),
+    ] = None,
+    set_values: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="correct only: TABLE.COLUMN=VALUE (repeatable)."),
+    ] = None,
+    dev_keys: DevKeysOption = False,
+) -> None:
+    """Record a request (received now, due after rights.deadline_days); the raw id is not stored."""
+    from privacy_profile.lineage.runlog import RunLog
+    from privacy_profile.rights import RightsRegister
+
+    loaded = _run(lambda: load_policy_file(policy))
+    keys = _run(lambda: _keys(loaded, dev_keys))
+    raw = _subject_id(subject_id)
+    fixes = _corrections(set_values or [])
+
+    def submit() -> RightsRequest:
+        with RightsRegister(register, loaded.policy, run_log=RunLog(runlog)) as reg:
+            return reg.submit(
+                kind, raw, keys, purpose=purpose, scope=scope, corrections=fixes or None
+            )
+
+    req = _run(submit)
+    out.print(f"request {req.request_id} ({req.kind.value}) received, due {req.due:%Y-%m-%d}")
+
+
+@rights_app.command("process")
+def rights_process(
+    request_id: Annotated[str, typer.Argument(help="The request id `rights submit` printed.")],
+    policy: PolicyOption,
+    register: RegisterOption,
+    runlog: RunLogOption,
+    store: Annotated[
+        list[Path] | None,
+        typer.Option("--store", help="A sanitized store (`sanitize --out`); repeatable."),
+    ] = None,
+    runs: Annotated[
+        list[Path] | None,
+        typer.Option("--runs", help="A runs folder (out/runs) or run folder; repeatable."),
+    ] = None,
+    export: Annotated[
+        Path | None,
+        typer.Option("--export", help="access only: the folder the export is written to."),
+    ] = None,
+) -> None:
+    """Carry out a request (access export, erasure, opt-out, correction) and complete it."""
+    from privacy_profile.lineage.runlog import RunLog
+    from privacy_profile.rights import Outcome, RightsRegister, process_request
+
+    loaded = _run(lambda: load_policy_file(policy))
+
+    def process() -> Outcome:
+        reg = RightsRegister(register, loaded.policy, run_log=RunLog(runlog), create=False)
+        with reg:
+            return process_request(
+                reg, request_id, stores=store or [], runs=runs or [], export_dir=export
+            )
+
+    out.print(_run(process).describe())
+
+
+@rights_app.command("status")
+def rights_status(
+    policy: PolicyOption,
+    register: RegisterOption,
+    subject_id: Annotated[
+        str | None,
+        typer.Option(
+            "--subject-id", help="Only this subject's requests (keyed look-up; '-' reads stdin)."
+        ),
+    ] = None,
+    dev_keys: DevKeysOption = False,
+) -> None:
+    """List the requests: overdue first, then open, then completed."""
+    from privacy_profile.rights import RightsRegister, format_status
+
+    loaded = _run(lambda: load_policy_file(policy))
+    keys = None if subject_id is None else _run(lambda: _keys(loaded, dev_keys))
+    raw = None if subject_id is None else _subject_id(subject_id)
+
+    def status() -> str:
+        with RightsRegister(register, loaded.policy, create=False) as reg:
+            if raw is None or keys is None:
+                return format_status(reg.requests(), reg.now())
+            return format_status(reg.find(raw, keys), reg.now())
+
+    out.print(_run(status))
 
 
 def main() -> None:

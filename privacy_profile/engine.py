@@ -36,6 +36,7 @@ from privacy_profile.ingest import IdentifierIndex, KeyRing, SanitizeResult, san
 from privacy_profile.ingest.report import IngestReport
 from privacy_profile.ingest.scan import TextScanner
 from privacy_profile.ingest.sources import InputsLike, PolicyLike, normalize_run_args
+from privacy_profile.ingest.suppress import Suppression
 from privacy_profile.lineage.audit import LEDGER_STATE_KIND, ledger_state_payload
 from privacy_profile.lineage.guard import ReleaseGuard
 from privacy_profile.lineage.recorder import LineageRecorder, new_run_id
@@ -187,6 +188,7 @@ def sanitize_then_segment(
     progress: ProgressCallback | None = None,
     lineage_sender: LineageSender | None = None,
     signer: HeadSigner | None = None,
+    suppression: Suppression | None = None,
 ) -> Release:
     """Sanitize the raw inputs, build DP segments and personas, and release them with lineage.
 
@@ -198,7 +200,9 @@ def sanitize_then_segment(
     ``lineage_sender`` also delivers each lineage event to a lineage server (see
     :func:`~privacy_profile.lineage.transport.sender_from_environment`); what it delivered is
     in the release's notes, and a failed delivery never fails the run; ``signer`` signs the
-    run-log head at the end (Ed25519, see lineage.signing).
+    run-log head at the end (Ed25519, see lineage.signing);
+    ``suppression`` the rights register's snapshot (``RightsRegister.suppression()``), applied
+    by ingestion before anything else.
 
     On any error the lineage records a FAIL event, nothing is released, and the error is
     re-raised (a :class:`~privacy_profile.errors.PrivacyProfileError` for user errors).
@@ -253,7 +257,14 @@ def sanitize_then_segment(
     try:
         with stage("sanitize"):
             result = sanitize(
-                source, pol, purpose, keys, now=run_now, scanner=scanner, identifiers=identifiers
+                source,
+                pol,
+                purpose,
+                keys,
+                now=run_now,
+                scanner=scanner,
+                identifiers=identifiers,
+                suppression=suppression,
             )
             guard.remember_pseudonyms(_pseudonym_values(pol, result))
         columns = _feature_columns(pol)

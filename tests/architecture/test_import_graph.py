@@ -20,6 +20,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("ingest", "profiling"),
     ("segments",),
     ("lineage",),
+    ("rights",),
     ("engine",),
     ("demo", "cli", "_docgen", "__main__", "<root>"),
 )
