@@ -27,7 +27,9 @@ from sklearn.metrics import adjusted_rand_score
 
 from privacy_profile.demo import public_data
 from privacy_profile.dp import Bounds, BudgetLedger, BudgetWindow, DPRandom, PrivacyLoss
+from privacy_profile.policy.loader import load_policy
 from privacy_profile.segments._common import ReleaseContext, SegmentDef
+from privacy_profile.segments.columns import feature_columns
 from privacy_profile.segments.features import FeatureParams, band_labels, compute_features
 from privacy_profile.segments.kmeans import (
     KMeansFeatureParams,
@@ -60,6 +62,12 @@ RFM_BOUNDS = {
     "frequency": Bounds(lower=0, upper=100),
     "monetary": Bounds(lower=0, upper=20000),
 }
+
+
+#: the demo policy's role mapping (tables orders / events, status paid, ...)
+DEMO_COLUMNS = feature_columns(
+    load_policy(Path(__file__).resolve().parents[1] / "policies" / "wechat_shop.yaml")
+)
 
 
 def uci_orders(path: Path) -> pd.DataFrame:
@@ -377,7 +385,10 @@ def taobao(path: Path, reps: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     ev = public_data.taobao_events(pd.read_csv(path), unit_column="openid", id_prefix="u")
     now = dt.datetime(2017, 12, 4)
     feats = compute_features(
-        {"events": ev}, FeatureParams(unit_column="openid", now=now, max_categories_per_user=3)
+        {"events": ev},
+        FeatureParams(
+            unit_column="openid", now=now, max_categories_per_user=3, columns=DEMO_COLUMNS
+        ),
     )
     lp = LifecycleParams(
         new_within_days=3, active_within_days=2, returning_gap_days=2, churned_after_days=6
@@ -428,7 +439,8 @@ def main() -> None:
     t0 = time.time()
     orders = uci_orders(a.data / "uci_online_retail" / "uci_online_retail.csv")
     feats = compute_features(
-        {"orders": orders}, FeatureParams(unit_column="openid", now=dt.datetime(2011, 12, 10))
+        {"orders": orders},
+        FeatureParams(unit_column="openid", now=dt.datetime(2011, 12, 10), columns=DEMO_COLUMNS),
     )
     pop = feats.table.loc[feats.table["frequency"] > 0]
     print(f"UCI customers: {feats.table.shape[0]}, with a net paid order: {len(pop)}\n")

@@ -328,7 +328,7 @@ def _summary(release: Release) -> Table:
     if release.development_keys:
         table.add_row("keys", "DEVELOPMENT keys (demo only)")
     table.add_row("marketing outputs", str(release.run_dir / "marketing"))
-    table.add_row("lineage report", str(release.lineage_html))
+    table.add_row("lineage report", str(release.lineage_html or "not rendered (see notes)"))
     return table
 
 
@@ -401,10 +401,17 @@ def run_cmd(
     policy: PolicyOption,
     purpose: PurposeOption,
     input_dir: InputOption,
-    out_dir: Annotated[Path, typer.Option("--out", help="Where the run folder is written.")],
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="Where the run folder is written (not with --dry-run)."),
+    ] = None,
     ledger: Annotated[
-        Path, typer.Option("--ledger", help="The SQLite budget ledger of this dataset (durable).")
-    ],
+        Path | None,
+        typer.Option(
+            "--ledger",
+            help="The SQLite budget ledger of this dataset (durable; not with --dry-run).",
+        ),
+    ] = None,
     dev_keys: DevKeysOption = False,
     allow_dev_keys: AllowDevKeysOption = False,
     signing_key: Annotated[
@@ -416,20 +423,53 @@ def run_cmd(
         ),
     ] = None,
     rights_register: RightsRegisterOption = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Sanitize and pre-flight only: report whether the run can deliver; no budget "
+            "spent, nothing written.",
+        ),
+    ] = False,
 ) -> None:
     """Sanitize, build DP segments and personas, release them through the guard, with lineage.
 
-    Lineage events are also sent to a lineage server when openlineage-python's standard
-    settings name one (OPENLINEAGE_URL, OPENLINEAGE_CONFIG or openlineage.yml); a failed send
-    never fails the run.
+    Pre-flight runs after sanitize and before any budget is charged: a run that cannot produce
+    what the policy asks exits 1 with the reasons and fixes, spending nothing. Lineage events
+    are also sent to a lineage server when openlineage-python's standard settings name one
+    (OPENLINEAGE_URL, OPENLINEAGE_CONFIG or openlineage.yml); a failed send never fails the run.
     """
     from privacy_profile.dp.policy_ledger import open_ledger
+    from privacy_profile.engine import dry_run as dry_run_fn
     from privacy_profile.engine import sanitize_then_segment
     from privacy_profile.lineage.signing import SIGNING_KEY_ENV, RunLogSigner
     from privacy_profile.lineage.transport import sender_from_environment
     from privacy_profile.pii.for_policy import scanner_for
 
     loaded = _run(lambda: load_policy_file(policy))
+    if dry_run:
+        dry_keys = _run(lambda: _keys(loaded, dev_keys))
+        found = _run(
+            lambda: dry_run_fn(
+                input_dir, loaded, purpose, dry_keys, scanner=scanner_for(loaded.policy)
+            )
+        )
+        for t in found.ingest.tables.values():
+            out.print(
+                f"{t.table}: {t.input_rows} in = {t.accepted_rows} accepted + "
+                f"{t.excluded_rows} excluded + {t.quarantined_rows} quarantined"
+                + (f"; unknown values {t.unknown_values}" if t.unknown_values else "")
+            )
+        if found.ok:
+            out.print(f"pre-flight passed ({', '.join(found.preflight.checks)}); no budget spent")
+            return
+        for i in found.preflight.issues:
+            err.print(f"pre-flight failed - {i.check}: {i.reason}\n  fix: {i.fix}", markup=False)
+        raise typer.Exit(1)
+    if out_dir is None or ledger is None:
+        err.print("[bold red]error:[/] `run` needs --out and --ledger (or --dry-run)", markup=True)
+        raise typer.Exit(2)
+    target, book_path = out_dir, ledger
     keys = _run(lambda: _keys(loaded, dev_keys, run=True, allow=allow_dev_keys))
     signer = None
     if signing_key is not None or os.environ.get(SIGNING_KEY_ENV):
@@ -443,7 +483,7 @@ def run_cmd(
     sender = _run(sender_from_environment)  # OpenLineage settings, when any are configured
     suppression = _suppression(rights_register, loaded)
     progress, on_stage = _progress()
-    with _run(lambda: open_ledger(ledger, loaded.policy)) as book, progress:
+    with _run(lambda: open_ledger(book_path, loaded.policy)) as book, progress:
         release = _run(
             lambda: sanitize_then_segment(
                 input_dir,
@@ -451,7 +491,7 @@ def run_cmd(
                 purpose,
                 keys,
                 book,
-                out_dir,
+                target,
                 scanner=scanner_for(loaded.policy),
                 progress=on_stage,
                 lineage_sender=sender,
@@ -490,7 +530,7 @@ def demo_cmd(
         )
     out.print(f"generated {sum(result.rows.values())} rows under {result.input_dir}")
     _print_summary(result.release)
-    out.print(f"report: {result.release.lineage_html}")
+    out.print(f"report: {result.release.lineage_html or 'not rendered (see notes)'}")
 
 
 @app.command("init")

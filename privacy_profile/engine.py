@@ -5,14 +5,16 @@ collaborators passed in by the caller: the key ring, the budget ledger, the PII 
 random generator and, optionally, a progress callback. Nothing here reads the environment or
 picks a default key, budget or bound.
 
-A run writes under ``out/runs/<run_id>/``::
+A run writes into ``out/runs/.staging-<run_id>/`` and is published by one rename to
+``out/runs/<run_id>/`` once its COMPLETE event is durable::
 
     marketing/        segments, personas, recommendations, tree rules (JSON + CSV): DP only
     activation/       one token file per segment, only when the purpose allows activation
     quarantine/       rejected input rows with row number and reason (identifiers masked)
     lineage/          events.jsonl (OpenLineage), lineage.md, lineage.html and charts
 
-and appends to the hash-chained run log ``out/runs/runlog.jsonl``.
+and appends to the hash-chained run log ``out/runs/runlog.jsonl``. A run that fails publishes
+its lineage events (START, FAIL) alone: none of its outputs.
 """
 
 from __future__ import annotations
@@ -31,7 +33,9 @@ from privacy_profile._clock import utc_naive, utcnow
 from privacy_profile._io import atomic_write_text
 from privacy_profile._paths import check_output_root
 from privacy_profile.dp import BudgetLedger, BudgetUsage, DPRandom
-from privacy_profile.errors import PolicyError
+from privacy_profile.dp.ledger import Reservation
+from privacy_profile.dp.policy_ledger import run_loss
+from privacy_profile.errors import InputError, PolicyError
 from privacy_profile.ingest import IdentifierIndex, KeyRing, SanitizeResult, sanitize
 from privacy_profile.ingest.report import IngestReport
 from privacy_profile.ingest.scan import TextScanner
@@ -39,21 +43,36 @@ from privacy_profile.ingest.sources import InputsLike, PolicyLike, normalize_run
 from privacy_profile.ingest.suppress import Suppression
 from privacy_profile.lineage.audit import LEDGER_STATE_KIND, ledger_state_payload
 from privacy_profile.lineage.guard import ReleaseGuard
+from privacy_profile.lineage.publish import (
+    STAGING_PREFIX,
+    as_published,
+    fail_unpublished,
+    publish,
+    render_docs,
+)
 from privacy_profile.lineage.recorder import LineageRecorder, new_run_id
-from privacy_profile.lineage.report import render_lineage_doc
 from privacy_profile.lineage.run_record import input_datasets, output_datasets, privacy_facet
 from privacy_profile.lineage.runlog import HeadSigner, RunLog
 from privacy_profile.lineage.transport import LineageSender
-from privacy_profile.policy.model import Drop, Policy, Pseudonymize, Tokenize
+from privacy_profile.policy.model import Policy, Pseudonymize, Tokenize
 from privacy_profile.segments import (
     FLAGS_TABLE,
     OPT_OUT_COLUMN,
-    FeatureColumns,
     build_segments,
 )
+from privacy_profile.segments.columns import feature_columns, unit_column, with_unit_column
 from privacy_profile.segments.outputs import marketing_documents, write_audiences
+from privacy_profile.segments.preflight import PreflightResult, preflight, require_preflight
 
-__all__ = ["STAGES", "ProgressCallback", "Release", "sanitize_then_segment"]
+__all__ = [
+    "STAGES",
+    "STAGING_PREFIX",
+    "DryRun",
+    "ProgressCallback",
+    "Release",
+    "dry_run",
+    "sanitize_then_segment",
+]
 
 STAGES = ("sanitize", "segment", "release", "lineage")
 """The stages of a run, in order (progress callbacks receive these names)."""
@@ -77,8 +96,8 @@ class Release:
     activation_files: tuple[Path, ...]
     quarantine_files: tuple[Path, ...]
     lineage_events: Path
-    lineage_markdown: Path
-    lineage_html: Path
+    lineage_markdown: Path | None  # None when rendering failed after COMPLETE (see notes)
+    lineage_html: Path | None
     run_log: Path
     ingest: IngestReport
     epsilon_spent: float
@@ -91,49 +110,18 @@ class Release:
 # --------------------------------------------------------------------------- stages
 
 
-def _unit_column(policy: Policy) -> str:
-    return policy.privacy.privacy_unit_column.partition(".")[2]
-
-
 def _segment_tables(policy: Policy, result: SanitizeResult) -> dict[str, pd.DataFrame]:
-    """The pseudonymous tables the segment stage reads, plus the per-unit opt-out flags."""
-    unit = _unit_column(policy)
+    """The pseudonymous tables the segment stage reads (each table's subject column named as
+    the unit column), plus the per-unit opt-out flags."""
+    unit = unit_column(policy)
     subjects = policy.subjects.table
-    tables = {k: v for k, v in result.tables.items() if k != policy.consent_records.table}
+    consent = policy.consent_table()
+    tables = with_unit_column(policy, {k: v for k, v in result.tables.items() if k != consent})
     users = tables[subjects]
     flags = pd.DataFrame({unit: users[unit].astype("string")})
     flags[OPT_OUT_COLUMN] = flags[unit].isin(result.activation.opted_out)
     tables[FLAGS_TABLE] = flags
     return tables
-
-
-def _feature_columns(policy: Policy) -> FeatureColumns:
-    """Map the policy's subjects table and its generalized columns to the feature names
-    segments use.
-
-    ``age_band`` is the subjects' birthdate or age column (generalized to bands by ingestion);
-    ``province`` is the column generalized ``city_to_province``, else the first kept
-    ``user.location...`` column of the subjects table (e.g. a ``Country`` column), else none.
-    """
-    subjects = policy.subjects.table
-    users = policy.tables[subjects].columns
-    age = policy.subjects.birthdate_column or policy.subjects.age_column or "age_band"
-    province = next(
-        (
-            c
-            for c, col in users.items()
-            if getattr(col.treatment, "method", "") == "city_to_province"
-        ),
-        None,
-    ) or next(
-        (
-            c
-            for c, col in users.items()
-            if col.category.startswith("user.location") and not isinstance(col.treatment, Drop)
-        ),
-        "province",
-    )
-    return FeatureColumns(users=subjects, age_band=age, province=province)
 
 
 def _tokenizer(result: SanitizeResult) -> Callable[[pd.Series], pd.Series] | None:
@@ -223,9 +211,17 @@ def sanitize_then_segment(
             hint="open the ledger with the policy's privacy.budget_dataset",
         )
     run_id = run_id or new_run_id()
-    run_dir = check_output_root(out) / "runs" / run_id
+    runs_dir = check_output_root(out) / "runs"
+    run_dir = runs_dir / run_id
+    staging = runs_dir / f"{STAGING_PREFIX}{run_id}"
+    for taken in (run_dir, staging):
+        if taken.exists():
+            raise InputError(
+                f"run folder {taken} already exists", hint="give a new run id, or none"
+            )
     rng = rng if rng is not None else DPRandom()
     log = RunLog.for_run_dir(run_dir)
+    staged_log = log.staged(staging, run_dir)  # records outputs at their published paths
     identifiers = IdentifierIndex()  # filled by sanitize, read by the guard
     guard = ReleaseGuard.for_run(
         identifiers,
@@ -233,7 +229,7 @@ def sanitize_then_segment(
         public_values=[run_id],
     )
     recorder = LineageRecorder(
-        run_dir,
+        staging,
         job_namespace=pol.lineage_namespace,
         job_name=f"{pol.name}.sanitize_then_segment",
         run_log=log,
@@ -241,6 +237,7 @@ def sanitize_then_segment(
         sender=lineage_sender,
     )
     seconds: dict[str, float] = {}
+    notes: list[str] = []
 
     @contextmanager
     def stage(name: str) -> Iterator[None]:
@@ -254,7 +251,12 @@ def sanitize_then_segment(
 
     run_now = now or utcnow()  # one run time for retention, ages and recency
     recorder.start(run_id, input_datasets(pol, source))
+    reservation: Reservation | None = None
+    published = False
     try:
+        # reserve the run's whole loss before computing anything: of racing runs, exactly as
+        # many as the budget allows get past this line; the others are refused charging nothing
+        reservation = ledger.reserve(run_id, run_loss(pol, spec))
         with stage("sanitize"):
             result = sanitize(
                 source,
@@ -267,13 +269,23 @@ def sanitize_then_segment(
                 suppression=suppression,
             )
             guard.remember_pseudonyms(_pseudonym_values(pol, result))
-        columns = _feature_columns(pol)
+        columns = feature_columns(pol)
+        seg_tables = _segment_tables(pol, result)
+        # before the first ledger charge: refuse a run that cannot deliver (nothing spent)
+        require_preflight(
+            pol,
+            result.report,
+            result.quarantine,
+            seg_tables,
+            columns,
+            unit_column(pol),
+        )
         with stage("segment"):
             seg = build_segments(
-                _segment_tables(pol, result),
+                seg_tables,
                 pol,
                 spec,
-                unit_column=_unit_column(pol),
+                unit_column=unit_column(pol),
                 ledger=ledger,
                 run_id=run_id,
                 now=utc_naive(run_now),
@@ -282,16 +294,16 @@ def sanitize_then_segment(
                 tokenizer=_tokenizer(result),
                 columns=columns,
             )
-        with stage("release"):
+        with stage("release"):  # into the staging folder: nothing is visible until published
             marketing = guard.release(
-                marketing_documents(seg), run_dir / "marketing", run_log=log, run_id=run_id
+                marketing_documents(seg), staging / "marketing", run_log=staged_log, run_id=run_id
             )
-            activation = write_audiences(seg, run_dir / "activation", guard)
+            activation = write_audiences(seg, staging / "activation", guard)
             for p in activation:  # tokens by design: hash-chained, not re-scanned for tokens
-                log.record_output(run_id, p, internal=True)
-            quarantine = _write_quarantine(result, run_dir / "quarantine", guard)
+                staged_log.record_output(run_id, p, internal=True)
+            quarantine = _write_quarantine(result, staging / "quarantine", guard)
             for p in quarantine:
-                log.record_output(run_id, p, internal=True)
+                staged_log.record_output(run_id, p, internal=True)
         with stage("lineage"):
             facet = privacy_facet(
                 loaded=loaded,
@@ -302,29 +314,49 @@ def sanitize_then_segment(
                 ledger=ledger,
                 run_id=run_id,
             )
-            outputs, lineage = output_datasets(
-                seg,
-                pol,
-                source,
-                columns=columns,
-                marketing_files=marketing,
-                activation_files=activation,
+            outputs, lineage = as_published(
+                *output_datasets(
+                    seg,
+                    pol,
+                    source,
+                    columns=columns,
+                    marketing_files=marketing,
+                    activation_files=activation,
+                ),
+                staging,
+                run_dir,
             )
             log.append(run_id, LEDGER_STATE_KIND, ledger_state_payload(ledger, run_id))
-            recorder.complete(outputs, lineage, facet)
-            md, html = render_lineage_doc(recorder.events_path, run_dir / "lineage")
-            for p in sorted((run_dir / "lineage").iterdir()):  # documents and charts: hashed
-                if p.is_file() and p != recorder.events_path:
-                    log.record_output(run_id, p, internal=True)
+            recorder.complete(outputs, lineage, facet)  # durable: fsynced file and run log
+            docs = render_docs(recorder.events_path, staging / "lineage", run_dir, notes)
+            if docs is not None:  # documents and charts: hashed, at their published paths
+                for p in sorted((staging / "lineage").iterdir()):
+                    if p.is_file() and p != recorder.events_path:
+                        staged_log.record_output(run_id, p, internal=True)
             if signer is not None:  # Ed25519 over the head: truncation and re-hashing show
-                log.sign_head(run_id, signer)
+                staged_log.sign_head(run_id, signer)
+            publish(staging, run_dir)
+            published = True
+            reservation.mark_released()
     except BaseException as e:
-        if not recorder.finished:
-            recorder.fail(e)
+        if recorder.finished and not published:  # COMPLETE is durable: finish the one rename
+            publish(staging, run_dir)
+            published = True
+            if reservation is not None:
+                reservation.mark_released()
+        elif not recorder.finished:
+            fail_unpublished(recorder, e, ledger, run_id, reservation, staging, run_dir)
         if lineage_sender is not None:
             lineage_sender.close()  # the sender logs what it could not deliver
         raise
+    finally:
+        if reservation is not None:
+            reservation.close(cancelled=not published)
     delivery = () if lineage_sender is None else (lineage_sender.close().describe(),)
+
+    def final(p: Path) -> Path:
+        return run_dir / p.relative_to(staging)
+
     return Release(
         run_id=run_id,
         run_dir=run_dir,
@@ -333,20 +365,58 @@ def sanitize_then_segment(
         personas=seg.personas,
         recommendations=seg.recommendations,
         tree_rules=seg.tree_rules,
-        marketing_files=tuple(marketing),
-        activation_files=tuple(activation),
-        quarantine_files=tuple(quarantine),
-        lineage_events=recorder.events_path,
-        lineage_markdown=md,
-        lineage_html=html,
+        marketing_files=tuple(final(p) for p in marketing),
+        activation_files=tuple(final(p) for p in activation),
+        quarantine_files=tuple(final(p) for p in quarantine),
+        lineage_events=final(recorder.events_path),
+        lineage_markdown=None if docs is None else final(docs[0]),
+        lineage_html=None if docs is None else final(docs[1]),
         run_log=log.path,
         ingest=result.report,
         epsilon_spent=sum(c.epsilon for c in ledger.charges_for_run(run_id)),
         budget_remaining=ledger.remaining(),
         development_keys=keys.is_development,
         stage_seconds=dict(seconds),
-        notes=(*seg.notes, *delivery),
+        notes=(*seg.notes, *notes, *delivery),
     )
+
+
+@dataclass(frozen=True, kw_only=True)
+class DryRun:
+    """What ``run --dry-run`` found: the ingest report (counts stay inside the trust boundary
+    with the operator) and the pre-flight result (reasons and fixes only)."""
+
+    ingest: IngestReport
+    preflight: PreflightResult
+
+    @property
+    def ok(self) -> bool:
+        return self.preflight.ok
+
+
+def dry_run(
+    inputs: InputsLike,
+    policy: PolicyLike,
+    purpose: str,
+    keys: KeyRing,
+    *,
+    scanner: TextScanner | None = None,
+    now: dt.datetime | None = None,
+) -> DryRun:
+    """Sanitize and pre-flight only: no ledger, no DP release, nothing written."""
+    source, loaded = normalize_run_args(inputs, policy)
+    pol = loaded.policy
+    pol.purpose(purpose)
+    result = sanitize(source, pol, purpose, keys, now=now or utcnow(), scanner=scanner)
+    check = preflight(
+        pol,
+        result.report,
+        result.quarantine,
+        _segment_tables(pol, result),
+        feature_columns(pol),
+        unit_column(pol),
+    )
+    return DryRun(ingest=result.report, preflight=check)
 
 
 def _write_quarantine(result: SanitizeResult, out_dir: Path, guard: ReleaseGuard) -> list[Path]:

@@ -14,6 +14,7 @@ code, never a traceback::
     ├── LeakDetectedError            an output would carry an identifier, pseudonym or PII
     ├── PrivacyParameterError        unsafe DP parameters (e.g. bounds derived from data)
     ├── ScanError                    the PII scanner could not run as configured
+    ├── PreflightError               the run cannot produce what the policy asks (nothing spent)
     └── AuditError                   `audit verify` found a mismatch (hash chain, outputs, ledger)
 
 Messages never contain a key, and never contain a data value from an identifier column.
@@ -31,6 +32,7 @@ __all__ = [
     "OutputError",
     "PolicyError",
     "PolicyIssue",
+    "PreflightError",
     "PrivacyParameterError",
     "PrivacyProfileError",
     "ScanError",
@@ -122,6 +124,22 @@ class PrivacyParameterError(PrivacyProfileError):
 
 class ScanError(PrivacyProfileError):
     """The PII scanner could not be built or run as the policy asks."""
+
+
+class PreflightError(PrivacyProfileError):
+    """Pre-flight found that the run cannot produce what the policy asks (e.g. every order
+    quarantined, no paid order with RFM on, a persona dimension all unknown). Raised after
+    sanitize and before any budget is charged: nothing was spent or released. ``.issues``
+    lists (check, reason, fix); the message never holds a count or a data value."""
+
+    def __init__(self, issues: list[tuple[str, str, str]]) -> None:
+        self.issues = list(issues)
+        n = len(self.issues)
+        lines = [f"  - {check}: {reason}\n      fix: {fix}" for check, reason, fix in self.issues]
+        super().__init__(
+            f"pre-flight failed ({n} problem{'s' if n != 1 else ''}); no budget was spent and "
+            "nothing was released:\n" + "\n".join(lines)
+        )
 
 
 class AuditError(PrivacyProfileError):

@@ -21,6 +21,8 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import math
+import os
+import socket
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,6 +40,7 @@ __all__ = [
     "BudgetWindow",
     "Charge",
     "ChargeRequest",
+    "Reservation",
     "WindowKind",
     "ZcdpChargeRequest",
     "read_charges",
@@ -164,6 +167,29 @@ CREATE INDEX IF NOT EXISTS charges_by_dataset_time ON charges(dataset, charged_a
 CREATE INDEX IF NOT EXISTS charges_by_run ON charges(run_id);
 """
 
+# Reservations (see :meth:`BudgetLedger.reserve`): a run's whole loss, held before it computes.
+# ``spent_*`` is what the run has charged against it; an ``open`` reservation holds
+# ``*_units - spent_*_units`` away from every other run until it is closed, cancelled or found
+# stale (its process is gone, or it passed ``expires_at``).
+_RESERVATION_SCHEMA = """
+CREATE TABLE IF NOT EXISTS reservations (
+    reservation_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    dataset TEXT NOT NULL REFERENCES budgets(dataset),
+    run_id TEXT NOT NULL,
+    epsilon_units INTEGER NOT NULL,
+    delta_units INTEGER NOT NULL,
+    spent_epsilon_units INTEGER NOT NULL DEFAULT 0,
+    spent_delta_units INTEGER NOT NULL DEFAULT 0,
+    state TEXT NOT NULL,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    reserved_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    closed_at TEXT
+);
+CREATE INDEX IF NOT EXISTS reservations_by_state ON reservations(dataset, state);
+"""
+
 
 _MAX_UNITS = 2**62
 
@@ -173,6 +199,63 @@ def _units(value: float, unit: int) -> int:
     if units >= _MAX_UNITS:
         raise PrivacyParameterError(f"{value:g} is too large for the ledger")
     return units
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+class Reservation:
+    """A run's reserved loss, from :meth:`BudgetLedger.reserve`; a context manager.
+
+    The run's charges consume it. :meth:`mark_released` once anything has left the run; on exit
+    the reservation is closed (or cancelled, when the block raised before anything was
+    released) and its unspent part goes back to the budget. Charges already made stand: each
+    was recorded before its noise was drawn, and a failure may depend on the noisy values.
+    """
+
+    def __init__(
+        self, ledger: BudgetLedger, reservation_id: int, run_id: str, loss: PrivacyLoss
+    ) -> None:
+        self.ledger = ledger
+        self.reservation_id = reservation_id
+        self.run_id = run_id
+        self.loss = loss
+        self.released = False
+        self.state = "open"
+
+    def mark_released(self) -> None:
+        """Something of the run was released: from now on, the run is not cancelled."""
+        self.released = True
+
+    def spent(self) -> BudgetUsage:
+        """What the run has charged against the reservation."""
+        return self.ledger._reservation_spent(self.reservation_id)
+
+    def close(self, *, cancelled: bool = False) -> None:
+        """Return the unspent part (idempotent)."""
+        if self.state != "open":
+            return
+        state = "cancelled" if cancelled and not self.released else "closed"
+        self.ledger._close_reservation(self.reservation_id, state)
+        self.state = state
+
+    def __enter__(self) -> Reservation:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close(cancelled=exc_type is not None)
 
 
 class BudgetLedger:
@@ -229,7 +312,7 @@ class BudgetLedger:
     def _init_schema(self) -> None:
         self._conn.execute("BEGIN IMMEDIATE")
         try:
-            for statement in _SCHEMA.split(";"):
+            for statement in (_SCHEMA + _RESERVATION_SCHEMA).split(";"):
                 if statement.strip():
                     self._conn.execute(statement)
             if not _has_rho(self._conn):  # a ledger file from before zCDP charges
@@ -336,6 +419,163 @@ class BudgetLedger:
             rho=r[9] / RHO_UNIT,
         )
 
+    # -- reservations ------------------------------------------------------------------------
+    def reserve(
+        self, run_id: str, loss: PrivacyLoss, *, ttl: dt.timedelta = dt.timedelta(hours=12)
+    ) -> Reservation:
+        """Reserve a run's whole ``loss`` before it computes anything, or raise
+        :class:`~privacy_profile.errors.BudgetExceededError` (nothing recorded).
+
+        One ``BEGIN IMMEDIATE`` transaction checks spent + open reservations + ``loss`` <= budget
+        in the window and inserts the reservation, so of several processes racing for the
+        budget exactly as many are granted as it allows. While the reservation is open, the
+        run's charges consume it (a charge beyond it is refused) and no other run can spend
+        what it holds. Use it as a context manager: on exit the unspent part is returned (the
+        reservation is *cancelled* when the block raised before :meth:`Reservation.mark_released`,
+        else *closed*); charges already made stand. A reservation whose process is gone (same
+        host) or that passed ``ttl`` is stale and no longer holds anything.
+        """
+        if not run_id:
+            raise PrivacyParameterError("a reservation needs a run id")
+        if not isinstance(loss, PrivacyLoss):
+            raise PrivacyParameterError("a reservation needs a PrivacyLoss")
+        if not ttl > dt.timedelta(0):
+            raise PrivacyParameterError("a reservation needs a positive time to live")
+        want_eps, want_delta = _units(loss.epsilon, EPS_UNIT), _units(loss.delta, DELTA_UNIT)
+        budget_eps = _units(self.budget.epsilon, EPS_UNIT)
+        budget_delta = _units(self.budget.delta, DELTA_UNIT)
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            now = self._clock()
+            own, held_eps, held_delta = self._held_units(run_id, now)
+            if own is not None:
+                raise PrivacyParameterError(
+                    f"run {run_id} already holds an open reservation",
+                    hint="close the run's reservation before reserving again",
+                )
+            spent_eps, spent_delta = self._total_units(*self._spent_units(now))
+            if (
+                spent_eps + held_eps + want_eps > budget_eps
+                or spent_delta + held_delta + want_delta > budget_delta
+            ):
+                raise BudgetExceededError(
+                    f"privacy budget of dataset {self.dataset!r} ({self.window.spec}) cannot "
+                    f"cover run {run_id}: spent epsilon={spent_eps / EPS_UNIT:g}, "
+                    f"delta={spent_delta / DELTA_UNIT:g}; held by runs in progress "
+                    f"epsilon={held_eps / EPS_UNIT:g}, delta={held_delta / DELTA_UNIT:g}; "
+                    f"the run needs epsilon={loss.epsilon:g}, delta={loss.delta:g}; budget "
+                    f"epsilon={self.budget.epsilon:g}, delta={self.budget.delta:g}. The run "
+                    "was refused before computing: nothing was computed, charged or released.",
+                    hint="wait for runs in progress to finish or the budget window to renew, "
+                    "or lower the segmentation epsilons",
+                )
+            cur = self._conn.execute(
+                "INSERT INTO reservations (dataset, run_id, epsilon_units, delta_units, state, "
+                "host, pid, reserved_at, expires_at) VALUES (?, ?, ?, ?, 'open', ?, ?, ?, ?)",
+                (
+                    self.dataset,
+                    run_id,
+                    want_eps,
+                    want_delta,
+                    socket.gethostname(),
+                    os.getpid(),
+                    now.isoformat(),
+                    (now + ttl).isoformat(),
+                ),
+            )
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        return Reservation(self, int(cur.lastrowid or 0), run_id, loss)
+
+    def reserved(self) -> BudgetUsage:
+        """What open reservations hold (reserved and not yet charged), stale ones excluded."""
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            _, eps, delta = self._held_units("", self._clock())
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        return BudgetUsage(epsilon=eps / EPS_UNIT, delta=delta / DELTA_UNIT)
+
+    def _held_units(
+        self, run_id: str, now: dt.datetime
+    ) -> tuple[tuple[int, int, int] | None, int, int]:
+        """Inside a write transaction: mark stale reservations, and return the run's own open
+        reservation (id, epsilon left, delta left) and what the other open ones hold."""
+        rows = self._conn.execute(
+            "SELECT reservation_id, run_id, host, pid, expires_at, "
+            "epsilon_units - spent_epsilon_units, delta_units - spent_delta_units "
+            "FROM reservations WHERE dataset = ? AND state = 'open'",
+            (self.dataset,),
+        ).fetchall()
+        host = socket.gethostname()
+        own: tuple[int, int, int] | None = None
+        held_eps = held_delta = 0
+        for rid, rrun, rhost, pid, expires, left_eps, left_delta in rows:
+            expired = dt.datetime.fromisoformat(str(expires)) <= now
+            if expired or (rhost == host and not _pid_alive(int(pid))):
+                self._conn.execute(
+                    "UPDATE reservations SET state = 'stale', closed_at = ? "
+                    "WHERE reservation_id = ?",
+                    (now.isoformat(), rid),
+                )
+            elif rrun == run_id:
+                own = (int(rid), max(int(left_eps), 0), max(int(left_delta), 0))
+            else:
+                held_eps += max(int(left_eps), 0)
+                held_delta += max(int(left_delta), 0)
+        return own, held_eps, held_delta
+
+    def _check_reservation(
+        self, run_id: str, own: tuple[int, int, int], add_eps: int, add_delta: int
+    ) -> None:
+        if add_eps > own[1] or add_delta > own[2]:
+            raise BudgetExceededError(
+                f"run {run_id}: a charge of epsilon={add_eps / EPS_UNIT:g}, "
+                f"delta={add_delta / DELTA_UNIT:g} exceeds what is left of its reservation "
+                f"(epsilon={own[1] / EPS_UNIT:g}, delta={own[2] / DELTA_UNIT:g}); the charge "
+                f"was refused. {self._charged_note(run_id)}",
+                hint="reserve the run's whole loss (the sum of its releases) up front",
+            )
+
+    def _charged_note(self, run_id: str) -> str:
+        eps, delta = self._conn.execute(
+            "SELECT COALESCE(SUM(epsilon_units), 0), COALESCE(SUM(delta_units), 0) "
+            "FROM charges WHERE dataset = ? AND run_id = ?",
+            (self.dataset, run_id),
+        ).fetchone()
+        if not eps and not delta:
+            return "Nothing was computed or released, and this run charged nothing."
+        return (
+            f"Nothing was computed or released for this charge; the run had already charged "
+            f"epsilon={int(eps) / EPS_UNIT:g}, delta={int(delta) / DELTA_UNIT:g} (those "
+            "charges stand)."
+        )
+
+    def _close_reservation(self, reservation_id: int, state: str) -> None:
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            self._conn.execute(
+                "UPDATE reservations SET state = ?, closed_at = ? "
+                "WHERE reservation_id = ? AND state = 'open'",
+                (state, self._clock().isoformat(), reservation_id),
+            )
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+
+    def _reservation_spent(self, reservation_id: int) -> BudgetUsage:
+        eps, delta = self._conn.execute(
+            "SELECT spent_epsilon_units, spent_delta_units FROM reservations "
+            "WHERE reservation_id = ?",
+            (reservation_id,),
+        ).fetchone()
+        return BudgetUsage(epsilon=int(eps) / EPS_UNIT, delta=int(delta) / DELTA_UNIT)
+
     # -- spending ----------------------------------------------------------------------------
     def charge(
         self,
@@ -386,15 +626,25 @@ class BudgetLedger:
                 old_eps + add_eps, old_delta + add_delta, old_rho + add_rho
             )
             over_delta = old_rho + add_rho > 0 and old_delta + add_delta >= budget_delta
-            if new_eps > budget_eps or new_delta > budget_delta or over_delta:
+            cost_eps, cost_delta = new_eps - spent_eps, new_delta - spent_delta
+            own, held_eps, held_delta = self._held_units(run_id, now)
+            if own is not None and not over_delta:
+                self._check_reservation(run_id, own, cost_eps, cost_delta)
+            elif (
+                new_eps + held_eps > budget_eps
+                or new_delta + held_delta > budget_delta
+                or over_delta
+            ):
                 raise BudgetExceededError(
                     f"privacy budget of dataset {self.dataset!r} ({self.window.spec}) would be "
                     f"exceeded: spent epsilon={spent_eps / EPS_UNIT:g}, "
-                    f"delta={spent_delta / DELTA_UNIT:g}; asked epsilon={add_eps / EPS_UNIT:g}, "
+                    f"delta={spent_delta / DELTA_UNIT:g}; held by open reservations "
+                    f"epsilon={held_eps / EPS_UNIT:g}, delta={held_delta / DELTA_UNIT:g}; "
+                    f"asked epsilon={add_eps / EPS_UNIT:g}, "
                     f"delta={add_delta / DELTA_UNIT:g}"
                     + (f", rho={add_rho / RHO_UNIT:g}" if add_rho else "")
                     + f"; budget epsilon={self.budget.epsilon:g}, "
-                    f"delta={self.budget.delta:g}. Nothing was computed or released.",
+                    f"delta={self.budget.delta:g}. {self._charged_note(run_id)}",
                     hint="wait for the budget window to renew, or ask for less epsilon",
                 )
             stamp = now.isoformat()
@@ -407,6 +657,12 @@ class BudgetLedger:
                     (self.dataset, run_id, mech, label, eps_u, delta_u, sens, stamp, rho_u),
                 )
                 ids.append(cur.lastrowid)
+            if own is not None:
+                self._conn.execute(
+                    "UPDATE reservations SET spent_epsilon_units = spent_epsilon_units + ?, "
+                    "spent_delta_units = spent_delta_units + ? WHERE reservation_id = ?",
+                    (cost_eps, cost_delta, own[0]),
+                )
             self._conn.execute("COMMIT")
         except BaseException:
             self._conn.execute("ROLLBACK")

@@ -14,8 +14,9 @@ from privacy_profile.dp.ledger import BudgetLedger, BudgetWindow
 from privacy_profile.dp.model import PrivacyLoss
 from privacy_profile.errors import InputError
 from privacy_profile.policy.model import Policy, WindowKind
+from privacy_profile.policy.segmentation import SegmentationSpec
 
-__all__ = ["budget_status", "budget_window", "open_ledger", "window_spec"]
+__all__ = ["budget_status", "budget_window", "open_ledger", "run_loss", "window_spec"]
 
 
 def window_spec(policy: Policy) -> str:
@@ -58,4 +59,18 @@ def budget_status(path: str | Path, policy: Policy) -> str:
             f"spent in the window: epsilon {spent.epsilon:.4g}, delta {spent.delta:.3g}",
             f"left: epsilon {left.epsilon:.4g}, delta {left.delta:.3g}",
         ]
+        held = ledger.reserved()
+        if held.epsilon or held.delta:
+            lines.append(
+                f"of which reserved by runs in progress: epsilon {held.epsilon:.4g}, "
+                f"delta {held.delta:.3g}"
+            )
     return "\n".join(lines)
+
+
+def run_loss(policy: Policy, spec: SegmentationSpec) -> PrivacyLoss:
+    """What a run will charge at most: the sum of its releases' epsilon shares, and the
+    policy's ``delta_per_query`` when personas may select groups privately (their only delta)."""
+    epsilon = sum(spec.releases().values())
+    delta = policy.privacy.delta_per_query if spec.personas is not None else 0.0
+    return PrivacyLoss(epsilon=epsilon, delta=delta)

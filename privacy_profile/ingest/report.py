@@ -53,6 +53,9 @@ class TableReport:
     pseudonymized_columns: dict[str, str] = field(default_factory=dict)
     tokenized_columns: tuple[str, ...] = ()
     k_anonymity: KAnonymityReport | None = None
+    unknown_values: dict[str, int] = field(default_factory=dict)
+    """Cells per column whose value its value map does not list (quarantined or kept as
+    missing, as the column's ``unknown_values`` says)."""
 
     @property
     def excluded_rows(self) -> int:
@@ -86,6 +89,7 @@ class TableReportBuilder:
     generalization_unmapped: Counter[str] = field(default_factory=Counter)
     pseudonymized_columns: dict[str, str] = field(default_factory=dict)
     tokenized_columns: list[str] = field(default_factory=list)
+    unknown_values: Counter[str] = field(default_factory=Counter)
 
     def exclude(self, reason: str, n: int) -> None:
         if n:
@@ -115,6 +119,7 @@ class TableReportBuilder:
             pseudonymized_columns=dict(self.pseudonymized_columns),
             tokenized_columns=tuple(self.tokenized_columns),
             k_anonymity=k_anonymity,
+            unknown_values=dict(sorted(self.unknown_values.items())),
         )
 
 
@@ -140,6 +145,9 @@ class IngestReport:
     # individuals' rights requests applied (privacy_profile.rights): subjects excluded per
     # reason, activation opt-outs by request, cells corrected; empty without a register
     rights: dict[str, int] = field(default_factory=dict)
+    identity_links: dict[str, int] = field(default_factory=dict)
+    """Accounts linked to a person (``accounts_linked``, ``persons_linked``,
+    ``accounts_ambiguous_unlinked``); empty when the policy declares no identity links."""
 
     def reconciles(self) -> bool:
         return all(t.reconciles() for t in self.tables.values())

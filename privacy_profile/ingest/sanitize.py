@@ -32,6 +32,7 @@ from privacy_profile.ingest.consent import (
 )
 from privacy_profile.ingest.identifiers import IdentifierIndex
 from privacy_profile.ingest.keys import KeyRing
+from privacy_profile.ingest.links import link_identities
 from privacy_profile.ingest.normalize import normalizer_for
 from privacy_profile.ingest.pseudonymize import Pseudonymizer
 from privacy_profile.ingest.readers import DEFAULT_BLOCK_BYTES, DEFAULT_CHUNK_ROWS
@@ -46,7 +47,7 @@ from privacy_profile.ingest.table_stage import (
     read_chunks,
 )
 from privacy_profile.ingest.validate import Validated
-from privacy_profile.policy.model import DuplicateSubjects
+from privacy_profile.policy.model import ConsentRecordsSpec, DuplicateSubjects
 
 __all__ = ["ActivationInfo", "SanitizeResult", "refuse_raw_identifiers", "sanitize"]
 
@@ -159,6 +160,84 @@ def _resolve_duplicate_subjects(
     return out
 
 
+_FLAG_RECORDS = ConsentRecordsSpec(
+    table="_flags",
+    user_column="user",
+    purpose_column="purpose",
+    status_column="status",
+    timestamp_column="recorded_at",
+    notice_version_column="notice_version",
+    guardian_consent_column="guardian",
+    sensitive_consent_column="sensitive",
+    opt_out_column="opt_out",
+)
+
+
+def _flag_status(values: pd.Series) -> pd.Series:
+    """A flag cell as a consent status: true / granted -> granted, false / withdrawn ->
+    withdrawn, anything else (missing, unknown) -> missing (no consent: fail closed)."""
+    text = values.astype("string").str.strip().str.lower()
+    out = pd.Series(pd.NA, index=values.index, dtype="string")
+    out[text.isin(["true", "granted"]).fillna(False).to_numpy(dtype=bool)] = "granted"
+    out[text.isin(["false", "withdrawn"]).fillna(False).to_numpy(dtype=bool)] = "withdrawn"
+    return out
+
+
+def _flag_consents(run: IngestRun, subjects: pd.DataFrame | None) -> ConsentState:
+    """The consent state of per-purpose flag columns in the subjects table (one decision per
+    subject; a subject without a flag value has no consent)."""
+    cr = run.policy.consent_records
+    flags = cr.purpose_flags or {}
+    spec = run.policy.tables[cr.table]
+    empty = pd.DataFrame(columns=["user", "purpose", "status", "recorded_at", "notice_version"])
+    column = flags.get(run.purpose.data_use)
+    if subjects is None or column is None:
+        records = empty
+    else:
+        n = len(subjects)
+
+        def optional(name: str | None) -> pd.Series:
+            if name is None:
+                return pd.Series(pd.NA, index=subjects.index, dtype="boolean")
+            return subjects[name]
+
+        records = pd.DataFrame(
+            {
+                "user": subjects[cr.user_column].astype("string"),
+                "purpose": pd.Series([run.purpose.data_use] * n, index=subjects.index),
+                "status": _flag_status(subjects[column]),
+                "recorded_at": (
+                    subjects[cr.timestamp_column]
+                    if cr.timestamp_column is not None
+                    else pd.Series(pd.Timestamp(run.now), index=subjects.index)
+                ),
+                "notice_version": (
+                    subjects[cr.notice_version_column].astype("string")
+                    if cr.notice_version_column is not None
+                    else pd.Series([cr.notice_version] * n, index=subjects.index, dtype="string")
+                ),
+                "guardian": optional(cr.guardian_consent_column),
+                "sensitive": optional(cr.sensitive_consent_column),
+                "opt_out": optional(cr.opt_out_column),
+            }
+        )
+        records = records.loc[records["status"].notna().to_numpy(dtype=bool)]
+    if not len(records) and column is None:
+        raise ConsentError(
+            f"consent_records.purpose_flags names no column for purpose {run.purpose.data_use!r}",
+            hint="add the purpose's flag column under consent_records.purpose_flags",
+        )
+    state, _unused = build_consent_state(
+        records,
+        _FLAG_RECORDS,
+        purpose=run.purpose.data_use,
+        rule=run.purpose.consent,
+        now=run.now,
+        normalizer=normalizer_for(spec.columns[cr.user_column].category),
+    )
+    return state
+
+
 def sanitize(
     inputs: InputsLike,
     policy: PolicyLike,
@@ -219,9 +298,13 @@ def sanitize(
             ),
         )
     keys.domain(run.domain)  # fail early when the purpose's key is missing
-    state, consent_rb, consent_q = _load_consents(run)
-    builders: dict[str, TableReportBuilder] = {pol.consent_records.table: consent_rb}
-    quarantine: dict[str, pd.DataFrame] = {pol.consent_records.table: consent_q}
+    consent_table = pol.consent_table()
+    builders: dict[str, TableReportBuilder] = {}
+    quarantine: dict[str, pd.DataFrame] = {}
+    if consent_table is not None:
+        state, consent_rb, consent_q = _load_consents(run)
+        builders[consent_table] = consent_rb
+        quarantine[consent_table] = consent_q
     tables: dict[str, pd.DataFrame] = {}
     kreports: dict[str, Any] = {}
 
@@ -239,9 +322,11 @@ def sanitize(
         ages = pd.Series(dtype="Float64")
     else:
         ages = subject_ages(sj_all, sj, now=run.now, normalizer=id_norm)
+    if consent_table is None:  # per-purpose flag columns in the subjects table
+        state = _flag_consents(run, sj_all)
 
     gate = prepare_gate(state, ages, GateParams(rule=pur.consent))  # decided once per user
-    order = [sj.table] + [t for t in pol.tables if t not in (sj.table, pol.consent_records.table)]
+    order = [sj.table] + [t for t in pol.tables if t not in (sj.table, consent_table)]
     tokens: list[pd.DataFrame] = []
     for name in order:
         spec = pol.tables[name]
@@ -258,12 +343,11 @@ def sanitize(
 
     reports = {}
     for name, rb in builders.items():
-        accepted = 0 if name == pol.consent_records.table else len(tables[name])
-        if name == pol.consent_records.table:
-            accepted = state.records_used
+        accepted = state.records_used if name == consent_table else len(tables[name])
         reports[name] = rb.build(accepted, kreports.get(name))
 
     subj_cat = pol.tables[pol.consent_records.table].columns[pol.consent_records.user_column]
+    # (flags layout: the consent table is the subjects table, the user column its id column)
     opted = state.latest.index[state.latest["opt_out"].to_numpy(dtype=bool)]
     opted_ps = run.pseudonymizer.pseudonymize(
         pd.Series(opted, dtype="string"),
@@ -284,6 +368,9 @@ def sanitize(
     if tokens:
         tf = pd.concat(tokens, ignore_index=True).drop_duplicates("pseudonym")
         token_frame = tf[~tf["pseudonym"].isin(opted_set)].reset_index(drop=True)
+    # identity links: after pseudonymization, before any bounding (one person, one unit)
+    linked = link_identities(pol, tables, opted_set, token_frame)
+    tables, opted_set, token_frame = linked.tables, linked.opted_out, linked.tokens
     activation = ActivationInfo(
         allowed=pur.activation.allowed,
         opt_out_effect=pur.consent.opt_out.value,
@@ -295,6 +382,11 @@ def sanitize(
         notes.append("column-level PII scan of `keep` string columns skipped: no scanner given")
     if keys.is_development:
         notes.append("DEVELOPMENT KEYS: pseudonyms are not protected; never use on real data")
+    if linked.counts:
+        notes.append(
+            f"identity links: {linked.counts['accounts_linked']} account(s) linked to "
+            f"{linked.counts['persons_linked']} person(s); unlinked accounts are separate units"
+        )
     if state.ties:
         notes.append(f"{state.ties} consent record tie(s) resolved as withdrawal")
     report = IngestReport(
@@ -319,6 +411,7 @@ def sanitize(
         },
         notes=tuple(notes),
         rights=rights,
+        identity_links=linked.counts,
     )
     refuse_raw_identifiers(
         run.identifiers, {**tables, **{f"quarantine/{k}": v for k, v in quarantine.items()}}

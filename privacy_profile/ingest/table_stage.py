@@ -118,6 +118,7 @@ def read_chunks(
         v = validate_chunk(chunk, schema)
         for reason, n in v.reasons.items():
             rb.quarantine(reason, n)
+        rb.unknown_values.update(v.unknown_values)
         yield v
 
 

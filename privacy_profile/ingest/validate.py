@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -16,13 +16,21 @@ import pandas as pd
 
 from privacy_profile.errors import InputError
 from privacy_profile.ingest.readers import MALFORMED, RawChunk
-from privacy_profile.policy.model import Column, ColumnType, Table, UndeclaredColumns
+from privacy_profile.policy.model import (
+    Column,
+    ColumnType,
+    Table,
+    UndeclaredColumns,
+    UnknownValues,
+)
 
 __all__ = [
     "FUTURE",
     "QUARANTINE_COLUMNS",
+    "UNKNOWN_VALUE",
     "TableSchema",
     "Validated",
+    "apply_value_map",
     "check_columns",
     "parse_column",
     "validate_chunk",
@@ -31,6 +39,7 @@ __all__ = [
 QUARANTINE_COLUMNS = ("_row", "_reason", "_column")
 FUTURE = "future_timestamp"
 _TIMES = frozenset({ColumnType.TIMESTAMP, ColumnType.DATE, ColumnType.UNIX_SECONDS})
+UNKNOWN_VALUE = "unknown_value"
 
 _TRUE = frozenset({"true", "t", "1", "yes", "y"})
 _FALSE = frozenset({"false", "f", "0", "no", "n"})
@@ -52,6 +61,7 @@ class Validated:
     frame: pd.DataFrame  # declared columns only, typed; index = record number
     quarantine: pd.DataFrame  # raw string values + _reason + _column; index = record number
     reasons: Counter[str]
+    unknown_values: Counter[str] = field(default_factory=Counter)  # per column (value maps)
 
 
 def check_columns(columns: tuple[str, ...], schema: TableSchema) -> list[str]:
@@ -113,6 +123,19 @@ def parse_column(s: pd.Series, col: Column) -> tuple[pd.Series, pd.Series]:
     return ts, present & ts.isna()
 
 
+def apply_value_map(s: pd.Series, values: dict[str, str]) -> tuple[pd.Series, pd.Series]:
+    """Map raw values (stripped) to their declared meanings: (mapped values, mask of present
+    cells whose value the map does not list). Maps each distinct value once."""
+    codes, uniques = pd.factorize(s.astype("string").str.strip(), use_na_sentinel=True)
+    meaning = np.asarray([values.get(str(u)) for u in uniques] + [None], dtype=object)
+    mapped = meaning[codes]  # code -1 (missing) picks the trailing None
+    unknown = (codes >= 0) & pd.isna(mapped)
+    return (
+        pd.Series(mapped, index=s.index, dtype="string"),
+        pd.Series(unknown, index=s.index, dtype=bool),
+    )
+
+
 def validate_chunk(chunk: RawChunk, schema: TableSchema) -> Validated:
     """Type-check one chunk; rows failing a check go to quarantine (first reason wins)."""
     spec = schema.spec
@@ -121,14 +144,25 @@ def validate_chunk(chunk: RawChunk, schema: TableSchema) -> Validated:
     reason = np.full(n, None, dtype=object)
     column = np.full(n, None, dtype=object)
     parsed: dict[str, pd.Series] = {}
+    unknown_counts: Counter[str] = Counter()
     for name, col in spec.columns.items():
-        values, bad = parse_column(raw[name], col)
+        cell = raw[name]
+        unknown_mask = None
+        if col.values is not None:
+            cell, unknown = apply_value_map(cell, col.values)
+            if unknown.any():
+                unknown_counts[name] += int(unknown.sum())
+                if col.unknown_values is UnknownValues.QUARANTINE:
+                    unknown_mask = unknown.to_numpy(dtype=bool)
+        values, bad = parse_column(cell, col)
         parsed[name] = values
         checks = [(bad.to_numpy(dtype=bool), f"bad_{col.type.value}")]
         if schema.now is not None and col.type in _TIMES:
             limit = schema.now + dt.timedelta(days=spec.future_tolerance_days)
             future = (values > pd.Timestamp(limit)).fillna(False).to_numpy(dtype=bool)
             checks.append((future, FUTURE))
+        if unknown_mask is not None:
+            checks.insert(0, (unknown_mask, UNKNOWN_VALUE))
         if not col.nullable:
             checks.insert(0, (raw[name].isna().to_numpy(dtype=bool), "missing_value"))
         for mask, why in checks:
@@ -150,4 +184,4 @@ def validate_chunk(chunk: RawChunk, schema: TableSchema) -> Validated:
         mal["_column"] = pd.array([None] * len(mal), dtype="string")
         quarantine = pd.concat([quarantine, mal]) if len(quarantine) else mal
         reasons[MALFORMED] += len(mal)
-    return Validated(frame, quarantine, reasons)
+    return Validated(frame, quarantine, reasons, unknown_counts)

@@ -29,7 +29,7 @@ from privacy_profile.errors import AuditError, InputError
 from privacy_profile.ingest.identifiers import IdentifierIndex
 from privacy_profile.lineage.facets import PRIVACY_FACET_NAME
 from privacy_profile.lineage.guard import ReleaseGuard, Scanner, describe_leaks
-from privacy_profile.lineage.recorder import read_events
+from privacy_profile.lineage.recorder import CHARGES_FACET_NAME, read_events
 from privacy_profile.lineage.runlog import (
     REPAIR_KIND,
     RunLog,
@@ -351,6 +351,13 @@ def verify_run(
 
     # 2. the events
     events_path = run_dir / "lineage" / "events.jsonl"
+    staging = run_dir.with_name(f".staging-{run_dir.name}")
+    if not run_dir.exists() and staging.is_dir():
+        raise AuditError(
+            f"run {run_dir.name} was never published: it ended without COMPLETE or FAIL "
+            f"(killed?); its unfinished files are in {staging}, which is not a release",
+            hint="nothing of this run was released; delete the staging folder",
+        )
     if not events_path.is_file():
         raise AuditError(f"{events_path} does not exist", hint="give a run directory")
     lines = [ln for ln in events_path.read_text(encoding="utf-8").splitlines() if ln.strip()]
@@ -400,6 +407,14 @@ def verify_run(
     expected = {events_path.resolve()}
     for rec in _latest_per_path(r for r in mine if r.kind in ("output", "internal_output")):
         path = _in_run_dir(log, run_dir, run_id, str(rec.payload["path"]), rec.seq)
+        if types[1] == "FAIL":  # staged, then withdrawn: a failed run publishes no output
+            if path.exists():
+                raise AuditError(
+                    f"run {run_id} FAILED but its output {rec.payload['name']!r} ({path}) "
+                    "exists: a failed run must release nothing",
+                    hint="withdraw the file: it was released without a COMPLETE run",
+                )
+            continue
         expected.add(path.resolve())
         if not path.is_file():
             raise AuditError(
@@ -428,20 +443,8 @@ def verify_run(
 
     # 4. the ledger
     final = events[-1]
-    if types[-1] == "FAIL" and (ledger is not None or ledger_path is not None):
-        spent = (
-            ledger.charges_for_run(run_id)
-            if ledger is not None
-            else read_ledger_charges(ledger_path or "", run_id=run_id)
-        )
-        if spent:
-            raise AuditError(
-                f"run {run_id} FAILED (its last event is FAIL) after the ledger charged "
-                f"{len(spent)} charge(s), epsilon {sum(c.epsilon for c in spent):g}: budget "
-                "was spent without a completed release",
-                hint="nothing of this run may be used; the charges stay in the window",
-            )
-    facet = final.get("run", {}).get("facets", {}).get(PRIVACY_FACET_NAME)
+    facets = final.get("run", {}).get("facets", {})
+    facet = facets.get(PRIVACY_FACET_NAME) or facets.get(CHARGES_FACET_NAME)  # FAIL: charged
     dp: list[dict[str, Any]] = list(facet.get("dpMechanisms", [])) if facet else []
     n_charges = 0
     if ledger is not None or ledger_path is not None:

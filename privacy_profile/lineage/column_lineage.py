@@ -30,30 +30,31 @@ from privacy_profile.segments import FeatureColumns
 
 __all__ = ["FEATURE_INPUTS", "InputColumn", "ReleaseLineage", "family_features"]
 
-# Each feature's inputs as (FeatureColumns table attribute, FeatureColumns column attribute).
-_ORDER_FILTER = (("orders", "status"),)
+# Each feature's inputs: ("orders" | "events", role attribute) or ("users", attribute).
 FEATURE_INPUTS: Mapping[str, tuple[tuple[str, str], ...]] = {
-    "recency_days": (("orders", "ordered_at"), *_ORDER_FILTER),
-    "frequency": (("orders", "order_id"), *_ORDER_FILTER),
-    "monetary": (("orders", "amount"), *_ORDER_FILTER),
-    "avg_order_value": (("orders", "amount"), ("orders", "order_id"), *_ORDER_FILTER),
-    "coupon_rate": (("orders", "coupon_used"), *_ORDER_FILTER),
-    "price_sensitivity": (("orders", "coupon_used"), ("orders", "amount"), *_ORDER_FILTER),
-    "tenure_days": (("users", "registered_at"), ("orders", "ordered_at"), ("events", "event_ts")),
-    "active_days": (("orders", "ordered_at"), ("events", "event_ts")),
+    "recency_days": (("orders", "ordered_at"), ("orders", "status")),
+    "frequency": (("orders", "order_id"), ("orders", "status")),
+    "monetary": (("orders", "amount"), ("orders", "status")),
+    "avg_order_value": (("orders", "amount"), ("orders", "order_id"), ("orders", "status")),
+    "coupon_rate": (("orders", "coupon_used"), ("orders", "status")),
+    "price_sensitivity": (("orders", "coupon_used"), ("orders", "amount"), ("orders", "status")),
+    "tenure_days": (("users", "registered_at"), ("orders", "ordered_at"), ("events", "ts")),
+    "active_days": (("orders", "ordered_at"), ("events", "ts")),
     "events": (("events", "event_type"),),
     "cart_events": (("events", "event_type"),),
     "fav_events": (("events", "event_type"),),
     "view_events": (("events", "event_type"),),
+    "purchase_events": (("events", "event_type"),),
     "age_band": (("users", "age_band"),),
     "gender": (("users", "gender"),),
     "province": (("users", "province"),),
     "channel": (("users", "channel"),),
-    "spending_band": (("orders", "amount"), *_ORDER_FILTER),
-    "top_category": (("events", "event_category"), ("orders", "order_category")),
-    "top_categories": (("events", "event_category"), ("orders", "order_category")),
+    "spending_band": (("orders", "amount"), ("orders", "status")),
+    "top_category": (("events", "category"), ("orders", "category")),
+    "top_categories": (("events", "category"), ("orders", "category")),
 }
-"""The input columns each per-unit feature is computed from (see ``segments/features.py``)."""
+"""The input roles each per-unit feature is computed from (see ``segments/features.py``);
+a policy's custom tags are their own subjects column."""
 
 _LIFECYCLE = ("tenure_days", "active_days", "recency_days")
 _GROUPING = {"segment", "label", "label_zh", "label_en", "suppressed", "family", "tree_label"}
@@ -80,7 +81,7 @@ def family_features(spec: SegmentationSpec) -> dict[str, tuple[str, ...]]:
     if spec.rules:
         feats: list[str] = []
         for r in spec.rules:
-            feats += sorted(rule_features(parse_rule(r.expr, rule=r.name)))
+            feats += sorted(rule_features(parse_rule(r.expr, rule=r.name, tags=set(spec.tags))))
         out["rule"] = tuple(dict.fromkeys(feats))
     if spec.tree is not None:
         out["tree"] = tuple(str(f) for f in spec.tree.features)
@@ -117,15 +118,30 @@ class ReleaseLineage:
             return None  # not an input column of this policy (e.g. no coupon column)
         return InputColumn(where[0], where[1], column)
 
+    def _role(self, source: str, attr: str) -> tuple[str, str] | None:
+        c = self._columns
+        if source == "users":
+            column = getattr(c, attr)
+            return (c.users, column) if c.users and column else None
+        role = c.orders if source == "orders" else c.events
+        if role is None:
+            return None
+        column = getattr(role, attr)
+        return (role.table, column) if column else None
+
     def feature_inputs(self, feature: str) -> tuple[InputColumn, ...]:
         """The input columns of one feature (those this policy declares), sorted."""
-        found: set[InputColumn] = set()
-        for table_attr, column_attr in FEATURE_INPUTS.get(feature, ()):
-            table = str(getattr(self._columns, table_attr))
-            column = str(getattr(self._columns, column_attr))
-            col = self._input(table, column)
-            if col is not None:
-                found.add(col)
+        roles = [self._role(src, attr) for src, attr in FEATURE_INPUTS.get(feature, ())]
+        users = self._columns.users
+        if users is not None:
+            roles += [(users, col) for col, tag in self._columns.tags if tag == feature]
+        found = {
+            col
+            for where in roles
+            if where is not None
+            for col in [self._input(where[0], where[1])]
+            if col is not None
+        }
         return tuple(sorted(found))
 
     def _features_inputs(self, features: Iterable[str]) -> tuple[InputColumn, ...]:

@@ -239,15 +239,17 @@ class ReleaseGuard:
             return True
         return any(self._h(t) in self._pseudonyms for t in _TOKEN_SPLIT.split(text) if t)
 
-    def _scanoutput_cells(
+    def _scan_cells(
         self,
         cells: list[tuple[str, str, int | None, str]],
         *,
         token_shapes: bool = True,
         identities: bool = True,
+        pii: bool = True,
     ) -> list[Leak]:
         """cells: (output, column, row, text). ``identities=False`` looks for raw identifiers
-        only (internal evidence that carries pseudonyms and tokens by design)."""
+        only (internal evidence that carries pseudonyms and tokens by design); ``pii=False``
+        skips the PII scanner (locations the operator chose, such as file paths)."""
         leaks: list[Leak] = []
         verdict: dict[str, list[tuple[LeakKind, str]]] = {}
         texts = sorted({c[3] for c in cells})
@@ -265,7 +267,7 @@ class ReleaseGuard:
                 and looks_like_token(text)
             ):
                 found.append((LeakKind.TOKEN_SHAPED, ""))
-        if self.scanner is not None and identities:
+        if self.scanner is not None and identities and pii:
             results = self.scanner(texts)
             if len(results) != len(texts):
                 raise LeakDetectedError(
@@ -286,7 +288,7 @@ class ReleaseGuard:
         cells: list[tuple[str, str, int | None, str]] = []
         for name, obj in outputs.items():
             cells.extend(output_cells(name, obj))
-        return self._scanoutput_cells(cells)
+        return self._scan_cells(cells)
 
     def check(self, outputs: Mapping[str, Output]) -> None:
         """Raise :class:`LeakDetectedError` if any output leaks."""
@@ -306,7 +308,7 @@ class ReleaseGuard:
                 leaks.extend(self._frame_identifiers(name, obj))
             else:
                 cells.extend(output_cells(name, obj))
-        leaks.extend(self._scanoutput_cells(cells, identities=False))
+        leaks.extend(self._scan_cells(cells, identities=False))
         if leaks:
             raise _leak_error(leaks, what=f"{what} refused")
 
@@ -336,14 +338,17 @@ class ReleaseGuard:
         leaks.sort(key=lambda leak: (leak.column != "<header>", leak.row or 0))
         return leaks
 
-    def check_strings(self, strings: Iterable[str], *, where: str) -> None:
+    def check_strings(self, strings: Iterable[str], *, where: str, pii: bool = True) -> None:
         """Check loose strings (e.g. every string of a lineage event) for raw identifiers, the
         run's pseudonyms and PII. Token shapes are not flagged here: events legitimately hold
-        UUID run ids and SHA-256 digests."""
+        UUID run ids and SHA-256 digests. ``pii=False`` for locations the operator chose (the
+        dataset names and namespaces of an event: file paths, whose folder names such as
+        ``export-2026`` are no personal data of a subject but can look like a WeChat id); raw
+        identifiers and pseudonyms are still refused there."""
         cells: list[tuple[str, str, int | None, str]] = [
             (where, "<string>", None, s) for s in strings if s
         ]
-        leaks = self._scanoutput_cells(cells, token_shapes=False)
+        leaks = self._scan_cells(cells, token_shapes=False, pii=pii)
         if leaks:
             raise _leak_error(leaks, what=f"{where} refused")
 

@@ -30,6 +30,7 @@ from privacy_profile.lineage.facets import (
 from privacy_profile.lineage.runlog import RunLog
 
 __all__ = [
+    "CHARGES_FACET_NAME",
     "COLUMN_LINEAGE_SCHEMA_URL",
     "DEFAULT_PRODUCER",
     "ERROR_MESSAGE_SCHEMA_URL",
@@ -64,6 +65,12 @@ OUTPUT_STATISTICS_SCHEMA_URL = (
     "#/$defs/OutputStatisticsOutputDatasetFacet"
 )
 DEFAULT_PRODUCER = "https://github.com/privacy-profile/privacy_profile/tree/0.1.0"
+CHARGES_FACET_NAME = "privacyProfile_charges"
+"""The FAIL event's account of what a failed run charged (``dpMechanisms`` as in the privacy
+facet, ``budget.dataset``, totals and the fate of its reservation)."""
+CHARGES_FACET_SCHEMA_URL = (
+    "https://privacy-profile.example/spec/facets/1-0-0/ChargesRunFacet.json#/$defs/ChargesRunFacet"
+)
 
 
 class EventSender(Protocol):
@@ -76,7 +83,7 @@ class EventSender(Protocol):
 class StringChecker(Protocol):
     """Anything that can refuse strings (the release guard's ``check_strings``)."""
 
-    def check_strings(self, strings: Iterable[str], *, where: str) -> None: ...
+    def check_strings(self, strings: Iterable[str], *, where: str, pii: bool = True) -> None: ...
 
 
 def new_run_id() -> str:
@@ -107,6 +114,15 @@ def event_strings(obj: Any) -> Iterator[str]:
     elif isinstance(obj, list | tuple):
         for v in obj:
             yield from event_strings(v)
+
+
+def _locations(event: dict[str, Any]) -> set[str]:
+    """The dataset namespaces and names of an event: where the operator keeps the data (file
+    paths), checked for identifiers but not by the PII scanner."""
+    out: set[str] = set()
+    for ds in [*event.get("inputs", []), *event.get("outputs", [])]:
+        out.update((str(ds.get("namespace", "")), str(ds.get("name", ""))))
+    return out
 
 
 def read_events(path: str | Path) -> list[dict[str, Any]]:
@@ -262,9 +278,12 @@ class LineageRecorder:
         }
 
     def _emit(self, event: dict[str, Any]) -> dict[str, Any]:
+        where = f"lineage event {event['eventType']}"
+        locations = _locations(event)
         self._checker.check_strings(
-            event_strings(event), where=f"lineage event {event['eventType']}"
+            (x for x in event_strings(event) if x not in locations), where=where
         )
+        self._checker.check_strings(locations, where=where, pii=False)
         line = _serialize(event)
         self.events_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.events_path, "a", encoding="utf-8") as f:
@@ -330,18 +349,27 @@ class LineageRecorder:
         self._finished = True
         return event
 
-    def fail(self, error: BaseException) -> dict[str, Any]:
+    def fail(
+        self, error: BaseException, *, charged: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
         """Emit FAIL. Only our own errors' messages are kept (they never carry data values);
-        any other error is recorded by its type name alone."""
+        any other error is recorded by its type name alone. ``charged`` (the budget the run
+        charged: ``summary``, ``dpMechanisms``, ...) becomes the :data:`CHARGES_FACET_NAME`
+        facet and its summary ends the message."""
         self._finish()
         if isinstance(error, PrivacyProfileError):
             message = f"{type(error).__name__}: {error.message}"
         else:
             message = f"{type(error).__name__} (message withheld: it may quote data)"
+        if charged is not None and charged.get("summary"):
+            message += f" [{charged['summary']}]"
         facet = self._facet(
             ERROR_MESSAGE_SCHEMA_URL, {"message": message, "programmingLanguage": "python"}
         )
-        event = self._emit(self._event("FAIL", run_facets={"errorMessage": facet}, outputs=[]))
+        run_facets = {"errorMessage": facet}
+        if charged is not None:
+            run_facets[CHARGES_FACET_NAME] = self._facet(CHARGES_FACET_SCHEMA_URL, dict(charged))
+        event = self._emit(self._event("FAIL", run_facets=run_facets, outputs=[]))
         self._finished = True
         return event
 

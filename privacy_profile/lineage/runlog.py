@@ -99,9 +99,19 @@ class RunLog:
     correctly.
     """
 
+    _publish: tuple[Path, Path] | None = None  # (staging folder, run folder): see staged()
+
     def __init__(self, path: str | Path, *, clock: Clock = utcnow) -> None:
         self.path = Path(path)
         self._clock = clock
+
+    def staged(self, staging_dir: str | Path, run_dir: str | Path) -> RunLog:
+        """This log, for a run written into ``staging_dir`` and published by renaming it to
+        ``run_dir``: outputs are hashed where they are and recorded at the path they will have
+        once published."""
+        view = RunLog(self.path, clock=self._clock)
+        view._publish = (Path(staging_dir).resolve(), Path(run_dir).resolve())
+        return view
 
     @classmethod
     def for_run_dir(cls, run_dir: str | Path, *, clock: Clock = utcnow) -> RunLog:
@@ -216,10 +226,13 @@ class RunLog:
         (quarantine, ingest report): its hash is verified, but it is not re-scanned for
         pseudonyms, which it may legitimately hold."""
         p = Path(path).resolve()
+        at = p
+        if self._publish is not None and p.is_relative_to(self._publish[0]):
+            at = self._publish[1] / p.relative_to(self._publish[0])
         try:
-            shown = str(p.relative_to(self.path.resolve().parent))
+            shown = str(at.relative_to(self.path.resolve().parent))
         except ValueError:
-            shown = str(p)
+            shown = str(at)
         payload = {
             "name": name or p.name,
             "path": shown,

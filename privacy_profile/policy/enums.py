@@ -17,6 +17,7 @@ __all__ = [
     "UndeclaredColumns",
     "UndeclaredIdentifierAction",
     "UnknownAge",
+    "UnknownValues",
     "WindowKind",
 ]
 
@@ -108,3 +109,12 @@ class DuplicateSubjects(StrEnum):
 
     QUARANTINE_ALL = "quarantine_all"  # every row of the id: its age is then unknown
     KEEP_FIRST = "keep_first"  # the first row (by row number); later ones quarantined
+
+
+class UnknownValues(StrEnum):
+    """What happens to a cell whose value is not in its column's value map: ``quarantine``
+    the row (reason ``unknown_value``), or ``keep`` the row with the cell missing (unknown).
+    Either way the cells are counted per column in the ingest report."""
+
+    QUARANTINE = "quarantine"
+    KEEP = "keep"

@@ -18,6 +18,7 @@ NUMERIC_FEATURES: tuple[str, ...] = (
     "coupon_rate",
     "price_sensitivity",
     "events",
+    "purchase_events",
     "cart_events",
     "fav_events",
     "view_events",

@@ -30,8 +30,10 @@ from privacy_profile.policy.enums import (
     UndeclaredColumns,
     UndeclaredIdentifierAction,
     UnknownAge,
+    UnknownValues,
     WindowKind,
 )
+from privacy_profile.policy.mapping import LEGACY_MAPPING, EventRoles, OrderRoles, RoleMapping
 from privacy_profile.policy.segmentation import SegmentationSpec
 from privacy_profile.policy.treatments import (
     AgeBand,
@@ -68,6 +70,7 @@ __all__ = [
     "Drop",
     "DuplicateSubjects",
     "FileFormat",
+    "IdentityLink",
     "KAnonymity",
     "Keep",
     "KeyRef",
@@ -95,6 +98,7 @@ __all__ = [
     "UndeclaredColumns",
     "UndeclaredIdentifierAction",
     "UnknownAge",
+    "UnknownValues",
     "WindowKind",
 ]
 
@@ -114,11 +118,35 @@ class Column(_Frozen):
         default=None, description="strftime format for date/timestamp columns (default ISO 8601)."
     )
     description: str = ""
+    values: dict[str, str] | None = Field(
+        default=None,
+        description="Value map: each raw value (as text, matched exactly after trimming "
+        "spaces, e.g. 是, Y, 1, 已支付, 同意) and the value it means (true/false for "
+        "booleans, granted/withdrawn for consent status, any label otherwise). A raw value "
+        "not listed is unknown (see unknown_values).",
+    )
+    unknown_values: UnknownValues = Field(
+        default=UnknownValues.QUARANTINE,
+        description="With a value map: quarantine rows holding an unlisted value, or keep them "
+        "with the cell missing. Counted per column in the ingest report either way.",
+    )
 
     @field_validator("treatment", mode="before")
     @classmethod
     def _shorthand(cls, v: Any) -> Any:
         return _coerce_shorthand(v)
+
+    @field_validator("values", mode="before")
+    @classmethod
+    def _value_map(cls, v: Any) -> Any:
+        if not isinstance(v, dict):
+            return v
+        out: dict[str, Any] = {}
+        for key, val in v.items():
+            out[str(key)] = str(val).lower() if isinstance(val, bool) else str(val)
+        if not out:
+            raise ValueError("a value map lists at least one value")
+        return out
 
 
 class Table(_Frozen):
@@ -152,17 +180,83 @@ class Table(_Frozen):
 
 
 class ConsentRecordsSpec(_Frozen):
-    """Where consent records are and which of their columns mean what."""
+    """Where consent lives and which of its columns mean what.
+
+    Two layouts: a consent *records* table (one row per user, purpose and decision: give
+    ``purpose_column``, ``status_column``, ``timestamp_column`` and ``notice_version_column``),
+    or per-purpose *flag columns* in the subjects table (``table`` is ``subjects.table``; give
+    ``purpose_flags`` and ``notice_version_column`` or ``notice_version``). Status and flag
+    values are read after the column's value map (e.g. ``values: {同意: granted, 撤回:
+    withdrawn}`` or, for a boolean flag, ``{是: true, 否: false}``).
+    """
 
     table: str
     user_column: str
-    purpose_column: str
-    status_column: str = Field(description="Values: granted | withdrawn.")
-    timestamp_column: str
-    notice_version_column: str
+    purpose_column: str | None = Field(default=None, description="Records layout: the purpose.")
+    status_column: str | None = Field(
+        default=None, description="Records layout. Values: granted | withdrawn."
+    )
+    timestamp_column: str | None = Field(
+        default=None, description="When the decision was recorded (records layout: required)."
+    )
+    notice_version_column: str | None = None
+    notice_version: str | None = Field(
+        default=None,
+        description="Flags layout: the privacy-notice version every flag was collected under "
+        "(instead of a notice_version_column).",
+    )
+    purpose_flags: dict[str, str] | None = Field(
+        default=None,
+        description="Flags layout: data use -> the subjects column holding that purpose's "
+        "consent (true/granted: granted; false/withdrawn: withdrawn; missing: no consent).",
+    )
     guardian_consent_column: str | None = None
     sensitive_consent_column: str | None = None
     opt_out_column: str | None = None
+
+    @property
+    def is_flags(self) -> bool:
+        """True for per-purpose flag columns in the subjects table."""
+        return self.purpose_flags is not None
+
+    @model_validator(mode="after")
+    def _layout(self) -> ConsentRecordsSpec:
+        if self.purpose_flags is not None:
+            extra = [f for f in ("purpose_column", "status_column") if getattr(self, f)]
+            if extra:
+                raise ValueError(
+                    f"purpose_flags (flag columns) and {', '.join(extra)} (a records table) "
+                    "exclude each other: keep one layout"
+                )
+            if not self.purpose_flags:
+                raise ValueError("purpose_flags names at least one purpose")
+        else:
+            missing = [
+                f
+                for f in ("purpose_column", "status_column", "timestamp_column")
+                if getattr(self, f) is None
+            ]
+            if missing:
+                raise ValueError(
+                    f"a consent records table needs {', '.join(missing)} "
+                    "(or use purpose_flags for flag columns in the subjects table)"
+                )
+        if (self.notice_version_column is None) == (self.notice_version is None):
+            raise ValueError("give exactly one of `notice_version_column` or `notice_version`")
+        return self
+
+
+class IdentityLink(_Frozen):
+    """One person, several accounts: ``table`` holds pairs (``account_column`` ->
+    ``person_column``), e.g. a link table openid -> unionid, or the two columns of the
+    subjects table. Both columns are pseudonymized in the purpose's domain; after
+    pseudonymization and before any bounding, every table's subject pseudonym found among the
+    accounts is replaced by its person's pseudonym, so contribution bounds hold per person.
+    Unlinked accounts (and accounts linked to more than one person) stay separate units."""
+
+    table: str = Field(description="The declared table holding the links.")
+    account_column: str = Field(description="Column: the account id (e.g. openid).")
+    person_column: str = Field(description="Column: the person id (e.g. unionid).")
 
 
 class SubjectsSpec(_Frozen):
@@ -401,11 +495,62 @@ class Policy(_Frozen):
     rights: RightsSpec = Field(
         default_factory=RightsSpec, description="Individuals' rights requests (docs/rights.md)."
     )
+    identity_links: list[IdentityLink] = Field(
+        default_factory=list,
+        description="Accounts of one person across sources (openid -> unionid ...): one person "
+        "is one privacy unit (see docs/mapping.md). Empty: each account is a unit.",
+    )
+    mapping: RoleMapping | None = Field(
+        default=None,
+        description="Which table and column plays each role the profile needs (see "
+        "docs/mapping.md). Absent: the documented legacy names (tables orders/events, status "
+        "paid, event buy, ...), each role active only when its table is declared.",
+    )
     segmentation: SegmentationSpec | None = Field(
         default=None, description="Segment definitions (see docs/segments.md)."
     )
 
     # convenience look-ups -------------------------------------------------
+    def roles(self) -> RoleMapping:
+        """The effective role mapping: ``mapping``, or the legacy default restricted to the
+        declared tables and columns."""
+        if self.mapping is not None:
+            return self.mapping
+        lm = LEGACY_MAPPING
+
+        def has(table: str, *cols: str | None) -> bool:
+            t = self.tables.get(table)
+            return t is not None and all(c in t.columns for c in cols if c is not None)
+
+        def opt(table: str, col: str | None) -> str | None:
+            return col if col is not None and has(table, col) else None
+
+        orders: OrderRoles | None = None
+        if lm.orders is not None:
+            o = lm.orders
+            if has(o.table, o.order_id, o.amount, o.time, o.status):
+                orders = o.model_copy(
+                    update={"category": opt(o.table, o.category), "coupon": opt(o.table, o.coupon)}
+                )
+        events: EventRoles | None = None
+        if lm.events is not None:
+            e = lm.events
+            if has(e.table, e.event_type, e.time):
+                events = e.model_copy(update={"category": opt(e.table, e.category)})
+        sj = self.subjects.table
+        subj = lm.subjects.model_copy(
+            update={
+                "gender": opt(sj, lm.subjects.gender),
+                "channel": opt(sj, lm.subjects.channel),
+                "registered_at": opt(sj, lm.subjects.registered_at),
+            }
+        )
+        return RoleMapping(orders=orders, events=events, subjects=subj)
+
+    def consent_table(self) -> str | None:
+        """The consent records table, or None when consent lives in subjects flag columns."""
+        return None if self.consent_records.is_flags else self.consent_records.table
+
     def purpose(self, data_use: str) -> Purpose:
         for p in self.purposes:
             if p.data_use == data_use:

@@ -12,7 +12,8 @@ Grammar (a tokenizer and a recursive-descent parser; nothing is ever ``eval``'d)
     OP         := "==" | "!=" | "<" | "<=" | ">" | ">="
     literal    := NUMBER | "double-quoted" | 'single-quoted'
 
-Identifiers are feature names (see :data:`~privacy_profile.policy.features.FEATURE_NAMES`);
+Identifiers are feature names (see :data:`~privacy_profile.policy.features.FEATURE_NAMES`)
+or the policy's custom tags (``segmentation.tags``, categorical);
 numeric features take numbers and every operator, categorical features take strings with
 ``==``, ``!=`` and ``in``. A missing feature value makes a comparison false. Every error is a
 :class:`~privacy_profile.errors.PolicyError` naming the rule and the position.
@@ -165,11 +166,14 @@ def _kinds() -> tuple[frozenset[str], frozenset[str]]:
 
 
 class _Parser:
-    def __init__(self, text: str, rule: str) -> None:
+    def __init__(self, text: str, rule: str, tags: frozenset[str] | None) -> None:
         self.rule = rule
         self.tokens = _tokenize(text, rule)
         self.i = 0
         self.numeric, self.categorical = _kinds()
+        self.any_name = tags is None
+        if tags is not None:
+            self.categorical = self.categorical | tags
 
     def peek(self) -> _Token:
         return self.tokens[self.i]
@@ -252,10 +256,20 @@ class _Parser:
             return tok.text, True
         if tok.text in self.categorical:
             return tok.text, False
+        if self.any_name:  # syntax-only parse: custom tags are checked with the section
+            return tok.text, not self._next_is_text()
         known = ", ".join(sorted(self.numeric | self.categorical))
         raise rule_error(
             self.rule, f"unknown feature {tok.text!r} at position {tok.pos}", f"use one of {known}"
         )
+
+    def _next_is_text(self) -> bool:
+        """Syntax-only parse: a name compared with quoted text is taken as categorical."""
+        j = self.i + (2 if self.i < len(self.tokens) and self.tokens[self.i].text == "not" else 0)
+        j += 1  # the operator or `in`
+        if j < len(self.tokens) and self.tokens[j].text == "[":
+            j += 1
+        return j < len(self.tokens) and self.tokens[j].kind is _Kind.STRING
 
     def check_type(self, name: str, numeric: bool, value: float | str, pos: int) -> None:
         if numeric and not isinstance(value, float):
@@ -307,9 +321,15 @@ class _Parser:
         return Compare(name, op, value)
 
 
-def parse_rule(text: str, *, rule: str) -> RuleNode:
-    """Parse ``text`` into an AST; raise PolicyError naming ``rule`` on any problem."""
-    return _Parser(text, rule).parse()
+def parse_rule(
+    text: str, *, rule: str, tags: frozenset[str] | set[str] | None = frozenset()
+) -> RuleNode:
+    """Parse ``text`` into an AST; raise PolicyError naming ``rule`` on any problem.
+
+    ``tags``: the policy's custom categorical tags (``segmentation.tags``), usable besides the
+    built-in features; ``None`` parses the syntax only (any name; the section checks names).
+    """
+    return _Parser(text, rule, None if tags is None else frozenset(tags)).parse()
 
 
 def rule_features(node: RuleNode) -> set[str]:

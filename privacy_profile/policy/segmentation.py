@@ -225,7 +225,8 @@ class RuleSegmentSpec(_Frozen):
 
     @model_validator(mode="after")
     def _parse(self) -> RuleSegmentSpec:
-        parse_rule(self.expr, rule=self.name)  # raises PolicyError naming the rule
+        # syntax here; feature names (built-in or custom tags) with the whole section
+        parse_rule(self.expr, rule=self.name, tags=None)  # raises PolicyError naming the rule
         return self
 
 
@@ -298,7 +299,11 @@ class TreeSpec(_Frozen):
         pattern=r"^(rfm|lifecycle|rule|kmeans):[a-z0-9_]+$",
         description="The segment to explain, e.g. rfm:important_value or rule:big_spenders.",
     )
-    features: list[CategoricalFeature] = Field(min_length=1)
+    features: list[str] = Field(
+        min_length=1,
+        description="Categorical features (age_band, gender, province, channel, spending_band, "
+        "top_category) or custom tags (segmentation.tags), each with a value list.",
+    )
     max_depth: int = Field(default=3, ge=1, le=6)
 
 
@@ -321,6 +326,13 @@ class SegmentationSpec(_Frozen):
     rules: list[RuleSegmentSpec] = Field(default_factory=list)
     personas: PersonasSpec | None = None
     tree: TreeSpec | None = None
+    tags: dict[str, str] = Field(
+        default_factory=dict,
+        description="Custom categorical tags: tag name (lower_snake_case, used in persona "
+        "dimensions, tree features and rules) -> a kept or generalized column of the subjects "
+        "table (e.g. member_level: 会员等级). Give each a value list in tag_domains, or leave it "
+        "out to use private group selection in personas (trees need a value list).",
+    )
     tag_domains: dict[str, list[str]] = Field(
         default_factory=dict,
         description="Public value lists of tag dimensions (persona groups released even when "
@@ -347,6 +359,17 @@ class SegmentationSpec(_Frozen):
             if not {f.name for f in self.kmeans.features} <= rfm_names:
                 raise ValueError("kmeans.init rfm_classes works on RFM features only")
         deny = tuple(self.tag_deny_list)
+        builtin = set(PERSONA_DIMENSIONS) | set(FEATURE_NAMES)
+        for tag, column in self.tags.items():
+            if not re.match(_NAME, tag):
+                raise ValueError(f"tag name {tag!r} must be lower_snake_case (e.g. member_level)")
+            if tag in builtin:
+                raise ValueError(f"tag {tag!r} is a built-in feature name: choose another name")
+            for name in (tag, column):
+                term = denied_term(name, deny)
+                if term is not None:
+                    raise ValueError(f"tag {tag!r} is a denied tag ({term!r} is on tag_deny_list)")
+        dims_known = (*PERSONA_DIMENSIONS, *self.tags)
         if self.personas is not None and self.personas.families is not None:
             for fam in self.personas.families:
                 declared = (
@@ -365,34 +388,38 @@ class SegmentationSpec(_Frozen):
                         f"persona dimension {dim!r} is a denied tag ({term!r} is on "
                         "tag_deny_list): remove it from personas.dimensions"
                     )
-                if dim not in PERSONA_DIMENSIONS:
+                if dim not in dims_known:
                     raise ValueError(
                         f"unknown persona dimension {dim!r}; use some of "
-                        f"{', '.join(PERSONA_DIMENSIONS)}"
+                        f"{', '.join(dims_known)} (declare custom ones under tags)"
                     )
         for dim, values in self.tag_domains.items():
             term = denied_term(dim, deny)
             if term is not None:
                 raise ValueError(f"tag_domains names a denied tag {dim!r} ({term!r})")
-            if dim not in PERSONA_DIMENSIONS and dim not in FEATURE_NAMES:
+            if dim not in PERSONA_DIMENSIONS and dim not in FEATURE_NAMES and dim not in self.tags:
                 raise ValueError(f"tag_domains: unknown dimension {dim!r}")
             if len(set(values)) != len(values) or not values:
                 raise ValueError(f"tag_domains.{dim} must list distinct values")
         for r in self.rules:
-            for feat in rule_features(parse_rule(r.expr, rule=r.name)):
+            for feat in rule_features(parse_rule(r.expr, rule=r.name, tags=set(self.tags))):
                 term = denied_term(feat, deny)
                 if term is not None:
                     raise ValueError(f"rule {r.name!r} reads a denied tag {feat!r} ({term!r})")
         if self.tree is not None:
+            categorical = {c.value for c in CategoricalFeature} | set(self.tags)
+            if len(set(self.tree.features)) != len(self.tree.features):
+                raise ValueError("each tree feature may appear once")
             for feat in self.tree.features:
-                if feat.value not in self.tag_domains and feat not in (
+                if feat not in categorical:
+                    known = ", ".join(sorted(categorical))
+                    raise ValueError(f"unknown tree feature {feat!r}; use some of {known}")
+                if feat not in self.tag_domains and feat not in (
                     CategoricalFeature.SPENDING_BAND,
                     CategoricalFeature.TOP_CATEGORY,
                 ):
-                    raise ValueError(
-                        f"tree feature {feat.value!r} needs a value list in tag_domains"
-                    )
-                if feat is CategoricalFeature.TOP_CATEGORY and not (
+                    raise ValueError(f"tree feature {feat!r} needs a value list in tag_domains")
+                if feat == CategoricalFeature.TOP_CATEGORY and not (
                     {"top_category", "top_categories"} & set(self.tag_domains)
                 ):
                     raise ValueError("tree feature 'top_category' needs tag_domains.top_categories")

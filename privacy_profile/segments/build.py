@@ -23,6 +23,7 @@ from privacy_profile.policy.releases import ReleaseId, epsilon_split_issues
 from privacy_profile.policy.segmentation import SegmentationSpec
 from privacy_profile.segments import families as _families  # registers the family runners
 from privacy_profile.segments._common import ReleaseContext
+from privacy_profile.segments.columns import feature_columns
 from privacy_profile.segments.features import (
     FeatureColumns,
     FeatureParams,
@@ -146,7 +147,10 @@ def build_segments(
             hint="wait for the budget window to renew, or lower the segmentation epsilons",
         )
     priv = policy.privacy
-    amount_bounds = policy.metric_bounds("orders", "amount")
+    cols = columns or feature_columns(policy)
+    amount_bounds = (
+        policy.metric_bounds(cols.orders.table, cols.orders.amount) if cols.orders else None
+    )
     mcpu = priv.max_groups_contributed
     if spec.personas is not None and spec.personas.max_categories_per_user is not None:
         mcpu = spec.personas.max_categories_per_user
@@ -155,7 +159,7 @@ def build_segments(
         FeatureParams(
             unit_column=unit_column,
             now=now,
-            columns=columns or FeatureColumns(),
+            columns=cols,
             lookback_days=spec.lookback_days,
             spending_bands=tuple(spec.personas.spending_bands) if spec.personas else (0.0,),
             max_categories_per_user=mcpu,

@@ -153,7 +153,8 @@ def _rules(st: BuildState, releases: Mapping[ReleaseId, float]) -> None:
     unit = st.unit_column
     for rule in st.spec.rules:
         rid = ReleaseId(SegmentFamily.RULE, rule.name)
-        member = evaluate_rule(parse_rule(rule.expr, rule=rule.name), f, rule=rule.name)
+        node = parse_rule(rule.expr, rule=rule.name, tags=set(st.spec.tags))
+        member = evaluate_rule(node, f, rule=rule.name)
         st.rule_members[rule.name] = member
         sd = SegmentDef(rule.name, rule.label_zh, rule.label_en)
         units = pd.DataFrame({unit: f.loc[member, unit].to_numpy(), "segment": rule.name})
@@ -192,6 +193,7 @@ def _personas(st: BuildState, releases: Mapping[ReleaseId, float]) -> None:
             domains={k: v for k, v in st.domains.items() if k in ps.dimensions},
             deny_list=tuple(st.spec.tag_deny_list),
             false_release_probability=ps.false_release_probability,
+            tags=tuple(st.spec.tags),
         ),
         loss=_only(releases, SegmentFamily.PERSONAS),
         ctx=st.ctx,
@@ -233,7 +235,7 @@ def _tree(st: BuildState, releases: Mapping[ReleaseId, float]) -> None:
         member,
         TreeParams(
             target=target,
-            features=tuple(x.value for x in spec.features),
+            features=tuple(spec.features),
             domains=st.domains,
             max_depth=spec.max_depth,
         ),

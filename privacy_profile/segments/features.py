@@ -1,18 +1,19 @@
 """Per-pseudonym features: internal to the pipeline, never released.
 
-One row per privacy unit (pseudonym) computed from the ``orders``, ``events`` and ``users``
-tables (each optional, at least one of orders / events required). Activity is measured up to
+One row per privacy unit (pseudonym) computed from the orders, events and subjects tables the
+policy's ``mapping`` names (:class:`FeatureColumns`; each optional, at least one of orders /
+events required). Activity is measured up to
 the run instant ``now`` given by the caller: rows after it are dropped (counted), recency is
 measured to ``now``'s date, never to the data's latest date.
 
-Monetary is net of cancellations and returns: only ``paid`` orders count, and a cancelled or
-returned row carrying a negative amount (a refund or reversal record) is subtracted.
+Monetary is net of cancellations and returns: only orders with a paid status count, and a
+refunded row carrying a negative amount (a refund or reversal record) is subtracted.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -21,8 +22,10 @@ import pandas as pd
 from privacy_profile.errors import InputError
 
 __all__ = [
+    "EventColumns",
     "FeatureColumns",
     "FeatureParams",
+    "OrderColumns",
     "UnitFeatures",
     "band_labels",
     "compute_features",
@@ -30,29 +33,53 @@ __all__ = [
 
 
 @dataclass(frozen=True, kw_only=True)
-class FeatureColumns:
-    """Column names of the pseudonymous tables (the ingestion layer's output)."""
+class OrderColumns:
+    """The orders table and the columns playing each order role (from the policy's
+    ``mapping.orders``)."""
 
-    users: str = "users"
-    events: str = "events"
-    orders: str = "orders"
-    age_band: str = "age_band"
-    gender: str = "gender"
-    province: str = "province"
-    registered_at: str = "registered_at"
-    channel: str = "channel"
-    event_type: str = "event_type"
-    event_category: str = "category"
-    event_ts: str = "ts"
-    order_id: str = "order_id"
-    amount: str = "amount"
-    status: str = "status"
-    order_category: str = "category"
-    coupon_used: str = "coupon_used"
-    ordered_at: str = "ordered_at"
-    paid_status: str = "paid"
-    refund_statuses: tuple[str, ...] = ("cancelled", "returned")
-    buy_event: str = "buy"
+    table: str
+    order_id: str
+    amount: str
+    status: str
+    ordered_at: str
+    category: str | None = None
+    coupon_used: str | None = None
+    paid_statuses: tuple[str, ...] = ()
+    refund_statuses: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class EventColumns:
+    """The events table and the columns / values playing each event role (from the policy's
+    ``mapping.events``)."""
+
+    table: str
+    event_type: str
+    ts: str
+    category: str | None = None
+    purchase: tuple[str, ...] = ()
+    view: tuple[str, ...] = ()
+    cart: tuple[str, ...] = ()
+    fav: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeatureColumns:
+    """Where each feature comes from in the pseudonymous tables (the ingestion layer's
+    output). Built from the policy in one place,
+    :func:`privacy_profile.segments.columns.feature_columns`; every table's subject column
+    is the unit column by then. A ``None`` source is inactive (its feature is unknown)."""
+
+    users: str | None = None
+    orders: OrderColumns | None = None
+    events: EventColumns | None = None
+    age_band: str | None = None
+    gender: str | None = None
+    province: str | None = None
+    registered_at: str | None = None
+    channel: str | None = None
+    tags: tuple[tuple[str, str], ...] = ()
+    """(subjects column, tag name) of the policy's custom tags."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -61,7 +88,7 @@ class FeatureParams:
 
     unit_column: str
     now: dt.datetime
-    columns: FeatureColumns = field(default_factory=FeatureColumns)
+    columns: FeatureColumns
     lookback_days: int | None = None
     spending_bands: tuple[float, ...] = (0.0,)
     max_categories_per_user: int = 3
@@ -138,9 +165,10 @@ def _need(df: pd.DataFrame, cols: list[str], table: str) -> None:
 def compute_features(tables: dict[str, pd.DataFrame], params: FeatureParams) -> UnitFeatures:
     """Per-unit features from ``tables`` (see the module doc)."""
     c, u = params.columns, params.unit_column
-    orders = tables.get(c.orders)
-    events = tables.get(c.events)
-    users = tables.get(c.users)
+    oc, ec = c.orders, c.events
+    orders = tables.get(oc.table) if oc is not None else None
+    events = tables.get(ec.table) if ec is not None else None
+    users = tables.get(c.users) if c.users is not None else None
     if orders is None and events is None:
         raise InputError("segments need an orders or an events table", hint="pass one of them")
     dropped: dict[str, int] = {}
@@ -149,65 +177,70 @@ def compute_features(tables: dict[str, pd.DataFrame], params: FeatureParams) -> 
     cat_frames: list[pd.DataFrame] = []  # (unit, category) interest rows
     per_unit: list[pd.DataFrame] = []
 
-    if orders is not None:
-        _need(orders, [u, c.order_id, c.amount, c.status, c.ordered_at], c.orders)
-        o = orders.assign(_day=_day(orders[c.ordered_at]))
+    if orders is not None and oc is not None:
+        _need(orders, [u, oc.order_id, oc.amount, oc.status, oc.ordered_at], oc.table)
+        o = orders.assign(_day=_day(orders[oc.ordered_at]))
         o = _window(o, o["_day"], params, "orders", dropped)
-        amount = pd.to_numeric(o[c.amount], errors="coerce").fillna(0.0)
-        status = o[c.status].astype("string")
-        paid = (status == c.paid_status).fillna(False).to_numpy(dtype=bool)
-        refund = status.isin(list(c.refund_statuses)).fillna(False).to_numpy(dtype=bool)
+        amount = pd.to_numeric(o[oc.amount], errors="coerce").fillna(0.0)
+        status = o[oc.status].astype("string")
+        paid = status.isin(list(oc.paid_statuses)).fillna(False).to_numpy(dtype=bool)
+        refund = status.isin(list(oc.refund_statuses)).fillna(False).to_numpy(dtype=bool)
         op = o.loc[paid]
         g = op.groupby(u, sort=False)
         agg = pd.DataFrame(
             {
-                "frequency": g[c.order_id].nunique(),
+                "frequency": g[oc.order_id].nunique(),
                 "gross": amount[paid].groupby(op[u].to_numpy()).sum(),
                 "last_order": g["_day"].max(),
             }
         )
         refunds = amount[refund].clip(upper=0.0).groupby(o.loc[refund, u].to_numpy()).sum()
         agg["refunds"] = refunds.reindex(agg.index).fillna(0.0)
-        if c.coupon_used in o.columns:
-            coupon = op[c.coupon_used].astype("boolean").fillna(False).astype(np.float64)
+        if oc.coupon_used is not None and oc.coupon_used in o.columns:
+            coupon = op[oc.coupon_used].astype("boolean").fillna(False).astype(np.float64)
             agg["coupon_rate"] = coupon.groupby(op[u].to_numpy()).mean()
         per_unit.append(agg)
         frames.append(o[[u, "_day"]])
-        if c.order_category in o.columns:
-            cat_frames.append(op[[u, c.order_category]].rename(columns={c.order_category: "_cat"}))
+        if oc.category is not None and oc.category in o.columns:
+            cat_frames.append(op[[u, oc.category]].rename(columns={oc.category: "_cat"}))
 
-    if events is not None:
-        _need(events, [u, c.event_type, c.event_ts], c.events)
-        e = events.assign(_day=_day(events[c.event_ts]))
+    if events is not None and ec is not None:
+        _need(events, [u, ec.event_type, ec.ts], ec.table)
+        e = events.assign(_day=_day(events[ec.ts]))
         e = _window(e, e["_day"], params, "events", dropped)
-        per_unit.append(_event_counts(e[u], e[c.event_type]))
+        per_unit.append(_event_counts(e[u], e[ec.event_type], ec))
         frames.append(e[[u, "_day"]])
-        if c.event_category in e.columns:
-            cat_frames.append(e[[u, c.event_category]].rename(columns={c.event_category: "_cat"}))
+        if ec.category is not None and ec.category in e.columns:
+            cat_frames.append(e[[u, ec.category]].rename(columns={ec.category: "_cat"}))
 
     activity, table = _activity(pd.concat(frames, ignore_index=True), u)
     for part in per_unit:
         table = table.join(part, how="left")
 
-    if users is not None:
+    if users is not None and c.users is not None:
         _need(users, [u], c.users)
-        cols = [x for x in (c.age_band, c.gender, c.province, c.channel) if x in users.columns]
-        demo = users.drop_duplicates(u).set_index(u)
-        table = table.join(demo[cols].astype("string"), how="left")
-        if c.registered_at in demo.columns:
-            reg = _day(demo[c.registered_at]).reindex(table.index)
-            table["first_seen"] = table["first_seen"].where(
-                reg.isna() | (table["first_seen"] <= reg), reg
-            )
-        for src, dst in (
+        sources = [
             (c.age_band, "age_band"),
             (c.gender, "gender"),
             (c.province, "province"),
             (c.channel, "channel"),
-        ):
-            if src in table.columns and src != dst:
-                table = table.rename(columns={src: dst})
+            *c.tags,
+        ]
+        demo = users.drop_duplicates(u).set_index(u)
+        picked = pd.DataFrame(
+            {dst: demo[src].astype("string") for src, dst in sources if src in demo.columns},
+            index=demo.index,
+        )
+        table = table.join(picked, how="left")
+        if c.registered_at is not None and c.registered_at in demo.columns:
+            reg = _day(demo[c.registered_at]).reindex(table.index)
+            table["first_seen"] = table["first_seen"].where(
+                reg.isna() | (table["first_seen"] <= reg), reg
+            )
 
+    for _src, tag in c.tags:
+        if tag not in table.columns:
+            table[tag] = pd.Series(pd.NA, index=table.index, dtype="string")
     _finish(table, run_day, params)
     categories = _top_categories(cat_frames, u, params.max_categories_per_user)
     top1 = categories.loc[categories["rank"] == 1].set_index(u)["category"]
@@ -222,8 +255,9 @@ def compute_features(tables: dict[str, pd.DataFrame], params: FeatureParams) -> 
     )
 
 
-def _event_counts(units: pd.Series, kinds: pd.Series) -> pd.DataFrame:
-    """Events per unit (rows with a unit and an event type) and the view / cart / fav counts,
+def _event_counts(units: pd.Series, kinds: pd.Series, ec: EventColumns) -> pd.DataFrame:
+    """Events per unit (rows with a unit and an event type) and the purchase / view / cart /
+    fav counts (event kinds from the policy's mapping),
     from factorized codes and ``np.bincount``: the values ``pd.crosstab`` gave (one row per
     unit with at least one such event), without building the unit x type table."""
     ucodes, uniques = pd.factorize(units, sort=False, use_na_sentinel=True)
@@ -235,10 +269,15 @@ def _event_counts(units: pd.Series, kinds: pd.Series) -> pd.DataFrame:
     present = total > 0
     ev = pd.DataFrame({"events": total[present]}, index=pd.Index(uniques)[present])
     type_index = pd.Index(types)
-    for kind in ("view", "cart", "fav"):
-        if kind in type_index:
-            code = int(type_index.get_loc(kind))
-            cnt = np.bincount(uc[tc == code], minlength=n).astype(np.int64)
+    for kind, values in (
+        ("purchase", ec.purchase),
+        ("view", ec.view),
+        ("cart", ec.cart),
+        ("fav", ec.fav),
+    ):
+        codes = [int(type_index.get_loc(v)) for v in values if v in type_index]
+        if codes:
+            cnt = np.bincount(uc[np.isin(tc, codes)], minlength=n).astype(np.int64)
             ev[f"{kind}_events"] = cnt[present]
         else:
             ev[f"{kind}_events"] = 0
@@ -283,7 +322,14 @@ def _activity(rows: pd.DataFrame, u: str) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def _finish(table: pd.DataFrame, run_day: pd.Timestamp, p: FeatureParams) -> None:
-    for col in ("frequency", "events", "view_events", "cart_events", "fav_events"):
+    for col in (
+        "frequency",
+        "events",
+        "purchase_events",
+        "view_events",
+        "cart_events",
+        "fav_events",
+    ):
         if col in table.columns:
             table[col] = table[col].fillna(0).astype(np.int64)
         else:

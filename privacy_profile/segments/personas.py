@@ -85,6 +85,8 @@ class PersonaParams:
     domains: Mapping[str, tuple[str, ...]]
     deny_list: tuple[str, ...]
     false_release_probability: float | None = None
+    tags: tuple[str, ...] = ()
+    """The policy's custom tags (``segmentation.tags``): dimensions besides the built-in ones."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -133,10 +135,10 @@ def check_dimensions(params: PersonaParams) -> None:
                 f"persona dimension {dim!r} is a denied tag ({term!r} is on tag_deny_list)",
                 hint=f"remove {dim!r} from segmentation.personas.dimensions",
             )
-        if dim not in PERSONA_DIMENSIONS:
+        if dim not in PERSONA_DIMENSIONS and dim not in params.tags:
             raise PolicyError(
                 f"unknown persona dimension {dim!r}",
-                hint=f"use some of {', '.join(PERSONA_DIMENSIONS)}",
+                hint=f"use some of {', '.join((*PERSONA_DIMENSIONS, *params.tags))}",
             )
 
 

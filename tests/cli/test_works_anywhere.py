@@ -18,7 +18,9 @@ def test_demo_runs_from_an_empty_directory(tmp_path: Path) -> None:
     cwd.mkdir()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     cmd = [sys.executable, "-c", "from privacy_profile.cli import main; main()"]
-    args = ["demo", "--out", "X", "--users", "300"]
+    # 1500 users: with 300, k-anonymity (k=10) suppresses every subject and pre-flight
+    # refuses the run before any budget is spent
+    args = ["demo", "--out", "X", "--users", "1500"]
     proc = subprocess.run(
         [*cmd, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
     )

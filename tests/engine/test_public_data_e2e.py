@@ -40,10 +40,10 @@ from privacy_profile.demo.public_data import (
     uci_orders,
 )
 from privacy_profile.dp import DPRandom
-from privacy_profile.engine import _feature_columns
 from privacy_profile.ingest import KeyRing
 from privacy_profile.lineage.audit import verify_run
 from privacy_profile.policy import LoadedPolicy, load_policy_file
+from privacy_profile.segments.columns import feature_columns
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "policies" / "examples"
@@ -201,12 +201,12 @@ def test_uci_country_is_the_location_persona_dimension(
 
 
 def test_feature_columns_come_from_the_policy() -> None:
-    shop = _feature_columns(load_policy_file(ROOT / "policies" / "wechat_shop.yaml").policy)
+    shop = feature_columns(load_policy_file(ROOT / "policies" / "wechat_shop.yaml").policy)
     assert (shop.users, shop.age_band, shop.province) == ("users", "birthdate", "city")
-    uci = _feature_columns(load_policy_file(EXAMPLES / "uci_online_retail.yaml").policy)
+    uci = feature_columns(load_policy_file(EXAMPLES / "uci_online_retail.yaml").policy)
     assert (uci.users, uci.age_band, uci.province) == ("users", "age", "Country")
-    taobao = _feature_columns(load_policy_file(EXAMPLES / "taobao_userbehavior.yaml").policy)
-    assert (taobao.age_band, taobao.province) == ("age", "province")  # no location column
+    taobao = feature_columns(load_policy_file(EXAMPLES / "taobao_userbehavior.yaml").policy)
+    assert (taobao.age_band, taobao.province) == ("age", None)  # no location column
 
 
 # --------------------------------------------------------------------------- evidence

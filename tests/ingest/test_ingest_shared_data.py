@@ -72,6 +72,9 @@ def _generic(d: dict, events: dict, *, ts_col: str, subj_table_cols: dict) -> No
     d["privacy"]["aggregation_threshold"]["privacy_unit_column"] = "subjects.uid"
     d["privacy"]["k_anonymity"] = {"k": 5, "quasi_identifiers": ["subjects.age"]}
     d["privacy"]["metric_bounds"] = []
+    # ingestion only: the shop policy's role mapping and segments name tables replaced here
+    d.pop("mapping", None)
+    d.pop("segmentation", None)
     del ts_col, subj_table_cols
 
 

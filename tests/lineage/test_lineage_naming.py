@@ -96,3 +96,32 @@ def test_the_job_namespace_comes_from_the_policy(tmp_path: Path) -> None:
     )
     with pytest.raises(PolicyError, match="lineage_namespace"):
         load_policy(custom)
+
+
+def test_paths_in_events_are_not_pii_scanned_but_identifiers_in_them_are_refused(
+    tmp_path: Path,
+) -> None:
+    """A folder such as `pytest-283` or `export-2026` next to a Chinese file name looks like a
+    WeChat id to the scanner: dataset locations are checked for the run's identifiers only."""
+    import pandas as pd
+
+    from privacy_profile.errors import LeakDetectedError
+    from privacy_profile.ingest import IdentifierIndex
+    from privacy_profile.lineage import DatasetInfo, LineageRecorder, ReleaseGuard
+    from privacy_profile.pii import PiiScanner
+
+    run_id = "01900000-0000-7000-8000-0000000000cc"
+    path = "/data/export-2026/订单.csv"
+    scanner = PiiScanner()
+    assert scanner.scan_texts([path])[0], "the scanner flags this path (the reason for the rule)"
+    index = IdentifierIndex()
+    index.add(pd.Series(["13912345678"]), "user.contact.phone_number")
+    guard = ReleaseGuard(index, scanner=scanner.scan_texts)
+    rec = LineageRecorder(tmp_path / "a", job_namespace="t", job_name="t", checker=guard)
+    rec.start(run_id, [DatasetInfo(namespace="file", name=path)])  # not refused
+    rec = LineageRecorder(tmp_path / "b", job_namespace="t", job_name="t", checker=guard)
+    with pytest.raises(LeakDetectedError, match="phone"):
+        rec.start(run_id, [DatasetInfo(namespace="file", name="/data/139-1234-5678/x.csv")])
+    # elsewhere in an event the scanner still applies
+    with pytest.raises(LeakDetectedError, match="PII"):
+        guard.check_strings(["call 13912340000 now"], where="lineage event START")

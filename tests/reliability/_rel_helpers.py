@@ -26,7 +26,7 @@ class SmallShop:
     loaded: LoadedPolicy
 
 
-def make_shop(root: Path, *, n_users: int = 300, seed: int = 3) -> SmallShop:
+def make_shop(root: Path, *, n_users: int = 1000, seed: int = 3) -> SmallShop:
     loaded = load_policy_file(POLICY)
     data = generate_demo_data(root, n_users=n_users, seed=seed, now=NOW, policy=loaded.policy)
     return SmallShop(data.input_dir, loaded)

@@ -88,7 +88,12 @@ def test_header_only_orders_csv(small_shop: SmallShop, tmp_path: Path) -> None:
     orders = inputs / "orders.csv"
     orders.write_text(orders.read_text("utf-8").splitlines()[0] + "\n", encoding="utf-8")
     result = _run(small_shop, tmp_path / "out", tmp_path / "ledger.sqlite", inputs)
-    assert result.exit_code == 0, result.output + result.stderr
+    # a header-only table reads cleanly (no crash); pre-flight then refuses the run, charging
+    # nothing, because an empty orders table cannot deliver what the policy asks
+    assert result.exit_code == 1, result.output + result.stderr
+    assert "Traceback" not in result.output + result.stderr
+    assert "pre-flight failed" in result.stderr and "no budget was spent" in result.stderr
+    assert "table 'orders' (orders.csv) has no rows" in result.stderr
 
 
 def test_unbalanced_quote_is_quarantined_with_its_row(

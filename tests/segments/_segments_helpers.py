@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from ruamel.yaml import YAML
 
+from privacy_profile.policy.loader import load_policy
 from privacy_profile.segments import SegmentationSpec
+from privacy_profile.segments.columns import feature_columns
 
 REPO = Path(__file__).resolve().parents[2]
+#: The demo policy's role mapping as feature columns (tables orders / events / users), with
+#: the subjects' age band and location under their feature names as in :func:`synth_tables`.
+DEMO_COLUMNS = replace(
+    feature_columns(load_policy(REPO / "policies" / "wechat_shop.yaml")),
+    age_band="age_band",
+    province="province",
+)
 NOW = dt.datetime(2026, 11, 1, 12, 0)
 
 SPEC_YAML = """

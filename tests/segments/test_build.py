@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from _segments_helpers import NOW, SPEC_YAML, parse_spec, synth_tables
+from _segments_helpers import DEMO_COLUMNS, NOW, SPEC_YAML, parse_spec, synth_tables
 from _support.marketing_outputs import write_marketing_outputs
 
 from privacy_profile.dp import BudgetLedger, BudgetWindow, DPRandom, PrivacyLoss
@@ -64,6 +64,7 @@ def run(
         rng=DPRandom.for_testing(seed),
         purpose=purpose,
         tokenizer=tokenizer,
+        columns=DEMO_COLUMNS,
     )
 
 
@@ -110,7 +111,11 @@ def test_huge_epsilon_converges_to_truth(tables: Any, policy: Policy) -> None:
     feats = compute_features(
         tables,
         FeatureParams(
-            unit_column="openid", now=NOW, lookback_days=730, spending_bands=(0, 100, 500, 2000)
+            unit_column="openid",
+            now=NOW,
+            lookback_days=730,
+            spending_bands=(0, 100, 500, 2000),
+            columns=DEMO_COLUMNS,
         ),
     )
     pop = rfm_population(feats.table)
@@ -335,7 +340,7 @@ def test_recency_measured_to_run_date_not_data(policy: Policy) -> None:
     )
     feats = compute_features(
         {"orders": orders},
-        FeatureParams(unit_column="openid", now=dt.datetime(2026, 4, 1)),
+        FeatureParams(unit_column="openid", now=dt.datetime(2026, 4, 1), columns=DEMO_COLUMNS),
     ).table.set_index("openid")
     assert feats.loc["u1", "monetary"] == 60.0  # net of the refund record
     assert feats.loc["u2", "monetary"] == 50.0  # the future cancelled row is dropped

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from _segments_helpers import NOW, SPEC_YAML, parse_spec
+from _segments_helpers import DEMO_COLUMNS, NOW, SPEC_YAML, parse_spec
 from pydantic import ValidationError
 from scipy import stats
 
@@ -264,6 +264,7 @@ def test_families_pick_persona_families_and_split_epsilon_over_them(
         now=NOW,
         rng=DPRandom.for_testing(3),
         purpose=PURPOSE,
+        columns=DEMO_COLUMNS,
     )
     assert set(rel.personas["family"]) <= {"rfm", "lifecycle"}
     assert set(rel.recommendations["family"]) <= {"rfm", "lifecycle"}
@@ -291,6 +292,7 @@ def test_default_families_are_all_of_them(tables: Any, policy: Policy) -> None:
         now=NOW,
         rng=DPRandom.for_testing(3),
         purpose=PURPOSE,
+        columns=DEMO_COLUMNS,
     )
     labels = {r.label.split("/")[1] for r in rel.records if r.label.startswith("personas/")}
     assert labels == {"rfm", "kmeans", "lifecycle", "rule:big_spenders_east"}

@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from _segments_helpers import DEMO_COLUMNS
 
 from privacy_profile.demo.public_data import read_uci_lines, uci_orders
 from privacy_profile.dp import Bounds, BudgetLedger, BudgetWindow, DPRandom, PrivacyLoss
@@ -19,7 +20,8 @@ def test_rfm8_on_uci_fixture(shared_data: Path) -> None:
     assert len(lines) == 36378
     orders = uci_orders(lines, unit_column="openid", id_prefix="c")
     feats = compute_features(
-        {"orders": orders}, FeatureParams(unit_column="openid", now=dt.datetime(2011, 12, 10))
+        {"orders": orders},
+        FeatureParams(unit_column="openid", now=dt.datetime(2011, 12, 10), columns=DEMO_COLUMNS),
     ).table
     assert len(feats) == 445
     led = BudgetLedger.in_memory(

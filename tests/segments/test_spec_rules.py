@@ -62,7 +62,11 @@ def test_bad_release_ids_are_refused(text: str) -> None:
         ("expr: monetary > 500 and", "expr: salary > 500 and", "unknown feature 'salary'"),
         ("target: rule:big_spenders_east", "target: rule:nope", "not declared"),
         ("lower: 0, upper: 730}\n  frequency", "lower: 9, upper: 1}\n  frequency", "below"),
-        ("features: [province, age_band]", "features: [province, channel2]", "Input should be"),
+        (
+            "features: [province, age_band]",
+            "features: [province, channel2]",
+            "unknown tree feature",
+        ),
     ],
 )
 def test_spec_refuses(old: str, new: str, message: str) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from _segments_helpers import NOW, synth_tables
+from _segments_helpers import DEMO_COLUMNS, NOW, synth_tables
 
 from privacy_profile.segments import FeatureParams, compute_features
 from privacy_profile.segments._common import SegmentDef
@@ -18,12 +18,16 @@ from privacy_profile.segments.personas import UNKNOWN, Family, _LongFrames
 # -- references: the replaced implementations, verbatim in substance ------------------------
 
 
+EVENTS = DEMO_COLUMNS.events
+assert EVENTS is not None
+
+
 def ref_event_counts(units: pd.Series, kinds: pd.Series) -> pd.DataFrame:
     counts = pd.crosstab(units, kinds.astype("string"))
     ev = pd.DataFrame(index=counts.index)
     ev["events"] = counts.sum(axis=1)
-    for kind in ("view", "cart", "fav"):
-        ev[f"{kind}_events"] = counts[kind] if kind in counts.columns else 0
+    for name, kind in (("purchase", "buy"), ("view", "view"), ("cart", "cart"), ("fav", "fav")):
+        ev[f"{name}_events"] = counts[kind] if kind in counts.columns else 0
     return ev
 
 
@@ -76,7 +80,7 @@ def messy_events(seed: int, n: int = 4000, dtype: str = "string") -> pd.DataFram
 @pytest.mark.parametrize("dtype", ["string", "object"])
 def test_event_counts_match_crosstab(seed: int, dtype: str) -> None:
     e = messy_events(seed, dtype=dtype)
-    got = _event_counts(e["openid"], e["event_type"])
+    got = _event_counts(e["openid"], e["event_type"], EVENTS)
     want = ref_event_counts(e["openid"], e["event_type"])
     assert set(got.index) == set(want.index)  # same units (NA units and NA-only units absent)
     got = got.loc[list(want.index)]
@@ -87,11 +91,12 @@ def test_event_counts_match_crosstab(seed: int, dtype: str) -> None:
 
 def test_event_counts_without_a_kind_and_empty() -> None:
     e = pd.DataFrame({"openid": ["a", "a", "b"], "event_type": ["buy", "buy", "view"]})
-    got = _event_counts(e["openid"], e["event_type"])
-    assert got.loc["a"].tolist() == [2, 0, 0, 0] and got.loc["b"].tolist() == [1, 1, 0, 0]
-    empty = _event_counts(pd.Series([], dtype="string"), pd.Series([], dtype="string"))
+    got = _event_counts(e["openid"], e["event_type"], EVENTS)
+    assert got.loc["a"].tolist() == [2, 2, 0, 0, 0] and got.loc["b"].tolist() == [1, 0, 1, 0, 0]
+    empty = _event_counts(pd.Series([], dtype="string"), pd.Series([], dtype="string"), EVENTS)
     assert empty.empty and list(empty.columns) == [
         "events",
+        "purchase_events",
         "view_events",
         "cart_events",
         "fav_events",
@@ -112,7 +117,9 @@ def test_activity_matches_drop_duplicates_groupby(seed: int, dtype: str) -> None
 def test_compute_features_event_and_activity_columns_on_synthetic_shop() -> None:
     """compute_features' columns against the references run on the same windowed rows."""
     tables = synth_tables(n_users=600, seed=5)
-    params = FeatureParams(unit_column="openid", now=NOW, spending_bands=(0, 100, 500, 2000))
+    params = FeatureParams(
+        unit_column="openid", now=NOW, columns=DEMO_COLUMNS, spending_bands=(0, 100, 500, 2000)
+    )
     feats = compute_features(tables, params)
     table = feats.table.set_index("openid")
     e = tables["events"]
@@ -162,7 +169,11 @@ def test_persona_long_rows_match_isin_reindex(seed: int) -> None:
     feats = compute_features(
         tables,
         FeatureParams(
-            unit_column="openid", now=NOW, spending_bands=(0, 100, 500), max_categories_per_user=2
+            columns=DEMO_COLUMNS,
+            unit_column="openid",
+            now=NOW,
+            spending_bands=(0, 100, 500),
+            max_categories_per_user=2,
         ),
     )
     f = feats.table.copy()

@@ -1,0 +1,148 @@
+"""Publishing a run: its outputs are written into a staging folder and appear with one
+rename after the COMPLETE event is durable; a failed run publishes only its failure record
+(START and FAIL, with what it charged), and its staged outputs are withdrawn."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+from privacy_profile.dp import BudgetLedger
+from privacy_profile.dp.ledger import Reservation
+from privacy_profile.lineage.facets import ColumnLineage, DatasetInfo
+from privacy_profile.lineage.recorder import LineageRecorder
+from privacy_profile.lineage.report import render_lineage_doc
+
+__all__ = [
+    "STAGING_PREFIX",
+    "as_published",
+    "charged_account",
+    "fail_unpublished",
+    "publish",
+    "render_docs",
+]
+
+STAGING_PREFIX = ".staging-"
+"""A run's outputs are written into ``runs/.staging-<run_id>/`` until published."""
+
+
+def as_published(
+    outputs: list[DatasetInfo], lineage: list[ColumnLineage], staging: Path, run_dir: Path
+) -> tuple[list[DatasetInfo], list[ColumnLineage]]:
+    """Output datasets and column lineage named by where the files will be once published
+    (they were measured in the staging folder)."""
+    old, new = str(staging.resolve()), str(run_dir.resolve())
+
+    def name(n: str) -> str:
+        return new + n[len(old) :] if n.startswith(old) else n
+
+    return (
+        [replace(d, name=name(d.name)) for d in outputs],
+        [replace(c, output=name(c.output)) for c in lineage],
+    )
+
+
+def _fsync_tree(root: Path) -> None:
+    """Flush every file and folder under ``root`` to disk (before the publishing rename)."""
+    for folder, _, files in os.walk(root):
+        for name in files:
+            fd = os.open(os.path.join(folder, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        _fsync_dir(Path(folder))
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def publish(staging: Path, run_dir: Path) -> None:
+    """One rename makes the whole run folder appear at once (same file system)."""
+    _fsync_tree(staging)
+    os.rename(staging, run_dir)
+    _fsync_dir(run_dir.parent)
+
+
+def render_docs(
+    events: Path, out_dir: Path, run_dir: Path, notes: list[str]
+) -> tuple[Path, Path] | None:
+    """Render lineage.md / lineage.html after COMPLETE. The release is complete by then: a
+    failure to render leaves the documents out (noted) rather than withdrawing the run."""
+    try:
+        return render_lineage_doc(events, out_dir)
+    except OSError as err:
+        for p in out_dir.iterdir():
+            if p != events:
+                p.unlink(missing_ok=True)
+        notes.append(
+            f"the lineage documents could not be written ({type(err).__name__}); render them "
+            f"with `privacy-profile lineage doc {run_dir / 'lineage' / 'events.jsonl'}`"
+        )
+        return None
+
+
+def charged_account(
+    ledger: BudgetLedger, run_id: str, reservation: Reservation | None
+) -> dict[str, object]:
+    """What a failed run charged, for its FAIL event: every ledger charge, the totals, and
+    what happened to its reservation."""
+    charges = ledger.charges_for_run(run_id)
+    eps = sum(c.epsilon for c in charges)
+    delta = sum(c.delta for c in charges)
+    if reservation is None:
+        held = "no budget was reserved"
+    else:
+        left = max(reservation.loss.epsilon - eps, 0.0)
+        held = f"the unspent epsilon {left:g} of its reservation of {reservation.loss.epsilon:g} "
+        held += "returns to the budget"
+    summary = (
+        f"nothing was released; the run charged nothing; {held}"
+        if not charges
+        else f"nothing was released; the run charged epsilon {eps:g}, delta {delta:g} in "
+        f"{len(charges)} ledger charge(s), which stand; {held}"
+    )
+    return {
+        "summary": summary,
+        "budget": {"dataset": ledger.dataset},
+        "epsilon": eps,
+        "delta": delta,
+        "dpMechanisms": [
+            {
+                "label": c.label,
+                "mechanism": c.mechanism,
+                "epsilon": c.epsilon,
+                "delta": c.delta,
+                "sensitivity": c.sensitivity,
+            }
+            for c in charges
+        ],
+    }
+
+
+def fail_unpublished(
+    recorder: LineageRecorder,
+    error: BaseException,
+    ledger: BudgetLedger,
+    run_id: str,
+    reservation: Reservation | None,
+    staging: Path,
+    run_dir: Path,
+) -> None:
+    """Record FAIL with what was charged, withdraw every staged output, and publish the
+    failure record alone (``lineage/events.jsonl``: START and FAIL) so it can be audited."""
+    recorder.fail(error, charged=charged_account(ledger, run_id, reservation))
+    for p in sorted(staging.iterdir()):
+        if p.name != "lineage":
+            shutil.rmtree(p) if p.is_dir() else p.unlink()
+    for p in sorted((staging / "lineage").iterdir()):
+        if p != recorder.events_path:
+            shutil.rmtree(p) if p.is_dir() else p.unlink()
+    publish(staging, run_dir)

@@ -1,0 +1,287 @@
+"""Pre-flight: can this run produce what the policy asks, before any budget is spent?
+
+:func:`preflight` is a pure function of what sanitize already produced (the ingest report,
+the quarantine and the pseudonymous tables) and of the policy. It runs inside the trust
+boundary on exact counts and releases nothing: its result holds only pass/fail reasons and
+fixes, never a count or a data value, so it may be printed, logged and put in lineage. No DP
+mechanism runs and no ledger is charged here; the engine calls it between the sanitize and
+segment stages and refuses the run (``PreflightError``) when any check fails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pandas as pd
+
+from privacy_profile.errors import PreflightError
+from privacy_profile.ingest.report import IngestReport
+from privacy_profile.policy.model import Policy
+from privacy_profile.policy.segmentation import SegmentationSpec
+from privacy_profile.segments.features import FeatureColumns
+
+__all__ = ["CHECKS", "PreflightIssue", "PreflightResult", "preflight", "require_preflight"]
+
+#: The checks, in the order they run.
+CHECKS = (
+    "tables_readable",
+    "subjects_admitted",
+    "paid_orders",
+    "family_units",
+    "dimensions_known",
+)
+
+
+@dataclass(frozen=True)
+class PreflightIssue:
+    """One failed check: its name, the reason (no count, no data value) and the fix."""
+
+    check: str
+    reason: str
+    fix: str
+
+
+@dataclass(frozen=True)
+class PreflightResult:
+    """Every check run and the issues found (empty: the run may proceed)."""
+
+    checks: tuple[str, ...]
+    issues: tuple[PreflightIssue, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.issues
+
+    def as_tuples(self) -> list[tuple[str, str, str]]:
+        return [(i.check, i.reason, i.fix) for i in self.issues]
+
+
+def _top_column(quarantine: pd.DataFrame | None) -> str | None:
+    if quarantine is None or "_column" not in quarantine.columns or not len(quarantine):
+        return None
+    cols = quarantine["_column"].dropna()
+    return None if cols.empty else str(cols.value_counts().index[0])
+
+
+def _tables(report: IngestReport, quarantine: Mapping[str, pd.DataFrame]) -> list[PreflightIssue]:
+    issues = []
+    for name, t in report.tables.items():
+        if t.input_rows == 0:
+            issues.append(
+                PreflightIssue(
+                    "tables_readable",
+                    f"table {name!r} ({t.file}) has no rows",
+                    "check the input folder holds the exported file",
+                )
+            )
+        elif t.quarantined_rows == t.input_rows:
+            reason = max(t.quarantined, key=lambda r: t.quarantined[r])
+            column = _top_column(quarantine.get(name))
+            where = f" (mostly {reason} in column {column!r})" if column else f" ({reason})"
+            fix = (
+                f"declare a value map for tables.{name}.columns.{column}.values (e.g. "
+                "{是: true, 否: false}) or fix its type / format"
+                if column
+                else "check the file's format and encoding against the policy"
+            )
+            issues.append(
+                PreflightIssue(
+                    "tables_readable", f"every row of {name!r} was quarantined{where}", fix
+                )
+            )
+    return issues
+
+
+def _units(frame: pd.DataFrame | None, unit: str, mask: pd.Series | None = None) -> int:
+    if frame is None or unit not in frame.columns:
+        return 0
+    col = frame[unit] if mask is None else frame.loc[mask.to_numpy(dtype=bool), unit]
+    return int(col.nunique(dropna=True))
+
+
+def _paid_mask(orders: pd.DataFrame, cols: FeatureColumns) -> pd.Series | None:
+    oc = cols.orders
+    if oc is None or oc.status not in orders.columns:
+        return None
+    return orders[oc.status].astype("string").isin(list(oc.paid_statuses)).fillna(False)
+
+
+def _families(
+    spec: SegmentationSpec,
+    tables: Mapping[str, pd.DataFrame],
+    cols: FeatureColumns,
+    unit: str,
+    threshold: int,
+) -> list[PreflightIssue]:
+    issues = []
+    orders = tables.get(cols.orders.table) if cols.orders is not None else None
+    events = tables.get(cols.events.table) if cols.events is not None else None
+    if spec.rfm is not None:
+        paid = None if orders is None else _paid_mask(orders, cols)
+        if orders is None or cols.orders is None:
+            issues.append(
+                PreflightIssue(
+                    "paid_orders",
+                    "RFM is on but no orders table reached the segment stage",
+                    "map mapping.orders to the orders table, or remove segmentation.rfm",
+                )
+            )
+        elif paid is None or not bool(paid.any()):
+            issues.append(
+                PreflightIssue(
+                    "paid_orders",
+                    f"RFM is on but no accepted order of {cols.orders.table!r} has a status in "
+                    f"mapping.orders.paid_values {list(cols.orders.paid_statuses)}",
+                    f"list the paid status values in mapping.orders.paid_values, or give "
+                    f"tables.{cols.orders.table}.columns.{cols.orders.status} a value map "
+                    "(e.g. {已支付: paid})",
+                )
+            )
+        elif _units(orders, unit, paid) < threshold:
+            issues.append(
+                PreflightIssue(
+                    "family_units",
+                    "rfm: fewer units with a paid order than the aggregation threshold, so "
+                    "every RFM class would be suppressed",
+                    "lower privacy.aggregation_threshold.threshold, widen lookback / retention, "
+                    "or remove segmentation.rfm",
+                )
+            )
+    active = set()
+    for frame in (orders, events):
+        if frame is not None and unit in frame.columns:
+            active.update(frame[unit].dropna().unique().tolist())
+    for family in ("kmeans", "lifecycle"):
+        if getattr(spec, family) is not None and len(active) < threshold:
+            issues.append(
+                PreflightIssue(
+                    "family_units",
+                    f"{family}: fewer active units than the aggregation threshold, so every "
+                    "segment would be suppressed",
+                    f"lower privacy.aggregation_threshold.threshold or remove "
+                    f"segmentation.{family}",
+                )
+            )
+    return issues
+
+
+def _dimension_sources(cols: FeatureColumns) -> dict[str, str | None]:
+    out: dict[str, str | None] = {
+        "age_band": cols.age_band,
+        "gender": cols.gender,
+        "province": cols.province,
+        "channel": cols.channel,
+    }
+    out.update({tag: column for column, tag in cols.tags})
+    return out
+
+
+def _dimensions(
+    spec: SegmentationSpec, tables: Mapping[str, pd.DataFrame], cols: FeatureColumns
+) -> list[PreflightIssue]:
+    wanted: list[str] = []
+    if spec.personas is not None:
+        wanted.extend(spec.personas.dimensions)
+    if spec.tree is not None:
+        wanted.extend(f for f in spec.tree.features if f not in wanted)
+    sources = _dimension_sources(cols)
+    users = tables.get(cols.users) if cols.users is not None else None
+    policy_table = cols.users
+    issues = []
+    for dim in wanted:
+        if dim not in sources:  # spending_band, top_categories: derived from orders / events
+            if dim in ("top_categories", "top_category") and not (
+                (cols.orders is not None and cols.orders.category is not None)
+                or (cols.events is not None and cols.events.category is not None)
+            ):
+                issues.append(
+                    PreflightIssue(
+                        "dimensions_known",
+                        f"dimension {dim!r} needs a category column, and the mapping has none",
+                        "map mapping.orders.category or mapping.events.category",
+                    )
+                )
+            continue
+        column = sources[dim]
+        if column is None or users is None or column not in users.columns:
+            issues.append(
+                PreflightIssue(
+                    "dimensions_known",
+                    f"dimension {dim!r} has no source column, so every value would be unknown",
+                    f"map it (mapping.subjects.{dim} or a segmentation.tags entry) or remove it "
+                    "from personas.dimensions / tree.features",
+                )
+            )
+            continue
+        values = users[column].dropna().astype("string")
+        domain = spec.tag_domains.get(dim)
+        if values.empty:
+            why = "has no known value among the admitted subjects"
+        elif domain is not None and not bool(values.isin(domain).any()):
+            why = f"has no value in tag_domains.{dim}"
+        else:
+            continue
+        issues.append(
+            PreflightIssue(
+                "dimensions_known",
+                f"dimension {dim!r} (column {column!r}) {why}, so every persona value would be "
+                "'(unknown)'",
+                f"give tables.{policy_table}.columns.{column} a value map to the labels of "
+                f"tag_domains.{dim} (e.g. {{男: male, 女: female}}), fix tag_domains, or remove "
+                "the dimension",
+            )
+        )
+    return issues
+
+
+def preflight(
+    policy: Policy,
+    report: IngestReport,
+    quarantine: Mapping[str, pd.DataFrame],
+    tables: Mapping[str, pd.DataFrame],
+    columns: FeatureColumns,
+    unit_column: str,
+) -> PreflightResult:
+    """Check, on exact counts of the sanitized tables (each table's subject column already
+    named ``unit_column``), that the policy's segmentation can produce output: no table
+    entirely quarantined or empty, some subject admitted, paid orders when RFM is on, each
+    family with at least the aggregation threshold of units, every persona dimension and
+    tree feature with a known value. Pure: reads, never spends, never releases."""
+    issues: list[PreflightIssue] = []
+    issues.extend(_tables(report, quarantine))
+    subjects = tables.get(policy.subjects.table)
+    if _units(subjects, unit_column) == 0:
+        issues.append(
+            PreflightIssue(
+                "subjects_admitted",
+                f"no subject of {policy.subjects.table!r} was admitted (consent gate, minors "
+                "rule, retention, k-anonymity or quarantine excluded all of them)",
+                "check the ingest report's exclusion reasons: consent values (a value map such "
+                "as {同意: granted, 撤回: withdrawn}), accepted_notice_versions, ages; with few "
+                "subjects, privacy.k_anonymity.k over the quasi-identifiers suppresses them all",
+            )
+        )
+    spec = policy.segmentation
+    if spec is not None:
+        threshold = policy.privacy.aggregation_threshold.threshold
+        issues.extend(_families(spec, tables, columns, unit_column, threshold))
+        if _units(subjects, unit_column):  # with no subject every dimension is unknown anyway
+            issues.extend(_dimensions(spec, tables, columns))
+    return PreflightResult(checks=CHECKS, issues=tuple(issues))
+
+
+def require_preflight(
+    policy: Policy,
+    report: IngestReport,
+    quarantine: Mapping[str, pd.DataFrame],
+    tables: Mapping[str, pd.DataFrame],
+    columns: FeatureColumns,
+    unit_column: str,
+) -> PreflightResult:
+    """:func:`preflight`, raising :class:`~privacy_profile.errors.PreflightError` (reasons and
+    fixes only) when a check fails."""
+    result = preflight(policy, report, quarantine, tables, columns, unit_column)
+    if not result.ok:
+        raise PreflightError(result.as_tuples())
+    return result
