@@ -10,7 +10,23 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["atomic_write_bytes", "atomic_write_text", "parquet_bytes"]
+__all__ = [
+    "PRIVATE_FILE_MODE",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "parquet_bytes",
+    "private_opener",
+]
+
+PRIVATE_FILE_MODE = 0o600
+
+
+def private_opener(path: str, flags: int) -> int:
+    """An ``opener`` for :func:`open` creating the file 0600 (owner only), whatever the umask:
+    every file the toolkit writes may hold pseudonymous personal data."""
+    fd = os.open(path, flags, PRIVATE_FILE_MODE)
+    os.fchmod(fd, PRIVATE_FILE_MODE)
+    return fd
 
 
 def atomic_write_text(path: Path, text: str) -> Path:

@@ -1,21 +1,28 @@
 """The `privacy-profile` command line: a thin layer over the library.
 
-Each command calls one library function. A library error (any PrivacyProfileError) becomes one
-clear message on stderr and exit code 1 (2 for usage errors); never a traceback.
+Each command calls one library function. Every command runs inside one error boundary
+(:class:`_ErrorBoundary`): a library error (any PrivacyProfileError), and a file-system, SQLite,
+Arrow or CSV error (translated by :func:`privacy_profile._boundary.as_library_error`), becomes
+one clear message on stderr naming the file and the fix, with exit code 1 (2 for usage errors,
+3 for a bug, 130 for Ctrl-C); never a traceback.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from typer.core import TyperGroup
 
+from privacy_profile._boundary import as_library_error
 from privacy_profile.errors import PrivacyProfileError
 from privacy_profile.policy.explain import explain_policy
 from privacy_profile.policy.loader import LoadedPolicy, load_policy_file
@@ -28,6 +35,54 @@ from privacy_profile.policy.schema import policy_schema_text
 
 __all__ = ["app", "main"]
 
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True)
+
+T = TypeVar("T")
+
+
+def _fail(e: Exception) -> NoReturn:
+    """Print one clear message for ``e`` and exit: 1 for a problem with the user's files or
+    settings (a library error, or a file-system / SQLite / Arrow / CSV error translated into
+    one), 3 for a bug (no traceback unless PRIVACY_PROFILE_DEBUG=1)."""
+    lib = as_library_error(e)
+    if lib is not None:
+        err.print(f"[bold red]error:[/] {escape(str(lib))}", markup=True)
+        raise typer.Exit(1) from None
+    if os.environ.get("PRIVACY_PROFILE_DEBUG") == "1":
+        raise e
+    err.print(
+        f"[bold red]internal error:[/] {type(e).__name__} (a bug in privacy-profile, not in "
+        "your files). Nothing more was released; run again with PRIVACY_PROFILE_DEBUG=1 for "
+        "the traceback and report it.",
+        markup=True,
+    )
+    raise typer.Exit(3) from None
+
+
+class _ErrorBoundary(TyperGroup):
+    """The one error boundary: every command (and sub-command) runs inside this ``invoke``."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            err.print("[bold red]interrupted[/]", markup=True)
+            raise typer.Exit(130) from None
+        except Exception as e:
+            if type(e).__module__.split(".")[0] in ("typer", "click"):
+                raise  # usage errors, help, exit codes: the framework's own handling
+            _fail(e)
+
+
+def _run(fn: Callable[[], T]) -> T:
+    """Call a library function; its errors reach the one boundary (:class:`_ErrorBoundary`)."""
+    try:
+        return fn()
+    except PrivacyProfileError as e:
+        _fail(e)
+
+
 app = typer.Typer(
     name="privacy-profile",
     help="Privacy-preserving user profiling: consent-gated ingestion, pseudonymization, "
@@ -35,6 +90,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=_ErrorBoundary,
 )
 policy_app = typer.Typer(help="Validate, explain and describe policy files.", no_args_is_help=True)
 app.add_typer(policy_app, name="policy")
@@ -42,11 +98,6 @@ audit_app = typer.Typer(help="Verify what a run did, for auditors.", no_args_is_
 app.add_typer(audit_app, name="audit")
 lineage_app = typer.Typer(help="Lineage documents generated from run events.", no_args_is_help=True)
 app.add_typer(lineage_app, name="lineage")
-
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-out = Console(highlight=False, soft_wrap=True)
-
-T = TypeVar("T")
 
 
 def _version(value: bool) -> None:
@@ -68,15 +119,6 @@ def _main(
 ) -> None:
     """Privacy-preserving user profiling: consent-gated ingestion, pseudonymization, PII
     scanning and differentially private segments with auditable lineage."""
-
-
-def _run(fn: Callable[[], T]) -> T:
-    """Call a library function; turn its errors into one message and exit code 1."""
-    try:
-        return fn()
-    except PrivacyProfileError as e:
-        err.print(f"[bold red]error:[/] {e}", markup=True)
-        raise typer.Exit(1) from None
 
 
 @policy_app.command("validate")
@@ -150,6 +192,14 @@ def audit_verify(
     pii_scan: Annotated[
         bool, typer.Option("--pii-scan/--no-pii-scan", help="Re-scan the outputs for PII.")
     ] = True,
+    public_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--public-key",
+            help="The run-log signing public key (64 hex digits or PEM): require a valid "
+            "head signature covering the run.",
+        ),
+    ] = None,
     rights_register: Annotated[
         Path | None,
         typer.Option(
@@ -165,8 +215,13 @@ def audit_verify(
         from privacy_profile.pii import PiiScanner
 
         scanner = PiiScanner().scan_texts
+    from privacy_profile.lineage.signing import load_public_key
+
+    pub = _run(lambda: load_public_key(public_key)) if public_key is not None else None
     report = _run(
-        lambda: verify_run(run_dir, run_log_path=runlog, ledger_path=ledger, scanner=scanner)
+        lambda: verify_run(
+            run_dir, run_log_path=runlog, ledger_path=ledger, scanner=scanner, public_key=pub
+        )
     )
     out.print(report.summary())
     if rights_register is not None:
@@ -191,9 +246,20 @@ def lineage_doc(
 # --------------------------------------------------------------------------- pipeline commands
 
 
-def _keys(loaded: LoadedPolicy, dev_keys: bool) -> KeyRing:
+def _keys(
+    loaded: LoadedPolicy, dev_keys: bool, *, run: bool = False, allow: bool = False
+) -> KeyRing:
     from privacy_profile.ingest import KeyRing
 
+    if dev_keys and run:
+        keys = KeyRing.development_for_run(loaded.policy, acknowledged=allow)
+        err.print(
+            "[bold red]WARNING: DEVELOPMENT KEYS[/] on a real ledger: this run's budget charges "
+            "are real, its pseudonyms and tokens are throwaway; every output and "
+            "`audit verify` say so.",
+            markup=True,
+        )
+        return keys
     if dev_keys:
         err.print(
             "[yellow]warning:[/] using in-memory DEVELOPMENT keys: pseudonyms are not stable "
@@ -280,6 +346,13 @@ InputOption = Annotated[Path, typer.Option("--input", help="Folder with one file
 DevKeysOption = Annotated[
     bool, typer.Option("--dev-keys", help="Use in-memory development keys (demo only).")
 ]
+AllowDevKeysOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-development-keys-i-know",
+        help="Let `run --dev-keys` charge a real ledger (refused without it; marked everywhere).",
+    ),
+]
 RightsRegisterOption = Annotated[
     Path | None,
     typer.Option(
@@ -342,6 +415,15 @@ def run_cmd(
         ),
     ] = None,
     dev_keys: DevKeysOption = False,
+    allow_dev_keys: AllowDevKeysOption = False,
+    signing_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--signing-key",
+            help="File (0600) with the run-log signing secret [default: $"
+            "PRIVACY_PROFILE_SIGNING_KEY when set; else the run log is not signed].",
+        ),
+    ] = None,
     rights_register: RightsRegisterOption = None,
     dry_run: Annotated[
         bool,
@@ -362,14 +444,17 @@ def run_cmd(
     from privacy_profile.dp.policy_ledger import open_ledger
     from privacy_profile.engine import dry_run as dry_run_fn
     from privacy_profile.engine import sanitize_then_segment
+    from privacy_profile.lineage.signing import SIGNING_KEY_ENV, RunLogSigner
     from privacy_profile.lineage.transport import sender_from_environment
     from privacy_profile.pii.for_policy import scanner_for
 
     loaded = _run(lambda: load_policy_file(policy))
-    keys = _run(lambda: _keys(loaded, dev_keys))
     if dry_run:
+        dry_keys = _run(lambda: _keys(loaded, dev_keys))
         found = _run(
-            lambda: dry_run_fn(input_dir, loaded, purpose, keys, scanner=scanner_for(loaded.policy))
+            lambda: dry_run_fn(
+                input_dir, loaded, purpose, dry_keys, scanner=scanner_for(loaded.policy)
+            )
         )
         for t in found.ingest.tables.values():
             out.print(
@@ -387,6 +472,16 @@ def run_cmd(
         err.print("[bold red]error:[/] `run` needs --out and --ledger (or --dry-run)", markup=True)
         raise typer.Exit(2)
     target, book_path = out_dir, ledger
+    keys = _run(lambda: _keys(loaded, dev_keys, run=True, allow=allow_dev_keys))
+    signer = None
+    if signing_key is not None or os.environ.get(SIGNING_KEY_ENV):
+        signer = _run(lambda: RunLogSigner.from_environment(file=signing_key))
+    else:
+        err.print(
+            f"[yellow]warning:[/] no run-log signing key ({SIGNING_KEY_ENV} or --signing-key): "
+            "the run log head is not signed, so a rewrite of the log cannot be told apart",
+            markup=True,
+        )
     sender = _run(sender_from_environment)  # OpenLineage settings, when any are configured
     suppression = _suppression(rights_register, loaded)
     progress, on_stage = _progress()
@@ -402,9 +497,12 @@ def run_cmd(
                 scanner=scanner_for(loaded.policy),
                 progress=on_stage,
                 lineage_sender=sender,
+                signer=signer,
                 suppression=suppression,
             )
         )
+    if signer is not None:
+        out.print(f"run log head signed; public key (for auditors): {signer.public_hex()}")
     _print_summary(release)
 
 

@@ -31,6 +31,7 @@ import pandas as pd
 
 from privacy_profile._clock import utc_naive, utcnow
 from privacy_profile._io import atomic_write_text
+from privacy_profile._paths import check_output_root
 from privacy_profile.analytics.from_policy import (
     check_run_budget,
     run_analytics,
@@ -46,6 +47,7 @@ from privacy_profile.ingest.report import IngestReport
 from privacy_profile.ingest.scan import TextScanner
 from privacy_profile.ingest.sources import InputsLike, PolicyLike, normalize_run_args
 from privacy_profile.ingest.suppress import Suppression
+from privacy_profile.lineage.audit import LEDGER_STATE_KIND, ledger_state_payload
 from privacy_profile.lineage.guard import ReleaseGuard
 from privacy_profile.lineage.publish import (
     STAGING_PREFIX,
@@ -56,7 +58,7 @@ from privacy_profile.lineage.publish import (
 )
 from privacy_profile.lineage.recorder import LineageRecorder, new_run_id
 from privacy_profile.lineage.run_record import input_datasets, output_datasets, privacy_facet
-from privacy_profile.lineage.runlog import RunLog
+from privacy_profile.lineage.runlog import HeadSigner, RunLog
 from privacy_profile.lineage.transport import LineageSender
 from privacy_profile.policy.model import Policy, Pseudonymize, Tokenize
 from privacy_profile.segments import (
@@ -181,6 +183,7 @@ def sanitize_then_segment(
     run_id: str | None = None,
     progress: ProgressCallback | None = None,
     lineage_sender: LineageSender | None = None,
+    signer: HeadSigner | None = None,
     suppression: Suppression | None = None,
 ) -> Release:
     """Sanitize the raw inputs, build DP segments and personas, and release them with lineage.
@@ -192,7 +195,8 @@ def sanitize_then_segment(
     free-text columns are dropped); ``rng`` the DP random generator (secure by default);
     ``lineage_sender`` also delivers each lineage event to a lineage server (see
     :func:`~privacy_profile.lineage.transport.sender_from_environment`); what it delivered is
-    in the release's notes, and a failed delivery never fails the run;
+    in the release's notes, and a failed delivery never fails the run; ``signer`` signs the
+    run-log head at the end (Ed25519, see lineage.signing);
     ``suppression`` the rights register's snapshot (``RightsRegister.suppression()``), applied
     by ingestion before anything else.
 
@@ -215,7 +219,7 @@ def sanitize_then_segment(
             hint="open the ledger with the policy's privacy.budget_dataset",
         )
     run_id = run_id or new_run_id()
-    runs_dir = Path(out) / "runs"
+    runs_dir = check_output_root(out) / "runs"
     run_dir = runs_dir / run_id
     staging = runs_dir / f"{STAGING_PREFIX}{run_id}"
     for taken in (run_dir, staging):
@@ -362,8 +366,15 @@ def sanitize_then_segment(
                 staging,
                 run_dir,
             )
+            log.append(run_id, LEDGER_STATE_KIND, ledger_state_payload(ledger, run_id))
             recorder.complete(outputs, lineage, facet)  # durable: fsynced file and run log
             docs = render_docs(recorder.events_path, staging / "lineage", run_dir, notes)
+            if docs is not None:  # documents and charts: hashed, at their published paths
+                for p in sorted((staging / "lineage").iterdir()):
+                    if p.is_file() and p != recorder.events_path:
+                        staged_log.record_output(run_id, p, internal=True)
+            if signer is not None:  # Ed25519 over the head: truncation and re-hashing show
+                staged_log.sign_head(run_id, signer)
             publish(staging, run_dir)
             published = True
             reservation.mark_released()

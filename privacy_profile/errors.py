@@ -7,6 +7,7 @@ code, never a traceback::
     PrivacyProfileError              base class; .hint says how to fix it
     ├── PolicyError                  a policy file is malformed or unsafe (file, line, field)
     ├── InputError                   an input file cannot be read as the policy declares
+    ├── OutputError                  an output path cannot be written safely (file, folder)
     ├── ConsentError                 consent records are missing or contradictory
     ├── KeyMaterialError             a key is missing, too short, or stored unsafely
     ├── BudgetExceededError          a charge would pass the privacy budget (nothing released)
@@ -28,6 +29,7 @@ __all__ = [
     "InputError",
     "KeyMaterialError",
     "LeakDetectedError",
+    "OutputError",
     "PolicyError",
     "PolicyIssue",
     "PreflightError",
@@ -93,6 +95,11 @@ class PolicyError(PrivacyProfileError):
 
 class InputError(PrivacyProfileError):
     """An input file cannot be read as the policy declares (missing column, encoding, ...)."""
+
+
+class OutputError(PrivacyProfileError):
+    """An output path cannot be written safely: it is a file where a folder is needed, a
+    folder holding data this tool did not write, or the file system refused the write."""
 
 
 class ConsentError(PrivacyProfileError):

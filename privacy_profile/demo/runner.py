@@ -15,6 +15,7 @@ from privacy_profile.dp.policy_ledger import open_ledger
 from privacy_profile.engine import ProgressCallback, Release, sanitize_then_segment
 from privacy_profile.errors import InputError
 from privacy_profile.ingest import KeyRing
+from privacy_profile.lineage.signing import PUBLIC_KEY_FILE, RunLogSigner
 from privacy_profile.pii.for_policy import scanner_for
 from privacy_profile.policy.loader import load_policy_file
 
@@ -62,6 +63,8 @@ def run_demo(
     loaded = load_policy_file(policy_path)
     when = now or utcnow()
     data = generate_demo_data(root, n_users=n_users, seed=seed, now=when, policy=loaded.policy)
+    signer = RunLogSigner.development_key()  # marked development in the signature record
+    (root / PUBLIC_KEY_FILE).write_text(signer.public_hex() + "\n", encoding="utf-8")
     with open_ledger(root / "ledger.sqlite", loaded.policy) as ledger:
         release = sanitize_then_segment(
             data.input_dir,
@@ -73,5 +76,6 @@ def run_demo(
             scanner=scanner_for(loaded.policy),
             now=when,
             progress=progress,
+            signer=signer,
         )
     return DemoResult(input_dir=data.input_dir, rows=dict(data.rows), release=release)

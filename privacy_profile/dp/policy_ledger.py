@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from privacy_profile._paths import check_ledger_path
 from privacy_profile.dp.ledger import BudgetLedger, BudgetWindow
 from privacy_profile.dp.model import PrivacyLoss
 from privacy_profile.errors import InputError
@@ -38,7 +39,7 @@ def open_ledger(path: str | Path, policy: Policy) -> BudgetLedger:
     """Open (or create) the SQLite budget ledger for the policy's dataset, budget and window."""
     pv = policy.privacy
     return BudgetLedger.open(
-        Path(path),
+        check_ledger_path(path),
         dataset=pv.budget_dataset,
         budget=PrivacyLoss(epsilon=pv.epsilon_budget, delta=pv.delta_budget),
         window=budget_window(policy),

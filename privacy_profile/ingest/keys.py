@@ -228,6 +228,22 @@ class KeyRing:
         return cls(domains=domains, custodian=cust)
 
     @classmethod
+    def development_for_run(cls, policy: Policy, *, acknowledged: bool) -> KeyRing:
+        """Development keys for a run outside the demo: refused unless ``acknowledged`` (the
+        CLI's loud ``--allow-development-keys-i-know``). Such a run charges the real ledger
+        and releases activation tokens under throwaway keys; its lineage and Parquet metadata
+        are marked and ``audit verify`` reports it."""
+        if not acknowledged:
+            raise KeyMaterialError(
+                "development keys are for the demo only: a run with them charges the budget "
+                "ledger and releases pseudonyms and activation tokens under throwaway keys",
+                hint="give the policy's keys (environment or key files), or run "
+                "`privacy-profile demo`; to test on a scratch ledger anyway, add "
+                "--allow-development-keys-i-know",
+            )
+        return cls.development(policy)
+
+    @classmethod
     def development(cls, policy: Policy, *, seed: bytes | None = None) -> KeyRing:
         """Random local keys for the demo, flagged ``development=True`` (key ids ``dev-...``).
 

@@ -5,11 +5,15 @@ file (header not counted) and whose columns are pandas ``string`` (types are par
 :mod:`privacy_profile.ingest.validate`, so that a bad value quarantines one row, not the file),
 plus the records that could not be parsed at all (wrong field count, broken JSON), with their
 record numbers. Encoding errors stop the run with an :class:`InputError` naming the file and
-the fix (declare ``encoding: gbk`` or re-save as UTF-8).
+the fix (declare ``encoding: gbk`` or re-save as UTF-8) and the first row that does not decode.
+CSV records are one per physical line and numbered by line (row = line - 1): a stray quote
+quarantines its own line, never the rest of the file. Parquet columns must hold scalar values
+(nested types are refused).
 """
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 from collections.abc import Iterator
@@ -86,84 +90,194 @@ def _csv_header(path: Path, table: str, encoding: str) -> list[str]:
         raise _encoding_error(path, table, encoding, "header line") from None
     if not text.strip():
         raise InputError(f"{path}: table {table!r} has no header line", hint="add a header row")
-    return [str(c) for c in pd.read_csv(io.StringIO(text), nrows=0).columns]
+    try:
+        names = next(csv.reader([text.rstrip("\r\n")], strict=True))
+    except (csv.Error, StopIteration):
+        raise InputError(
+            f"{path}: table {table!r}: the header line cannot be parsed as CSV (unbalanced quote)",
+            hint="fix the header row: comma-separated column names",
+        ) from None
+    seen: set[str] = set()
+    for n in names:
+        if n in seen:
+            raise InputError(
+                f"{path}: table {table!r}: the header names column {n!r} twice",
+                hint="give every column a distinct name",
+            )
+        seen.add(n)
+    return names
 
 
-def _records_for(good: int, start: int, bad: list[int]) -> tuple[np.ndarray, int]:
-    """Record numbers of ``good`` parsed rows from ``start``, skipping known bad records."""
-    bad_arr = np.asarray(sorted(bad), dtype=np.int64)
-    extra = 0
-    while True:
-        cand = np.arange(start, start + good + extra, dtype=np.int64)
-        keep = cand[~np.isin(cand, bad_arr)]
-        if len(keep) >= good:
-            keep = keep[:good]
-            nxt = int(keep[-1]) + 1 if good else start
-            return keep, nxt
-        extra += good - len(keep)
+def _lines(path: Path, block_bytes: int) -> Iterator[tuple[int, bytes]]:
+    """Blocks of whole physical lines after the header: (line number of the block's first
+    line, bytes ending with a newline except possibly at the end of the file)."""
+    with path.open("rb") as f:
+        f.readline()  # the header, parsed separately
+        line = 2
+        rest = b""
+        while True:
+            data = f.read(block_bytes)
+            if not data:
+                break
+            data = rest + data
+            cut = data.rfind(b"\n")
+            if cut < 0:
+                rest = data
+                continue
+            block, rest = data[: cut + 1], data[cut + 1 :]
+            yield line, block
+            line += block.count(b"\n")
+        if rest:
+            yield line, rest
 
 
-def _read_csv(path: Path, table: str, spec: Table, block_bytes: int) -> Iterator[RawChunk]:
-    encoding = spec.encoding
-    names = _csv_header(path, table, encoding)
-    bad_rows: list[tuple[int, str]] = []
+def _parse_block(
+    block: bytes, names: list[str], pa_enc: str
+) -> tuple[pa.Table, list[tuple[int, str]]]:
+    """Parse one block with Arrow: the table of good records and the bad records, each bad one
+    as (its position among the block's records, 1-based; detail)."""
+    bad: list[tuple[int, str]] = []
 
     def on_bad(row: pacsv.InvalidRow) -> str:
-        rec = (row.number - 1) if row.number is not None else -1
-        bad_rows.append(
-            (rec, f"expected {row.expected_columns} fields, found {row.actual_columns}")
+        bad.append(
+            (
+                row.number if row.number is not None else -1,
+                f"expected {row.expected_columns} fields, found {row.actual_columns}",
+            )
         )
         return "skip"
 
-    pa_enc = "utf8" if encoding in ("utf-8", "utf-8-sig") else encoding
-    try:
-        reader = pacsv.open_csv(
-            str(path),
-            read_options=pacsv.ReadOptions(
-                encoding=pa_enc, block_size=block_bytes, use_threads=False
-            ),
-            parse_options=pacsv.ParseOptions(invalid_row_handler=on_bad, newlines_in_values=True),
-            convert_options=pacsv.ConvertOptions(
-                column_types={n: pa.string() for n in names},
-                strings_can_be_null=True,
-                quoted_strings_can_be_null=True,
-                null_values=[""],
-            ),
-        )
-    except (pa.ArrowInvalid, UnicodeDecodeError) as e:
-        raise _encoding_error(path, table, encoding, _where(e)) from None
+    table = pacsv.read_csv(
+        io.BytesIO(block),
+        read_options=pacsv.ReadOptions(
+            encoding=pa_enc, column_names=names, use_threads=False, block_size=len(block) + 1
+        ),
+        parse_options=pacsv.ParseOptions(invalid_row_handler=on_bad, newlines_in_values=True),
+        convert_options=pacsv.ConvertOptions(
+            column_types={n: pa.string() for n in names},
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=True,
+            null_values=[""],
+        ),
+    )
+    return table, bad
+
+
+def _line_by_line(
+    lines: list[bytes], first: int, names: list[str], encoding: str
+) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
+    """The exact path for a block whose records do not map one to one onto its lines (an
+    unbalanced quote, or a line break inside a quoted value): each line is parsed on its own,
+    so one stray quote quarantines one row and never swallows the rows after it."""
+    rows: list[list[str | None]] = []
+    numbers: list[int] = []
+    bad: list[tuple[int, str]] = []
+    for i, raw in enumerate(lines):
+        rec = first + i - 1  # record number = physical line number - 1 (the header)
+        text = raw.decode(encoding).rstrip("\r")
+        if not text:
+            continue
+        try:
+            fields = next(csv.reader([text], strict=True))
+        except csv.Error:
+            bad.append((rec, "unbalanced quote (a quoted value must end on its line)"))
+            continue
+        if len(fields) != len(names):
+            bad.append((rec, f"expected {len(names)} fields, found {len(fields)}"))
+            continue
+        rows.append([v if v != "" else None for v in fields])
+        numbers.append(rec)
+    df = pd.DataFrame(rows, columns=names, dtype="string") if rows else _empty(names)
+    df.index = pd.Index(np.asarray(numbers, dtype=np.int64), name="_row")
+    return df, bad
+
+
+def _empty(names: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({n: pd.Series([], dtype="string") for n in names})
+
+
+def _read_csv(path: Path, table: str, spec: Table, block_bytes: int) -> Iterator[RawChunk]:
+    """CSV with one record per physical line; row numbers are line numbers minus one.
+
+    Arrow parses each block of whole lines; when the block's record count differs from its
+    count of non-empty lines (a stray quote opened a value that ran over line ends), the block
+    is parsed again line by line and each broken line is a malformed record with its number.
+    A quoted value holding a line break is therefore not supported: its lines are quarantined.
+    """
+    encoding = spec.encoding
+    names = _csv_header(path, table, encoding)
     if encoding == "utf-8-sig" and names and names[0].startswith("\ufeff"):
         names[0] = names[0][1:]
-    nxt = 1
-    seen_bad: list[int] = []
-    try:
-        for batch in reader:
-            df = batch.to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get)
+    pa_enc = "utf8" if encoding in ("utf-8", "utf-8-sig") else encoding
+    py_enc = "utf-8" if encoding == "utf-8-sig" else encoding
+    for first, block in _lines(path, block_bytes):
+        nonempty = _nonempty_lines(block)
+        parsed: pa.Table | None = None
+        if pa_enc == "utf8":  # before Arrow, whose bad-row callback cannot decode the row
+            where = _undecodable(block, first, py_enc)
+            if where is not None:
+                raise _encoding_error(path, table, encoding, where)
+        try:
+            parsed, bad = _parse_block(block, names, pa_enc)
+        except (pa.ArrowInvalid, UnicodeDecodeError) as e:
+            where = _undecodable(block, first, py_enc)
+            if where is not None:
+                raise _encoding_error(path, table, encoding, where) from None
+            if not isinstance(e, pa.ArrowInvalid):  # pragma: no cover - decoded above
+                raise
+        if (
+            parsed is not None
+            and parsed.num_rows + len(bad) == len(nonempty)
+            and all(b > 0 for b, _ in bad)
+        ):
+            recs = nonempty + first - 1  # record number of each non-empty line
+            good = np.ones(len(recs), dtype=bool)
+            good[np.asarray([b - 1 for b, _ in bad], dtype=np.int64)] = False
+            df = parsed.to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get)
             df.columns = names
-            seen_bad.extend(r for r, _ in bad_rows if r >= 0)
-            idx, nxt = _records_for(len(df), nxt, seen_bad)
-            df.index = pd.Index(idx, name="_row")
-            malformed = list(bad_rows)
-            bad_rows.clear()
-            yield RawChunk(df, tuple(names), malformed)
-    except (pa.ArrowInvalid, UnicodeDecodeError) as e:
-        if "UTF8" in str(e) or isinstance(e, UnicodeDecodeError):
-            raise _encoding_error(path, table, encoding, _where(e)) from None
-        raise InputError(
-            f"{path}: table {table!r} cannot be parsed as CSV ({type(e).__name__})",
-            hint="check quoting and delimiters; the file must be comma-separated with a header",
-        ) from None
-    if bad_rows:
-        empty = pd.DataFrame({n: pd.Series([], dtype="string") for n in names})
-        empty.index = pd.Index([], dtype=np.int64, name="_row")
-        yield RawChunk(empty, tuple(names), list(bad_rows))
+            df.index = pd.Index(recs[good], name="_row")
+            malformed = [(int(recs[b - 1]), d) for b, d in bad]
+        else:
+            df, malformed = _line_by_line(_split_lines(block), first, names, py_enc)
+        yield RawChunk(df, tuple(names), malformed)
 
 
-def _where(e: BaseException) -> str:
-    if isinstance(e, UnicodeDecodeError):
-        return f"undecodable byte at offset {e.start} of a block"
-    msg = str(e)
-    return msg.split(":")[0] if "column" in msg else "undecodable bytes"
+def _split_lines(block: bytes) -> list[bytes]:
+    lines = block.split(b"\n")
+    return lines[:-1] if block.endswith(b"\n") else lines
+
+
+def _nonempty_lines(block: bytes) -> np.ndarray:
+    """0-based indexes of the block's lines that hold anything but a line ending."""
+    if not block.startswith((b"\n", b"\r\n")) and b"\n\n" not in block and b"\n\r\n" not in block:
+        n = block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
+        return np.arange(n, dtype=np.int64)  # no blank line (the common case, memchr speed)
+    arr = np.frombuffer(block, dtype=np.uint8)
+    nl = np.flatnonzero(arr == 10)
+    ends = nl if block.endswith(b"\n") else np.append(nl, len(arr))
+    starts = np.concatenate([[0], nl + 1])[: len(ends)]
+    length = ends - starts
+    has_cr = np.zeros(len(ends), dtype=bool)
+    pos = ends - 1
+    ok = length > 0
+    has_cr[ok] = arr[pos[ok]] == 13
+    return np.flatnonzero(length - has_cr > 0).astype(np.int64)
+
+
+def _undecodable(block: bytes, first: int, encoding: str) -> str | None:
+    """Where the block stops decoding, as a row and line number; None when it decodes."""
+    try:
+        block.decode(encoding)
+    except UnicodeDecodeError:
+        pass
+    else:
+        return None
+    for i, raw in enumerate(_split_lines(block)):
+        try:
+            raw.decode(encoding)
+        except UnicodeDecodeError:
+            return f"row {first + i - 1}, line {first + i}"
+    return "undecodable bytes"  # pragma: no cover - a multi-byte sequence across lines
 
 
 # --------------------------------------------------------------------------- Parquet
@@ -178,6 +292,14 @@ def _read_parquet(path: Path, table: str, chunk_rows: int) -> Iterator[RawChunk]
             hint="write the file with pandas/pyarrow `to_parquet`",
         ) from None
     names = [str(n) for n in pf.schema_arrow.names]
+    for fld in pf.schema_arrow:
+        t = fld.type
+        if pa.types.is_nested(t):
+            raise InputError(
+                f"{path}: table {table!r} column {fld.name!r} has the nested type {t} "
+                "(lists, structs and maps are not supported)",
+                hint="flatten the column into plain values (one value per cell) before ingestion",
+            )
     start = 1
     for batch in pf.iter_batches(batch_size=chunk_rows):
         df = batch.to_pandas()

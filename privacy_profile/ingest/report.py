@@ -6,11 +6,12 @@ counts per reason, key ids and fingerprints, k-anonymity figures. Never a data v
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["IngestReport", "KAnonymityReport", "TableReport", "TableReportBuilder"]
+__all__ = ["IngestReport", "KAnonymityReport", "TableReport", "TableReportBuilder", "name_digest"]
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,11 @@ class TableReportBuilder:
         )
 
 
+def name_digest(name: str) -> str:
+    """``sha256:`` + 16 hex digits of a column name: the same header gives the same digest."""
+    return "sha256:" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:16]
+
+
 @dataclass(frozen=True)
 class IngestReport:
     """What the ingestion run did, for lineage: no data values, only names and counts."""
@@ -147,8 +153,13 @@ class IngestReport:
         return all(t.reconciles() for t in self.tables.values())
 
     def to_dict(self) -> dict[str, Any]:
+        """Plain data for ingest_report.json; undeclared column names (which the policy does
+        not describe and may be anything, even a phone number) appear as digests."""
         d = asdict(self)
         for name, t in self.tables.items():
+            d["tables"][name]["undeclared_columns_dropped"] = [
+                name_digest(c) for c in t.undeclared_columns_dropped
+            ]
             d["tables"][name]["excluded_rows"] = t.excluded_rows
             d["tables"][name]["quarantined_rows"] = t.quarantined_rows
             d["tables"][name]["reconciles"] = t.reconciles()

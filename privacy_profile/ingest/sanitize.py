@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -46,11 +46,13 @@ from privacy_profile.ingest.table_stage import (
     mask_quarantine,
     read_chunks,
 )
-from privacy_profile.policy.model import ConsentRecordsSpec
+from privacy_profile.ingest.validate import Validated
+from privacy_profile.policy.model import ConsentRecordsSpec, DuplicateSubjects
 
 __all__ = ["ActivationInfo", "SanitizeResult", "refuse_raw_identifiers", "sanitize"]
 
 BAD_STATUS = "bad_consent_status"
+DUPLICATE_SUBJECT = "duplicate_subject"
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,43 @@ def _load_consents(run: IngestRun) -> tuple[ConsentState, TableReportBuilder, pd
         q["_reason"] = pd.Series(dtype="string")
         q["_column"] = pd.Series(dtype="string")
     return state, rb, mask_quarantine(run, spec, q)
+
+
+def _resolve_duplicate_subjects(
+    chunks: list[Validated],
+    id_column: str,
+    normalizer: Callable[[pd.Series], pd.Series],
+    rule: DuplicateSubjects,
+    rb: TableReportBuilder,
+) -> list[Validated]:
+    """Subject ids listed more than once go to quarantine (``duplicate_subject``) as the
+    policy's ``subjects.duplicate_ids`` rule says; counted in the ingest report."""
+    ids = [normalizer(v.frame[id_column]) for v in chunks]
+    if not ids:
+        return chunks
+    allids = pd.concat(ids, ignore_index=True)
+    if rule is DuplicateSubjects.KEEP_FIRST:
+        dup_all = allids.duplicated(keep="first") & allids.notna()
+    else:
+        dup_all = allids.duplicated(keep=False) & allids.notna()
+    if not dup_all.any():
+        return chunks
+    out, start = [], 0
+    for v, norm in zip(chunks, ids, strict=True):
+        dup = dup_all.iloc[start : start + len(norm)].to_numpy(dtype=bool)
+        start += len(norm)
+        if not dup.any():
+            out.append(v)
+            continue
+        q = v.frame[dup].astype("string")
+        q["_reason"] = pd.array([DUPLICATE_SUBJECT] * len(q), dtype="string")
+        q["_column"] = pd.array([id_column] * len(q), dtype="string")
+        rb.quarantine(DUPLICATE_SUBJECT, len(q))
+        reasons = Counter(v.reasons)
+        reasons[DUPLICATE_SUBJECT] += len(q)
+        quarantine = pd.concat([v.quarantine, q]) if len(v.quarantine) else q
+        out.append(Validated(v.frame[~dup], quarantine, reasons))
+    return out
 
 
 _FLAG_RECORDS = ConsentRecordsSpec(
@@ -273,9 +312,12 @@ def sanitize(
     sj_spec = pol.tables[sj.table]
     sj_rb = TableReportBuilder(table=sj.table, file=run.inputs.dataset_name(sj.table, sj_spec))
     sj_chunks = list(read_chunks(run, sj.table, sj_spec, sj_rb))
+    id_norm = normalizer_for(sj_spec.columns[sj.id_column].category)
+    sj_chunks = _resolve_duplicate_subjects(
+        sj_chunks, sj.id_column, id_norm, sj.duplicate_ids, sj_rb
+    )
     sj_frames = [v.frame for v in sj_chunks if len(v.frame)]
     sj_all = pd.concat(sj_frames) if sj_frames else None
-    id_norm = normalizer_for(sj_spec.columns[sj.id_column].category)
     if sj_all is None:
         ages = pd.Series(dtype="Float64")
     else:

@@ -87,7 +87,7 @@ def read_chunks(
 ) -> Iterator[Validated]:
     """Validated chunks of one table; feeds the identifier index with raw identifier values."""
     path = run.inputs.location(name, spec)
-    schema = TableSchema(name=name, spec=spec, path=path)
+    schema = TableSchema(name=name, spec=spec, path=path, now=run.now)
     ids = [
         (c, col.category)
         for c, col in spec.columns.items()
@@ -122,6 +122,18 @@ def read_chunks(
         yield v
 
 
+def _digest(run: IngestRun, s: pd.Series) -> pd.Series:
+    """``hmac:`` + 16 hex digits of a keyed digest per cell (equal values, equal digests;
+    separated from pseudonyms by a prefix), so quarantine evidence holds no raw value."""
+    out = pd.Series(pd.NA, index=s.index, dtype="string")
+    present = s.notna().to_numpy(dtype=bool)
+    if present.any():
+        values = ["\x00quarantine\x00" + str(v) for v in s[present]]
+        hashed = run.pseudonymizer.hash_values(values, domain=run.domain)
+        out[present] = ["hmac:" + h[:16] for h in hashed]
+    return out
+
+
 def mask_quarantine(run: IngestRun, spec: Table, q: pd.DataFrame) -> pd.DataFrame:
     """Quarantine rows keep record number, reason and column, never raw identifiers or text."""
     q = q.copy()
@@ -142,6 +154,8 @@ def mask_quarantine(run: IngestRun, spec: Table, q: pd.DataFrame) -> pd.DataFram
             or isinstance(col.treatment, Drop | Scan | Tokenize)
         ):
             q[c] = pd.Series(pd.NA, index=q.index, dtype="string")
+        else:  # a typed or kept value may be anything (a phone in `amount`): keyed digest
+            q[c] = _digest(run, q[c])
     q = q.reset_index()
     q["_row"] = q["_row"].astype("int64")
     return q

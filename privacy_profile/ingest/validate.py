@@ -6,6 +6,7 @@ goes to quarantine with its record number, reason and column; it never disappear
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,7 @@ from privacy_profile.policy.model import (
 )
 
 __all__ = [
+    "FUTURE",
     "QUARANTINE_COLUMNS",
     "UNKNOWN_VALUE",
     "TableSchema",
@@ -35,6 +37,8 @@ __all__ = [
 ]
 
 QUARANTINE_COLUMNS = ("_row", "_reason", "_column")
+FUTURE = "future_timestamp"
+_TIMES = frozenset({ColumnType.TIMESTAMP, ColumnType.DATE, ColumnType.UNIX_SECONDS})
 UNKNOWN_VALUE = "unknown_value"
 
 _TRUE = frozenset({"true", "t", "1", "yes", "y"})
@@ -43,11 +47,13 @@ _FALSE = frozenset({"false", "f", "0", "no", "n"})
 
 @dataclass(frozen=True)
 class TableSchema:
-    """What validation needs of one table: its name, spec and file (for messages)."""
+    """What validation needs of one table: its name, spec and file (for messages), and the
+    run time (naive UTC) future dates are measured against (None: no future check)."""
 
     name: str
     spec: Table
     path: Path
+    now: dt.datetime | None = None
 
 
 @dataclass
@@ -93,6 +99,9 @@ def parse_column(s: pd.Series, col: Column) -> tuple[pd.Series, pd.Series]:
         return s.astype("string"), pd.Series(False, index=s.index)
     if t in (ColumnType.INTEGER, ColumnType.FLOAT, ColumnType.UNIX_SECONDS):
         num = pd.to_numeric(s.str.strip(), errors="coerce").astype("Float64")
+        # inf, -inf and NaN are not numbers a row can be accepted with (NaN parses as NA)
+        infinite = np.isinf(num.to_numpy(dtype="float64", na_value=np.nan))
+        num = num.mask(infinite)
         bad = present & num.isna()
         if t is ColumnType.INTEGER:
             frac = (num % 1 != 0).fillna(False)
@@ -148,6 +157,10 @@ def validate_chunk(chunk: RawChunk, schema: TableSchema) -> Validated:
         values, bad = parse_column(cell, col)
         parsed[name] = values
         checks = [(bad.to_numpy(dtype=bool), f"bad_{col.type.value}")]
+        if schema.now is not None and col.type in _TIMES:
+            limit = schema.now + dt.timedelta(days=spec.future_tolerance_days)
+            future = (values > pd.Timestamp(limit)).fillna(False).to_numpy(dtype=bool)
+            checks.append((future, FUTURE))
         if unknown_mask is not None:
             checks.insert(0, (unknown_mask, UNKNOWN_VALUE))
         if not col.nullable:

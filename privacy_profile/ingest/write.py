@@ -16,6 +16,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from privacy_profile._io import private_opener
+from privacy_profile._paths import OUTPUT_MARKER, check_replaceable_output, marker_text
 from privacy_profile.ingest.keys import KeyRing
 from privacy_profile.ingest.sanitize import SanitizeResult, refuse_raw_identifiers, sanitize
 from privacy_profile.ingest.scan import TextScanner
@@ -30,17 +32,21 @@ def _write_parquet(frame: pd.DataFrame, path: Path, meta: dict[str, str]) -> Non
     table = pa.Table.from_pandas(frame, preserve_index=False)
     md = dict(table.schema.metadata or {})
     md[b"privacy_profile"] = json.dumps(meta, sort_keys=True).encode()
-    pq.write_table(table.replace_schema_metadata(md), str(path))
+    with open(path, "wb", opener=private_opener) as fh:
+        pq.write_table(table.replace_schema_metadata(md), fh)
 
 
 def write_sanitized(result: SanitizeResult, out_dir: str | Path) -> list[Path]:
-    """Write the tables, quarantine files, opt-out list and report atomically.
+    """Write the tables, quarantine files, opt-out list and report atomically (files 0600).
 
     Everything is written into a temporary sibling folder and renamed into place at the end;
-    a failure (including a leak found by the guard) leaves nothing half-written. An existing
-    ``out_dir`` is replaced as a whole. Returns the written paths.
+    a failure (including a leak found by the guard) leaves nothing half-written. ``out_dir``
+    must be new, empty, or a previous output of this function (its marker file lists every
+    file in it), which is then replaced as a whole; anything else raises
+    :class:`~privacy_profile.errors.OutputError` before anything is written: user data is
+    never deleted. Returns the written paths.
     """
-    out = Path(out_dir)
+    out = check_replaceable_output(out_dir)
     refuse_raw_identifiers(
         result.identifiers,
         {**result.tables, **{f"quarantine/{k}": v for k, v in result.quarantine.items()}},
@@ -56,7 +62,8 @@ def write_sanitized(result: SanitizeResult, out_dir: str | Path) -> list[Path]:
     }
     rel: list[Path] = []
     try:
-        (tmp / "quarantine").mkdir(parents=True)
+        tmp.mkdir(mode=0o700)
+        (tmp / "quarantine").mkdir(mode=0o700)
         for name, frame in result.tables.items():
             _write_parquet(frame, tmp / f"{name}.parquet", meta)
             rel.append(Path(f"{name}.parquet"))
@@ -67,15 +74,18 @@ def write_sanitized(result: SanitizeResult, out_dir: str | Path) -> list[Path]:
         _write_parquet(opt, tmp / "opt_out.parquet", meta)
         rel.append(Path("opt_out.parquet"))
         text = json.dumps(rep.to_dict(), indent=2, ensure_ascii=False, sort_keys=True)
-        (tmp / "ingest_report.json").write_text(text + "\n", encoding="utf-8")
+        with open(tmp / "ingest_report.json", "w", encoding="utf-8", opener=private_opener) as f:
+            f.write(text + "\n")
         rel.append(Path("ingest_report.json"))
+        with open(tmp / OUTPUT_MARKER, "w", encoding="utf-8", opener=private_opener) as f:
+            f.write(marker_text("sanitize", rel))
         old = None
-        if out.exists():
+        if out.exists():  # empty, or only our own previous files (checked above)
             old = out.parent / f".{out.name}.old-{secrets.token_hex(4)}"
             os.rename(out, old)
         os.rename(tmp, out)
         if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+            shutil.rmtree(old)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -20,26 +20,44 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
+from privacy_profile.dp.ledger import DELTA_UNIT as _DELTA_UNIT
+from privacy_profile.dp.ledger import EPS_UNIT as _EPS_UNIT
 from privacy_profile.dp.ledger import read_charges
 from privacy_profile.errors import AuditError, InputError
 from privacy_profile.ingest.identifiers import IdentifierIndex
 from privacy_profile.lineage.facets import PRIVACY_FACET_NAME
 from privacy_profile.lineage.guard import ReleaseGuard, Scanner, describe_leaks
 from privacy_profile.lineage.recorder import CHARGES_FACET_NAME, read_events
-from privacy_profile.lineage.runlog import RunLog, RunLogRecord, file_sha256, verify_chain
+from privacy_profile.lineage.runlog import (
+    REPAIR_KIND,
+    RunLog,
+    RunLogRecord,
+    file_sha256,
+    verify_chain,
+)
+from privacy_profile.lineage.signing import HEAD_SIGNATURE_KIND, verify_head_signature
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 __all__ = [
+    "LEDGER_STATE_KIND",
     "RIGHTS_COMPLETED",
     "RIGHTS_REQUEST",
     "AuditReport",
     "LedgerCharge",
     "LedgerLike",
+    "LedgerStateSource",
+    "ledger_state_payload",
+    "read_ledger_budget",
     "read_ledger_charges",
     "verify_rights_register",
     "verify_run",
 ]
+
+LEDGER_STATE_KIND = "ledger_state"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,6 +70,8 @@ class LedgerCharge:
     epsilon: float
     delta: float
     sensitivity: float
+    charge_id: int = 0
+    charged_at: str = ""
 
 
 class _ChargeLike(Protocol):
@@ -91,9 +111,59 @@ def read_ledger_charges(
             epsilon=c.epsilon,
             delta=c.delta,
             sensitivity=float(c.sensitivity),
+            charge_id=int(c.charge_id),
+            charged_at=str(c.charged_at),
         )
         for c in charges
     ]
+
+
+def read_ledger_budget(ledger_path: str | Path, dataset: str) -> dict[str, Any] | None:
+    """The ledger's budget row for ``dataset`` (window, epsilon, delta), read-only."""
+    p = Path(ledger_path)
+    try:
+        conn = sqlite3.connect(f"file:{p.resolve()}?mode=ro", uri=True)
+        try:
+            row = conn.execute(
+                "SELECT window, epsilon_units, delta_units FROM budgets WHERE dataset = ?",
+                (dataset,),
+            ).fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error as e:
+        raise AuditError(f"ledger {p} cannot be read: {e}") from None
+    if row is None:
+        return None
+    return {"window": row[0], "epsilon_units": int(row[1]), "delta_units": int(row[2])}
+
+
+class LedgerStateSource(Protocol):
+    """What :func:`ledger_state_payload` reads (``privacy_profile.dp.BudgetLedger``)."""
+
+    dataset: str
+
+    @property
+    def window(self) -> Any: ...
+    @property
+    def budget(self) -> Any: ...
+    def charges_for_run(self, run_id: str) -> Sequence[Any]: ...
+
+
+def ledger_state_payload(ledger: LedgerStateSource, run_id: str) -> dict[str, Any]:
+    """The ledger rows of a run (ids, labels, losses, times) and the budget row, for the run
+    log at completion: a later backdated ``charged_at`` or raised budget breaks the match."""
+    return {
+        "dataset": ledger.dataset,
+        "budget": {
+            "window": ledger.window.spec,
+            "epsilon_units": round(ledger.budget.epsilon * _EPS_UNIT),
+            "delta_units": round(ledger.budget.delta * _DELTA_UNIT),
+        },
+        "charges": [
+            {"charge_id": int(c.charge_id), "label": str(c.label), "charged_at": str(c.charged_at)}
+            for c in ledger.charges_for_run(run_id)
+        ],
+    }
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -109,6 +179,9 @@ class AuditReport:
     ledger_charges_checked: int
     internal_checked: tuple[str, ...] = ()
     pii_rescanned: bool
+    repairs: tuple[str, ...] = ()  # torn run-log tails sealed by a later append
+    development_keys: bool = False  # the lineage says the run used development keys
+    signature: str = "unsigned"  # how the run log head covering the run is signed
 
     def summary(self) -> str:
         lines = [
@@ -126,6 +199,15 @@ class AuditReport:
             "  re-scan: no pseudonym/token-shaped strings"
             + (", no PII findings" if self.pii_rescanned else " (PII scan not run: no scanner)"),
         ]
+        if self.development_keys:
+            lines.insert(
+                1,
+                "  WARNING: the run used DEVELOPMENT keys (throwaway pseudonyms and tokens; "
+                "demo only)",
+            )
+        lines.insert(2, f"  run log signature: {self.signature}")
+        for r in self.repairs:
+            lines.append(f"  run log REPAIR: {r}")
         return "\n".join(lines)
 
 
@@ -254,14 +336,18 @@ def verify_run(
     ledger: LedgerLike | None = None,
     ledger_path: str | Path | None = None,
     scanner: Scanner | None = None,
+    public_key: Ed25519PublicKey | None = None,
 ) -> AuditReport:
     """Verify one run directory; raise :class:`AuditError` with a precise message on any
-    mismatch. The run log defaults to ``run_dir/../runlog.jsonl``."""
+    mismatch. The run log defaults to ``run_dir/../runlog.jsonl``. With ``public_key`` a valid
+    Ed25519 head signature covering every record of the run is required (a truncated or
+    re-hashed log fails)."""
     run_dir = Path(run_dir)
     log = RunLog(run_log_path) if run_log_path is not None else RunLog.for_run_dir(run_dir)
 
-    # 1. the chain
+    # 1. the chain (and the torn tails a later append sealed)
     records = verify_chain(log.path)
+    repairs = tuple(_describe_repair(log, r) for r in records if r.kind == REPAIR_KIND)
 
     # 2. the events
     events_path = run_dir / "lineage" / "events.jsonl"
@@ -280,13 +366,25 @@ def verify_run(
     if len(run_ids) != 1:
         raise AuditError(f"{events_path}: events carry {len(run_ids)} run ids, expected one")
     run_id = run_ids.pop()
+    if run_dir.resolve().name != run_id:
+        raise AuditError(
+            f"{events_path}: the events are of run {run_id} but the folder is "
+            f"{run_dir.resolve().name!r} (events swapped between runs, or a renamed folder)"
+        )
     types = tuple(str(e.get("eventType")) for e in events)
+    mine = [r for r in records if r.run_id == run_id]
     if len(types) != 2 or types[0] != "START" or types[1] not in ("COMPLETE", "FAIL"):
+        released = sum(1 for r in mine if r.kind == "output")
         raise AuditError(
             f"{events_path}: events are {', '.join(types) or 'none'}; expected START then "
             "COMPLETE or FAIL"
+            + (
+                f"; {released} released output file(s) are recorded for this unfinished run: "
+                "treat them as not released"
+                if released and "COMPLETE" not in types
+                else ""
+            )
         )
-    mine = [r for r in records if r.run_id == run_id]
     logged = [r for r in mine if r.kind == "lineage_event"]
     if len(logged) != len(lines):
         raise AuditError(
@@ -301,11 +399,14 @@ def verify_run(
                 f"seq {rec.seq} (the event was modified)"
             )
 
+    signature = _check_signature(records, mine, public_key)
+
     # 3. the outputs
     checked: list[Path] = []
     internal: list[Path] = []
+    expected = {events_path.resolve()}
     for rec in _latest_per_path(r for r in mine if r.kind in ("output", "internal_output")):
-        path = log.resolve(str(rec.payload["path"]))
+        path = _in_run_dir(log, run_dir, run_id, str(rec.payload["path"]), rec.seq)
         if types[1] == "FAIL":  # staged, then withdrawn: a failed run publishes no output
             if path.exists():
                 raise AuditError(
@@ -314,6 +415,7 @@ def verify_run(
                     hint="withdraw the file: it was released without a COMPLETE run",
                 )
             continue
+        expected.add(path.resolve())
         if not path.is_file():
             raise AuditError(
                 f"output {rec.payload['name']!r} recorded in run log seq {rec.seq} is missing "
@@ -326,6 +428,18 @@ def verify_run(
                 f"{rec.payload['sha256']} recorded in run log seq {rec.seq} (the file changed)"
             )
         (checked if rec.kind == "output" else internal).append(path)
+
+    extra = sorted(
+        str(p.relative_to(run_dir))
+        for p in run_dir.rglob("*")
+        if p.is_file() and p.resolve() not in expected
+    )
+    if extra:
+        raise AuditError(
+            f"{run_dir}: {len(extra)} file(s) the run log does not record for run {run_id} "
+            f"(first: {extra[0]}); every file in a run folder must be recorded",
+            hint="a file was added after the run: remove it, or find who added it",
+        )
 
     # 4. the ledger
     final = events[-1]
@@ -344,6 +458,9 @@ def verify_run(
             charges = read_ledger_charges(ledger_path, run_id=run_id, dataset=dataset)
         _compare_dp(dp, charges)
         n_charges = len(charges)
+        states = [r for r in mine if r.kind == LEDGER_STATE_KIND]
+        if states:
+            _compare_ledger_state(states[-1], charges, ledger_path)
     elif dp:
         raise AuditError(
             f"the lineage records {len(dp)} DP mechanism(s) but no ledger was given to check "
@@ -371,4 +488,99 @@ def verify_run(
         internal_checked=tuple(str(p) for p in internal),
         ledger_charges_checked=n_charges,
         pii_rescanned=scanner is not None,
+        repairs=repairs,
+        signature=signature,
+        development_keys=any(
+            bool(k.get("developmentKey"))
+            for k in (facet or {}).get("keys", [])
+            if isinstance(k, dict)
+        ),
+    )
+
+
+def _check_signature(
+    records: Sequence[RunLogRecord],
+    mine: Sequence[RunLogRecord],
+    public_key: Ed25519PublicKey | None,
+) -> str:
+    last = max((r.seq for r in mine if r.kind != HEAD_SIGNATURE_KIND), default=-1)
+    sigs = [
+        r
+        for r in records
+        if r.kind == HEAD_SIGNATURE_KIND and int(r.payload.get("signed_seq", -1)) >= last
+    ]
+    if public_key is None:
+        if not sigs:
+            return "unsigned (no head signature covers this run)"
+        dev = " (DEVELOPMENT signing key)" if sigs[0].payload.get("development_key") else ""
+        return f"present at seq {sigs[0].seq}{dev}, not verified: give --public-key"
+    for r in sigs:
+        signed = int(r.payload["signed_seq"])
+        if (
+            0 <= signed < len(records)
+            and records[signed].hash == r.payload.get("signed_hash")
+            and verify_head_signature(r.payload, public_key)
+        ):
+            dev = " (DEVELOPMENT signing key)" if r.payload.get("development_key") else ""
+            return f"valid Ed25519 signature at seq {r.seq} over seq {signed}{dev}"
+    raise AuditError(
+        f"no valid head signature by the given public key covers the run's records "
+        f"(last seq {last}; {len(sigs)} candidate signature(s)): the run log was truncated, "
+        "re-hashed or signed with another key"
+    )
+
+
+def _in_run_dir(log: RunLog, run_dir: Path, run_id: str, recorded: str, seq: int) -> Path:
+    """The recorded output inside the run folder *given* (a copy is checked as a copy, never
+    the original files next to the run log)."""
+    p = Path(recorded)
+    parts = p.parts
+    if not p.is_absolute() and parts and parts[0] == run_id:
+        return run_dir.joinpath(*parts[1:])
+    original = log.resolve(recorded).resolve()
+    base = (log.path.resolve().parent / run_id).resolve()
+    try:
+        return run_dir / original.relative_to(base)
+    except ValueError:
+        raise AuditError(
+            f"run log seq {seq}: output {recorded} is outside the run folder of run {run_id}"
+        ) from None
+
+
+def _compare_ledger_state(
+    rec: RunLogRecord, charges: Sequence[Any], ledger_path: str | Path | None
+) -> None:
+    """The run log's ledger_state (written at completion) against the ledger now."""
+    recorded = {int(c["charge_id"]): c for c in rec.payload.get("charges", [])}
+    for c in charges:
+        cid = int(getattr(c, "charge_id", 0) or 0)
+        want = recorded.get(cid)
+        if want is None or str(want["charged_at"]) != str(getattr(c, "charged_at", "")):
+            raise AuditError(
+                f"ledger charge {cid} ({c.label!r}): its time {getattr(c, 'charged_at', '')} "
+                f"differs from {want['charged_at'] if want else 'nothing'} recorded in run log "
+                f"seq {rec.seq} (the ledger row was edited, e.g. backdated)"
+            )
+    if ledger_path is not None:
+        dataset = str(rec.payload.get("dataset", ""))
+        budget = read_ledger_budget(ledger_path, dataset)
+        if budget != rec.payload.get("budget"):
+            raise AuditError(
+                f"ledger {ledger_path}: the budget row of dataset {dataset!r} is {budget}, the "
+                f"run log seq {rec.seq} recorded {rec.payload.get('budget')} (the budget was "
+                "edited)"
+            )
+
+
+def _describe_repair(log: RunLog, rec: RunLogRecord) -> str:
+    p = rec.payload
+    side = log.path.with_name(str(p.get("saved_as", "")))
+    kept = "kept"
+    if not side.is_file():
+        kept = "side file MISSING"
+    elif file_sha256(side) != p.get("torn_sha256"):
+        kept = "side file CHANGED"
+    return (
+        f"seq {rec.seq}: a torn last line ({p.get('torn_bytes')} bytes at offset "
+        f"{p.get('offset')}, {p.get('torn_sha256')}) was sealed; {side.name} {kept}"
     )

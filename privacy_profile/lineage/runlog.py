@@ -6,6 +6,11 @@ no spaces, UTF-8) and ``prev_hash`` is the previous record's ``hash`` (the first
 :data:`GENESIS_HASH`). Editing, deleting or reordering a record breaks the chain, which
 :func:`verify_chain` reports with the record's line and seq.
 
+A crash in the middle of an append leaves a last line without its newline. The next append
+does not refuse (that would block every later run) and does not drop it silently: it moves the
+torn bytes to a side file and appends a ``repair`` record with their SHA-256, size and offset
+before its own record; ``audit verify`` reports every repair.
+
 Payloads hold metadata only (file names, hashes, sizes, counts, reasons), never data values.
 """
 
@@ -15,16 +20,19 @@ import fcntl
 import hashlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, Protocol
 
 from privacy_profile._clock import Clock, utcnow
+from privacy_profile._io import private_opener
 from privacy_profile.errors import AuditError
 
 __all__ = [
     "GENESIS_HASH",
+    "REPAIR_KIND",
+    "HeadSigner",
     "RunLog",
     "RunLogRecord",
     "canonical_json",
@@ -33,6 +41,7 @@ __all__ = [
 ]
 
 GENESIS_HASH = "sha256:" + "0" * 64
+REPAIR_KIND = "repair"  # a torn last line (crash mid-append) sealed by the next append
 
 
 def canonical_json(obj: Any) -> str:
@@ -53,6 +62,12 @@ def file_sha256(path: str | Path) -> str:
 
 def _record_hash(body: Mapping[str, Any]) -> str:
     return "sha256:" + hashlib.sha256(canonical_json(dict(body)).encode("utf-8")).hexdigest()
+
+
+class HeadSigner(Protocol):
+    """Signs a run-log head (:class:`privacy_profile.lineage.signing.RunLogSigner`)."""
+
+    def payload(self, seq: int, head_hash: str) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -103,14 +118,24 @@ class RunLog:
         """The shared log next to the run directories: ``run_dir/../runlog.jsonl``."""
         return cls(Path(run_dir).resolve().parent / "runlog.jsonl", clock=clock)
 
-    def append(self, run_id: str, kind: str, payload: Mapping[str, Any]) -> RunLogRecord:
+    def append(
+        self,
+        run_id: str,
+        kind: str,
+        payload: Mapping[str, Any] | Callable[[int, str], Mapping[str, Any]],
+    ) -> RunLogRecord:
+        """Append one record; ``payload`` may be a function of (its seq, the previous hash),
+        called under the lock (a head signature signs the record it follows)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.path, "a+b") as f:
             fcntl.flock(f.fileno(), fcntl.LOCK_EX)
             try:
                 f.seek(0)
+                data = f.read()
+                if data and not data.endswith(b"\n"):
+                    data = self._seal_torn_tail(f, data)
                 seq, prev = 0, GENESIS_HASH
-                last = _last_line(f.read())
+                last = _last_line(data)
                 if last is not None:
                     try:
                         rec = json.loads(last)
@@ -125,7 +150,7 @@ class RunLog:
                     "time": self._clock().isoformat(),
                     "run_id": run_id,
                     "kind": kind,
-                    "payload": dict(payload),
+                    "payload": dict(payload(seq, prev) if callable(payload) else payload),
                     "prev_hash": prev,
                 }
                 record = RunLogRecord(**body, hash=_record_hash(body))  # type: ignore[arg-type]
@@ -136,6 +161,62 @@ class RunLog:
                 return record
             finally:
                 fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+    def _seal_torn_tail(self, f: BinaryIO, data: bytes) -> bytes:
+        """A crash mid-append left a last line without its newline: keep the torn bytes in a
+        side file (``runlog.jsonl.torn-<offset>``, 0600), cut them from the log and return the
+        intact part; the caller's next record follows a ``repair`` record carrying their
+        SHA-256, size and offset, so the repair is in the chain and never silent."""
+        cut = data.rfind(b"\n") + 1
+        torn = data[cut:]
+        side = self.path.with_name(f"{self.path.name}.torn-{cut}")
+        with open(side, "wb", opener=private_opener) as out:
+            out.write(torn)
+            out.flush()
+            os.fsync(out.fileno())
+        f.truncate(cut)
+        f.flush()
+        os.fsync(f.fileno())
+        intact = data[:cut]
+        last = _last_line(intact)
+        seq, prev = 0, GENESIS_HASH
+        if last is not None:
+            try:
+                rec = json.loads(last)
+                seq, prev = int(rec["seq"]) + 1, str(rec["hash"])
+            except (ValueError, KeyError, TypeError):
+                raise AuditError(
+                    f"{self.path}: the record before the torn tail is not valid either; "
+                    "refusing to append",
+                    hint="run `privacy-profile audit verify` to locate the damage",
+                ) from None
+        body = {
+            "seq": seq,
+            "time": self._clock().isoformat(),
+            "run_id": "",
+            "kind": REPAIR_KIND,
+            "payload": {
+                "torn_sha256": "sha256:" + hashlib.sha256(torn).hexdigest(),
+                "torn_bytes": len(torn),
+                "offset": cut,
+                "saved_as": side.name,
+            },
+            "prev_hash": prev,
+        }
+        record = RunLogRecord(**body, hash=_record_hash(body))  # type: ignore[arg-type]
+        line = (canonical_json(record.to_json()) + "\n").encode("utf-8")
+        f.seek(0, os.SEEK_END)
+        f.write(line)
+        f.flush()
+        os.fsync(f.fileno())
+        return intact + line
+
+    def sign_head(self, run_id: str, signer: HeadSigner) -> RunLogRecord:
+        """Append a ``head_signature`` record signing the record before it (see
+        :mod:`privacy_profile.lineage.signing`)."""
+        return self.append(
+            run_id, "head_signature", lambda seq, prev: signer.payload(seq - 1, prev)
+        )
 
     def record_output(
         self, run_id: str, path: str | Path, *, name: str | None = None, internal: bool = False

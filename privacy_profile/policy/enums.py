@@ -9,6 +9,7 @@ __all__ = [
     "ColumnRole",
     "ColumnType",
     "DateUnit",
+    "DuplicateSubjects",
     "FileFormat",
     "LegalBasis",
     "OptOutEffect",
@@ -101,6 +102,13 @@ class UndeclaredIdentifierAction(StrEnum):
 
     REFUSE = "refuse"
     DROP = "drop"
+
+
+class DuplicateSubjects(StrEnum):
+    """What to do with subject ids listed more than once in the subjects table."""
+
+    QUARANTINE_ALL = "quarantine_all"  # every row of the id: its age is then unknown
+    KEEP_FIRST = "keep_first"  # the first row (by row number); later ones quarantined
 
 
 class UnknownValues(StrEnum):

@@ -77,6 +77,38 @@ def _line_of(doc: Any, path: tuple[str | int, ...]) -> int | None:
     return line
 
 
+def _locate(doc: Any, issue: PolicyIssue, file: str) -> PolicyIssue:
+    """An issue raised without a location ("<policy>"): give it the file and the line."""
+    if issue.file != "<policy>":
+        return issue
+    path: tuple[str | int, ...] = tuple(p for p in issue.field.split(".") if p)
+    if issue.field.startswith("segmentation.rules"):
+        idx = _failing_rule(doc)
+        if idx is not None:
+            path = ("segmentation", "rules", idx, "expr")
+    line = _line_of(doc, path)
+    field = _field_name(path) if line is not None else issue.field
+    return PolicyIssue(file, line, field, issue.message, issue.hint)
+
+
+def _failing_rule(doc: Any) -> int | None:
+    """The index of the first segmentation rule whose expression does not parse."""
+    from privacy_profile.policy.rule_grammar import parse_rule
+
+    seg = doc.get("segmentation") if isinstance(doc, CommentedMap) else None
+    rules = seg.get("rules") if isinstance(seg, CommentedMap) else None
+    if not isinstance(rules, CommentedSeq):
+        return None
+    for i, rule in enumerate(rules):
+        if not isinstance(rule, CommentedMap):
+            continue
+        try:
+            parse_rule(str(rule.get("expr", "")), rule=str(rule.get("name", "")))
+        except PolicyError:
+            return i
+    return None
+
+
 def _field_name(path: tuple[str | int, ...]) -> str:
     out = ""
     for part in path:
@@ -174,6 +206,8 @@ def load_policy_file(path: str | Path) -> LoadedPolicy:
         policy = Policy.model_validate(_plain(doc))
     except ValidationError as e:
         raise PolicyError(_pydantic_issues(doc, e, file)) from None
+    except PolicyError as e:  # raised inside a validator (a rule expression): add file and line
+        raise PolicyError([_locate(doc, i, file) for i in e.issues]) from None
     issues = [
         PolicyIssue(file, _line_of(doc, path), _field_name(path), msg, hint)
         for path, msg, hint in check_policy(policy)

@@ -23,6 +23,7 @@ from privacy_profile.policy.enums import (
     ColumnRole,
     ColumnType,
     DateUnit,
+    DuplicateSubjects,
     FileFormat,
     LegalBasis,
     OptOutEffect,
@@ -68,6 +69,7 @@ __all__ = [
     "DateTruncate",
     "DateUnit",
     "Drop",
+    "DuplicateSubjects",
     "FileFormat",
     "IdentityLink",
     "KAnonymity",
@@ -164,6 +166,13 @@ class Table(_Frozen):
         description="The column holding the data subject's id (joined to consent records)."
     )
     undeclared_columns: UndeclaredColumns = UndeclaredColumns.DROP
+    future_tolerance_days: int = Field(
+        default=1,
+        ge=0,
+        le=3660,
+        description="Dates and timestamps later than the run time plus this many days are "
+        "quarantined (future_timestamp): clock skew is tolerated, an order dated 2031 is not.",
+    )
     columns: dict[str, Column] = Field(min_length=1)
 
     def file_name(self, table_name: str) -> str:
@@ -258,6 +267,12 @@ class SubjectsSpec(_Frozen):
     id_column: str
     birthdate_column: str | None = None
     age_column: str | None = None
+    duplicate_ids: DuplicateSubjects = Field(
+        default=DuplicateSubjects.QUARANTINE_ALL,
+        description="A subject id listed twice (a second birthdate could change the minors "
+        "decision): quarantine_all its rows (reason duplicate_subject; age unknown, fail "
+        "closed) or keep_first and quarantine the later rows.",
+    )
 
     @model_validator(mode="after")
     def _age_source(self) -> SubjectsSpec:

@@ -104,8 +104,12 @@ def _kmeans(st: BuildState, releases: Mapping[ReleaseId, float]) -> None:
     init = None
     if km.init is KMeansInit.RFM_CLASSES and st.rfm_table is not None:
         ok = st.rfm_table.loc[~st.rfm_table["suppressed"]]
-        cand = pd.DataFrame({n: ok[f"mean_{n}"].to_numpy() for n in names})
-        init = init_from_class_means(scale_features(cand, kparams), ok["dp_size"].tolist(), km.k)
+        if len(ok) and all(f"mean_{n}" in ok.columns for n in names):
+            # every class suppressed: no released means to start from; random start
+            cand = pd.DataFrame({n: ok[f"mean_{n}"].to_numpy() for n in names})
+            init = init_from_class_means(
+                scale_features(cand, kparams), ok["dp_size"].tolist(), km.k
+            )
     kres = release_kmeans(
         pop,
         kparams,

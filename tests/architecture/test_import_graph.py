@@ -14,7 +14,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "privacy_profile"
 
 #: Layers, lowest first: a module may import its own layer or a lower one, never a higher one.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "_io", "_clock", "_checksums", "refdata", "policies"),
+    ("errors", "_io", "_clock", "_checksums", "_paths", "_boundary", "refdata", "policies"),
     ("policy",),
     ("dp", "pii"),
     ("ingest", "profiling"),

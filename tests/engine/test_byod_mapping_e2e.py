@@ -203,7 +203,8 @@ def _run(tmp: Path, policy_text: str) -> tuple[object, Path, Path]:
     policy.write_text(policy_text, encoding="utf-8")
     out, ledger = tmp / "out", tmp / "ledger.sqlite"
     args = ["run", "--policy", str(policy), "--purpose", PURPOSE, "--input", str(tmp / "in")]
-    result = runner.invoke(app, [*args, "--out", str(out), "--ledger", str(ledger), "--dev-keys"])
+    scratch = ["--dev-keys", "--allow-development-keys-i-know"]  # a scratch test ledger
+    result = runner.invoke(app, [*args, "--out", str(out), "--ledger", str(ledger), *scratch])
     return result, out, ledger
 
 
