@@ -32,6 +32,7 @@ from privacy_profile._io import atomic_write_text
 from privacy_profile.dp import BudgetLedger, BudgetUsage, DPRandom
 from privacy_profile.errors import PolicyError
 from privacy_profile.ingest import IdentifierIndex, KeyRing, SanitizeResult, sanitize
+from privacy_profile.ingest.backend import IngestBackend
 from privacy_profile.ingest.report import IngestReport
 from privacy_profile.ingest.scan import TextScanner
 from privacy_profile.ingest.sources import InputsLike, PolicyLike, normalize_run_args
@@ -184,6 +185,7 @@ def sanitize_then_segment(
     now: dt.datetime | None = None,
     run_id: str | None = None,
     progress: ProgressCallback | None = None,
+    backend: IngestBackend | None = None,
 ) -> Release:
     """Sanitize the raw inputs, build DP segments and personas, and release them with lineage.
 
@@ -191,7 +193,9 @@ def sanitize_then_segment(
     ``policy`` a loaded policy, a Policy or a policy file; ``purpose`` a data use it declares;
     ``keys`` a :class:`~privacy_profile.ingest.KeyRing`; ``ledger`` the budget ledger charged
     before any noisy value exists; ``scanner`` the PII scanner for free text (without one,
-    free-text columns are dropped); ``rng`` the DP random generator (secure by default).
+    free-text columns are dropped); ``rng`` the DP random generator (secure by default);
+    ``backend`` runs ingestion's per-chunk stages (pandas here by default;
+    :class:`privacy_profile.spark.SparkBackend` on Spark); the lineage records which.
 
     On any error the lineage records a FAIL event, nothing is released, and the error is
     re-raised (a :class:`~privacy_profile.errors.PrivacyProfileError` for user errors).
@@ -241,11 +245,22 @@ def sanitize_then_segment(
             progress(name, "done")
 
     run_now = now or utcnow()  # one run time for retention, ages and recency
-    recorder.start(run_id, input_datasets(pol, source))
+    recorder.start(
+        run_id,
+        input_datasets(pol, source),
+        engine=backend.describe() if backend is not None else None,
+    )
     try:
         with stage("sanitize"):
             result = sanitize(
-                source, pol, purpose, keys, now=run_now, scanner=scanner, identifiers=identifiers
+                source,
+                pol,
+                purpose,
+                keys,
+                now=run_now,
+                scanner=scanner,
+                identifiers=identifiers,
+                backend=backend,
             )
             guard.remember_pseudonyms(_pseudonym_values(pol, result))
         with stage("segment"):

@@ -23,6 +23,7 @@ import pandas as pd
 
 from privacy_profile._clock import utc_naive
 from privacy_profile.errors import ConsentError, LeakDetectedError
+from privacy_profile.ingest.backend import IngestBackend, PandasBackend
 from privacy_profile.ingest.consent import (
     ConsentState,
     GateParams,
@@ -129,6 +130,7 @@ def sanitize(
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     block_bytes: int = DEFAULT_BLOCK_BYTES,
     identifiers: IdentifierIndex | None = None,
+    backend: IngestBackend | None = None,
 ) -> SanitizeResult:
     """Turn the raw input tables into pseudonymous tables and a report.
 
@@ -142,7 +144,9 @@ def sanitize(
     ``identifiers`` is the run's identifier index to fill (the engine passes the one its
     release guard reads; a new one by default; e.g. ``IdentifierIndex(min_numeric_length=8)``
     to index only longer numeric ids); ``chunk_rows`` and ``block_bytes`` set the reading
-    chunk sizes.
+    chunk sizes. ``backend`` runs the data tables' per-chunk stages (pandas in this process by
+    default; :class:`privacy_profile.spark.SparkBackend` on a Spark cluster); the consent
+    records and the subjects table are always read here first.
     Inputs and policy are checked before anything is read (InputError / PolicyError).
     Raises InputError, ConsentError, KeyMaterialError or LeakDetectedError.
     """
@@ -184,18 +188,24 @@ def sanitize(
     gate = prepare_gate(state, ages, GateParams(rule=pur.consent))  # decided once per user
     order = [sj.table] + [t for t in pol.tables if t not in (sj.table, pol.consent_records.table)]
     tokens: list[pd.DataFrame] = []
+    engine = backend if backend is not None else PandasBackend()
     for name in order:
         spec = pol.tables[name]
         file = run.inputs.dataset_name(name, spec)
-        rb = sj_rb if name == sj.table else TableReportBuilder(name, file)
-        proc = TableProcessor(run, name, spec, gate, rb)
-        source = iter(sj_chunks) if name == sj.table else read_chunks(run, name, spec, rb)
-        for v in source:
-            proc.process(v)
-        frame, q, kr = proc.finish()
+        if name == sj.table:
+            rb = sj_rb
+            proc = TableProcessor(run, name, spec, gate, rb)
+            for v in sj_chunks:
+                proc.process(v)
+            frame, q, kr = proc.finish()
+            tokens.extend(proc.tokens)
+        else:
+            rb = TableReportBuilder(name, file)
+            outcome = engine.run_table(run, name, spec, gate, rb)
+            frame, q, kr = outcome.frame, outcome.quarantine, outcome.k_anonymity
+            tokens.extend(outcome.tokens)
         tables[name], quarantine[name], kreports[name] = frame, q, kr
         builders[name] = rb
-        tokens.extend(proc.tokens)
 
     reports = {}
     for name, rb in builders.items():
@@ -225,6 +235,10 @@ def sanitize(
     notes = []
     if scanner is None and pol.pii_scan.column_scan:
         notes.append("column-level PII scan of `keep` string columns skipped: no scanner given")
+    if engine.name != "pandas":
+        notes.append(
+            "engine: " + ", ".join(f"{k} {v}" for k, v in sorted(engine.describe().items()))
+        )
     if keys.is_development:
         notes.append("DEVELOPMENT KEYS: pseudonyms are not protected; never use on real data")
     if state.ties:

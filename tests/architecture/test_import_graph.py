@@ -18,7 +18,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("policy",),
     ("dp", "pii"),
     ("ingest", "profiling"),
-    ("segments",),
+    ("segments", "spark"),
     ("lineage",),
     ("engine",),
     ("demo", "cli", "_docgen", "__main__", "<root>"),
