@@ -291,14 +291,33 @@ def run_cmd(
         Path, typer.Option("--ledger", help="The SQLite budget ledger of this dataset (durable).")
     ],
     dev_keys: DevKeysOption = False,
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine",
+            help="Where ingestion runs: pandas (this process) or spark (a Spark session).",
+        ),
+    ] = "pandas",
+    spark_master: Annotated[
+        str | None,
+        typer.Option(
+            "--spark-master",
+            envvar="SPARK_MASTER",
+            help="Spark master URL for --engine spark [default: the active session's, or "
+            "local[2]]; other settings come from the standard Spark configuration.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Sanitize, build DP segments and personas, release them through the guard, with lineage."""
     from privacy_profile.dp.policy_ledger import open_ledger
     from privacy_profile.engine import sanitize_then_segment
     from privacy_profile.pii.for_policy import scanner_for
+    from privacy_profile.spark.session import ingest_backend
 
     loaded = _run(lambda: load_policy_file(policy))
     keys = _run(lambda: _keys(loaded, dev_keys))
+    backend = _run(lambda: ingest_backend(engine, spark_master))
     progress, on_stage = _progress()
     with _run(lambda: open_ledger(ledger, loaded.policy)) as book, progress:
         release = _run(
@@ -311,6 +330,7 @@ def run_cmd(
                 out_dir,
                 scanner=scanner_for(loaded.policy),
                 progress=on_stage,
+                backend=backend,
             )
         )
     out.print(_summary(release))
