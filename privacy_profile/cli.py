@@ -288,7 +288,12 @@ def run_cmd(
     input_dir: InputOption,
     out_dir: Annotated[Path, typer.Option("--out", help="Where the run folder is written.")],
     ledger: Annotated[
-        Path, typer.Option("--ledger", help="The SQLite budget ledger of this dataset (durable).")
+        Path,
+        typer.Option(
+            "--ledger",
+            help="The budget ledger of this dataset: a SQLite file, or a "
+            "postgresql://user@host:port/db URL (password from PGPASSWORD or ~/.pgpass).",
+        ),
     ],
     dev_keys: DevKeysOption = False,
     engine: Annotated[

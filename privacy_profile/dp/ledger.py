@@ -1,7 +1,9 @@
-"""The privacy-budget ledger: one budget per dataset and window, in an embedded SQLite file.
+"""The privacy-budget ledger: one budget per dataset and window, in an embedded SQLite file or a
+shared PostgreSQL database (the store seam: :mod:`privacy_profile.dp.ledger_store`).
 
-Check, then spend, atomically: :meth:`BudgetLedger.charge` opens a ``BEGIN IMMEDIATE``
-transaction (SQLite's write lock, held across processes), sums what the window has spent,
+Check, then spend, atomically: :meth:`BudgetLedger.charge` opens a write transaction
+(SQLite: ``BEGIN IMMEDIATE``, the write lock across processes; PostgreSQL: the dataset's budget
+row locked ``FOR UPDATE``), sums what the window has spent,
 refuses with :class:`~privacy_profile.errors.BudgetExceededError` if the new charge would pass
 the budget, else records it and commits. Callers charge *before* drawing noise, so a refused
 charge means nothing was computed.
@@ -23,6 +25,7 @@ from pathlib import Path
 from types import TracebackType
 
 from privacy_profile._clock import Clock, utcnow
+from privacy_profile.dp.ledger_store import LedgerStore, SqliteStore, open_store
 from privacy_profile.dp.model import Mechanism, PrivacyLoss
 from privacy_profile.errors import BudgetExceededError, PrivacyParameterError
 
@@ -37,7 +40,6 @@ __all__ = [
 
 EPS_UNIT = 10**9
 DELTA_UNIT = 10**18
-_BUSY_TIMEOUT_S = 60.0
 
 
 class WindowKind(enum.Enum):
@@ -120,29 +122,6 @@ class BudgetUsage:
     delta: float
 
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS budgets (
-    dataset TEXT PRIMARY KEY,
-    window TEXT NOT NULL,
-    epsilon_units INTEGER NOT NULL,
-    delta_units INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS charges (
-    charge_id INTEGER PRIMARY KEY AUTOINCREMENT,
-    dataset TEXT NOT NULL REFERENCES budgets(dataset),
-    run_id TEXT NOT NULL,
-    mechanism TEXT NOT NULL,
-    label TEXT NOT NULL,
-    epsilon_units INTEGER NOT NULL,
-    delta_units INTEGER NOT NULL,
-    sensitivity REAL NOT NULL,
-    charged_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS charges_by_dataset_time ON charges(dataset, charged_at);
-CREATE INDEX IF NOT EXISTS charges_by_run ON charges(run_id);
-"""
-
-
 _MAX_UNITS = 2**62
 
 
@@ -154,12 +133,13 @@ def _units(value: float, unit: int) -> int:
 
 
 class BudgetLedger:
-    """A privacy-budget ledger for one dataset. Open with :meth:`open` (SQLite file) or
-    :meth:`in_memory` (tests only). There is no default budget: you must state it."""
+    """A privacy-budget ledger for one dataset. Open with :meth:`open` (a SQLite file or a
+    ``postgresql://`` URL) or :meth:`in_memory` (tests only). There is no default budget: you
+    must state it. The logic is the same on every store (:mod:`privacy_profile.dp.ledger_store`)."""
 
     def __init__(
         self,
-        conn: sqlite3.Connection,
+        conn: sqlite3.Connection | LedgerStore,
         *,
         dataset: str,
         budget: PrivacyLoss,
@@ -170,7 +150,7 @@ class BudgetLedger:
             raise PrivacyParameterError("the budget must be a PrivacyLoss")
         if not dataset:
             raise PrivacyParameterError("the ledger needs a dataset name")
-        self._conn = conn
+        self._conn = SqliteStore(conn) if isinstance(conn, sqlite3.Connection) else conn
         self.dataset = dataset
         self.budget = budget
         self.window = window
@@ -188,30 +168,30 @@ class BudgetLedger:
         window: BudgetWindow,
         clock: Clock = utcnow,
     ) -> BudgetLedger:
-        """Open (or create) the SQLite ledger file at ``path``."""
-        conn = sqlite3.connect(
-            str(path), timeout=_BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
-        )
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute(f"PRAGMA busy_timeout={int(_BUSY_TIMEOUT_S * 1000)}")
-        return cls(conn, dataset=dataset, budget=budget, window=window, clock=clock)
+        """Open (or create) the ledger at ``path``: a SQLite file, or a PostgreSQL database
+        for a ``postgresql://user@host:port/db`` URL (password from PGPASSWORD or ~/.pgpass)."""
+        store = open_store(path)
+        try:
+            return cls(store, dataset=dataset, budget=budget, window=window, clock=clock)
+        except BaseException:
+            store.close()
+            raise
 
     @classmethod
     def in_memory(
         cls, *, dataset: str, budget: PrivacyLoss, window: BudgetWindow, clock: Clock = utcnow
     ) -> BudgetLedger:
         """A throw-away ledger in memory, for tests only (nothing survives the process)."""
-        conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
-        return cls(conn, dataset=dataset, budget=budget, window=window, clock=clock)
+        store = SqliteStore.open(":memory:")
+        return cls(store, dataset=dataset, budget=budget, window=window, clock=clock)
 
     def _init_schema(self) -> None:
-        self._conn.execute("BEGIN IMMEDIATE")
+        self._conn.begin_schema()
         try:
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    self._conn.execute(statement)
+            for statement in self._conn.schema():
+                self._conn.execute(statement)
             row = self._conn.execute(
-                "SELECT window, epsilon_units, delta_units FROM budgets WHERE dataset = ?",
+                'SELECT "window", epsilon_units, delta_units FROM budgets WHERE dataset = ?',
                 (self.dataset,),
             ).fetchone()
             want = (
@@ -227,9 +207,9 @@ class BudgetLedger:
                     f"{self.dataset!r}",
                     hint="use the budget and window recorded in the ledger, or a new ledger file",
                 )
-            self._conn.execute("COMMIT")
+            self._conn.commit()
         except BaseException:
-            self._conn.execute("ROLLBACK")
+            self._conn.rollback()
             raise
 
     def close(self) -> None:
@@ -334,7 +314,7 @@ class BudgetLedger:
         add_delta = sum(r[3] for r in rows)
         budget_eps = _units(self.budget.epsilon, EPS_UNIT)
         budget_delta = _units(self.budget.delta, DELTA_UNIT)
-        self._conn.execute("BEGIN IMMEDIATE")
+        self._conn.begin_charge(self.dataset)
         try:
             now = self._clock()
             spent_eps, spent_delta = self._spent_units(now)
@@ -352,13 +332,14 @@ class BudgetLedger:
             for mech, label, eps_u, delta_u, sens in rows:
                 cur = self._conn.execute(
                     "INSERT INTO charges (dataset, run_id, mechanism, label, epsilon_units, "
-                    "delta_units, sensitivity, charged_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "delta_units, sensitivity, charged_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                    "RETURNING charge_id",
                     (self.dataset, run_id, mech, label, eps_u, delta_u, sens, stamp),
                 )
-                ids.append(cur.lastrowid)
-            self._conn.execute("COMMIT")
+                ids.append(cur.fetchone()[0])
+            self._conn.commit()
         except BaseException:
-            self._conn.execute("ROLLBACK")
+            self._conn.rollback()
             raise
         return [
             Charge(

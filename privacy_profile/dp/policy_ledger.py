@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from privacy_profile.dp.ledger import BudgetLedger, BudgetWindow
+from privacy_profile.dp.ledger_store import is_database_url
 from privacy_profile.dp.model import PrivacyLoss
 from privacy_profile.errors import InputError
 from privacy_profile.policy.model import Policy, WindowKind
@@ -25,7 +26,9 @@ def window_spec(policy: Policy) -> str:
 
 
 def open_ledger(path: str | Path, policy: Policy) -> BudgetLedger:
-    """Open (or create) the SQLite budget ledger for the policy's dataset, budget and window."""
+    """Open (or create) the budget ledger for the policy's dataset, budget and window: a SQLite
+    file, or a shared PostgreSQL database for a ``postgresql://user@host:port/db`` URL (the
+    password from ``PGPASSWORD`` or ``~/.pgpass``, never in the URL)."""
     pv = policy.privacy
     w = pv.budget_window
     window = (
@@ -34,7 +37,7 @@ def open_ledger(path: str | Path, policy: Policy) -> BudgetLedger:
         else BudgetWindow.calendar_month()
     )
     return BudgetLedger.open(
-        Path(path),
+        path if is_database_url(path) else Path(path),
         dataset=pv.budget_dataset,
         budget=PrivacyLoss(epsilon=pv.epsilon_budget, delta=pv.delta_budget),
         window=window,
@@ -43,7 +46,7 @@ def open_ledger(path: str | Path, policy: Policy) -> BudgetLedger:
 
 def budget_status(path: str | Path, policy: Policy) -> str:
     """A plain-text account of the ledger: budget, spent and left in the window."""
-    if not Path(path).is_file():
+    if not is_database_url(path) and not Path(path).is_file():
         raise InputError(f"no budget ledger at {path}", hint="give the --ledger a run used")
     with open_ledger(path, policy) as ledger:
         spent, left = ledger.spent(), ledger.remaining()
