@@ -46,7 +46,13 @@ from privacy_profile.dp.model import (
 from privacy_profile.dp.rng import DPRandom
 from privacy_profile.errors import InputError, PrivacyParameterError
 
-__all__ = ["AggregateResult", "BudgetPlan", "dp_aggregate", "plan_budget"]
+__all__ = [
+    "AggregateResult",
+    "BudgetPlan",
+    "dp_aggregate",
+    "plan_budget",
+    "release_aggregates",
+]
 
 COUNT_PART = "privacy_id_count"
 ROWS_PART = "count"
@@ -316,21 +322,57 @@ def dp_aggregate(
         rng=rng,
     )
 
-    # 4. true bounded statistics and noise
-    records: list[MechanismRecord] = []
-    noisy: dict[str, npt.NDArray[Any]] = {}
-    values_noised = n_out if isinstance(groups, PublicGroups) else None
+    # 4. true bounded statistics
+    true_stats: dict[str, npt.NDArray[Any]] = {}
     for p in plan.parts:
         if p.name == COUNT_PART:
-            true: npt.NDArray[Any] = np.bincount(bounded.pair_group, minlength=n_out)
+            true_stats[p.name] = np.bincount(bounded.pair_group, minlength=n_out)
         elif p.name == ROWS_PART:
-            true = np.bincount(bounded.pair_group, weights=bounded.pair_rows, minlength=n_out)
+            true_stats[p.name] = np.bincount(
+                bounded.pair_group, weights=bounded.pair_rows, minlength=n_out
+            )
         else:
             if p.bounds is None or p.column is None:
                 raise PrivacyParameterError(f"budget part {p.name!r} has no column or bounds")
             v = np.clip(values[p.column][bounded.rows], p.bounds.lower, p.bounds.upper)
             v -= p.bounds.midpoint
-            true = np.bincount(bounded.row_group, weights=v, minlength=n_out)
+            true_stats[p.name] = np.bincount(bounded.row_group, weights=v, minlength=n_out)
+    return release_aggregates(
+        plan,
+        metrics,
+        true_stats,
+        keys_out,
+        by,
+        public=isinstance(groups, PublicGroups),
+        threshold=threshold,
+        rng=rng,
+        label=label,
+        charges=charges,
+    )
+
+
+def release_aggregates(
+    plan: BudgetPlan,
+    metrics: Sequence[MetricSpec],
+    true_stats: Mapping[str, npt.NDArray[Any]],
+    keys_out: Sequence[tuple[Hashable, ...]],
+    by: Sequence[str],
+    *,
+    public: bool,
+    threshold: int,
+    rng: DPRandom,
+    label: str,
+    charges: Sequence[Charge],
+) -> AggregateResult:
+    """Steps 4-5 of :func:`dp_aggregate` on true bounded statistics (one array per budget part,
+    one entry per output group), whichever backend computed them: noise, then selection and
+    the threshold on noisy counts. The budget must already be charged (``charges``)."""
+    n_out = len(keys_out)
+    records: list[MechanismRecord] = []
+    noisy: dict[str, npt.NDArray[Any]] = {}
+    values_noised = n_out if public else None
+    for p in plan.parts:
+        true = np.asarray(true_stats[p.name])
         noisy[p.name] = _mech.add_noise(true, p.mechanism, p.scale, rng)
         records.append(
             MechanismRecord(
