@@ -111,6 +111,7 @@ def run_privacy_profile(df: pd.DataFrame) -> pd.DataFrame:
         ledger=ledger,
         run_id="bench",
         groups=PrivateSelection(),
+        threshold=0,
     )
     t = res.table
     return pd.DataFrame(

@@ -274,8 +274,304 @@ def throughput(rows: int, structured_rows: int | None, sentences: list[str]) -> 
     print(f"load averages (1, 5, 15 min) at the end: {os.getloadavg()}")
 
 
+# -- side by side: names / addresses / phones, previous scanner vs new vs Presidio --------------
+PHONE_TYPES = {"CN_MOBILE", "CN_LANDLINE", "PHONE_NUMBER"}
+
+
+def _d(rng: random.Random, n: int, first: str = "0123456789") -> str:
+    return rng.choice(first) + "".join(rng.choice("0123456789") for _ in range(n - 1))
+
+
+def phone_formats(rng: random.Random) -> list[tuple[str, str]]:
+    """(format name, number) for every format of issue 16 item 3 (seeded, plausible)."""
+    mob = rng.choice(["138", "139", "186", "150", "177", "199"]) + _d(rng, 8)
+    loc8 = _d(rng, 8, "2345678")
+    return [
+        ("mobile plain", mob),
+        ("mobile dashes", f"{mob[:3]}-{mob[3:7]}-{mob[7:]}"),
+        ("mobile +86", f"+86 {mob}"),
+        ("mobile +86 dashes", f"+86-{mob[:3]}-{mob[3:7]}-{mob[7:]}"),
+        ("mobile 0086", f"0086{mob}"),
+        ("mobile (+86)", f"(+86){mob}"),
+        ("landline 010", f"010-{loc8}"),
+        ("landline (0571)", f"(0571){loc8}"),
+        ("landline spaces", f"0755 {loc8[:4]} {loc8[4:]}"),
+        ("landline ext", f"021-{loc8}转{_d(rng, 3)}"),
+        ("landline ext.", f"0755-{loc8[:4]}-{loc8[4:]} ext {_d(rng, 2)}"),
+        ("landline +86", f"+86 10 {loc8[:4]} {loc8[4:]}"),
+        ("local, context", f"电话：{loc8[:4]} {loc8[4:]}"),
+        ("400", f"400-{_d(rng, 3)}-{_d(rng, 4)}"),
+        ("800", f"800 {_d(rng, 3)} {_d(rng, 4)}"),
+        ("+852 mobile", f"+852 {_d(rng, 4, '569')} {_d(rng, 4)}"),
+        ("+852 landline", f"+852-{_d(rng, 4, '23')}-{_d(rng, 4)}"),
+        ("(852)", f"(852) {_d(rng, 4, '69')} {_d(rng, 4)}"),
+        ("+853", f"+853 {_d(rng, 4, '6')} {_d(rng, 4)}"),
+        ("+886 mobile", f"+886 9{_d(rng, 2)} {_d(rng, 3)} {_d(rng, 3)}"),
+        ("+886 landline", f"+886-2-{_d(rng, 4)}-{_d(rng, 4)}"),
+        ("+65", f"+65 {_d(rng, 4, '689')} {_d(rng, 4)}"),
+        ("+60 mobile", f"+60 1{_d(rng, 1, '2345679')}-{_d(rng, 3)} {_d(rng, 4)}"),
+        ("+60 landline", f"+60 3-{_d(rng, 4)} {_d(rng, 4)}"),
+        ("+81", f"+81 90-{_d(rng, 4)}-{_d(rng, 4)}"),
+        ("+82", f"+82 10-{_d(rng, 4)}-{_d(rng, 4)}"),
+        ("+61", f"+61 4{_d(rng, 2)} {_d(rng, 3)} {_d(rng, 3)}"),
+        ("+1", f"+1 {_d(rng, 3, '2345')} 555 {_d(rng, 4)}"),
+    ]
+
+
+def phone_set(
+    sentences: list[str], per_format: int
+) -> tuple[list[str], list[set[tuple[int, int]]]]:
+    """Every format ``per_format`` times in CLUENER train sentences, plus as many clean ones."""
+    rng = random.Random(20261129)
+    leads = ["", "", "电话", "联系方式：", "手机 ", "call ", "QQ/电话 ", "客服热线"]
+    texts: list[str] = []
+    gold: list[set[tuple[int, int]]] = []
+    n_formats = len(phone_formats(rng))
+    for k in range(n_formats * per_format):
+        name, number = phone_formats(rng)[k % n_formats]
+        sentence = rng.choice(sentences)
+        cut = rng.randint(0, len(sentence))
+        before, after = sentence[:cut], sentence[cut:]
+        if before and before[-1].isascii() and before[-1].isalnum():
+            before += " "
+        if after and after[0].isascii() and after[0].isalnum():
+            after = " " + after
+        if name == "local, context":
+            head = before
+            number_start = len(head) + len("电话：")
+            text = head + number + after
+            gold.append({(number_start, len(head) + len(number))})
+        else:
+            head = before + rng.choice(leads)
+            text = head + number + after
+            gold.append({(len(head), len(head) + len(number))})
+        texts.append(text)
+    clean = rng.sample(sentences, n_formats * per_format)
+    return texts + clean, gold + [set() for _ in clean]
+
+
+def _span_scores(
+    preds: list[set[tuple[int, int]]], gold: list[set[tuple[int, int]]]
+) -> dict[str, float]:
+    tp = fp = fn = ov = pov = npred = 0
+    for p, g in zip(preds, gold, strict=True):
+        tp += len(p & g)
+        fp += len(p - g)
+        fn += len(g - p)
+        ov += sum(any(ps < ge and gs < pe for ps, pe in p) for gs, ge in g)
+        pov += sum(any(ps < ge and gs < pe for gs, ge in g) for ps, pe in p)
+        npred += len(p)
+    pe, re_, fe = prf(tp, fp, fn)
+    po = pov / npred if npred else 0.0
+    ro = ov / (tp + fn) if tp + fn else 0.0
+    fo = 2 * po * ro / (po + ro) if po + ro else 0.0
+    return {
+        "p_exact": pe,
+        "r_exact": re_,
+        "f1_exact": fe,
+        "p_overlap": po,
+        "r_overlap": ro,
+        "f1_overlap": fo,
+    }
+
+
+def metrics(dev: list[dict], sentences: list[str], per_format: int) -> dict[str, object]:  # type: ignore[type-arg]
+    """Accuracy and speed of whatever ``privacy_profile`` is importable (run in a subprocess
+    with the previous checkout on the path for the side-by-side table)."""
+    out: dict[str, object] = {}
+    t0 = time.perf_counter()
+    scanner = PiiScanner(ScanConfig())
+    out["load_s"] = time.perf_counter() - t0
+    texts = [r["text"] for r in dev]
+    scanner.scan_texts(texts[:20])  # warm up (lazy tables)
+    # one pass each (a second would hit the previous scanner's module-level jieba cache);
+    # wall clock and this process's CPU time (less sensitive to the machine's load)
+    t0, c0 = time.perf_counter(), time.process_time()
+    found = scanner.scan_texts(texts)
+    out["texts_per_s_all"] = len(texts) / (time.perf_counter() - t0)
+    out["texts_per_cpu_s_all"] = len(texts) / (time.process_time() - c0)
+    entities = scanner.entities
+    structured = PiiScanner(
+        ScanConfig(
+            entities=tuple(e for e in entities if e not in ("CN_PERSON", "CN_ADDRESS", "CN_PLACE"))
+        )
+    )
+    structured.scan_texts(texts[:20])
+    t0, c0 = time.perf_counter(), time.process_time()
+    for _ in range(5):
+        structured.scan_texts(texts)
+    out["texts_per_s_structured"] = 5 * len(texts) / (time.perf_counter() - t0)
+    out["texts_per_cpu_s_structured"] = 5 * len(texts) / (time.process_time() - c0)
+    names_free = [not r["label"].get("name") for r in dev]
+    addr_free = [not r["label"].get("address") for r in dev]
+    for label, types in (
+        ("name", {"CN_PERSON"}),
+        ("address", {"CN_ADDRESS"}),
+    ):
+        gold = [
+            {(s, e + 1) for sp in r["label"].get(label, {}).values() for s, e in sp} for r in dev
+        ]
+        preds = [{(f.start, f.end) for f in fs if f.entity_type in types} for fs in found]
+        out[label] = _span_scores(preds, gold)
+        free = names_free if label == "name" else addr_free
+        out[label]["altered"] = sum(bool(p) for p, fr in zip(preds, free, strict=True) if fr) / sum(
+            free
+        )  # type: ignore[index]
+    if "thresholds" in getattr(ScanConfig, "__dataclass_fields__", {}):
+        for thr in (0.7, 0.9):  # CN_PERSON alone at a higher threshold (policy: thresholds)
+            cfg = ScanConfig(entities=("CN_PERSON",), thresholds={"CN_PERSON": thr})
+            fs_thr = PiiScanner(cfg).scan_texts(texts)
+            gold = [
+                {(s, e + 1) for sp in r["label"].get("name", {}).values() for s, e in sp}
+                for r in dev
+            ]
+            preds = [{(f.start, f.end) for f in fs} for fs in fs_thr]
+            key = f"name (threshold {thr})"
+            out[key] = _span_scores(preds, gold)
+            out[key]["altered"] = sum(
+                bool(p) for p, fr in zip(preds, names_free, strict=True) if fr
+            ) / sum(names_free)  # type: ignore[index]
+    try:
+        places = PiiScanner(ScanConfig(entities=("CN_ADDRESS", "CN_PLACE"))).scan_texts(texts)
+        gold = [
+            {(s, e + 1) for sp in r["label"].get("address", {}).values() for s, e in sp}
+            for r in dev
+        ]
+        preds = [{(f.start, f.end) for f in fs} for fs in places]
+        out["address+place"] = _span_scores(preds, gold)
+        out["address+place"]["altered"] = sum(
+            bool(p) for p, fr in zip(preds, addr_free, strict=True) if fr
+        ) / sum(addr_free)  # type: ignore[index]
+    except Exception:  # the previous scanner has no CN_PLACE
+        pass
+    free_all = [not r["label"].get("name") and not r["label"].get("address") for r in dev]
+    out["altered_any_free"] = sum(
+        bool(fs) for fs, fr in zip(found, free_all, strict=True) if fr
+    ) / sum(free_all)
+    ptexts, pgold = phone_set(sentences, per_format)
+    pfound = scanner.scan_texts(ptexts)
+    preds = [{(f.start, f.end) for f in fs if f.entity_type in PHONE_TYPES} for fs in pfound]
+    out["phone"] = _span_scores(preds, pgold)
+    out["phone_as_qq"] = sum(f.entity_type == "QQ_NUMBER" for fs in pfound for f in fs)
+    per: dict[str, list[int]] = {}
+    names = [n for n, _ in phone_formats(random.Random(0))]
+    for k, (p, g) in enumerate(zip(preds, pgold, strict=True)):
+        if g:
+            hit = per.setdefault(names[k % len(names)], [0, 0])
+            hit[0] += bool(p & g)
+            hit[1] += 1
+    out["phone_per_format"] = {n: h[0] / h[1] for n, h in per.items()}
+    return out
+
+
+def presidio_metrics(dev: list[dict], sentences: list[str], per_format: int) -> dict[str, object]:  # type: ignore[type-arg]
+    """Presidio's built-in recognizers (offline, no_op NLP engine; no Chinese names/addresses)."""
+    analyzer = presidio_default()
+    logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
+    out: dict[str, object] = {}
+    ptexts, pgold = phone_set(sentences, per_format)
+    t0 = time.perf_counter()
+    res = [analyzer.analyze(t, language="en") for t in ptexts]
+    out["texts_per_s_phones"] = len(ptexts) / (time.perf_counter() - t0)
+    preds = [{(r.start, r.end) for r in rs if r.entity_type == "PHONE_NUMBER"} for rs in res]
+    out["phone"] = _span_scores(preds, pgold)
+    texts = [r["text"] for r in dev]
+    t0, c0 = time.perf_counter(), time.process_time()
+    for t in texts:
+        analyzer.analyze(t, language="en")
+    out["texts_per_s_all"] = len(texts) / (time.perf_counter() - t0)
+    out["texts_per_cpu_s_all"] = len(texts) / (time.process_time() - c0)
+    return out
+
+
+def side_by_side(previous: Path | None, per_format: int) -> None:
+    import subprocess
+
+    dev = load_cluener("dev.jsonl")
+    sentences = [r["text"] for r in load_cluener("train.jsonl")]
+    runs: dict[str, dict] = {}  # type: ignore[type-arg]
+    if previous is not None:
+        env = {**os.environ, "PYTHONPATH": str(previous)}
+        cmd = [
+            sys.executable,
+            "-W",
+            "ignore",
+            __file__,
+            "--metrics-json",
+            "--per-format",
+            str(per_format),
+        ]
+        got = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
+        runs["previous scanner"] = json.loads(got.stdout.strip().splitlines()[-1])
+    probe = (
+        "import json, os, time\n"
+        "def rss():\n"
+        "    with open('/proc/self/statm') as fh:\n"
+        "        return int(fh.read().split()[1]) * os.sysconf('SC_PAGE_SIZE') / 2**20\n"
+        "from privacy_profile.pii.lac import LacTagger\n"
+        "b = rss(); t = time.perf_counter(); tg = LacTagger(); s = time.perf_counter() - t\n"
+        f"tg.tag([json.loads(x)['text'] for x in open({str(DATA / 'cluener2020' / 'dev.jsonl')!r})])\n"
+        "print(f'LAC model alone (fresh process): load {s:.2f} s, resident memory +{rss() - b:.0f} MB "
+        "after tagging CLUENER dev')\n"
+    )
+    model_note = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    runs["new scanner"] = metrics(dev, sentences, per_format)
+    runs["Presidio built-ins"] = presidio_metrics(dev, sentences, per_format)
+    print(
+        f"\n### Side by side (CLUENER dev {len(dev)} sentences; phones: {per_format} per format x 28 formats + as many clean sentences)\n"
+    )
+    print(
+        "| system | type | P exact | R exact | F1 exact | P overlap | R overlap | F1 overlap | altered |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for system, m in runs.items():
+        for kind in (
+            "name",
+            "name (threshold 0.7)",
+            "name (threshold 0.9)",
+            "address",
+            "address+place",
+            "phone",
+        ):
+            if kind not in m:
+                continue
+            v = m[kind]
+            alt = f"{v['altered']:.3f}" if "altered" in v else "-"
+            print(
+                f"| {system} | {kind} | {v['p_exact']:.3f} | {v['r_exact']:.3f} | {v['f1_exact']:.3f} | {v['p_overlap']:.3f} | {v['r_overlap']:.3f} | {v['f1_overlap']:.3f} | {alt} |"
+            )
+    print(
+        "\n| system | all entities, texts/s: wall / per CPU second | structured only: wall / per CPU second | scanner build s |"
+    )
+    print("|---|---|---|---|")
+    for system, m in runs.items():
+        struct = (
+            f"{m['texts_per_s_structured']:,.0f} / {m['texts_per_cpu_s_structured']:,.0f}"
+            if "texts_per_s_structured" in m
+            else "-"
+        )
+        build = f"{m['load_s']:.2f}" if "load_s" in m else "-"
+        print(
+            f"| {system} | {m['texts_per_s_all']:,.0f} / {m['texts_per_cpu_s_all']:,.0f} | {struct} | {build} |"
+        )
+    for system, m in runs.items():
+        if "phone_per_format" in m:
+            missed = {k: round(v, 2) for k, v in m["phone_per_format"].items() if v < 1}
+            print(
+                f"\n{system}: phone recall below 1 by format: {missed}; phones taken as QQ: {m['phone_as_qq']}; name/address-free sentences with any finding: {m['altered_any_free']:.3f}"
+            )
+    print(f"\n{model_note}")
+    print(f"\nload averages (1, 5, 15 min): {os.getloadavg()}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
+    ap.add_argument("--side-by-side", action="store_true", help="previous vs new vs Presidio")
+    ap.add_argument("--previous", type=Path, default=None, help="checkout of the previous scanner")
+    ap.add_argument("--per-format", type=int, default=40)
+    ap.add_argument("--metrics-json", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--per-entity", type=int, default=500)
     ap.add_argument("--rows", type=int, default=250_000)
     ap.add_argument("--structured-rows", type=int, default=None)
@@ -285,6 +581,14 @@ def main() -> int:
     if not DATA.is_dir():
         print(f"shared data absent at {DATA}", file=sys.stderr)
         return 2
+    if args.metrics_json:
+        dev = load_cluener("dev.jsonl")
+        sentences = [r["text"] for r in load_cluener("train.jsonl")]
+        print(json.dumps(metrics(dev, sentences, args.per_format)))
+        return 0
+    if args.side_by_side:
+        side_by_side(args.previous, args.per_format)
+        return 0
     dev = load_cluener("dev.jsonl")
     sentences = [r["text"] for r in load_cluener("train.jsonl")]
     scanner = PiiScanner()

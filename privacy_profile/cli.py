@@ -23,6 +23,7 @@ from privacy_profile.policy.loader import LoadedPolicy, load_policy_file
 if TYPE_CHECKING:
     from privacy_profile.engine import Release
     from privacy_profile.ingest import KeyRing
+    from privacy_profile.rights import RightsRequest, SuppressionList
 from privacy_profile.policy.schema import policy_schema_text
 
 __all__ = ["app", "main"]
@@ -149,6 +150,12 @@ def audit_verify(
     pii_scan: Annotated[
         bool, typer.Option("--pii-scan/--no-pii-scan", help="Re-scan the outputs for PII.")
     ] = True,
+    rights_register: Annotated[
+        Path | None,
+        typer.Option(
+            "--rights-register", help="Also check this rights register against the run log."
+        ),
+    ] = None,
 ) -> None:
     """Check a run's hash chain, output hashes, ledger charges and a re-scan of its outputs."""
     from privacy_profile.lineage.audit import verify_run
@@ -162,6 +169,11 @@ def audit_verify(
         lambda: verify_run(run_dir, run_log_path=runlog, ledger_path=ledger, scanner=scanner)
     )
     out.print(report.summary())
+    if rights_register is not None:
+        from privacy_profile.lineage.audit import verify_rights_register
+
+        n = _run(lambda: verify_rights_register(rights_register, report.run_log))
+        out.print(f"  rights register {rights_register}: {n} request(s) match the run log")
 
 
 @lineage_app.command("doc")
@@ -190,6 +202,14 @@ def _keys(loaded: LoadedPolicy, dev_keys: bool) -> KeyRing:
         )
         return KeyRing.development(loaded.policy)
     return KeyRing.from_policy(loaded.policy, policy_dir=loaded.path.parent)
+
+
+def _suppression(path: Path | None, loaded: LoadedPolicy) -> SuppressionList | None:
+    if path is None:
+        return None
+    from privacy_profile.rights import load_suppression
+
+    return _run(lambda: load_suppression(path, loaded.policy))
 
 
 def _progress() -> tuple[Progress, Callable[[str, str], None]]:
@@ -246,11 +266,25 @@ def _summary(release: Release) -> Table:
     return table
 
 
+def _print_summary(release: Release) -> None:
+    out.print(_summary(release))
+    for note in release.notes:  # unwrapped: each note is one line
+        out.print(f"note: {note}", soft_wrap=True)
+
+
 PolicyOption = Annotated[Path, typer.Option("--policy", help="The policy YAML file.")]
 PurposeOption = Annotated[str, typer.Option("--purpose", help="The run's purpose (a data use).")]
 InputOption = Annotated[Path, typer.Option("--input", help="Folder with one file per table.")]
 DevKeysOption = Annotated[
     bool, typer.Option("--dev-keys", help="Use in-memory development keys (demo only).")
+]
+RightsRegisterOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--rights-register",
+        help="The rights register: erased and opted-out subjects are suppressed before "
+        "anything else, corrections merged (see docs/rights.md).",
+    ),
 ]
 
 
@@ -261,6 +295,7 @@ def sanitize_cmd(
     input_dir: InputOption,
     out_dir: Annotated[Path, typer.Option("--out", help="Where the Parquet tables are written.")],
     dev_keys: DevKeysOption = False,
+    rights_register: RightsRegisterOption = None,
 ) -> None:
     """Validate, consent-gate, pseudonymize and generalize the inputs; write Parquet atomically."""
     from privacy_profile.ingest import sanitize_to_dir
@@ -268,9 +303,16 @@ def sanitize_cmd(
 
     loaded = _run(lambda: load_policy_file(policy))
     keys = _run(lambda: _keys(loaded, dev_keys))
+    suppression = _suppression(rights_register, loaded)
     res = _run(
         lambda: sanitize_to_dir(
-            input_dir, loaded, purpose, keys, out_dir, scanner=scanner_for(loaded.policy)
+            input_dir,
+            loaded,
+            purpose,
+            keys,
+            out_dir,
+            scanner=scanner_for(loaded.policy),
+            suppression=suppression,
         )
     )
     for t in res.result.report.tables.values():
@@ -296,6 +338,7 @@ def run_cmd(
         ),
     ],
     dev_keys: DevKeysOption = False,
+    rights_register: RightsRegisterOption = None,
     engine: Annotated[
         str,
         typer.Option(
@@ -314,14 +357,22 @@ def run_cmd(
         ),
     ] = None,
 ) -> None:
-    """Sanitize, build DP segments and personas, release them through the guard, with lineage."""
+    """Sanitize, build DP segments and personas, release them through the guard, with lineage.
+
+    Lineage events are also sent to a lineage server when openlineage-python's standard
+    settings name one (OPENLINEAGE_URL, OPENLINEAGE_CONFIG or openlineage.yml); a failed send
+    never fails the run.
+    """
     from privacy_profile.dp.policy_ledger import open_ledger
     from privacy_profile.engine import sanitize_then_segment
+    from privacy_profile.lineage.transport import sender_from_environment
     from privacy_profile.pii.for_policy import scanner_for
     from privacy_profile.spark.session import ingest_backend
 
     loaded = _run(lambda: load_policy_file(policy))
     keys = _run(lambda: _keys(loaded, dev_keys))
+    sender = _run(sender_from_environment)  # OpenLineage settings, when any are configured
+    suppression = _suppression(rights_register, loaded)
     backend = _run(lambda: ingest_backend(engine, spark_master))
     progress, on_stage = _progress()
     with _run(lambda: open_ledger(ledger, loaded.policy)) as book, progress:
@@ -335,10 +386,12 @@ def run_cmd(
                 out_dir,
                 scanner=scanner_for(loaded.policy),
                 progress=on_stage,
+                lineage_sender=sender,
+                suppression=suppression,
                 backend=backend,
             )
         )
-    out.print(_summary(release))
+    _print_summary(release)
 
 
 @app.command("demo")
@@ -366,7 +419,7 @@ def demo_cmd(
             lambda: run_demo(out_dir, policy_file, n_users=users, seed=seed, progress=on_stage)
         )
     out.print(f"generated {sum(result.rows.values())} rows under {result.input_dir}")
-    out.print(_summary(result.release))
+    _print_summary(result.release)
     out.print(f"report: {result.release.lineage_html}")
 
 
@@ -393,7 +446,9 @@ def init_cmd(
     out.print(f"wrote {out_file}: review every `# review:` comment, then `policy validate` it")
 
 
-budget_app = typer.Typer(help="Inspect the privacy-budget ledger.", no_args_is_help=True)
+budget_app = typer.Typer(
+    help="Inspect the privacy-budget ledger and plan refreshes.", no_args_is_help=True
+)
 app.add_typer(budget_app, name="budget")
 
 
@@ -408,6 +463,160 @@ def budget_show(
     loaded = _run(lambda: load_policy_file(policy))
     status = _run(lambda: budget_status(ledger, loaded.policy))
     out.print(status)
+
+
+@budget_app.command("plan")
+def budget_plan(
+    policy: PolicyOption,
+    cadence: Annotated[
+        str, typer.Option("--cadence", help="How often segments are refreshed: daily or weekly.")
+    ] = "daily",
+) -> None:
+    """Show how much each refresh may spend so the budget lasts its window, and the expected
+    noise of each release, under pure epsilon and under zCDP (nothing is charged)."""
+    from privacy_profile.dp.policy_plan import plan_policy_refreshes
+
+    if cadence not in ("daily", "weekly"):
+        err.print("[bold red]error:[/] --cadence must be daily or weekly", markup=True)
+        raise typer.Exit(2)
+    loaded = _run(lambda: load_policy_file(policy))
+    plan = _run(lambda: plan_policy_refreshes(loaded.policy, cadence))
+    out.print(plan.render(), markup=False)
+
+
+rights_app = typer.Typer(
+    help="Individuals' rights requests: access, erasure, correction, opt-out (docs/rights.md).",
+    no_args_is_help=True,
+)
+app.add_typer(rights_app, name="rights")
+RegisterOption = Annotated[
+    Path, typer.Option("--register", help="The rights register (SQLite, created with mode 0600).")
+]
+RunLogOption = Annotated[
+    Path,
+    typer.Option("--runlog", help="The hash-chained run log the steps are appended to."),
+]
+
+
+def _subject_id(value: str) -> str:
+    """``-`` reads the raw id from stdin (keeps it out of the shell history)."""
+    return sys.stdin.readline().rstrip("\n") if value == "-" else value
+
+
+def _corrections(values: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for v in values:
+        key, sep, value = v.partition("=")
+        if not sep:
+            err.print(f"[bold red]error:[/] --set {v!r}: expected TABLE.COLUMN=VALUE", markup=True)
+            raise typer.Exit(2)
+        out[key.strip()] = value
+    return out
+
+
+@rights_app.command("submit")
+def rights_submit(
+    kind: Annotated[str, typer.Argument(help="access, erase, correct or opt-out.")],
+    subject_id: Annotated[
+        str,
+        typer.Option("--subject-id", help="The subject's raw id ('-' reads it from stdin)."),
+    ],
+    policy: PolicyOption,
+    register: RegisterOption,
+    runlog: RunLogOption,
+    purpose: Annotated[
+        str, typer.Option("--purpose", help="A data use of the policy, or 'all'.")
+    ] = "all",
+    scope: Annotated[
+        str | None,
+        typer.Option("--scope", help="opt-out only: activation (default) or profiling."),
+    ] = None,
+    set_values: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="correct only: TABLE.COLUMN=VALUE (repeatable)."),
+    ] = None,
+    dev_keys: DevKeysOption = False,
+) -> None:
+    """Record a request (received now, due after rights.deadline_days); the raw id is not stored."""
+    from privacy_profile.lineage.runlog import RunLog
+    from privacy_profile.rights import RightsRegister
+
+    loaded = _run(lambda: load_policy_file(policy))
+    keys = _run(lambda: _keys(loaded, dev_keys))
+    raw = _subject_id(subject_id)
+    fixes = _corrections(set_values or [])
+
+    def submit() -> RightsRequest:
+        with RightsRegister(register, loaded.policy, run_log=RunLog(runlog)) as reg:
+            return reg.submit(
+                kind, raw, keys, purpose=purpose, scope=scope, corrections=fixes or None
+            )
+
+    req = _run(submit)
+    out.print(f"request {req.request_id} ({req.kind.value}) received, due {req.due:%Y-%m-%d}")
+
+
+@rights_app.command("process")
+def rights_process(
+    request_id: Annotated[str, typer.Argument(help="The request id `rights submit` printed.")],
+    policy: PolicyOption,
+    register: RegisterOption,
+    runlog: RunLogOption,
+    store: Annotated[
+        list[Path] | None,
+        typer.Option("--store", help="A sanitized store (`sanitize --out`); repeatable."),
+    ] = None,
+    runs: Annotated[
+        list[Path] | None,
+        typer.Option("--runs", help="A runs folder (out/runs) or run folder; repeatable."),
+    ] = None,
+    export: Annotated[
+        Path | None,
+        typer.Option("--export", help="access only: the folder the export is written to."),
+    ] = None,
+) -> None:
+    """Carry out a request (access export, erasure, opt-out, correction) and complete it."""
+    from privacy_profile.lineage.runlog import RunLog
+    from privacy_profile.rights import Outcome, RightsRegister, process_request
+
+    loaded = _run(lambda: load_policy_file(policy))
+
+    def process() -> Outcome:
+        reg = RightsRegister(register, loaded.policy, run_log=RunLog(runlog), create=False)
+        with reg:
+            return process_request(
+                reg, request_id, stores=store or [], runs=runs or [], export_dir=export
+            )
+
+    out.print(_run(process).describe())
+
+
+@rights_app.command("status")
+def rights_status(
+    policy: PolicyOption,
+    register: RegisterOption,
+    subject_id: Annotated[
+        str | None,
+        typer.Option(
+            "--subject-id", help="Only this subject's requests (keyed look-up; '-' reads stdin)."
+        ),
+    ] = None,
+    dev_keys: DevKeysOption = False,
+) -> None:
+    """List the requests: overdue first, then open, then completed."""
+    from privacy_profile.rights import RightsRegister, format_status
+
+    loaded = _run(lambda: load_policy_file(policy))
+    keys = None if subject_id is None else _run(lambda: _keys(loaded, dev_keys))
+    raw = None if subject_id is None else _subject_id(subject_id)
+
+    def status() -> str:
+        with RightsRegister(register, loaded.policy, create=False) as reg:
+            if raw is None or keys is None:
+                return format_status(reg.requests(), reg.now())
+            return format_status(reg.find(raw, keys), reg.now())
+
+    out.print(_run(status))
 
 
 def main() -> None:

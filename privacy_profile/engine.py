@@ -36,11 +36,13 @@ from privacy_profile.ingest.backend import IngestBackend
 from privacy_profile.ingest.report import IngestReport
 from privacy_profile.ingest.scan import TextScanner
 from privacy_profile.ingest.sources import InputsLike, PolicyLike, normalize_run_args
+from privacy_profile.ingest.suppress import Suppression
 from privacy_profile.lineage.guard import ReleaseGuard
 from privacy_profile.lineage.recorder import LineageRecorder, new_run_id
 from privacy_profile.lineage.report import render_lineage_doc
 from privacy_profile.lineage.run_record import input_datasets, output_datasets, privacy_facet
 from privacy_profile.lineage.runlog import RunLog
+from privacy_profile.lineage.transport import LineageSender
 from privacy_profile.policy.model import Drop, Policy, Pseudonymize, Tokenize
 from privacy_profile.segments import (
     FLAGS_TABLE,
@@ -57,8 +59,6 @@ STAGES = ("sanitize", "segment", "release", "lineage")
 
 ProgressCallback = Callable[[str, str], None]
 """Called as ``progress(stage, "start" | "done")``."""
-
-JOB_NAMESPACE = "privacy_profile"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -185,6 +185,8 @@ def sanitize_then_segment(
     now: dt.datetime | None = None,
     run_id: str | None = None,
     progress: ProgressCallback | None = None,
+    lineage_sender: LineageSender | None = None,
+    suppression: Suppression | None = None,
     backend: IngestBackend | None = None,
 ) -> Release:
     """Sanitize the raw inputs, build DP segments and personas, and release them with lineage.
@@ -194,8 +196,13 @@ def sanitize_then_segment(
     ``keys`` a :class:`~privacy_profile.ingest.KeyRing`; ``ledger`` the budget ledger charged
     before any noisy value exists; ``scanner`` the PII scanner for free text (without one,
     free-text columns are dropped); ``rng`` the DP random generator (secure by default);
-    ``backend`` runs ingestion's per-chunk stages (pandas here by default;
-    :class:`privacy_profile.spark.SparkBackend` on Spark); the lineage records which.
+    ``lineage_sender`` also delivers each lineage event to a lineage server (see
+    :func:`~privacy_profile.lineage.transport.sender_from_environment`); what it delivered is
+    in the release's notes, and a failed delivery never fails the run;
+    ``suppression`` the rights register's snapshot (``RightsRegister.suppression()``), applied
+    by ingestion before anything else; ``backend`` runs ingestion's per-chunk stages (pandas
+    here by default; :class:`privacy_profile.spark.SparkBackend` on Spark); the lineage
+    records which.
 
     On any error the lineage records a FAIL event, nothing is released, and the error is
     re-raised (a :class:`~privacy_profile.errors.PrivacyProfileError` for user errors).
@@ -227,10 +234,11 @@ def sanitize_then_segment(
     )
     recorder = LineageRecorder(
         run_dir,
-        job_namespace=JOB_NAMESPACE,
+        job_namespace=pol.lineage_namespace,
         job_name=f"{pol.name}.sanitize_then_segment",
         run_log=log,
         checker=guard,
+        sender=lineage_sender,
     )
     seconds: dict[str, float] = {}
 
@@ -260,9 +268,11 @@ def sanitize_then_segment(
                 now=run_now,
                 scanner=scanner,
                 identifiers=identifiers,
+                suppression=suppression,
                 backend=backend,
             )
             guard.remember_pseudonyms(_pseudonym_values(pol, result))
+        columns = _feature_columns(pol)
         with stage("segment"):
             seg = build_segments(
                 _segment_tables(pol, result),
@@ -275,7 +285,7 @@ def sanitize_then_segment(
                 rng=rng,
                 purpose=purpose,
                 tokenizer=_tokenizer(result),
-                columns=_feature_columns(pol),
+                columns=columns,
             )
         with stage("release"):
             marketing = guard.release(
@@ -297,13 +307,23 @@ def sanitize_then_segment(
                 ledger=ledger,
                 run_id=run_id,
             )
-            outputs, lineage = output_datasets(run_dir, seg, pol, source)
+            outputs, lineage = output_datasets(
+                seg,
+                pol,
+                source,
+                columns=columns,
+                marketing_files=marketing,
+                activation_files=activation,
+            )
             recorder.complete(outputs, lineage, facet)
             md, html = render_lineage_doc(recorder.events_path, run_dir / "lineage")
     except BaseException as e:
         if not recorder.finished:
             recorder.fail(e)
+        if lineage_sender is not None:
+            lineage_sender.close()  # the sender logs what it could not deliver
         raise
+    delivery = () if lineage_sender is None else (lineage_sender.close().describe(),)
     return Release(
         run_id=run_id,
         run_dir=run_dir,
@@ -324,7 +344,7 @@ def sanitize_then_segment(
         budget_remaining=ledger.remaining(),
         development_keys=keys.is_development,
         stage_seconds=dict(seconds),
-        notes=tuple(seg.notes),
+        notes=(*seg.notes, *delivery),
     )
 
 

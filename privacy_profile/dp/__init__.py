@@ -20,6 +20,8 @@ from privacy_profile.dp.ledger import (
     Charge,
     ChargeRequest,
     WindowKind,
+    ZcdpChargeRequest,
+    read_charges,
 )
 from privacy_profile.dp.mechanisms import MechanismRecord, noise_scale
 from privacy_profile.dp.model import (
@@ -57,6 +59,7 @@ __all__ = [
     "QuantileResult",
     "Released",
     "WindowKind",
+    "ZcdpChargeRequest",
     "bound_contributions",
     "dp_aggregate",
     "dp_count",
@@ -67,4 +70,5 @@ __all__ = [
     "dp_top_k",
     "noise_scale",
     "plan_budget",
+    "read_charges",
 ]

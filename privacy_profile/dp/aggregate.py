@@ -12,10 +12,20 @@ How the budget is split (basic composition, recorded per part):
   ``max_groups * max_rows`` (only when a COUNT, SUM or MEAN is asked and ``max_rows > 1``;
   with one row per unit and group the distinct-unit count is reused, for free).
 * ``sum:<column>`` — the sum of values clamped to the policy bounds and *centred* on the middle
-  of the bounds, Laplace, sensitivity ``max_groups * max_rows * (upper - lower) / 2``.
+  of the bounds, rounded to a fixed-point grid (step 2^-20 of the half-range, a power of two),
+  discrete Laplace on the grid (float-safe), sensitivity
+  ``max_groups * max_rows * (upper - lower) / 2`` rounded up to the grid.
   SUM = centred sum + midpoint * count; MEAN = midpoint + centred sum / count (clamped).
 
 Everything is charged to the ledger in one transaction before the data is touched.
+
+Private selection takes its candidates only from the (unit, group) pairs that survive
+contribution bounding: a group that only a dropped contribution touched is not a candidate (its
+count is not "0 plus noise", it does not exist), so each unit makes at most
+``max_groups_contributed`` candidates and the selection threshold's delta holds.
+
+Released groups come out in a data-independent order: public groups in their declared order,
+privately selected groups sorted by key (never in order of first appearance in the input).
 """
 
 from __future__ import annotations
@@ -84,6 +94,14 @@ class _Part:
     scale: float
     bounds: Bounds | None = None
     column: str | None = None
+    step: float | None = None  # grid step of a discrete_laplace_grid part
+
+    @property
+    def noise_sd(self) -> float:
+        return _mech.noise_sd(self.mechanism, self.scale, step=self.step)
+
+    def halfwidth(self, level: float = _mech.INTERVAL_LEVEL) -> float:
+        return _mech.interval_halfwidth(self.mechanism, self.scale, level, step=self.step)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -136,6 +154,7 @@ def plan_budget(
     losses = loss.split([float(weights.get(n, 1.0)) for n in names], delta_to=0)
     parts: list[_Part] = []
     for name, part_loss in zip(names, losses, strict=True):
+        step = None
         if name == COUNT_PART:
             if not private:  # public groups: the delta is not used, so not charged
                 part_loss = PrivacyLoss(epsilon=part_loss.epsilon)
@@ -157,7 +176,10 @@ def plan_budget(
         else:
             col = name.split(":", 1)[1]
             b = sums[col]
-            mech, agg, sens = Mechanism.LAPLACE, Aggregation.SUM, float(k * m) * b.half_width
+            step = _mech.grid_step(b.half_width)
+            # sensitivity rounded up to the grid: k * m values of at most grid_units each
+            sens = float(k * m * _mech.grid_units(b.half_width, step)) * step
+            mech, agg = Mechanism.DISCRETE_LAPLACE_GRID, Aggregation.SUM
         scale = _mech.noise_scale(mech, loss=part_loss, sensitivity=sens)
         parts.append(
             _Part(
@@ -169,6 +191,7 @@ def plan_budget(
                 scale=scale,
                 bounds=b,
                 column=col,
+                step=step,
             )
         )
     threshold = None
@@ -182,14 +205,32 @@ def plan_budget(
 
 
 def _factorize(col: pd.Series[Any]) -> tuple[npt.NDArray[np.int64], list[Hashable]]:
+    """Codes in sorted order of the values (never in order of first appearance, which would
+    tie outputs and random choices to the input's row order); mixed types sort by text.
+
+    Factorizes unsorted, sorts only the uniques and remaps the codes with one lookup (cheaper
+    than pandas' ``sort=True`` on millions of rows)."""
     codes, uniques = pd.factorize(col, sort=False, use_na_sentinel=True)
-    return np.asarray(codes, dtype=np.int64), list(pd.Index(uniques).tolist())
+    index = pd.Index(uniques)
+    try:
+        order = np.asarray(index.argsort(), dtype=np.int64)
+    except TypeError:
+        order = np.asarray(
+            sorted(range(len(index)), key=lambda i: (type(index[i]).__name__, str(index[i]))),
+            dtype=np.int64,
+        )
+    rank = np.empty(len(order) + 1, dtype=np.int64)
+    rank[order] = np.arange(len(order), dtype=np.int64)
+    rank[-1] = -1  # the missing-value sentinel -1 maps to itself
+    out = rank[np.asarray(codes, dtype=np.int64)]
+    return out, list(index.take(order).tolist())
 
 
 def _group_codes(
     df: pd.DataFrame, by: Sequence[str]
 ) -> tuple[npt.NDArray[np.int64], list[tuple[Hashable, ...]]]:
-    """Dense group codes per row (-1 when a key is missing) and the key of each code."""
+    """Dense group codes per row (-1 when a key is missing) and the key of each code; codes
+    follow the lexicographic order of the keys (each column sorted, see :func:`_factorize`)."""
     code = np.zeros(len(df), dtype=np.int64)
     missing = np.zeros(len(df), dtype=bool)
     uniques_per_col: list[list[Hashable]] = []
@@ -245,16 +286,17 @@ def dp_aggregate(
     ledger: BudgetLedger,
     run_id: str,
     groups: PublicGroups | PrivateSelection,
-    threshold: int = 0,
+    threshold: int,
     rng: DPRandom | None = None,
     weights: Mapping[str, float] | None = None,
     label: str = "dp_aggregate",
 ) -> AggregateResult:
     """Grouped DP aggregation of ``df`` (see the module doc and docs/dp.md).
 
-    ``threshold`` is the minimum noisy distinct-unit count of a released group (applied on
-    noisy counts, after selection). ``weights`` reweights the budget parts (``privacy_id_count``,
-    ``count``, ``sum:<column>``); default equal. The distinct-unit count is always released.
+    ``threshold`` (required: no default) is the minimum noisy distinct-unit count of a
+    released group (applied on noisy counts, after selection; 0 releases every public group).
+    ``weights`` reweights the budget parts (``privacy_id_count``, ``count``, ``sum:<column>``);
+    default equal. The distinct-unit count is always released.
     """
     if isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 0:
         raise PrivacyParameterError("threshold must be a non-negative integer")
@@ -322,21 +364,22 @@ def dp_aggregate(
         rng=rng,
     )
 
-    # 4. true bounded statistics
+    # 4. true bounded statistics per output group
     true_stats: dict[str, npt.NDArray[Any]] = {}
     for p in plan.parts:
         if p.name == COUNT_PART:
-            true_stats[p.name] = np.bincount(bounded.pair_group, minlength=n_out)
+            true: npt.NDArray[Any] = np.bincount(bounded.pair_group, minlength=n_out)
         elif p.name == ROWS_PART:
-            true_stats[p.name] = np.bincount(
-                bounded.pair_group, weights=bounded.pair_rows, minlength=n_out
-            )
+            true = np.bincount(bounded.pair_group, weights=bounded.pair_rows, minlength=n_out)
         else:
-            if p.bounds is None or p.column is None:
+            if p.bounds is None or p.column is None or p.step is None:
                 raise PrivacyParameterError(f"budget part {p.name!r} has no column or bounds")
             v = np.clip(values[p.column][bounded.rows], p.bounds.lower, p.bounds.upper)
             v -= p.bounds.midpoint
-            true_stats[p.name] = np.bincount(bounded.row_group, weights=v, minlength=n_out)
+            units = _mech.to_grid(v, p.step, p.bounds.half_width)
+            # integer grid units: float64 sums are exact below 2^53
+            true = np.bincount(bounded.row_group, weights=units, minlength=n_out)
+        true_stats[p.name] = true
     return release_aggregates(
         plan,
         metrics,
@@ -364,16 +407,27 @@ def release_aggregates(
     label: str,
     charges: Sequence[Charge],
 ) -> AggregateResult:
-    """Steps 4-5 of :func:`dp_aggregate` on true bounded statistics (one array per budget part,
-    one entry per output group), whichever backend computed them: noise, then selection and
-    the threshold on noisy counts. The budget must already be charged (``charges``)."""
+    """The last steps of :func:`dp_aggregate` on true bounded statistics (per budget part, one
+    entry per output group; sums in integer grid units), whichever backend computed them:
+    candidates, noise, then selection and the threshold on noisy counts. The budget must
+    already be charged (``charges``)."""
     n_out = len(keys_out)
+    # candidates: public groups, or the groups of (unit, group) pairs kept by bounding
+    if public:
+        cand = np.arange(n_out, dtype=np.int64)
+    else:
+        cand = np.flatnonzero(np.asarray(true_stats[COUNT_PART]) > 0)
+    keys_cand = [keys_out[i] for i in cand.tolist()] if len(cand) != n_out else list(keys_out)
+
+    # 5. noise
     records: list[MechanismRecord] = []
     noisy: dict[str, npt.NDArray[Any]] = {}
     values_noised = n_out if public else None
     for p in plan.parts:
         true = np.asarray(true_stats[p.name])
-        noisy[p.name] = _mech.add_noise(true, p.mechanism, p.scale, rng)
+        if len(cand) != n_out:
+            true = true[cand]
+        noisy[p.name] = _mech.add_noise(true, p.mechanism, p.scale, rng, step=p.step)
         records.append(
             MechanismRecord(
                 label=f"{label}/{p.name}",
@@ -383,16 +437,17 @@ def release_aggregates(
                 delta=p.loss.delta,
                 sensitivity=p.sensitivity,
                 scale=p.scale,
-                noise_sd=_mech.noise_sd(p.mechanism, p.scale),
+                noise_sd=p.noise_sd,
                 values=values_noised,
+                granularity=p.step,
             )
         )
 
-    # 5. selection (private) and the aggregation threshold, both on noisy counts
+    # 6. selection (private) and the aggregation threshold, both on noisy counts
     ids = noisy[COUNT_PART]
     cut = max(plan.threshold or 0, threshold)
-    released = ids >= cut if (cut > 0) else np.ones(n_out, dtype=bool)
-    table = _table(plan, metrics, noisy, released, keys_out, by)
+    released = ids >= cut if (cut > 0) else np.ones(len(cand), dtype=bool)
+    table = _table(plan, metrics, noisy, released, keys_cand, by)
     return AggregateResult(
         table=table,
         records=tuple(records),
@@ -404,10 +459,10 @@ def release_aggregates(
 def _count_columns(
     name: str, part: _Part, value: npt.NDArray[Any]
 ) -> dict[str, npt.NDArray[Any] | float]:
-    h = _mech.interval_halfwidth(part.mechanism, part.scale)
+    h = part.halfwidth()
     return {
         name: value,
-        f"{name}_noise_sd": _mech.noise_sd(part.mechanism, part.scale),
+        f"{name}_noise_sd": part.noise_sd,
         f"{name}_low": value - h,
         f"{name}_high": value + h,
     }
@@ -446,10 +501,8 @@ def _table(
         sum_part = plan.part(f"sum:{spec.column}")
         s = noisy[sum_part.name][idx]
         mid, lo, hi = spec.bounds.midpoint, spec.bounds.lower, spec.bounds.upper
-        sd_s = _mech.noise_sd(sum_part.mechanism, sum_part.scale)
-        sd_c = _mech.noise_sd(rows_part.mechanism, rows_part.scale)
-        hs = _mech.interval_halfwidth(sum_part.mechanism, sum_part.scale, half_level)
-        hc = _mech.interval_halfwidth(rows_part.mechanism, rows_part.scale, half_level)
+        sd_s, sd_c = sum_part.noise_sd, rows_part.noise_sd
+        hs, hc = sum_part.halfwidth(half_level), rows_part.halfwidth(half_level)
         if spec.aggregation is Aggregation.SUM:
             total = s + mid * c
             h = hs + abs(mid) * hc

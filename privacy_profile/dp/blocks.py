@@ -81,6 +81,7 @@ def _single(
         ledger=ledger,
         run_id=run_id,
         groups=PublicGroups(keys=((0,),)),
+        threshold=0,  # one public statistic over everyone: nothing to suppress
         rng=rng,
         label=label,
     )
@@ -173,12 +174,13 @@ def dp_histogram(
     loss: PrivacyLoss,
     ledger: BudgetLedger,
     run_id: str,
-    threshold: int = 0,
+    threshold: int,
     rng: DPRandom | None = None,
     label: str = "dp_histogram",
 ) -> AggregateResult:
     """Distinct units per public category (each unit counted in at most
-    ``unit.max_groups_contributed`` categories). Column ``privacy_id_count`` holds the counts."""
+    ``unit.max_groups_contributed`` categories). Column ``privacy_id_count`` holds the counts.
+    ``threshold`` (required) is the minimum noisy count of a released category (0: all)."""
     return dp_aggregate(
         df,
         unit=unit,
@@ -204,11 +206,13 @@ def dp_top_k(
     loss: PrivacyLoss,
     ledger: BudgetLedger,
     run_id: str,
+    threshold: int,
     rng: DPRandom | None = None,
     label: str = "dp_top_k",
 ) -> AggregateResult:
     """The ``k`` categories with the largest noisy distinct-unit counts (post-processing of
-    :func:`dp_histogram`, so it costs exactly the histogram's loss)."""
+    :func:`dp_histogram`, so it costs exactly the histogram's loss; ties keep the declared
+    category order)."""
     res = dp_histogram(
         df,
         unit=unit,
@@ -217,6 +221,7 @@ def dp_top_k(
         loss=loss,
         ledger=ledger,
         run_id=run_id,
+        threshold=threshold,
         rng=rng,
         label=label,
     )

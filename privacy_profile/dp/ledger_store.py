@@ -43,7 +43,8 @@ CREATE TABLE IF NOT EXISTS charges (
     epsilon_units BIGINT NOT NULL,
     delta_units BIGINT NOT NULL,
     sensitivity DOUBLE PRECISION NOT NULL,
-    charged_at TEXT NOT NULL
+    charged_at TEXT NOT NULL,
+    rho_units BIGINT NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS charges_by_dataset_time ON charges(dataset, charged_at);
 CREATE INDEX IF NOT EXISTS charges_by_run ON charges(run_id)

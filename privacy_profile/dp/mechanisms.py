@@ -6,7 +6,15 @@ monkeypatch sees every call.
 
 * ``DISCRETE_LAPLACE`` (two-sided geometric) for integer counts: P(k) ∝ exp(-|k|/t),
   t = sensitivity / epsilon (L1 sensitivity). No floating-point Laplace on counts (Mironov 2012).
-* ``LAPLACE`` for sums: scale b = sensitivity / epsilon (L1 sensitivity).
+* ``DISCRETE_LAPLACE_GRID`` for real values (sums): each value is rounded to a fixed-point grid
+  of step g (a power of two, :func:`grid_step`, 2^-GRID_BITS of the value's half-range), the
+  integer grid units are summed exactly, integer discrete Laplace noise with t = (sensitivity /
+  g) / epsilon is added and the result is scaled back by g. The sensitivity is rounded *up* to
+  the grid (:func:`grid_units`), so the integer mechanism's guarantee is exact; outputs are
+  multiples of g, so the low-order bits of a float carry nothing (Mironov 2012). ``scale`` is
+  reported in value units (g * t).
+* ``LAPLACE``: the scale formula b = sensitivity / epsilon only; :func:`add_noise` refuses it
+  (no release draws floating-point Laplace noise).
 * ``GAUSSIAN`` (classic, epsilon < 1): sigma = sensitivity * sqrt(2 ln(1.25/delta)) / epsilon
   (L2 sensitivity).
 """
@@ -28,13 +36,18 @@ from privacy_profile.errors import PrivacyParameterError
 __all__ = [
     "MechanismRecord",
     "add_noise",
+    "grid_step",
+    "grid_units",
     "interval_halfwidth",
     "noise_scale",
     "noise_sd",
     "selection_threshold",
+    "to_grid",
 ]
 
 INTERVAL_LEVEL = 0.95
+GRID_BITS = 20  # grid step = 2^-20 of the half-range (about 1e-6 relative rounding per value)
+_ADDITIVE_LAPLACE = (Mechanism.DISCRETE_LAPLACE, Mechanism.DISCRETE_LAPLACE_GRID, Mechanism.LAPLACE)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -43,6 +56,7 @@ class MechanismRecord:
 
     ``scale`` is the mechanism's own parameter (t or b for Laplace kinds, sigma for Gaussian,
     0 for the exponential mechanism); ``noise_sd`` the standard deviation of one noise draw.
+    ``granularity`` is the grid step of a ``discrete_laplace_grid`` release (else None).
     ``values`` is how many values it noised (public: the number of candidate groups for public
     groups; for private selection it is not recorded, as it depends on the data).
     """
@@ -56,6 +70,7 @@ class MechanismRecord:
     scale: float
     noise_sd: float
     values: int | None = None
+    granularity: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -65,7 +80,7 @@ def noise_scale(mechanism: Mechanism, *, loss: PrivacyLoss, sensitivity: float) 
     """The noise scale of ``mechanism`` for ``loss`` and ``sensitivity`` (see module doc)."""
     if not (math.isfinite(sensitivity) and sensitivity > 0):
         raise PrivacyParameterError(f"sensitivity must be positive and finite, got {sensitivity}")
-    if mechanism in (Mechanism.DISCRETE_LAPLACE, Mechanism.LAPLACE):
+    if mechanism in _ADDITIVE_LAPLACE:
         return sensitivity / loss.epsilon
     if mechanism is Mechanism.GAUSSIAN:
         if loss.delta <= 0:
@@ -85,11 +100,44 @@ def _geometric_p(scale: float) -> float:
     return math.exp(-1.0 / scale)
 
 
-def noise_sd(mechanism: Mechanism, scale: float) -> float:
-    """Standard deviation of one draw of ``mechanism``'s noise at ``scale``."""
+def grid_step(half_width: float) -> float:
+    """The fixed-point grid step for values in [-half_width, half_width]: the power of two
+    2^j with 2^j <= half_width * 2^-GRID_BITS < 2^(j+1). Depends on the policy bounds only."""
+    if not (math.isfinite(half_width) and half_width > 0):
+        raise PrivacyParameterError(f"half-width must be positive and finite, got {half_width}")
+    _, e = math.frexp(half_width)  # half_width = f * 2^e, 0.5 <= f < 1
+    return math.ldexp(1.0, e - 1 - GRID_BITS)
+
+
+def grid_units(half_width: float, step: float) -> int:
+    """The largest |value| in [-half_width, half_width] in grid units, rounded up."""
+    return math.ceil(half_width / step)
+
+
+def to_grid(values: npt.NDArray[Any], step: float, half_width: float) -> npt.NDArray[np.int64]:
+    """``values`` (already within +-half_width) rounded to the nearest grid point, in integer
+    grid units, clamped to +-grid_units(half_width, step) (rounding never passes the bound)."""
+    cap = grid_units(half_width, step)
+    out: npt.NDArray[np.int64] = np.clip(np.rint(values / step), -cap, cap).astype(np.int64)
+    return out
+
+
+def _int_scale(scale: float, step: float | None) -> tuple[float, float]:
+    """(integer-unit scale, step) of a grid mechanism."""
+    if step is None or not (math.isfinite(step) and step > 0):
+        raise PrivacyParameterError("discrete_laplace_grid needs the grid step")
+    return scale / step, step
+
+
+def noise_sd(mechanism: Mechanism, scale: float, *, step: float | None = None) -> float:
+    """Standard deviation of one draw of ``mechanism``'s noise at ``scale`` (value units;
+    ``step``: the grid step of ``discrete_laplace_grid``)."""
     if mechanism is Mechanism.DISCRETE_LAPLACE:
         p = _geometric_p(scale)
         return math.sqrt(2.0 * p) / (1.0 - p)
+    if mechanism is Mechanism.DISCRETE_LAPLACE_GRID:
+        t, g = _int_scale(scale, step)
+        return g * noise_sd(Mechanism.DISCRETE_LAPLACE, t)
     if mechanism is Mechanism.LAPLACE:
         return math.sqrt(2.0) * scale
     if mechanism is Mechanism.GAUSSIAN:
@@ -97,9 +145,15 @@ def noise_sd(mechanism: Mechanism, scale: float) -> float:
     raise PrivacyParameterError(f"{mechanism.value} has no additive noise")
 
 
-def interval_halfwidth(mechanism: Mechanism, scale: float, level: float = INTERVAL_LEVEL) -> float:
+def interval_halfwidth(
+    mechanism: Mechanism,
+    scale: float,
+    level: float = INTERVAL_LEVEL,
+    *,
+    step: float | None = None,
+) -> float:
     """h such that P(|noise| <= h) >= level (exactly the smallest such integer for discrete
-    Laplace; exact for Laplace and Gaussian)."""
+    Laplace, the smallest such grid multiple on a grid; exact for Laplace and Gaussian)."""
     alpha = 1.0 - level
     if mechanism is Mechanism.DISCRETE_LAPLACE:
         # P(|Z| > q) = 2 p^(q+1) / (1 + p)
@@ -111,6 +165,9 @@ def interval_halfwidth(mechanism: Mechanism, scale: float, level: float = INTERV
         while q > 0 and 2.0 * p**q / (1.0 + p) <= alpha:  # guard against rounding
             q -= 1
         return float(q)
+    if mechanism is Mechanism.DISCRETE_LAPLACE_GRID:
+        t, g = _int_scale(scale, step)
+        return g * interval_halfwidth(Mechanism.DISCRETE_LAPLACE, t, level)
     if mechanism is Mechanism.LAPLACE:
         return scale * math.log(1.0 / alpha)
     if mechanism is Mechanism.GAUSSIAN:
@@ -119,18 +176,31 @@ def interval_halfwidth(mechanism: Mechanism, scale: float, level: float = INTERV
 
 
 def add_noise(
-    values: npt.NDArray[Any], mechanism: Mechanism, scale: float, rng: DPRandom
+    values: npt.NDArray[Any],
+    mechanism: Mechanism,
+    scale: float,
+    rng: DPRandom,
+    *,
+    step: float | None = None,
 ) -> npt.NDArray[Any]:
-    """``values`` plus independent noise; integer output for discrete Laplace."""
+    """``values`` plus independent noise.
+
+    ``DISCRETE_LAPLACE``: integer values, integer output. ``DISCRETE_LAPLACE_GRID``: values in
+    integer grid units (:func:`to_grid`, summed), output ``step * (values + integer noise)``.
+    Continuous Laplace and Gaussian are refused (not floating-point safe)."""
     n = int(values.shape[0])
     if mechanism is Mechanism.DISCRETE_LAPLACE:
         out: npt.NDArray[Any] = np.rint(values).astype(np.int64) + rng.discrete_laplace(scale, n)
         return out
-    if mechanism is Mechanism.LAPLACE:
-        return values.astype(np.float64) + rng.laplace(scale, n)
-    if mechanism is Mechanism.GAUSSIAN:
-        return values.astype(np.float64) + rng.gaussian(scale, n)
-    raise PrivacyParameterError(f"{mechanism.value} has no additive noise")
+    if mechanism is Mechanism.DISCRETE_LAPLACE_GRID:
+        t, g = _int_scale(scale, step)
+        noisy = np.rint(values).astype(np.int64) + rng.discrete_laplace(t, n)
+        scaled: npt.NDArray[np.float64] = noisy.astype(np.float64) * g
+        return scaled
+    raise PrivacyParameterError(
+        f"{mechanism.value} noise is not drawn by any release",
+        hint="use discrete_laplace (integers) or discrete_laplace_grid (real values)",
+    )
 
 
 def selection_threshold(*, scale: float, max_groups: int, delta: float) -> int:

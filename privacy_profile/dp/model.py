@@ -143,7 +143,9 @@ class Mechanism(enum.Enum):
     """Noise mechanisms; the value is the name recorded in the ledger and the lineage."""
 
     DISCRETE_LAPLACE = "discrete_laplace"  # two-sided geometric, integer counts
-    LAPLACE = "laplace"
+    # discrete Laplace on a fixed-point grid (real values: sums, k-means sums); float-safe
+    DISCRETE_LAPLACE_GRID = "discrete_laplace_grid"
+    LAPLACE = "laplace"  # continuous; scale formula only: no release draws float Laplace
     GAUSSIAN = "gaussian"
     EXPONENTIAL = "exponential"  # quantiles
 

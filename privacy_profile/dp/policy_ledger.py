@@ -15,7 +15,7 @@ from privacy_profile.dp.model import PrivacyLoss
 from privacy_profile.errors import InputError
 from privacy_profile.policy.model import Policy, WindowKind
 
-__all__ = ["budget_status", "open_ledger", "window_spec"]
+__all__ = ["budget_status", "budget_window", "open_ledger", "window_spec"]
 
 
 def window_spec(policy: Policy) -> str:
@@ -25,22 +25,25 @@ def window_spec(policy: Policy) -> str:
     return f"rolling_days:{w.days}" if w.kind is WindowKind.ROLLING_DAYS else "calendar_month"
 
 
+def budget_window(policy: Policy) -> BudgetWindow:
+    """The ledger's window for the policy's declared ``privacy.budget_window`` (the one window
+    type; the policy only declares it)."""
+    w = policy.privacy.budget_window
+    if w.kind is WindowKind.ROLLING_DAYS and w.days is not None:
+        return BudgetWindow.rolling_days(w.days)
+    return BudgetWindow.calendar_month()
+
+
 def open_ledger(path: str | Path, policy: Policy) -> BudgetLedger:
     """Open (or create) the budget ledger for the policy's dataset, budget and window: a SQLite
     file, or a shared PostgreSQL database for a ``postgresql://user@host:port/db`` URL (the
     password from ``PGPASSWORD`` or ``~/.pgpass``, never in the URL)."""
     pv = policy.privacy
-    w = pv.budget_window
-    window = (
-        BudgetWindow.rolling_days(w.days)
-        if w.kind is WindowKind.ROLLING_DAYS and w.days is not None
-        else BudgetWindow.calendar_month()
-    )
     return BudgetLedger.open(
         path if is_database_url(path) else Path(path),
         dataset=pv.budget_dataset,
         budget=PrivacyLoss(epsilon=pv.epsilon_budget, delta=pv.delta_budget),
-        window=window,
+        window=budget_window(policy),
     )
 
 

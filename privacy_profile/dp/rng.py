@@ -4,6 +4,11 @@
 system's entropy source (``secrets``) each time one is built. A reproducible generator exists
 only through the explicit test hook :meth:`DPRandom.for_testing`; library code never reads a
 seed from the environment or a global.
+
+There is deliberately no continuous Laplace or Gaussian draw: every additive noise is integer
+(discrete Laplace here), and real values are put on a fixed-point grid first
+(:mod:`privacy_profile.dp.mechanisms`), so no release is open to Mironov's (2012) attack on
+floating-point noise.
 """
 
 from __future__ import annotations
@@ -51,6 +56,25 @@ class DPRandom:
         """One uniform integer in [0, highs[i]) for each i (exact, no modulo bias)."""
         return self._gen.integers(0, highs, dtype=np.int64)
 
+    def randbelow(self, n: int) -> int:
+        """One uniform integer in [0, n) for any positive Python int (exact: rejection over
+        whole 64-bit words; used by the exact samplers of :mod:`privacy_profile.dp.zcdp`)."""
+        if n < 1:
+            raise ValueError("randbelow needs n >= 1")
+        bits = (n - 1).bit_length()
+        if bits == 0:
+            return 0
+        words = (bits + 63) // 64
+        mask = (1 << bits) - 1
+        while True:
+            raw = self._gen.bit_generator.random_raw(words)
+            x = 0
+            for w in np.atleast_1d(raw).tolist():
+                x = (x << 64) | int(w)
+            x &= mask
+            if x < n:
+                return x
+
     def permutation(self, n: int) -> IntArray:
         return self._gen.permutation(n).astype(np.int64, copy=False)
 
@@ -65,9 +89,3 @@ class DPRandom:
         a = self._gen.geometric(p, size=size)
         b = self._gen.geometric(p, size=size)
         return (a - b).astype(np.int64, copy=False)
-
-    def laplace(self, scale: float, size: int) -> FloatArray:
-        return self._gen.laplace(0.0, scale, size=size)
-
-    def gaussian(self, sigma: float, size: int) -> FloatArray:
-        return self._gen.normal(0.0, sigma, size=size)

@@ -131,6 +131,9 @@ class IngestReport:
     consent: dict[str, int] = field(default_factory=dict)
     activation: dict[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    # individuals' rights requests applied (privacy_profile.rights): subjects excluded per
+    # reason, activation opt-outs by request, cells corrected; empty without a register
+    rights: dict[str, int] = field(default_factory=dict)
 
     def reconciles(self) -> bool:
         return all(t.reconciles() for t in self.tables.values())

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
@@ -39,6 +39,7 @@ from privacy_profile.ingest.readers import DEFAULT_BLOCK_BYTES, DEFAULT_CHUNK_RO
 from privacy_profile.ingest.report import IngestReport, TableReportBuilder
 from privacy_profile.ingest.scan import TextScanner
 from privacy_profile.ingest.sources import InputsLike, PolicyLike, normalize_run_args
+from privacy_profile.ingest.suppress import Suppression, prepare_subject_filter
 from privacy_profile.ingest.table_stage import (
     IngestRun,
     TableProcessor,
@@ -130,6 +131,7 @@ def sanitize(
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     block_bytes: int = DEFAULT_BLOCK_BYTES,
     identifiers: IdentifierIndex | None = None,
+    suppression: Suppression | None = None,
     backend: IngestBackend | None = None,
 ) -> SanitizeResult:
     """Turn the raw input tables into pseudonymous tables and a report.
@@ -144,10 +146,14 @@ def sanitize(
     ``identifiers`` is the run's identifier index to fill (the engine passes the one its
     release guard reads; a new one by default; e.g. ``IdentifierIndex(min_numeric_length=8)``
     to index only longer numeric ids); ``chunk_rows`` and ``block_bytes`` set the reading
-    chunk sizes. ``backend`` runs the data tables' per-chunk stages (pandas in this process by
-    default; :class:`privacy_profile.spark.SparkBackend` on a Spark cluster); the consent
-    records and the subjects table are always read here first.
-    Inputs and policy are checked before anything is read (InputError / PolicyError).
+    chunk sizes. Inputs and policy are checked before anything is read (InputError /
+    PolicyError). ``suppression`` (a rights register snapshot,
+    :meth:`privacy_profile.rights.RightsRegister.suppression`) drops erased and opted-out
+    subjects' rows before anything else (counted per reason), keeps activation opt-outs out of
+    audiences and merges corrections before validation. ``backend`` runs the data tables'
+    per-chunk stages (pandas in this process by default;
+    :class:`privacy_profile.spark.SparkBackend` on a Spark cluster); the consent records and
+    the subjects table are always read here first.
     Raises InputError, ConsentError, KeyMaterialError or LeakDetectedError.
     """
     tables_in, loaded = normalize_run_args(inputs, policy)
@@ -166,6 +172,17 @@ def sanitize(
         identifiers=identifiers if identifiers is not None else IdentifierIndex(),
         pseudonymizer=Pseudonymizer(keys),
     )
+    if suppression is not None:
+        run = replace(
+            run,
+            subject_filter=prepare_subject_filter(
+                suppression,
+                domain=run.domain,
+                purpose=pur.data_use,
+                tables=pol.tables,
+                pseudonymizer=run.pseudonymizer,
+            ),
+        )
     keys.domain(run.domain)  # fail early when the purpose's key is missing
     state, consent_rb, consent_q = _load_consents(run)
     builders: dict[str, TableReportBuilder] = {pol.consent_records.table: consent_rb}
@@ -222,6 +239,15 @@ def sanitize(
         normalizer=normalizer_for(subj_cat.category),
     )
     opted_set = frozenset(str(v) for v in opted_ps.dropna())
+    rights: dict[str, int] = {}
+    if suppression is not None:
+        by_request = suppression.activation_excluded(run.domain, pur.data_use)
+        opted_set = opted_set | by_request
+        rights = {
+            **{f"subjects_{r}": len(v) for r, v in sorted(run.rights_seen.items())},
+            "activation_suppressed_by_request": len(by_request),
+            "cells_corrected": sum(run.rights_cells.values()),
+        }
     token_frame = None
     if tokens:
         tf = pd.concat(tokens, ignore_index=True).drop_duplicates("pseudonym")
@@ -264,6 +290,7 @@ def sanitize(
             "tokens": 0 if token_frame is None else len(token_frame),
         },
         notes=tuple(notes),
+        rights=rights,
     )
     refuse_raw_identifiers(
         run.identifiers, {**tables, **{f"quarantine/{k}": v for k, v in quarantine.items()}}

@@ -10,13 +10,13 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from privacy_profile.errors import InputError, KeyMaterialError
+from privacy_profile.errors import InputError, KeyMaterialError, PolicyError
 from privacy_profile.ingest.codes import factorize
 from privacy_profile.ingest.consent import PreparedGate, gate_factorized
 from privacy_profile.ingest.generalize import Generalization, GeneralizeParams, generalize_column
@@ -29,6 +29,7 @@ from privacy_profile.ingest.report import TableReportBuilder
 from privacy_profile.ingest.retention import RetentionParams, retention_exclusions
 from privacy_profile.ingest.scan import TextScanner, column_scan_cells, scan_text_column
 from privacy_profile.ingest.sources import InputTables
+from privacy_profile.ingest.suppress import SubjectFilter
 from privacy_profile.ingest.validate import TableSchema, Validated, check_columns, validate_chunk
 from privacy_profile.policy.model import (
     ColumnRole,
@@ -75,6 +76,10 @@ class IngestRun:
     block_bytes: int
     identifiers: IdentifierIndex
     pseudonymizer: Pseudonymizer
+    subject_filter: SubjectFilter | None = None
+    # rights requests applied: pseudonyms excluded per reason, cells corrected (mutable tallies)
+    rights_seen: dict[str, set[str]] = field(default_factory=dict)
+    rights_cells: Counter[str] = field(default_factory=Counter)
 
 
 def read_chunks(
@@ -103,6 +108,13 @@ def read_chunks(
         rb.input_rows += len(chunk.frame) + len(chunk.malformed)
         for c, category in ids:
             run.identifiers.add(chunk.frame[c], category)
+        if run.subject_filter is not None:  # rights requests: before anything else
+            frame, why, seen, cells = run.subject_filter.apply(chunk.frame, name, spec)
+            for reason, n in why.items():
+                rb.exclude(reason, n)
+                run.rights_seen.setdefault(reason, set()).update(seen)
+            run.rights_cells[name] += cells
+            chunk = replace(chunk, frame=frame)
         v = validate_chunk(chunk, schema)
         for reason, n in v.reasons.items():
             rb.quarantine(reason, n)
@@ -184,8 +196,29 @@ class TableProcessor:
             self.scan_dropped.add(c)
             self.rb.scan_columns_dropped[c] = "column scan found " + ", ".join(flags)
 
-    def _replace(self) -> Callable[[Any, str], str] | None:
+    def _replace(self, scan: Scan | None = None) -> Callable[[Any, str], str] | None:
         ps = self.run.policy.pii_scan
+        if scan is not None and scan.operator is not None:
+            from privacy_profile.pii.operators import replacer
+
+            op = scan.operator
+            if op == "hash" and ps.pseudonym_domain is None:
+                raise PolicyError(
+                    f"table {self.name}: a scan column's operator is hash but "
+                    "pii_scan.pseudonym_domain is not set",
+                    hint="set pii_scan.pseudonym_domain to a declared domain (its key is used)",
+                )
+            return replacer(
+                op,
+                hash_secret=(
+                    self.run.keys.domain(ps.pseudonym_domain).secret()
+                    if op == "hash" and ps.pseudonym_domain is not None
+                    else None
+                ),
+                encrypt_secret=(
+                    self.run.keys.require_custodian().secret() if op == "encrypt" else None
+                ),
+            )
         if ps.replacement is not PiiReplacement.PSEUDONYM or ps.pseudonym_domain is None:
             return None
         pz, dom = self.run.pseudonymizer, ps.pseudonym_domain
@@ -249,7 +282,7 @@ class TableProcessor:
             elif isinstance(t, Scan):
                 if run.scanner is None:
                     continue
-                res = scan_text_column(s, run.scanner, replace=self._replace())
+                res = scan_text_column(s, run.scanner, replace=self._replace(t))
                 found = rb.scan_findings.setdefault(c, Counter())
                 found.update(res.counts)
                 rb.scan_cells_blanked[c] += res.blanked

@@ -20,6 +20,7 @@ from privacy_profile.ingest.keys import KeyRing
 from privacy_profile.ingest.sanitize import SanitizeResult, refuse_raw_identifiers, sanitize
 from privacy_profile.ingest.scan import TextScanner
 from privacy_profile.ingest.sources import InputsLike
+from privacy_profile.ingest.suppress import Suppression
 from privacy_profile.policy.loader import LoadedPolicy
 
 __all__ = ["SanitizeOutput", "sanitize_to_dir", "write_sanitized"]
@@ -98,7 +99,11 @@ def sanitize_to_dir(
     *,
     scanner: TextScanner | None = None,
     now: dt.datetime | None = None,
+    suppression: Suppression | None = None,
 ) -> SanitizeOutput:
-    """Sanitize the inputs and write the pseudonymous tables atomically (Parquet) to ``out``."""
-    result = sanitize(inputs, policy.policy, purpose, keys, now=now, scanner=scanner)
+    """Sanitize the inputs and write the pseudonymous tables atomically (Parquet) to ``out``;
+    ``suppression`` as for :func:`~privacy_profile.ingest.sanitize.sanitize`."""
+    result = sanitize(
+        inputs, policy.policy, purpose, keys, now=now, scanner=scanner, suppression=suppression
+    )
     return SanitizeOutput(result=result, files=tuple(write_sanitized(result, out)))

@@ -17,25 +17,27 @@ from __future__ import annotations
 import hashlib
 import math
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from privacy_profile.dp.ledger import DELTA_UNIT as _DELTA_UNIT
-from privacy_profile.dp.ledger import EPS_UNIT as _EPS_UNIT
-from privacy_profile.errors import AuditError
+from privacy_profile.dp.ledger import read_charges
+from privacy_profile.errors import AuditError, InputError
 from privacy_profile.ingest.identifiers import IdentifierIndex
 from privacy_profile.lineage.facets import PRIVACY_FACET_NAME
 from privacy_profile.lineage.guard import ReleaseGuard, Scanner, describe_leaks
 from privacy_profile.lineage.recorder import read_events
-from privacy_profile.lineage.runlog import RunLog, file_sha256, verify_chain
+from privacy_profile.lineage.runlog import RunLog, RunLogRecord, file_sha256, verify_chain
 
 __all__ = [
+    "RIGHTS_COMPLETED",
+    "RIGHTS_REQUEST",
     "AuditReport",
     "LedgerCharge",
     "LedgerLike",
     "read_ledger_charges",
+    "verify_rights_register",
     "verify_run",
 ]
 
@@ -74,42 +76,23 @@ class LedgerLike(Protocol):
 def read_ledger_charges(
     ledger_path: str | Path, *, run_id: str, dataset: str | None = None
 ) -> list[LedgerCharge]:
-    """Read a run's charges from the ledger's SQLite file, read-only (no budget needed).
-
-    Same table and units as :class:`privacy_profile.dp.ledger.BudgetLedger`, whose
-    ``charges_for_run`` needs the budget to open the file; pass ``ledger=`` to
-    :func:`verify_run` to use the class instead."""
-    p = Path(ledger_path)
-    if not p.is_file():
-        raise AuditError(f"ledger {p} does not exist", hint="give the ledger file's path")
+    """Read a run's charges from the ledger file, read-only (no budget needed), through the
+    ledger's own read API (:func:`privacy_profile.dp.ledger.read_charges`); pass ``ledger=`` to
+    :func:`verify_run` to use an open :class:`~privacy_profile.dp.ledger.BudgetLedger`."""
     try:
-        conn = sqlite3.connect(f"file:{p.resolve()}?mode=ro", uri=True)
-    except sqlite3.Error as e:
-        raise AuditError(f"ledger {p} cannot be opened: {e}") from None
-    try:
-        sql = (
-            "SELECT run_id, mechanism, label, epsilon_units, delta_units, sensitivity "
-            "FROM charges WHERE run_id = ?"
-        )
-        args: tuple[str, ...] = (run_id,)
-        if dataset is not None:
-            sql += " AND dataset = ?"
-            args = (run_id, dataset)
-        rows = conn.execute(sql + " ORDER BY charge_id", args).fetchall()
-    except sqlite3.Error as e:
-        raise AuditError(f"ledger {p} cannot be read: {e}") from None
-    finally:
-        conn.close()
+        charges = read_charges(ledger_path, run_id=run_id, dataset=dataset)
+    except InputError as e:
+        raise AuditError(e.message, hint=e.hint) from None
     return [
         LedgerCharge(
-            run_id=r[0],
-            mechanism=r[1],
-            label=r[2],
-            epsilon=r[3] / _EPS_UNIT,
-            delta=r[4] / _DELTA_UNIT,
-            sensitivity=float(r[5]),
+            run_id=c.run_id,
+            mechanism=c.mechanism,
+            label=c.label,
+            epsilon=c.epsilon,
+            delta=c.delta,
+            sensitivity=float(c.sensitivity),
         )
-        for r in rows
+        for c in charges
     ]
 
 
@@ -183,6 +166,87 @@ def _compare_dp(lineage: list[dict[str, Any]], charges: Sequence[_ChargeLike]) -
         )
 
 
+def _latest_per_path(records: Iterable[RunLogRecord]) -> list[RunLogRecord]:
+    """The last record of each output path: a file rewritten later (an erasure request removing
+    a subject from an audience) is recorded again and checked against its newest hash."""
+    latest: dict[str, RunLogRecord] = {}
+    for rec in records:
+        latest[str(rec.payload["path"])] = rec
+    return list(latest.values())
+
+
+RIGHTS_REQUEST = "rights_request"
+"""Run-log record kind of a received rights request (written by ``privacy_profile.rights``)."""
+RIGHTS_COMPLETED = "rights_completed"
+"""Run-log record kind of a completed rights request."""
+
+_REGISTER_FIELDS = ("request_id", "kind", "purpose", "scope", "subject_digest", "received", "due")
+
+
+def _register_rows(path: Path) -> list[dict[str, Any]]:
+    """The requests of a rights register (SQLite), read-only, as the run log records them."""
+    if not path.is_file():
+        raise AuditError(f"rights register {path} does not exist", hint="give the register's path")
+    try:
+        conn = sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True)
+        try:
+            rows = conn.execute(
+                f"SELECT {', '.join(_REGISTER_FIELDS)}, completed FROM requests ORDER BY received"
+            ).fetchall()
+        finally:
+            conn.close()
+    except sqlite3.Error as e:
+        raise AuditError(f"rights register {path} cannot be read: {e}") from None
+    return [dict(zip((*_REGISTER_FIELDS, "completed"), r, strict=True)) for r in rows]
+
+
+def verify_rights_register(register_path: str | Path, run_log_path: str | Path) -> int:
+    """Check a rights register against the run log both ways: every request has its
+    ``rights_request`` record (same kind, purpose, scope, subject digest, received and due
+    times), every completed request its ``rights_completed`` record, and every rights record of
+    the log a request in the register. Returns the number of requests checked; raises
+    :class:`AuditError`."""
+    reg = Path(register_path)
+    requests = _register_rows(reg)
+    records = verify_chain(run_log_path)
+    received = {r.payload.get("request_id"): r for r in records if r.kind == RIGHTS_REQUEST}
+    completed = {r.payload.get("request_id"): r for r in records if r.kind == RIGHTS_COMPLETED}
+    known = {q["request_id"] for q in requests}
+    for q in requests:
+        rid = q["request_id"]
+        rec = received.get(rid)
+        if rec is None:
+            raise AuditError(
+                f"rights register {reg}: request {rid} has no {RIGHTS_REQUEST} record in the "
+                f"run log {run_log_path}"
+            )
+        if dict(rec.payload) != {k: q[k] for k in _REGISTER_FIELDS}:
+            raise AuditError(
+                f"rights register {reg}: request {rid} differs from run log seq {rec.seq} "
+                "(the register was modified)"
+            )
+        done = completed.get(rid)
+        is_open = q["completed"] is None
+        if (done is None) != is_open:
+            state = "open" if is_open else "completed"
+            raise AuditError(
+                f"rights register {reg}: request {rid} is {state} in the register but not in "
+                "the run log"
+            )
+        if done is not None and done.payload.get("subject_digest") != q["subject_digest"]:
+            raise AuditError(
+                f"rights register {reg}: request {rid}'s completion in run log seq {done.seq} "
+                "names another subject"
+            )
+    for rid, rec in [*received.items(), *completed.items()]:
+        if rid not in known:
+            raise AuditError(
+                f"run log {run_log_path} seq {rec.seq}: rights request {rid} is missing from "
+                f"the register {reg} (a request was deleted)"
+            )
+    return len(requests)
+
+
 def verify_run(
     run_dir: str | Path,
     *,
@@ -233,7 +297,7 @@ def verify_run(
     # 3. the outputs
     checked: list[Path] = []
     internal: list[Path] = []
-    for rec in (r for r in mine if r.kind in ("output", "internal_output")):
+    for rec in _latest_per_path(r for r in mine if r.kind in ("output", "internal_output")):
         path = log.resolve(str(rec.payload["path"]))
         if not path.is_file():
             raise AuditError(

@@ -37,7 +37,12 @@ __all__ = [
 ]
 
 PRIVACY_FACET_NAME = "privacyProfile_privacy"
-PRIVACY_FACET_SCHEMA_ID = "https://privacy-profile.example/spec/facets/1-0-0/PrivacyRunFacet.json"
+# The facet's JSON Schema, published in the repository under a versioned folder (a new
+# version of the facet gets a new folder; published files never change).
+PRIVACY_FACET_SCHEMA_ID = (
+    "https://raw.githubusercontent.com/privacy-profile/privacy_profile/main/"
+    "docs/spec/facets/1-0-0/PrivacyRunFacet.json"
+)
 PRIVACY_FACET_SCHEMA_URL = PRIVACY_FACET_SCHEMA_ID + "#/$defs/PrivacyRunFacet"
 
 
@@ -80,6 +85,8 @@ class DatasetInfo:
     namespace: str
     name: str
     fields: tuple[FieldInfo, ...] = ()
+    row_count: int | None = None  # outputs: rows written (OutputStatistics facet)
+    size_bytes: int | None = None  # outputs: bytes written
 
 
 class Transform(enum.Enum):

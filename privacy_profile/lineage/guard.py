@@ -30,7 +30,6 @@ from __future__ import annotations
 import enum
 import hashlib
 import hmac
-import json
 import logging
 import math
 import os
@@ -39,17 +38,23 @@ import secrets
 import shutil
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from privacy_profile._io import parquet_bytes
 from privacy_profile.errors import LeakDetectedError
 from privacy_profile.ingest.identifiers import IdentifierIndex
+from privacy_profile.lineage.output_files import (
+    Output,
+    cell_text,
+    output_cells,
+    read_output,
+    serialize_output,
+)
 from privacy_profile.lineage.runlog import RunLog
 
 __all__ = [
@@ -64,8 +69,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 Scanner = Callable[[Sequence[str]], Sequence[Sequence[Any]]]
-# A DataFrame (CSV), a JSON-like mapping or list (JSON), or text.
-Output: TypeAlias = Any
 
 _MAX_REPORTED = 20
 _TOKEN_SPLIT = re.compile(r"[^0-9A-Za-z_\-+/=]+")
@@ -141,23 +144,6 @@ def looks_like_token(text: str) -> bool:
     return any(_b64_like(m.group(0)) for m in _B64.finditer(text))
 
 
-def _cell_text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return None
-        return str(int(value)) if value.is_integer() else repr(value)
-    try:
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
-    return str(value)
-
-
 class ReleaseGuard:
     """Checks outputs for identities before they are written; see the module docstring.
 
@@ -229,7 +215,7 @@ class ReleaseGuard:
     def remember_pseudonyms(self, values: Iterable[Any]) -> None:
         """Keep keyed hashes of pseudonyms and tokens produced in the run."""
         for value in values:
-            text = _cell_text(value)
+            text = cell_text(value)
             if text:
                 self._pseudonyms.add(self._h(text.strip()))
 
@@ -253,7 +239,7 @@ class ReleaseGuard:
             return True
         return any(self._h(t) in self._pseudonyms for t in _TOKEN_SPLIT.split(text) if t)
 
-    def _scan_cells(
+    def _scanoutput_cells(
         self,
         cells: list[tuple[str, str, int | None, str]],
         *,
@@ -299,8 +285,8 @@ class ReleaseGuard:
         """Every leak in ``outputs`` (name -> DataFrame, JSON-like object or text)."""
         cells: list[tuple[str, str, int | None, str]] = []
         for name, obj in outputs.items():
-            cells.extend(_cells(name, obj))
-        return self._scan_cells(cells)
+            cells.extend(output_cells(name, obj))
+        return self._scanoutput_cells(cells)
 
     def check(self, outputs: Mapping[str, Output]) -> None:
         """Raise :class:`LeakDetectedError` if any output leaks."""
@@ -319,8 +305,8 @@ class ReleaseGuard:
             if isinstance(obj, pd.DataFrame):
                 leaks.extend(self._frame_identifiers(name, obj))
             else:
-                cells.extend(_cells(name, obj))
-        leaks.extend(self._scan_cells(cells, identities=False))
+                cells.extend(output_cells(name, obj))
+        leaks.extend(self._scanoutput_cells(cells, identities=False))
         if leaks:
             raise _leak_error(leaks, what=f"{what} refused")
 
@@ -340,7 +326,7 @@ class ReleaseGuard:
             if pd.api.types.is_integer_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
                 texts: list[str | None] = np.asarray(uniq).astype(str).tolist()
             else:
-                texts = [v if isinstance(v, str) else _cell_text(v) for v in uniq]
+                texts = [v if isinstance(v, str) else cell_text(v) for v in uniq]
             keep = [i for i, t in enumerate(texts) if t]
             found = self.identifiers.find([str(texts[i]) for i in keep])
             for label, mask in sorted(found.items()):
@@ -357,13 +343,13 @@ class ReleaseGuard:
         cells: list[tuple[str, str, int | None, str]] = [
             (where, "<string>", None, s) for s in strings if s
         ]
-        leaks = self._scan_cells(cells, token_shapes=False)
+        leaks = self._scanoutput_cells(cells, token_shapes=False)
         if leaks:
             raise _leak_error(leaks, what=f"{where} refused")
 
     def find_leaks_in_files(self, paths: Iterable[str | Path]) -> list[Leak]:
         """Re-scan written files (.csv, .parquet, .json, anything else as text)."""
-        return self.find_leaks({Path(p).name: _read_output(Path(p)) for p in paths})
+        return self.find_leaks({Path(p).name: read_output(Path(p)) for p in paths})
 
     def check_files(self, paths: Iterable[str | Path]) -> None:
         leaks = self.find_leaks_in_files(paths)
@@ -404,7 +390,7 @@ class ReleaseGuard:
                     {"leaks": [leak.to_json() for leak in leaks[:_MAX_REPORTED]]},
                 )
             raise err
-        payloads = {name: _serialize(name, obj) for name, obj in outputs.items()}
+        payloads = {name: serialize_output(name, obj) for name, obj in outputs.items()}
         target = Path(out_dir)
         target.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".release-", dir=target))
@@ -441,63 +427,3 @@ def _leak_error(leaks: list[Leak], *, what: str) -> LeakDetectedError:
         + describe_leaks(leaks),
         hint="marketing outputs hold only group-level DP aggregates: drop the columns named",
     )
-
-
-def _walk(obj: Any, path: str) -> Iterator[tuple[str, str]]:
-    if isinstance(obj, Mapping):
-        for k, v in obj.items():
-            yield f"{path}.<key>", str(k)
-            yield from _walk(v, f"{path}.{k}")
-    elif isinstance(obj, list | tuple):
-        for i, v in enumerate(obj):
-            yield from _walk(v, f"{path}[{i}]")
-    else:
-        text = _cell_text(obj)
-        if text:
-            yield path, text
-
-
-def _cells(name: str, obj: Output) -> Iterator[tuple[str, str, int | None, str]]:
-    if isinstance(obj, pd.DataFrame):
-        for col in obj.columns:
-            yield name, "<header>", None, str(col)
-            for row, value in enumerate(obj[col].tolist()):
-                text = _cell_text(value)
-                if text:
-                    yield name, str(col), row, text
-    elif isinstance(obj, str):
-        body: str = obj
-        for lineno, line in enumerate(body.splitlines(), start=1):
-            if line.strip():
-                yield name, "<text>", lineno, line
-    else:
-        for path, text in _walk(obj, "$"):
-            yield name, path, None, text
-
-
-def _serialize(name: str, obj: Output) -> bytes:
-    if isinstance(obj, pd.DataFrame):
-        if name.endswith(".parquet"):
-            return parquet_bytes(obj)
-        # utf-8-sig: a byte-order mark, so that Excel shows Chinese labels
-        csv: str = obj.to_csv(index=False, lineterminator="\n")
-        return csv.encode("utf-8-sig")
-    if isinstance(obj, str):
-        return str(obj).encode("utf-8")
-    text = json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False)
-    return (text + "\n").encode("utf-8")
-
-
-def _read_output(path: Path) -> Output:
-    if path.suffix == ".csv":  # utf-8-sig reads files with and without a byte-order mark
-        frame: Output = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-        return frame
-    if path.suffix == ".parquet":
-        table: Output = pd.read_parquet(path)
-        return table
-    if path.suffix == ".json":
-        data: Any = json.loads(path.read_text(encoding="utf-8-sig"))
-        if isinstance(data, Mapping | list):
-            return data if isinstance(data, list) else dict(data)
-        return str(data)
-    return path.read_text(encoding="utf-8-sig")

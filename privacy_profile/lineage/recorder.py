@@ -33,9 +33,11 @@ __all__ = [
     "COLUMN_LINEAGE_SCHEMA_URL",
     "DEFAULT_PRODUCER",
     "ERROR_MESSAGE_SCHEMA_URL",
+    "OUTPUT_STATISTICS_SCHEMA_URL",
     "RUN_EVENT_SCHEMA_URL",
     "SCHEMA_FACET_SCHEMA_URL",
     "TAGS_FACET_SCHEMA_URL",
+    "EventSender",
     "LineageRecorder",
     "StringChecker",
     "event_strings",
@@ -65,7 +67,18 @@ SPARK_APPLICATION_SCHEMA_URL = (
     "https://openlineage.io/spec/facets/1-0-0/SparkApplicationDetailsRunFacet.json"
     "#/$defs/SparkApplicationDetailsRunFacet"
 )
+OUTPUT_STATISTICS_SCHEMA_URL = (
+    "https://openlineage.io/spec/facets/1-0-2/OutputStatisticsOutputDatasetFacet.json"
+    "#/$defs/OutputStatisticsOutputDatasetFacet"
+)
 DEFAULT_PRODUCER = "https://github.com/privacy-profile/privacy_profile/tree/0.1.0"
+
+
+class EventSender(Protocol):
+    """Anything that takes events for delivery without blocking (a
+    :class:`~privacy_profile.lineage.transport.LineageSender`)."""
+
+    def submit(self, event: Mapping[str, Any]) -> None: ...
 
 
 class StringChecker(Protocol):
@@ -130,7 +143,9 @@ class LineageRecorder:
     Call :meth:`start` once, then :meth:`complete` or :meth:`fail` once. With ``run_log``
     each event's SHA-256 is appended to the hash-chained run log. ``checker`` (required: the
     run's :class:`~privacy_profile.lineage.guard.ReleaseGuard`) checks every string of every
-    event for raw identifiers, pseudonyms and PII before it is written.
+    event for raw identifiers, pseudonyms and PII before it is written. With ``sender`` (a
+    :class:`~privacy_profile.lineage.transport.LineageSender`) each event, once written, is
+    also queued for delivery to a lineage server; delivery never blocks or fails the run.
     """
 
     def __init__(
@@ -143,6 +158,7 @@ class LineageRecorder:
         clock: Clock = utcnow,
         run_log: RunLog | None = None,
         checker: StringChecker,
+        sender: EventSender | None = None,
     ) -> None:
         self.run_dir = Path(run_dir)
         self.events_path = self.run_dir / "lineage" / "events.jsonl"
@@ -152,6 +168,7 @@ class LineageRecorder:
         self._clock = clock
         self._run_log = run_log
         self._checker = checker
+        self._sender = sender
         self._run_id: str | None = None
         self._inputs: list[DatasetInfo] = []
         self._engine: dict[str, str] = {}
@@ -222,7 +239,18 @@ class LineageRecorder:
         mine = [c for c in lineage if c.output == ds.name]
         if mine:
             facets["columnLineage"] = self._column_lineage_facet(mine)
-        return {"facets": facets, "name": ds.name, "namespace": ds.namespace, "outputFacets": {}}
+        output_facets: dict[str, Any] = {}
+        if ds.row_count is not None:
+            stats: dict[str, Any] = {"fileCount": 1, "rowCount": ds.row_count}
+            if ds.size_bytes is not None:
+                stats["size"] = ds.size_bytes
+            output_facets["outputStatistics"] = self._facet(OUTPUT_STATISTICS_SCHEMA_URL, stats)
+        return {
+            "facets": facets,
+            "name": ds.name,
+            "namespace": ds.namespace,
+            "outputFacets": output_facets,
+        }
 
     def _event(
         self,
@@ -280,6 +308,8 @@ class LineageRecorder:
                     "sha256": "sha256:" + hashlib.sha256(line.encode("utf-8")).hexdigest(),
                 },
             )
+        if self._sender is not None:  # after the file: the file is the record
+            self._sender.submit(event)
         return event
 
     # -- the run -----------------------------------------------------------------------------

@@ -7,6 +7,8 @@ records. Pure functions of their inputs: nothing here runs a stage or writes a f
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -14,7 +16,8 @@ import pandas as pd
 from privacy_profile.dp import BudgetLedger
 from privacy_profile.dp.policy_ledger import window_spec
 from privacy_profile.ingest import KeyRing, SanitizeResult
-from privacy_profile.ingest.sources import InputTables
+from privacy_profile.ingest.sources import IN_MEMORY, InputTables
+from privacy_profile.lineage.column_lineage import ReleaseLineage
 from privacy_profile.lineage.facets import (
     BudgetState,
     ColumnLineage,
@@ -26,22 +29,41 @@ from privacy_profile.lineage.facets import (
     KeyInfo,
     PrivacyRunFacet,
     ProcessingRecord,
-    SourceField,
     TableCounts,
-    Transform,
 )
+from privacy_profile.lineage.naming import dataset_name
 from privacy_profile.policy.loader import LoadedPolicy
 from privacy_profile.policy.model import ColumnRole, Drop, Policy
 from privacy_profile.policy.releases import ReleaseId
 from privacy_profile.policy.rules import sensitive_columns
-from privacy_profile.segments import SegmentRelease
+from privacy_profile.segments import FeatureColumns, SegmentRelease
 
-__all__ = ["input_datasets", "output_datasets", "privacy_facet", "release_values"]
+__all__ = [
+    "input_datasets",
+    "input_locations",
+    "output_datasets",
+    "privacy_facet",
+    "release_values",
+]
+
+
+def input_locations(policy: Policy, inputs: InputTables) -> dict[str, tuple[str, str]]:
+    """Each policy table's input dataset as OpenLineage ``(namespace, name)``: per the naming
+    spec for a file (``file`` and its absolute path); an in-memory DataFrame is the table name
+    in the ``memory://privacy_profile`` namespace."""
+    out = {}
+    for tname, table in policy.tables.items():
+        if tname in inputs.frames:
+            out[tname] = (IN_MEMORY, tname)
+            continue
+        ds = dataset_name(inputs.location(tname, table))
+        out[tname] = (ds.namespace, ds.name)
+    return out
 
 
 def input_datasets(policy: Policy, inputs: InputTables) -> list[DatasetInfo]:
     sensitive = set(sensitive_columns(policy))
-    ns = inputs.namespace
+    where = input_locations(policy, inputs)
     out = []
     for tname, table in policy.tables.items():
         fields = tuple(
@@ -54,48 +76,93 @@ def input_datasets(policy: Policy, inputs: InputTables) -> list[DatasetInfo]:
             )
             for c, col in table.columns.items()
         )
-        out.append(DatasetInfo(namespace=ns, name=inputs.dataset_name(tname, table), fields=fields))
+        ns, name = where[tname]
+        out.append(DatasetInfo(namespace=ns, name=name, fields=fields))
     return out
 
 
+def _released_fields(frame: pd.DataFrame) -> tuple[FieldInfo, ...]:
+    return tuple(
+        FieldInfo(
+            name=str(c),
+            type=str(frame[c].dtype),
+            category="system.operations",
+            pii=False,
+            sensitive=False,
+        )
+        for c in frame.columns
+    )
+
+
+def _families(kind: str, frame: pd.DataFrame, lineage: ReleaseLineage) -> list[str]:
+    if kind == "tree_rules":
+        return ["tree"]
+    if "family" in frame.columns and len(frame):
+        return sorted({str(f) for f in frame["family"].dropna().unique()})
+    return sorted(lineage.families)
+
+
+def _rows(path: Path) -> int:
+    with open(path, "rb") as f:
+        return max(sum(1 for _ in f) - 1, 0)  # CSV lines less the header
+
+
 def output_datasets(
-    run_dir: Path, seg: SegmentRelease, policy: Policy, inputs: InputTables
+    seg: SegmentRelease,
+    policy: Policy,
+    inputs: InputTables,
+    *,
+    columns: FeatureColumns,
+    marketing_files: Sequence[Path],
+    activation_files: Sequence[Path] = (),
 ) -> tuple[list[DatasetInfo], list[ColumnLineage]]:
-    ns = (run_dir / "marketing").resolve().as_uri()
-    in_ns = inputs.namespace
-    unit_table, _, unit = policy.privacy.privacy_unit_column.partition(".")
-    unit_file = inputs.dataset_name(unit_table, policy.tables[unit_table])
+    """Every released file (marketing tables in each format, activation audiences) as an
+    output dataset with its schema, row count and size, and the column lineage of each of its
+    columns, from what the run used (see :mod:`privacy_profile.lineage.column_lineage`)."""
+    lineage_of = ReleaseLineage(policy, columns, input_locations(policy, inputs))
+    tables = seg.marketing_tables()
     datasets: list[DatasetInfo] = []
     lineage: list[ColumnLineage] = []
-    metric_sources = [
-        (inputs.dataset_name(b.table, policy.tables[b.table]), b.column)
-        for b in policy.privacy.metric_bounds
-    ]
-    for name, frame in seg.marketing_tables().items():
-        fname = f"{name}.csv"
-        fields = tuple(
-            FieldInfo(
-                name=str(c),
-                type=str(frame[c].dtype),
-                category="system.operations",
-                pii=False,
-                sensitive=False,
+    for path in marketing_files:
+        kind = path.name.split(".", 1)[0]
+        frame = tables.get(kind)
+        if frame is None:
+            continue
+        ds = dataset_name(path)
+        datasets.append(
+            DatasetInfo(
+                namespace=ds.namespace,
+                name=ds.name,
+                fields=_released_fields(frame),
+                row_count=len(frame),
+                size_bytes=path.stat().st_size,
             )
-            for c in frame.columns
         )
-        datasets.append(DatasetInfo(namespace=ns, name=fname, fields=fields))
-        numeric = [str(c) for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
-        for col in numeric:
-            sources = [
-                SourceField(
-                    namespace=in_ns, name=unit_file, field=unit, transform=Transform.DP_AGGREGATE
-                )
-            ]
-            sources += [
-                SourceField(namespace=in_ns, name=f, field=c, transform=Transform.DP_AGGREGATE)
-                for f, c in metric_sources
-            ]
-            lineage.append(ColumnLineage(output=fname, field=col, sources=tuple(sources)))
+        families = _families(kind, frame, lineage_of)
+        lineage += lineage_of.table(kind, ds.name, [str(c) for c in frame.columns], families)
+    for path in activation_files:
+        ds = dataset_name(path)
+        key = path.stem.removeprefix("audience_")
+        family = re.split(r"[.:_]", key, maxsplit=1)[0]
+        datasets.append(
+            DatasetInfo(
+                namespace=ds.namespace,
+                name=ds.name,
+                fields=(
+                    FieldInfo(
+                        name="token",
+                        type="string",
+                        category="user.unique_id.pseudonymous",
+                        pii=False,
+                        sensitive=False,
+                        description="deterministic AES-SIV token of the privacy unit",
+                    ),
+                ),
+                row_count=_rows(path),
+                size_bytes=path.stat().st_size,
+            )
+        )
+        lineage += lineage_of.audience(ds.name, family)
     return datasets, lineage
 
 

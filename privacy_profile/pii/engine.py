@@ -16,8 +16,7 @@ from __future__ import annotations
 import multiprocessing
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -27,12 +26,23 @@ import pyarrow.compute as pc
 from privacy_profile.errors import ScanError
 from privacy_profile.pii._presidio import (
     AnalyzerEngine,
-    NoOpNlpEngine,
-    RecognizerRegistry,
     RecognizerResult,
 )
-from privacy_profile.pii.recognizers import RECOGNIZERS, ContextPatternRecognizer, default_entities
+from privacy_profile.pii.analyzer import HAN_SCRIPT, build_analyzer, default_tag, route
+from privacy_profile.pii.fold import fold, map_span
+from privacy_profile.pii.lac import LacTagger
+from privacy_profile.pii.recognizers import (
+    RECOGNIZERS,
+    ContextPatternRecognizer,
+    default_entities,
+)
 from privacy_profile.pii.recognizers._base import Match
+from privacy_profile.pii.spans import (
+    Raw,
+    apply_replacements,
+    remove_duplicates,
+    resolve_overlaps,
+)
 from privacy_profile.pii.types import ColumnScanReport, Finding, Language, ScanConfig, ScanResult
 
 __all__ = [
@@ -43,124 +53,22 @@ __all__ = [
     "route",
 ]
 
-_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 #: A cell that matches none of these cannot hold a finding of our recognizers.
 PREFILTER_PATTERN = (
-    r"[0-9０-９@＠\u3400-\u9fff\uf900-\ufaff]"
+    r"[0-9０-９@＠\u3400-\u9fff\uf900-\ufaff\u2460-\u249b]"
     r"|[0-9A-Fa-f]*::?[0-9A-Fa-f]*:"
     r"|(?i:wechat|weixin|wxid|vx|wx|qq)"
     r"|o[A-Za-z_\-]{27}"
+    r"|(?i:[ (\[]at[ )\]])"  # "zhang at qq dot com" (folded before matching)
 )
 _PREFILTER = re.compile(PREFILTER_PATTERN)
 _RE2_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")  # RE2 has no \uXXXX: use the character
 _CAPITALIZED = r"|[A-Z][a-z]"  # English name candidates, only with a spaCy model
 
 
-def route(text: str) -> Language:
-    """Han script goes to the Chinese recognizer set, everything else to the English one."""
-    return Language.ZH if _HAN.search(text) else Language.EN
-
-
-def default_tag(finding: Finding, text: str) -> str:
-    """The default replacement: an entity tag such as ``<CN_MOBILE>``."""
-    return f"<{finding.entity_type}>"
-
-
-def build_analyzer(
-    entities: Iterable[str] | None = None,
-    *,
-    english_model: str | None = None,
-    score_threshold: float = 0.5,
-) -> AnalyzerEngine:
-    """An offline presidio analyzer with our registry's recognizers for ``zh`` and ``en``.
-
-    Nothing is downloaded: the NLP engine is presidio's ``no_op`` engine. English person
-    names (``PERSON``) are added only when ``english_model`` names an installed spaCy
-    pipeline; otherwise asking for ``PERSON`` raises :class:`ScanError`.
-    """
-    wanted = tuple(entities) if entities is not None else default_entities()
-    if english_model is not None and entities is None:
-        wanted = (*wanted, "PERSON")
-    unknown = sorted(set(wanted) - set(RECOGNIZERS))
-    if unknown:
-        raise ScanError(
-            f"unknown entity types: {', '.join(unknown)}",
-            hint=f"choose among {', '.join(sorted(RECOGNIZERS))}",
-        )
-    languages = [lang.value for lang in Language]
-    nlp_engine = NoOpNlpEngine(
-        models=[{"lang_code": lang, "model_name": "none"} for lang in languages]
-    )
-    nlp_engine.load()
-    recognizers: list[Any] = []
-    for entity in wanted:
-        cls = RECOGNIZERS[entity]
-        for lang in cls.LANGUAGES:
-            if entity == "PERSON":
-                if english_model is None:
-                    raise ScanError(
-                        "PERSON (English names) needs an installed spaCy model",
-                        hint="pass english_model='en_core_web_sm' after installing it",
-                    )
-                recognizers.append(cls(lang, model=english_model))  # type: ignore[call-arg]
-            else:
-                recognizers.append(cls(lang))
-    registry = RecognizerRegistry(recognizers=recognizers, supported_languages=languages)
-    return AnalyzerEngine(
-        registry=registry,
-        nlp_engine=nlp_engine,
-        supported_languages=languages,
-        default_score_threshold=score_threshold,
-    )
-
-
-Raw = tuple[str, int, int, float, str]
-"""(entity type, start, end, score, recognizer name) of one match above the threshold."""
-
 #: A Han text costs about this many non-Han texts (name model, jieba): the weight of Han
 #: texts when deciding whether two processes pay off (``ScanConfig.parallel_min_texts``).
 HAN_TEXT_WEIGHT = 20
-
-
-def _remove_duplicates(raw: list[Raw]) -> list[Raw]:
-    """presidio's ``EntityRecognizer.remove_duplicates`` on tuples, same order and result.
-
-    Drops identical results and a result contained in another of the same type with an
-    equal or higher score; returns them ordered by (-score, start, -length).
-    """
-    ranked = sorted(set(raw), key=lambda r: (r[0], r[1], -(r[2] - r[1]), -r[3]))
-    kept: list[Raw] = []
-    active: list[Raw] = []
-    entity = None
-    for r in ranked:
-        if r[0] != entity:
-            entity, active = r[0], []
-        if r[3] == 0:
-            continue
-        active = [a for a in active if a[2] >= r[1]]
-        if any(r[1] >= a[1] and r[2] <= a[2] and r[3] <= a[3] for a in active):
-            continue
-        kept.append(r)
-        active.append(r)
-    return sorted(kept, key=lambda r: (-r[3], r[1], -(r[2] - r[1])))
-
-
-def _resolve_overlaps(findings: list[Finding]) -> list[Finding]:
-    """Keep the best of overlapping findings: higher score, then longer, then earlier."""
-    ranked = sorted(findings, key=lambda f: (-f.score, -(f.end - f.start), f.start))
-    kept: list[Finding] = []
-    for f in ranked:
-        if all(f.end <= k.start or k.end <= f.start for k in kept):
-            kept.append(f)
-    return sorted(kept, key=lambda f: f.start)
-
-
-def _apply(text: str, findings: list[Finding], replace: Callable[[Finding, str], str]) -> str:
-    """``text`` with every finding replaced (right to left, so spans hold)."""
-    new = text
-    for f in sorted(findings, key=lambda f: f.start, reverse=True):
-        new = new[: f.start] + replace(f, text[f.start : f.end]) + new[f.end :]
-    return new
 
 
 def _arrow_mask(arr: pa.Array, pattern: str) -> np.ndarray:
@@ -187,11 +95,18 @@ class PiiScanner:
         self.entities: tuple[str, ...] = self.config.entities or (
             (*default_entities(), "PERSON") if self.config.english_model else default_entities()
         )
+        cfg = self.config
+        self._threshold = {e: cfg.threshold(e) for e in RECOGNIZERS}
         self.analyzer = analyzer or build_analyzer(
             self.entities,
-            english_model=self.config.english_model,
-            score_threshold=self.config.score_threshold,
+            english_model=cfg.english_model,
+            score_threshold=min([cfg.score_threshold, *cfg.thresholds.values()]),
+            names=cfg.names,
         )
+        #: The LAC tagger the analyzer's recognizers share (None: no model recognizer). It
+        #: holds tags only while a batch is scanned (primed, then cleared).
+        taggers = [getattr(r, "tagger", None) for r in self.analyzer.registry.recognizers]
+        self.tagger: LacTagger | None = next((t for t in taggers if isinstance(t, LacTagger)), None)
         by_lang: dict[Language, list[str]] = {lang: [] for lang in Language}
         for e in self.entities:
             for lang in RECOGNIZERS[e].LANGUAGES:
@@ -251,8 +166,19 @@ class PiiScanner:
 
     # -- one text --------------------------------------------------------------------------
     def _scan_one(self, text: str) -> list[Finding]:
+        """Findings of one text, evasive forms folded first (spans in ``text``)."""
+        if self.config.normalize:
+            folded, index = fold(text)
+            if index is not None:
+                return [
+                    Finding(f.entity_type, *map_span(index, f.start, f.end), f.score, f.recognizer)
+                    for f in self._scan_plain(folded)
+                ]
+        return self._scan_plain(text)
+
+    def _scan_plain(self, text: str) -> list[Finding]:
         """Findings of one text: the fast path when available, else the presidio path."""
-        if self._fast is None:
+        if self._fast is None or self.config.engine == "presidio":
             return self._scan_one_presidio(text)
         return self._scan_one_fast(text)
 
@@ -265,12 +191,12 @@ class PiiScanner:
         artifacts, context enhancer, tracing, result objects).
         """
         assert self._fast is not None
-        threshold = self.config.score_threshold
         raw: list[Raw] = []
         for rec, pre in self._fast[route(text)]:
             if pre is not None and pre.search(text) is None:
                 continue
             name = type(rec).__name__
+            threshold = self._threshold[rec.ENTITY]
             raw.extend(
                 (rec.ENTITY, s, e, score, name)
                 for s, e, score, _ in rec.matches(text)
@@ -283,7 +209,7 @@ class PiiScanner:
         if not raw:
             return []
         if len(raw) > 1:
-            raw = _remove_duplicates(raw)
+            raw = remove_duplicates(raw)
         cache = self._finding_cache
         findings = []
         for r in raw:
@@ -293,7 +219,7 @@ class PiiScanner:
                     entity_type=r[0], start=r[1], end=r[2], score=float(r[3]), recognizer=r[4]
                 )
             findings.append(f)
-        return _resolve_overlaps(findings) if len(findings) > 1 else findings
+        return resolve_overlaps(findings) if len(findings) > 1 else findings
 
     def _scan_one_presidio(self, text: str) -> list[Finding]:
         """The reference path: ``AnalyzerEngine.analyze`` with our registry."""
@@ -305,9 +231,10 @@ class PiiScanner:
             text=text,
             language=lang.value,
             entities=wanted,
-            score_threshold=self.config.score_threshold,
+            score_threshold=min(self._threshold[e] for e in wanted),
         )
-        return self._findings(results)
+        threshold = self._threshold
+        return self._findings([r for r in results if r.score >= threshold[r.entity_type]])
 
     @staticmethod
     def _findings(results: list[RecognizerResult]) -> list[Finding]:
@@ -321,7 +248,7 @@ class PiiScanner:
             )
             for r in results
         ]
-        return _resolve_overlaps(findings)
+        return resolve_overlaps(findings)
 
     def _scan_one_safe(self, text: str) -> list[Finding] | None:
         try:
@@ -344,7 +271,6 @@ class PiiScanner:
         agrees with Python's ``re`` for these patterns: tested), the scoring per family.
         A family that raises leaves its cells to the per-text path (which fails closed).
         """
-        threshold = self.config.score_threshold
         arr = pa.array(texts, type=pa.large_string())
         ascii_ = np.asarray(pc.string_is_ascii(arr).to_numpy(zero_copy_only=False), dtype=bool)
         for rec, others in self._families:
@@ -360,6 +286,7 @@ class PiiScanner:
                 cells = [str(texts[i]) for i in pos]
                 name = type(rec).__name__
                 entity = rec.ENTITY
+                threshold = self._threshold[entity]
                 memo: dict[tuple[Match, ...], list[Finding]] = {}
                 results = []
                 for ms in rec.whole_cells(cells):
@@ -388,13 +315,30 @@ class PiiScanner:
             self._scan_whole_cells(texts, out, done)
         rest_pos = np.flatnonzero(~done)
         rest = [str(texts[i]) for i in rest_pos]
-        for i, r in zip(rest_pos, self._scan_list(rest), strict=True):
-            out[i] = r
+        try:
+            self._prime(rest)
+            for i, r in zip(rest_pos, self._scan_list(rest), strict=True):
+                out[i] = r
+        finally:
+            if self.tagger is not None:
+                self.tagger.clear()
         return out
+
+    def _prime(self, texts: list[str]) -> None:
+        """Run the name model on the Han texts of ``texts`` in batches (before the per-text
+        scan reads its tags). A failure here leaves the texts unprimed: each then runs the
+        model alone and fails closed on its own."""
+        if self.tagger is None:
+            return
+        try:
+            han = [t for t in texts if HAN_SCRIPT.search(t)]
+            self.tagger.prime([fold(t)[0] for t in han] if self.config.normalize else han)
+        except Exception:
+            self.tagger.clear()
 
     def _work(self, texts: list[str]) -> int:
         """The work in ``texts`` counted in non-Han texts (a Han text is ``HAN_TEXT_WEIGHT``)."""
-        n_han = sum(1 for t in texts if _HAN.search(t))
+        n_han = sum(1 for t in texts if HAN_SCRIPT.search(t))
         return len(texts) + (HAN_TEXT_WEIGHT - 1) * n_han
 
     def _scan_list(self, texts: list[str]) -> list[list[Finding] | None]:
@@ -493,12 +437,12 @@ class PiiScanner:
         if replace is default_tag:
             new_u = np.empty(n_distinct, dtype=object)
             for u in np.flatnonzero(hit_u):
-                new_u[u] = _apply(distinct[u], found[u] or [], replace)
+                new_u[u] = apply_replacements(distinct[u], found[u] or [], replace)
             values[text_pos[cell_hit]] = new_u[codes[cell_hit]]
         else:  # the caller's replace (a pseudonymizer) is called once per cell
             for k in np.flatnonzero(cell_hit):
                 u = codes[k]
-                values[text_pos[k]] = _apply(distinct[u], found[u] or [], replace)
+                values[text_pos[k]] = apply_replacements(distinct[u], found[u] or [], replace)
         cell_err = errored_u[codes] if len(codes) else np.zeros(0, dtype=bool)
         err_pos = text_pos[cell_err]
         values[err_pos] = None

@@ -11,6 +11,4 @@ __all__ = ["scanner_for"]
 
 def scanner_for(policy: Policy) -> PiiScanner:
     """The offline PII scanner configured as the policy's ``pii_scan`` section says."""
-    ps = policy.pii_scan
-    entities = tuple(ps.entities) if ps.entities else None
-    return PiiScanner(ScanConfig(entities=entities, score_threshold=ps.score_threshold))
+    return PiiScanner(ScanConfig.from_policy(policy.pii_scan))

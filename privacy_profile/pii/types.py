@@ -12,6 +12,8 @@ from privacy_profile.errors import ScanError
 if TYPE_CHECKING:
     import pandas as pd
 
+    from privacy_profile.policy.model import PiiScanSpec
+
 __all__ = ["ColumnScanReport", "Finding", "Language", "ScanConfig", "ScanResult"]
 
 
@@ -37,8 +39,15 @@ class Finding:
 class ScanConfig:
     """What to look for and how to run.
 
-    ``entities`` None means every offline entity (:func:`default_entities`); ``PERSON``
-    (English names) also needs ``english_model``. ``processes`` is 1 or 2; two worker
+    ``entities`` None means every default entity (:func:`default_entities`); ``PERSON``
+    (English names) also needs ``english_model``. ``names`` picks the Chinese name
+    recognizer: ``lac`` (the LAC model, needs the ``names`` extra; missing, the scanner
+    raises :class:`ScanError` naming it) or ``surname`` (the surname model). ``thresholds``
+    overrides ``score_threshold`` per entity type. ``engine`` ``presidio`` runs every text
+    through ``AnalyzerEngine.analyze`` (the reference path; same findings, slower) instead of
+    calling the recognizers directly (``fast``). ``normalize`` folds evasive forms (zero-width
+    characters, odd separators, Chinese numerals, full-width letters, "at"/"dot") before
+    matching; offsets still point into the original text. ``processes`` is 1 or 2; two worker
     processes are used only when the distinct texts left for the per-text path amount to at
     least ``parallel_min_texts``, a Han text counting as ``HAN_TEXT_WEIGHT`` (20) texts
     (the name model makes it that much dearer; forking and shipping results back cost time).
@@ -50,8 +59,60 @@ class ScanConfig:
     batch_size: int = 2_000
     processes: int = 1
     parallel_min_texts: int = 20_000
+    names: str = "lac"
+    thresholds: Mapping[str, float] = field(default_factory=dict)
+    engine: str = "fast"
+    normalize: bool = True
+
+    @classmethod
+    def from_policy(cls, spec: PiiScanSpec) -> ScanConfig:
+        """The configuration a policy's ``pii_scan`` section asks for.
+
+        ``entities`` (empty: the defaults) minus ``CN_PERSON`` when ``names: off`` and
+        ``CN_ADDRESS`` when ``addresses: false``, plus ``CN_PLACE`` when ``places: true``;
+        ``names`` picks the name recognizer, ``thresholds`` override ``score_threshold``.
+        """
+        from privacy_profile.pii.recognizers import default_entities
+
+        wanted = list(spec.entities or default_entities())
+        if spec.names == "off":
+            wanted = [e for e in wanted if e != "CN_PERSON"]
+        if not spec.addresses:
+            wanted = [e for e in wanted if e != "CN_ADDRESS"]
+        if spec.places and "CN_PLACE" not in wanted:
+            wanted.append("CN_PLACE")
+        return cls(
+            entities=tuple(wanted),
+            score_threshold=spec.score_threshold,
+            names="lac" if spec.names == "off" else spec.names,
+            thresholds=dict(spec.thresholds),
+        )
+
+    def threshold(self, entity: str) -> float:
+        """The score an ``entity`` finding needs to be reported."""
+        return self.thresholds.get(entity, self.score_threshold)
 
     def __post_init__(self) -> None:
+        from privacy_profile.pii.recognizers import NAME_MODELS, RECOGNIZERS
+
+        if self.names not in NAME_MODELS:
+            raise ScanError(
+                f"names must be one of {', '.join(NAME_MODELS)}, got {self.names!r}",
+                hint="lac (the name model, default) or surname (no model needed)",
+            )
+        if self.engine not in ("fast", "presidio"):
+            raise ScanError(
+                f"engine must be 'fast' or 'presidio', got {self.engine!r}",
+                hint="fast calls our recognizers directly; presidio goes through AnalyzerEngine",
+            )
+        for entity, value in self.thresholds.items():
+            if entity not in RECOGNIZERS:
+                raise ScanError(
+                    f"thresholds names an unknown entity type: {entity}",
+                    hint=f"choose among {', '.join(sorted(RECOGNIZERS))}",
+                )
+            if not 0.0 < value <= 1.0:
+                raise ScanError(f"the threshold of {entity} must be in (0, 1], got {value}")
         if not 0.0 < self.score_threshold <= 1.0:
             raise ScanError(
                 f"score_threshold must be in (0, 1], got {self.score_threshold}",
@@ -65,8 +126,6 @@ class ScanConfig:
         if self.batch_size < 1:
             raise ScanError(f"batch_size must be positive, got {self.batch_size}")
         if self.entities is not None:
-            from privacy_profile.pii.recognizers import RECOGNIZERS
-
             unknown = sorted(set(self.entities) - set(RECOGNIZERS))
             if unknown:
                 raise ScanError(

@@ -55,7 +55,7 @@ __all__ = [
     "AgeBand",
     "AggregationThreshold",
     "Assessment",
-    "BudgetWindow",
+    "BudgetWindowSpec",
     "CityToProvince",
     "Column",
     "ColumnRole",
@@ -81,6 +81,7 @@ __all__ = [
     "PseudonymizationDomain",
     "Pseudonymize",
     "Purpose",
+    "RightsSpec",
     "Scan",
     "SubjectsSpec",
     "Table",
@@ -212,12 +213,15 @@ class Purpose(_Frozen):
 # --------------------------------------------------------------------------- privacy
 
 
-class BudgetWindow(_Frozen):
+class BudgetWindowSpec(_Frozen):
+    """The declared budget window; :func:`privacy_profile.dp.policy_ledger.budget_window`
+    gives the ledger's :class:`privacy_profile.dp.BudgetWindow` (the one window type)."""
+
     kind: WindowKind
     days: int | None = Field(default=None, ge=1)
 
     @model_validator(mode="after")
-    def _days(self) -> BudgetWindow:
+    def _days(self) -> BudgetWindowSpec:
         if self.kind is WindowKind.ROLLING_DAYS and self.days is None:
             raise ValueError("a rolling_days window needs `days`")
         if self.kind is WindowKind.CALENDAR_MONTH and self.days is not None:
@@ -272,7 +276,7 @@ class PrivacySpec(_Frozen):
     max_epsilon_per_query: float = Field(description="Epsilon of one release.")
     delta_per_query: float = Field(description="Delta of one release (private group selection).")
     budget_dataset: str = Field(min_length=1, description="The ledger's dataset name.")
-    budget_window: BudgetWindow
+    budget_window: BudgetWindowSpec
     aggregation_threshold: AggregationThreshold
     k_anonymity: KAnonymity
     metric_bounds: list[MetricBounds] = Field(default_factory=list)
@@ -289,6 +293,53 @@ class PiiScanSpec(_Frozen):
     undeclared_identifier_columns: UndeclaredIdentifierAction = UndeclaredIdentifierAction.REFUSE
     column_flag_share: float = Field(
         default=0.05, gt=0, le=1, description="Share of cells holding an identifier that flags."
+    )
+    names: Literal["lac", "surname", "off"] = Field(
+        default="lac",
+        description="Chinese person names (CN_PERSON): lac = the LAC name model (needs the "
+        "`names` extra; a missing model fails the run, never a silent fallback), surname = "
+        "the surname model (no extra), off = not detected.",
+    )
+    addresses: bool = Field(
+        default=True, description="Postal addresses (CN_ADDRESS); false turns them off."
+    )
+    places: bool = Field(
+        default=False,
+        description="Also redact bare place names that are not an address (CN_PLACE, score "
+        "0.55, needs the `names` extra).",
+    )
+    thresholds: dict[str, float] = Field(
+        default_factory=dict,
+        description="Score threshold per entity type, overriding score_threshold for that "
+        "type only (e.g. CN_PERSON: 0.8).",
+    )
+
+    @field_validator("thresholds")
+    @classmethod
+    def _thresholds_in_range(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = sorted(k for k, x in v.items() if not 0 < x <= 1)
+        if bad:
+            raise ValueError(f"thresholds must be in (0, 1]; check {', '.join(bad)}")
+        return v
+
+
+class RightsSpec(_Frozen):
+    """Individuals' rights requests (access, correction, erasure, opt-out; see docs/rights.md).
+
+    Optional: without the section, requests are due 30 days after receipt and no column is
+    correctable."""
+
+    deadline_days: int = Field(
+        default=30,
+        ge=1,
+        le=90,
+        description="Calendar days from receipt to the due date of a request (default 30: the "
+        "GDPR's one month; PIPL practice is 15 working days, about 21 calendar days).",
+    )
+    correctable_columns: list[str] = Field(
+        default_factory=list,
+        description="`table.column` values a correction request may set (merged into later "
+        "runs before validation). Direct identifiers cannot be corrected.",
     )
 
 
@@ -326,6 +377,15 @@ class Policy(_Frozen):
     tables: dict[str, Table] = Field(min_length=1)
     privacy: PrivacySpec
     pii_scan: PiiScanSpec = PiiScanSpec()
+    lineage_namespace: str = Field(
+        default="privacy_profile",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:/-]*$",
+        description="The OpenLineage job namespace of this policy's runs (e.g. the team or "
+        "scheduler that owns them); the job name is `<policy name>.sanitize_then_segment`.",
+    )
+    rights: RightsSpec = Field(
+        default_factory=RightsSpec, description="Individuals' rights requests (docs/rights.md)."
+    )
     segmentation: SegmentationSpec | None = Field(
         default=None, description="Segment definitions (see docs/segments.md)."
     )

@@ -77,6 +77,7 @@ def check_policy(policy: Policy) -> Iterator[RuleViolation]:
     yield from _purposes(policy)
     yield from _privacy(policy)
     yield from _segmentation(policy)
+    yield from _rights(policy)
 
 
 def _taxonomy(policy: Policy) -> Iterator[RuleViolation]:
@@ -367,3 +368,24 @@ def _segmentation(policy: Policy) -> Iterator[RuleViolation]:
         epsilon_budget=pv.epsilon_budget,
     ):
         yield (issue.path, issue.message, issue.hint)
+
+
+def _rights(policy: Policy) -> Iterator[RuleViolation]:
+    """Correctable columns exist and are not identifiers (a request never rewrites an id)."""
+    seen: set[str] = set()
+    for i, key in enumerate(policy.rights.correctable_columns):
+        path: Path = ("rights", "correctable_columns", i)
+        table, _, column = key.partition(".")
+        spec = policy.tables.get(table)
+        col = spec.columns.get(column) if spec is not None else None
+        if spec is None or col is None:
+            yield (path, f"unknown column {key!r}", "write TABLE.COLUMN of a declared column")
+        elif col.role is ColumnRole.DIRECT_IDENTIFIER or column == spec.subject_column:
+            yield (
+                path,
+                f"{key!r} is an identifier: a request cannot correct it",
+                "remove it from rights.correctable_columns",
+            )
+        if key in seen:
+            yield (path, f"{key!r} listed twice", "list each column once")
+        seen.add(key)

@@ -114,6 +114,13 @@ class Scan(_Frozen):
     """Find PII in free text and replace each finding (see ``pii_scan``)."""
 
     action: Literal["scan"] = "scan"
+    operator: Literal["entity_tag", "mask", "hash", "encrypt"] | None = Field(
+        default=None,
+        description="What replaces a finding in this column: entity_tag (<CN_MOBILE>), mask "
+        "(138****5678), hash (HMAC-SHA256 under pii_scan.pseudonym_domain's key: "
+        "<CN_MOBILE:3f2a...>), encrypt (AES under the custodian key, reversible by its "
+        "holder). Unset: pii_scan.replacement decides.",
+    )
 
 
 class AgeBand(_Frozen):

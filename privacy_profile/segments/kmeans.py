@@ -6,7 +6,8 @@ Two fits (``KMeansParams.method``):
 * ``lloyd`` (default): our own DP Lloyd iterations through the DP core. Each of the
   ``iterations`` rounds gets an equal share of the fit epsilon, charged on the ledger before its
   noise: ``COUNT_SHARE`` of it to a discrete-Laplace distinct-unit count per cluster
-  (sensitivity 1: each unit is in exactly one cluster), the rest to Laplace sums of the
+  (sensitivity 1: each unit is in exactly one cluster), the rest to discrete Laplace sums (on
+  a fixed-point grid of step 2^-21, float-safe, see privacy_profile.dp.mechanisms) of the
   centred coordinates ``x - 0.5`` per cluster (L1 sensitivity d/2 over all clusters). The new
   centre is ``0.5 + noisy sum / noisy count``, clamped to the cube; a cluster whose noisy count
   is below 1 keeps its centre. Few iterations with more epsilon each beat many (measured in
@@ -237,13 +238,18 @@ def fit_dp_lloyd(
     per_iter = loss.epsilon / iterations
     count_loss = PrivacyLoss(epsilon=per_iter * count_share)
     sum_loss = PrivacyLoss(epsilon=per_iter * (1.0 - count_share))
-    count_sens, sum_sens = 1.0, d / 2.0
+    # centred coordinates in [-1/2, 1/2] on a fixed-point grid; L1 sensitivity d/2 rounded
+    # up to the grid (exactly d/2: 1/2 is a grid multiple)
+    step = _mech.grid_step(0.5)
+    count_sens, sum_sens = 1.0, float(d * _mech.grid_units(0.5, step)) * step
     count_scale = _mech.noise_scale(
         Mechanism.DISCRETE_LAPLACE, loss=count_loss, sensitivity=count_sens
     )
-    sum_scale = _mech.noise_scale(Mechanism.LAPLACE, loss=sum_loss, sensitivity=sum_sens)
+    sum_scale = _mech.noise_scale(
+        Mechanism.DISCRETE_LAPLACE_GRID, loss=sum_loss, sensitivity=sum_sens
+    )
     records: list[MechanismRecord] = []
-    centred = scaled - 0.5
+    centred = _mech.to_grid(np.clip(scaled, 0.0, 1.0) - 0.5, step, 0.5)
     for it in range(1, iterations + 1):
         label = f"kmeans/fit:iter{it}"
         ctx.ledger.charge_many(
@@ -256,7 +262,7 @@ def fit_dp_lloyd(
                     label=f"{label}:counts",
                 ),
                 ChargeRequest(
-                    mechanism=Mechanism.LAPLACE,
+                    mechanism=Mechanism.DISCRETE_LAPLACE_GRID,
                     loss=sum_loss,
                     sensitivity=sum_sens,
                     label=f"{label}:sums",
@@ -270,7 +276,7 @@ def fit_dp_lloyd(
         )
         noisy_counts = _mech.add_noise(counts, Mechanism.DISCRETE_LAPLACE, count_scale, ctx.rng)
         noisy_sums = _mech.add_noise(
-            sums.reshape(-1), Mechanism.LAPLACE, sum_scale, ctx.rng
+            sums.reshape(-1), Mechanism.DISCRETE_LAPLACE_GRID, sum_scale, ctx.rng, step=step
         ).reshape(k, d)
         ok = noisy_counts >= 1
         centers[ok] = np.clip(0.5 + noisy_sums[ok] / noisy_counts[ok, None], 0.0, 1.0)
@@ -289,14 +295,15 @@ def fit_dp_lloyd(
                 ),
                 MechanismRecord(
                     label=f"{label}:sums",
-                    mechanism=Mechanism.LAPLACE.value,
+                    mechanism=Mechanism.DISCRETE_LAPLACE_GRID.value,
                     aggregation="sum",
                     epsilon=sum_loss.epsilon,
                     delta=0.0,
                     sensitivity=sum_sens,
                     scale=sum_scale,
-                    noise_sd=_mech.noise_sd(Mechanism.LAPLACE, sum_scale),
+                    noise_sd=_mech.noise_sd(Mechanism.DISCRETE_LAPLACE_GRID, sum_scale, step=step),
                     values=k * d,
+                    granularity=step,
                 ),
             ]
         )

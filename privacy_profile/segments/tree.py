@@ -171,6 +171,7 @@ def release_tree(
         ledger=ctx.ledger,
         run_id=ctx.run_id,
         groups=PublicGroups(keys=tuple(keys)),
+        threshold=0,  # every leaf count is needed; ctx.threshold is applied to rules below
         rng=ctx.rng,
         label="tree/leaf_counts",
     )

@@ -30,6 +30,7 @@ from privacy_profile.dp.aggregate import (
     release_aggregates,
 )
 from privacy_profile.dp.ledger import BudgetLedger, ChargeRequest
+from privacy_profile.dp.mechanisms import grid_units
 from privacy_profile.dp.model import (
     MetricSpec,
     PrivacyLoss,
@@ -84,11 +85,17 @@ def _bounded_statistics(
             continue
         if p.bounds is None or p.column is None:
             raise PrivacyParameterError(f"budget part {p.name!r} has no column or bounds")
+        if p.step is None:
+            raise PrivacyParameterError(f"budget part {p.name!r} has no grid step")
         clamped = F.least(
             F.greatest(F.col(p.column).cast("double"), F.lit(float(p.bounds.lower))),
             F.lit(float(p.bounds.upper)),
         )
-        aggs.append(F.sum(clamped - F.lit(float(p.bounds.midpoint))).alias(p.name))
+        # the pandas path's grid: centred, rounded half to even (rint), clamped, integer units
+        cap = float(grid_units(p.bounds.half_width, p.step))
+        units = F.rint((clamped - F.lit(float(p.bounds.midpoint))) / F.lit(float(p.step)))
+        units = F.least(F.greatest(units, F.lit(-cap)), F.lit(cap)).cast("long")
+        aggs.append(F.sum(units).alias(p.name))
     grouped = kept_rows.groupBy(*by).agg(*aggs) if by else kept_rows.agg(*aggs)
     collected = grouped.collect()  # one row per group: small
     cols = [*by, *(a for a in [COUNT_PART, ROWS_PART] + [p.name for p in parts])]

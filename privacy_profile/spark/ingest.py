@@ -237,7 +237,9 @@ class SparkBackend:
     def run_table(
         self, run: IngestRun, name: str, spec: Table, gate: PreparedGate, rb: TableReportBuilder
     ) -> TableOutcome:
-        if name in run.inputs.frames:  # an in-memory table is already on the driver
+        # an in-memory table is already on the driver; rights suppression (a register
+        # snapshot applied while reading) runs on the driver in this release
+        if name in run.inputs.frames or run.subject_filter is not None:
             from privacy_profile.ingest.backend import PandasBackend
 
             return PandasBackend().run_table(run, name, spec, gate, rb)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from privacy_profile._io import atomic_write_text
+from privacy_profile._io import atomic_write_bytes, atomic_write_text, parquet_bytes
 from privacy_profile.segments import SegmentRelease
 from privacy_profile.segments.outputs import marketing_documents
 
@@ -19,8 +19,8 @@ Guard = Callable[[str, pd.DataFrame], None]
 def write_marketing_outputs(
     release: SegmentRelease, out_dir: str | Path, guard: Guard | None = None
 ) -> list[Path]:
-    """Write ``segments``, ``personas``, ``recommendations`` and ``tree_rules`` as JSON and
-    CSV into ``out_dir``; returns the paths written. No audience is ever written here."""
+    """Write ``segments``, ``personas``, ``recommendations`` and ``tree_rules`` as JSON, CSV
+    and Parquet into ``out_dir``; returns the paths written. No audience is ever written here."""
     out = Path(out_dir)
     if guard is not None:
         for name, df in release.marketing_tables().items():
@@ -29,8 +29,10 @@ def write_marketing_outputs(
     written: list[Path] = []
     for fname, obj in marketing_documents(release).items():
         path = out / fname
-        if isinstance(obj, pd.DataFrame):
-            atomic_write_text(path, obj.to_csv(index=False))
+        if isinstance(obj, pd.DataFrame) and fname.endswith(".parquet"):
+            atomic_write_bytes(path, parquet_bytes(obj))
+        elif isinstance(obj, pd.DataFrame):  # with a byte-order mark, for Excel
+            atomic_write_bytes(path, obj.to_csv(index=False).encode("utf-8-sig"))
         else:
             atomic_write_text(path, json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
         written.append(path)

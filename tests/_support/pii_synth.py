@@ -103,10 +103,6 @@ def embed(rng: random.Random, sentences: Sequence[str], entity: str) -> Labeled:
     if after and after[0].isascii() and after[0].isalnum():
         after = " " + after
     lead = rng.choice(_LEADS[entity])
-    value = _MAKERS[entity](rng)
-    if entity == "CN_MOBILE" and value.startswith("+86 "):
-        prefix, value = "+86 ", value[4:]
-    else:
-        prefix = ""
-    head = before + lead + prefix
+    value = _MAKERS[entity](rng)  # a +86 country code is part of the number's span
+    head = before + lead
     return Labeled(head + value + after, ((len(head), len(head) + len(value), entity),))

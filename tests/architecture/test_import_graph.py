@@ -20,6 +20,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("ingest", "profiling"),
     ("segments", "spark"),
     ("lineage",),
+    ("rights",),
     ("engine",),
     ("demo", "cli", "_docgen", "__main__", "<root>"),
 )

@@ -50,6 +50,7 @@ def _run(df: pd.DataFrame, ledger: BudgetLedger, **kw: Any) -> Any:
         "ledger": ledger,
         "run_id": "run-1",
         "groups": GROUPS,
+        "threshold": 0,
         "rng": DPRandom.for_testing(0),
     }
     args.update(kw)
@@ -77,7 +78,7 @@ def test_spy_each_mechanism_gets_its_epsilon_and_sensitivity(
     assert calls == [
         ("discrete_laplace", pytest.approx(0.25), 2.0),
         ("discrete_laplace", pytest.approx(0.25), 6.0),
-        ("laplace", pytest.approx(0.5), 6.0 * 50.0),
+        ("discrete_laplace_grid", pytest.approx(0.5), 6.0 * 50.0),
     ]
     assert [(r.epsilon, r.sensitivity, r.scale) for r in res.records] == [
         (pytest.approx(0.25), 2.0, pytest.approx(8.0)),
@@ -96,16 +97,16 @@ def test_add_noise_spy_sees_the_planned_scales(
     seen: list[tuple[str, float, int]] = []
     real = mech.add_noise
 
-    def spy(values: Any, m: Any, scale: float, rng: DPRandom) -> Any:
+    def spy(values: Any, m: Any, scale: float, rng: DPRandom, **kw: Any) -> Any:
         seen.append((m.value, scale, len(values)))
-        return real(values, m, scale, rng)
+        return real(values, m, scale, rng, **kw)
 
     monkeypatch.setattr(mech, "add_noise", spy)
     _run(orders, ledger)
     assert seen == [
         ("discrete_laplace", pytest.approx(2 / (1 / 3)), 7),
         ("discrete_laplace", pytest.approx(6 / (1 / 3)), 7),
-        ("laplace", pytest.approx(300 / (1 / 3)), 7),
+        ("discrete_laplace_grid", pytest.approx(300 / (1 / 3)), 7),
     ]
 
 
@@ -149,6 +150,7 @@ def test_intervals_cover_at_the_stated_rate(ledger: BudgetLedger) -> None:
             ledger=ledger,
             run_id="cov",
             groups=PublicGroups.of([0]),
+            threshold=0,
             rng=rng,
         )
         row = res.table.iloc[0]
@@ -182,6 +184,7 @@ def test_neighbouring_data_sets_inequality(ledger: BudgetLedger) -> None:
                 ledger=ledger,
                 run_id="n",
                 groups=PublicGroups.of([0]),
+                threshold=0,
                 rng=rng,
             ).table.privacy_id_count.iloc[0]
             for _ in range(trials)
@@ -256,6 +259,7 @@ def test_histogram_and_top_k(orders: pd.DataFrame, ledger: BudgetLedger) -> None
         column="city",
         categories=["x", "y", "z", "w"],
         loss=PrivacyLoss(epsilon=1e7),
+        threshold=0,
         **kw,
     )
     truth = orders.groupby("city").user.nunique()
@@ -268,6 +272,7 @@ def test_histogram_and_top_k(orders: pd.DataFrame, ledger: BudgetLedger) -> None
         categories=["x", "y", "z", "w"],
         k=2,
         loss=PrivacyLoss(epsilon=1e7),
+        threshold=0,
         **kw,
     )
     assert top.table.city.tolist() == truth.sort_values(ascending=False).index[:2].tolist()

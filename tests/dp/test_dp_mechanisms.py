@@ -76,8 +76,9 @@ def test_discrete_laplace_draws_follow_the_pmf() -> None:
     assert res.pvalue >= P_MIN
 
 
-def test_laplace_draws_follow_the_distribution() -> None:
-    draws = DPRandom.for_testing(2).laplace(5.0, 50_000)
+def test_grid_laplace_draws_follow_the_laplace_distribution() -> None:
+    g = Mechanism.DISCRETE_LAPLACE_GRID
+    draws = mech.add_noise(np.zeros(50_000), g, 5.0, DPRandom.for_testing(2), step=2.0**-10)
     assert stats.kstest(draws, stats.laplace(scale=5.0).cdf).pvalue >= P_MIN
 
 

@@ -10,10 +10,9 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from privacy_profile import InputError, PolicyError
+from privacy_profile import InputError, PolicyError, open_ledger, sanitize_then_segment, scanner_for
 from privacy_profile.demo import generate_demo_data
 from privacy_profile.dp import DPRandom
-from privacy_profile.engine import open_ledger, sanitize_then_segment, scanner_for
 from privacy_profile.ingest import KeyRing
 from privacy_profile.ingest.sources import IN_MEMORY
 from privacy_profile.lineage.recorder import read_events

@@ -325,3 +325,165 @@ def test_cli_budget_show_and_audit_verify_on_missing_files(tmp_path: Path) -> No
     audit = runner.invoke(app, ["audit", "verify", str(tmp_path / "runs" / "x"), "--no-pii-scan"])
     assert audit.exit_code == 1
     assert "does not exist" in audit.stderr and "Traceback" not in audit.stderr
+
+
+# --------------------------------------------------------------------------- lineage (issue 19)
+
+
+def _complete(run: Run) -> dict[str, object]:
+    events = read_events(run.release.lineage_events)
+    return next(e for e in events if e["eventType"] == "COMPLETE")
+
+
+def _sources(output: dict[str, object], field: str) -> set[str]:
+    """``file.column:SUBTYPE`` of every input field of one output column."""
+    facets = output["facets"]
+    assert isinstance(facets, dict)
+    fields = facets["columnLineage"]["fields"]
+    return {
+        f"{Path(i['name']).name}.{i['field']}:{t['subtype']}"
+        for i in fields[field]["inputFields"]
+        for t in i["transformations"]
+    }
+
+
+def test_datasets_are_named_per_the_openlineage_spec(run: Run) -> None:
+    event = _complete(run)
+    inputs = {i["name"]: i for i in event["inputs"]}  # type: ignore[union-attr]
+    for path in sorted(run.data.input_dir.iterdir()):
+        assert str(path.resolve()) in inputs, path.name
+    outputs = event["outputs"]
+    assert isinstance(outputs, list)
+    assert all(d["namespace"] == "file" for d in [*event["inputs"], *outputs])  # type: ignore[misc]
+    assert all(str(d["name"]).startswith("/") for d in outputs)
+
+
+def test_every_released_file_is_an_output_with_statistics(run: Run) -> None:
+    outputs = {Path(o["name"]): o for o in _complete(run)["outputs"]}  # type: ignore[union-attr]
+    released = [*run.release.marketing_files, *run.release.activation_files]
+    assert run.release.activation_files, "the demo purpose allows activation"
+    assert {p.resolve() for p in released} == set(outputs)
+    for path in released:
+        stats = outputs[path.resolve()]["outputFacets"]["outputStatistics"]
+        assert stats["size"] == path.stat().st_size
+        if path.suffix == ".csv":
+            lines = path.read_text(encoding="utf-8-sig").splitlines()
+            assert stats["rowCount"] == len(lines) - 1, path.name
+
+
+def test_column_lineage_matches_the_hand_checked_table(run: Run) -> None:
+    """The demo policy's column lineage, checked by hand against docs/lineage.md: which input
+    columns each released column derives from, and how."""
+    outputs = {Path(o["name"]).name: o for o in _complete(run)["outputs"]}  # type: ignore[union-attr]
+    unit = "users.csv.openid:AGGREGATION"
+    rfm_inputs = {
+        "orders.csv.ordered_at:GROUP_BY",
+        "orders.csv.order_id:GROUP_BY",
+        "orders.csv.amount:GROUP_BY",
+        "orders.csv.status:GROUP_BY",
+    }
+    lifecycle_inputs = {
+        "users.csv.registered_at:GROUP_BY",
+        "orders.csv.ordered_at:GROUP_BY",
+        "events.csv.ts:GROUP_BY",
+    }
+    rule_inputs = {"users.csv.city:GROUP_BY"}  # province (city generalized) in the rule
+    tree_inputs = {"users.csv.birthdate:GROUP_BY", "users.csv.gender:GROUP_BY"}
+    segments = outputs["segments.csv"]  # rfm, kmeans (on RFM features), lifecycle, rule rows
+    every_family = rfm_inputs | lifecycle_inputs | rule_inputs
+    assert _sources(segments, "dp_size") == {unit} | every_family
+    assert (
+        _sources(segments, "mean_monetary")
+        == {
+            unit,
+            "orders.csv.amount:AGGREGATION",
+            "orders.csv.status:AGGREGATION",
+        }
+        | every_family
+    )
+    assert _sources(segments, "segment") == every_family
+    # personas: the dimensions' inputs decide the value; rfm and lifecycle rows only
+    personas = outputs["personas.csv"]
+    assert (
+        _sources(personas, "value")
+        == {
+            "users.csv.birthdate:GROUP_BY",
+            "users.csv.gender:GROUP_BY",
+            "users.csv.city:GROUP_BY",
+            "users.csv.channel:GROUP_BY",
+            "orders.csv.amount:GROUP_BY",
+            "orders.csv.status:GROUP_BY",
+            "events.csv.category:GROUP_BY",
+            "orders.csv.category:GROUP_BY",
+        }
+        | rfm_inputs
+        | lifecycle_inputs
+    )
+    assert _sources(personas, "dp_count") == {unit} | rfm_inputs | lifecycle_inputs
+    # recommendations come from the events table's categories (and the orders')
+    recs = outputs["recommendations.csv"]
+    assert {"events.csv.category:GROUP_BY", "orders.csv.category:GROUP_BY"} <= _sources(
+        recs, "category"
+    )
+    assert _sources(outputs["tree_rules.csv"], "conditions") == tree_inputs
+    # an audience is the unit's tokens, filtered by the segment's features
+    audience = next(n for n in outputs if n.startswith("audience_rfm"))
+    assert _sources(outputs[audience], "token") == {"users.csv.openid:TRANSFORMATION"} | {
+        s.replace("GROUP_BY", "FILTER") for s in rfm_inputs
+    }
+    # policy constants have no input column; nothing claims a raw identifier column
+    assert "epsilon" not in outputs["segments.csv"]["facets"]["columnLineage"]["fields"]
+    for o in outputs.values():
+        for field in o["facets"].get("columnLineage", {}).get("fields", {}).values():
+            assert not any(i["field"] in ("phone", "nickname") for i in field["inputFields"])
+
+
+def _cli_run_env(run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    import os
+
+    for k in list(os.environ):
+        if k.startswith("OPENLINEAGE"):
+            monkeypatch.delenv(k)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.openlineage/openlineage.yml
+    monkeypatch.chdir(tmp_path)
+    for name in ("MARKETING", "REPORTING", "CUSTODIAN"):
+        monkeypatch.setenv(f"PRIVACY_PROFILE_KEY_{name}", secrets.token_hex(32))
+    args = ["run", "--policy", str(POLICY), "--purpose", PURPOSE]
+    args += ["--input", str(run.data.input_dir), "--out", str(tmp_path / "out")]
+    return [*args, "--ledger", str(tmp_path / "ledger.sqlite")]
+
+
+def test_cli_run_delivers_lineage_to_an_openlineage_endpoint(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from _support.ol_receiver import Receiver
+
+    args = _cli_run_env(run, tmp_path, monkeypatch)
+    with Receiver() as rx:
+        monkeypatch.setenv("OPENLINEAGE_URL", rx.url)
+        result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    assert rx.invalid == []  # every event validated against the schemas on arrival
+    assert [e["eventType"] for e in rx.events] == ["START", "COMPLETE"]
+    events_file = next((tmp_path / "out" / "runs").glob("*/lineage/events.jsonl"))
+    assert rx.events == read_events(events_file)
+    assert "2 event(s) delivered" in result.stdout
+
+
+def test_cli_run_completes_when_the_lineage_endpoint_is_down(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    args = _cli_run_env(run, tmp_path, monkeypatch)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__TYPE", "http")
+    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__RETRY", '{"total": 0}')
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    note = next(line for line in result.stdout.splitlines() if "OpenLineage" in line)
+    assert "0 of 2 event(s) delivered" in note and "events.jsonl is the record" in note
+    assert list((tmp_path / "out" / "runs").glob("*/marketing/segments.csv"))

@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 from _lineage_helpers import Run, facet_for_run, inputs, outputs
 from _support.lineage_example import EXAMPLE_RUN_ID
-from jsonschema import Draft202012Validator, FormatChecker
-from referencing import Registry, Resource
+from _support.openlineage_schema import EXAMPLE_EVENTS, validate_event, validator
 
 from privacy_profile.errors import InputError, PrivacyProfileError
 from privacy_profile.ingest import IdentifierIndex
@@ -27,65 +26,6 @@ from privacy_profile.lineage import (
 
 def _checker() -> ReleaseGuard:
     return ReleaseGuard(IdentifierIndex())
-
-
-SCHEMAS = Path(__file__).parent / "schemas"
-CORE_URIS = (
-    "https://openlineage.io/spec/2-0-2/OpenLineage.json",
-    "https://openlineage.io/spec/1-0-2/OpenLineage.json",
-)
-FACET_FILES = {
-    "schema": "SchemaDatasetFacet.json",
-    "columnLineage": "ColumnLineageDatasetFacet.json",
-    "tags": "TagsDatasetFacet.json",
-}
-EXAMPLE_EVENTS = Path(__file__).parents[2] / "docs/examples/lineage/lineage/events.jsonl"
-
-
-def _registry() -> Registry:
-    resources: list[tuple[str, Resource]] = []
-    core = Resource.from_contents(json.loads((SCHEMAS / "OpenLineage.json").read_text()))
-    resources += [(uri, core) for uri in CORE_URIS]
-    for path in SCHEMAS.glob("*.json"):
-        contents = json.loads(path.read_text())
-        resources.append((contents["$id"], Resource.from_contents(contents)))
-    ours = privacy_facet_schema()
-    resources.append((ours["$id"], Resource.from_contents(ours)))
-    return Registry().with_resources(resources)  # no retrieve: nothing is fetched
-
-
-REGISTRY = _registry()
-
-
-def _validator(uri: str, definition: str) -> Draft202012Validator:
-    return Draft202012Validator(
-        {"$ref": f"{uri}#/$defs/{definition}"}, registry=REGISTRY, format_checker=FormatChecker()
-    )
-
-
-RUN_EVENT = _validator(CORE_URIS[0], "RunEvent")
-
-
-def _facet_id(name: str) -> str:
-    return str(json.loads((SCHEMAS / name).read_text())["$id"])
-
-
-def validate_event(event: dict[str, Any]) -> None:
-    RUN_EVENT.validate(event)
-    assert event["schemaURL"].startswith(CORE_URIS[0])
-    for ds in [*event["inputs"], *event["outputs"]]:
-        for key, facet in ds["facets"].items():
-            defn = "TagsDatasetFacet" if key == "tags" else FACET_FILES[key].removesuffix(".json")
-            _validator(_facet_id(FACET_FILES[key]), defn).validate(facet)
-    for key, facet in event["run"]["facets"].items():
-        if key == PRIVACY_FACET_NAME:
-            _validator(privacy_facet_schema()["$id"], "PrivacyRunFacet").validate(facet)
-        elif key == "errorMessage":
-            _validator(_facet_id("ErrorMessageRunFacet.json"), "ErrorMessageRunFacet").validate(
-                facet
-            )
-        else:
-            pytest.fail(f"unexpected run facet {key}")
 
 
 def test_run_events_validate(run: Run) -> None:
@@ -141,10 +81,12 @@ def test_broken_facet_fails_our_schema(run: Run) -> None:
     facet = complete["run"]["facets"][PRIVACY_FACET_NAME]
     facet["dpMechanisms"][0]["epsilon"] = -1
     with pytest.raises(Exception, match="-1"):
-        _validator(privacy_facet_schema()["$id"], "PrivacyRunFacet").validate(facet)
+        validator(privacy_facet_schema()["$id"], "PrivacyRunFacet").validate(facet)
     del complete["run"]["runId"]
     with pytest.raises(Exception, match="runId"):
-        RUN_EVENT.validate(complete)
+        validator("https://openlineage.io/spec/2-0-2/OpenLineage.json", "RunEvent").validate(
+            complete
+        )
 
 
 def test_recorder_order_is_enforced(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from privacy_profile.errors import LeakDetectedError
+from privacy_profile.ingest import IdentifierIndex
 from privacy_profile.lineage.guard import ReleaseGuard
 
 LABELS = ["重要价值客户 important value", "一般挽留客户 general win-back"]
@@ -16,7 +17,7 @@ FRAME = pd.DataFrame({"label": LABELS, "dp_size": [120.5, 80.0]})
 
 
 def test_release_writes_bom_csv_and_parquet(tmp_path: Path) -> None:
-    guard = ReleaseGuard.for_run()
+    guard = ReleaseGuard.for_run(IdentifierIndex())
     written = guard.release({"segments.csv": FRAME, "segments.parquet": FRAME}, tmp_path)
     assert {p.name for p in written} == {"segments.csv", "segments.parquet"}
     raw = (tmp_path / "segments.csv").read_bytes()
@@ -28,7 +29,9 @@ def test_release_writes_bom_csv_and_parquet(tmp_path: Path) -> None:
 
 
 def test_rescan_finds_an_identifier_in_a_parquet_output(tmp_path: Path) -> None:
-    guard = ReleaseGuard.for_run(raw_identifiers=["oAbCdEfGhIjKlMnOpQrStUvWxYz12"])
+    index = IdentifierIndex()
+    index.add(pd.Series(["oAbCdEfGhIjKlMnOpQrStUvWxYz12"]), "user.unique_id.wechat_openid")
+    guard = ReleaseGuard.for_run(index)
     planted = FRAME.assign(note=["-", "oAbCdEfGhIjKlMnOpQrStUvWxYz12"])
     with pytest.raises(LeakDetectedError):
         guard.release({"segments.parquet": planted}, tmp_path / "refused")

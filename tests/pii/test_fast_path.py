@@ -20,9 +20,10 @@ from privacy_profile.pii import (
     route,
 )
 from privacy_profile.pii._presidio import EntityRecognizer, PatternRecognizer, RecognizerResult
-from privacy_profile.pii.engine import HAN_TEXT_WEIGHT, _arrow_mask, _remove_duplicates
+from privacy_profile.pii.engine import HAN_TEXT_WEIGHT, _arrow_mask
 from privacy_profile.pii.recognizers import RECOGNIZERS, default_entities
 from privacy_profile.pii.recognizers.cn_address import division_regex, division_trie_regex
+from privacy_profile.pii.spans import remove_duplicates
 
 _FILLERS = [
     "收到货了，质量不错，下次还来",
@@ -196,7 +197,7 @@ def test_remove_duplicates_replays_presidio() -> None:
             (r.entity_type, r.start, r.end, r.score)
             for r in EntityRecognizer.remove_duplicates(results)
         ]
-        assert [r[:4] for r in _remove_duplicates(raw)] == expected
+        assert [r[:4] for r in remove_duplicates(raw)] == expected
 
 
 def test_jieba_tags_blocks_alone() -> None:

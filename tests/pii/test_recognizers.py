@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from privacy_profile.pii.recognizers import RECOGNIZERS
+from privacy_profile.pii.recognizers import NAME_MODELS, RECOGNIZERS
 
 
 def spans(entity: str, text: str) -> list[str]:
@@ -22,8 +22,10 @@ TABLES: dict[str, list[tuple[str, list[str]]]] = {
         ("请联系13812345678谢谢", ["13812345678"]),  # Chinese on both sides
         ("电话138-1234-5678。", ["138-1234-5678"]),  # dashes
         ("电话 138 1234 5678", ["138 1234 5678"]),  # spaces
-        ("+86 13812345678", ["13812345678"]),  # country code
-        ("0086-13812345678", ["13812345678"]),
+        ("+86 13812345678", ["+86 13812345678"]),  # the country code stays in the span
+        ("0086-13812345678", ["0086-13812345678"]),
+        ("手机(+86)138 1234 5678", ["(+86)138 1234 5678"]),
+        ("QQ号13812345678", ["13812345678"]),  # mobile shape wins over the QQ context
         ("手机１３８１２３４５６７８", ["１３８１２３４５６７８"]),  # full-width digits
         ("12012345678", []),  # not a mobile prefix (bad "checksum")
         ("1381234567", []),  # near miss: 10 digits
@@ -39,6 +41,13 @@ TABLES: dict[str, list[tuple[str, list[str]]]] = {
         ("010-12345678", []),  # local numbers never start with 1
         ("编号01062345678", []),  # bare digits without a context word
         ("电话01062345678", ["01062345678"]),  # bare digits with one
+        ("座机(0571)88886666转123", ["(0571)88886666转123"]),  # extension
+        ("电话0755-2345-6789 ext 12", ["0755-2345-6789 ext 12"]),
+        ("客服热线400-820-8820", ["400-820-8820"]),  # service numbers
+        ("800 820 8820", ["800 820 8820"]),
+        ("电话：8888 6666", ["8888 6666"]),  # no area code, context word
+        ("共计8888 6666元", []),  # ...and without one
+        ("+86-755-2345-6789", ["+86-755-2345-6789"]),  # country code in the span
     ],
     "CN_RESIDENT_ID": [
         ("11010519491231002X", ["11010519491231002X"]),
@@ -70,6 +79,24 @@ TABLES: dict[str, list[tuple[str, list[str]]]] = {
         ("zhang..san@qq.com", []),
         ("zhang@qq", []),  # no TLD
         ("@someone 你好", []),
+        ("邮箱zhang@qq.comTel13812345678", ["zhang@qq.com"]),  # ends at the address
+        ("mail a@b.comthanks", ["a@b.com"]),
+        ("a@b.com.cn", ["a@b.com.cn"]),
+    ],
+    "PHONE_NUMBER": [
+        ("香港电话+852 9123 4567谢谢", ["+852 9123 4567"]),
+        ("+853 6612 3456", ["+853 6612 3456"]),
+        ("台湾手机+886 912 345 678", ["+886 912 345 678"]),
+        ("+886-2-2345-6789", ["+886-2-2345-6789"]),
+        ("新加坡+65 9123 4567", ["+65 9123 4567"]),
+        ("+60 12-345 6789", ["+60 12-345 6789"]),
+        ("电话(852) 2345 6789", ["(852) 2345 6789"]),
+        ("0085291234567", ["0085291234567"]),
+        ("+852 1234", []),  # too short for Hong Kong
+        ("电话+65 8610 1302 2007年", ["+65 8610 1302"]),  # cut back to a valid length
+        ("热线(852) 6953 7805两队", ["(852) 6953 7805"]),
+        ("价格+65元", []),
+        ("+86 13812345678", []),  # mainland: CN_MOBILE
     ],
     "QQ_NUMBER": [
         ("QQ号：12345678", ["12345678"]),
@@ -77,6 +104,7 @@ TABLES: dict[str, list[tuple[str, list[str]]]] = {
         ("扣扣１２３４５６７８", ["１２３４５６７８"]),
         ("订单12345678", []),  # no context
         ("qq 0123456", []),  # leading zero
+        ("QQ号13812345678", []),  # a mobile number's shape: CN_MOBILE, not QQ
     ],
     "WECHAT_ID": [
         ("微信号：zhang_san88", ["zhang_san88"]),
@@ -128,7 +156,13 @@ TABLES: dict[str, list[tuple[str, list[str]]]] = {
         ("请王女士到前台取件", ["王女士"]),  # bare surname + form of address
         ("质量很好，高兴", []),  # surname character inside ordinary words
         ("方便快捷，安全可靠", []),
-        ("温格的球队赢了", []),  # transliterated name: no listed surname (a known miss)
+        ("温格的球队赢了", ["温格"]),  # transliterated name: the model finds it
+        ("订单110105 19491231 002X", []),  # the model's PER on a code is dropped
+    ],
+    "CN_PLACE": [
+        ("北京很美", ["北京"]),
+        ("他去了台湾和日本", ["台湾", "日本"]),
+        ("质量很好，物流很快", []),
     ],
     "CN_ADDRESS": [
         ("送到北京市朝阳区建国路88号3单元501室谢谢", ["北京市朝阳区建国路88号3单元501室"]),
@@ -140,6 +174,56 @@ TABLES: dict[str, list[tuple[str, list[str]]]] = {
 }
 
 CASES = [(e, t, exp) for e, rows in TABLES.items() for t, exp in rows]
+
+#: The surname model (``names: surname``), which needs no extra.
+SURNAME_TABLE: list[tuple[str, list[str]]] = [
+    ("收件人王小明，电话", ["王小明"]),
+    ("李先生您好", ["李先生"]),  # jieba tags the form of address as nr
+    ("连衣裙很好看", []),
+    ("谢谢老板", []),
+    ("我叫张伟，电话13812345678", ["张伟"]),  # context word before
+    ("联系人：刘德明", ["刘德明"]),
+    ("请王女士到前台取件", ["王女士"]),  # bare surname + form of address
+    ("质量很好，高兴", []),  # surname character inside ordinary words
+    ("方便快捷，安全可靠", []),
+    ("温格的球队赢了", []),  # transliterated name: no listed surname (a known miss)
+]
+
+#: Addresses with the name model's place tags (the scanner's default, ``names: lac``).
+ADDRESS_MODEL_TABLE: list[tuple[str, list[str]]] = [
+    ("送到北京市朝阳区建国路88号3单元501室谢谢", ["北京市朝阳区建国路88号3单元501室"]),
+    (
+        "收货地址：广东省深圳市南山区科技园南路18号海岸城3栋1201室，张伟收",
+        ["广东省深圳市南山区科技园南路18号海岸城3栋1201室"],
+    ),
+    (
+        "我家住在上海市浦东新区张江镇碧波路690号5号楼302",
+        ["上海市浦东新区张江镇碧波路690号5号楼302"],
+    ),
+    ("寄到杭州西湖区文三路90号", ["杭州西湖区文三路90号"]),
+    ("北京很美", []),  # a bare place: CN_PLACE, not an address
+    ("去北京5天", []),  # a number after a place is not a house number
+    # two place words chain into an address-level span; the road name does not eat the
+    # phone number before it (a road name starts with a Han character)
+    ("英国德比市环800 656 5907城公路", ["英国德比市"]),
+    ("质量很好", []),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), SURNAME_TABLE)
+def test_surname_model_table(text: str, expected: list[str]) -> None:
+    rec = NAME_MODELS["surname"]("zh")
+    found = sorted(text[r.start : r.end] for r in rec.analyze(text, []) if r.score >= 0.5)
+    assert found == sorted(expected)
+
+
+@pytest.mark.parametrize(("text", "expected"), ADDRESS_MODEL_TABLE)
+def test_address_with_model_table(text: str, expected: list[str]) -> None:
+    from privacy_profile.pii.lac import LacTagger
+
+    rec = RECOGNIZERS["CN_ADDRESS"]("zh", tagger=LacTagger())  # type: ignore[call-arg]
+    found = sorted(text[r.start : r.end] for r in rec.analyze(text, []) if r.score >= 0.5)
+    assert found == sorted(expected)
 
 
 @pytest.mark.parametrize(

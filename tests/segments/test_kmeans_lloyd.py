@@ -58,21 +58,21 @@ def plain_lloyd(x: np.ndarray, c: np.ndarray, iterations: int) -> np.ndarray:
 def test_each_iteration_charged_before_its_noise(monkeypatch: pytest.MonkeyPatch) -> None:
     c = ctx()
     eps, iters = 0.9, 3
-    seen: list[tuple[str, float]] = []
-    for name in ("discrete_laplace", "laplace"):
-        orig = getattr(DPRandom, name)
+    seen: list[tuple[int, float]] = []
+    orig = DPRandom.discrete_laplace
 
-        def spy(self: DPRandom, *a: Any, _orig: Any = orig, _n: str = name, **k: Any) -> Any:
-            seen.append((_n, c.ledger.spent().epsilon))
-            return _orig(self, *a, **k)
+    def spy(self: DPRandom, scale: float, size: int) -> Any:
+        seen.append((size, c.ledger.spent().epsilon))
+        return orig(self, scale, size)
 
-        monkeypatch.setattr(DPRandom, name, spy)
+    monkeypatch.setattr(DPRandom, "discrete_laplace", spy)
     _, records = fit_dp_lloyd(
         blobs(), k=3, loss=PrivacyLoss(epsilon=eps), iterations=iters, ctx=c, init_centers=STARTS
     )
     per = eps / iters
-    # iteration i draws one count noise and one sum noise, both after i charges of eps/iters
-    assert [n for n, _ in seen] == ["discrete_laplace", "laplace"] * iters
+    # iteration i draws count noise (k values) and grid sum noise (k * d values), both after
+    # i charges of eps/iters
+    assert [n for n, _ in seen] == [3, 9] * iters
     assert [s for _, s in seen] == pytest.approx([per * (i // 2 + 1) for i in range(2 * iters)])
     charges = c.ledger.charges_for_run("r")
     assert [ch.label for ch in charges] == [
@@ -97,7 +97,7 @@ def test_noise_scales_come_from_the_public_parameters(monkeypatch: pytest.Monkey
     fit_dp_lloyd(blobs(), k=3, loss=PrivacyLoss(epsilon=1.0), iterations=4, ctx=ctx())
     assert calls == [
         (Mechanism.DISCRETE_LAPLACE, pytest.approx(0.25 * COUNT_SHARE), 1.0),
-        (Mechanism.LAPLACE, pytest.approx(0.25 * (1 - COUNT_SHARE)), 1.5),
+        (Mechanism.DISCRETE_LAPLACE_GRID, pytest.approx(0.25 * (1 - COUNT_SHARE)), 1.5),
     ]
 
 
@@ -108,13 +108,14 @@ def test_noise_has_the_stated_spread(monkeypatch: pytest.MonkeyPatch) -> None:
     implementation fails with probability below 1e-4 over seeds (this seed is fixed)."""
     drawn: dict[Mechanism, list[np.ndarray]] = {
         Mechanism.DISCRETE_LAPLACE: [],
-        Mechanism.LAPLACE: [],
+        Mechanism.DISCRETE_LAPLACE_GRID: [],
     }
     orig = mech.add_noise
 
-    def spy(values: np.ndarray, m: Mechanism, scale: float, rng: DPRandom) -> np.ndarray:
-        out = orig(values, m, scale, rng)
-        drawn[m].append(np.asarray(out, dtype=np.float64) - values)
+    def spy(values: np.ndarray, m: Mechanism, scale: float, rng: DPRandom, **kw: Any) -> np.ndarray:
+        out = orig(values, m, scale, rng, **kw)
+        grid = kw.get("step") or 1.0  # grid values come in grid units
+        drawn[m].append(np.asarray(out, dtype=np.float64) - values * grid)
         return out
 
     monkeypatch.setattr(mech, "add_noise", spy)
@@ -126,10 +127,10 @@ def test_noise_has_the_stated_spread(monkeypatch: pytest.MonkeyPatch) -> None:
     count_scale = 1.0 / (eps / iters * COUNT_SHARE)
     sum_scale = 1.5 / (eps / iters * (1 - COUNT_SHARE))
     counts = np.concatenate(drawn[Mechanism.DISCRETE_LAPLACE])
-    sums = np.concatenate(drawn[Mechanism.LAPLACE])
+    sums = np.concatenate(drawn[Mechanism.DISCRETE_LAPLACE_GRID])
     assert counts.size == 334 * iters * 3 and sums.size == 334 * iters * 9
     want_c = mech.noise_sd(Mechanism.DISCRETE_LAPLACE, count_scale) ** 2
-    want_s = mech.noise_sd(Mechanism.LAPLACE, sum_scale) ** 2
+    want_s = mech.noise_sd(Mechanism.DISCRETE_LAPLACE_GRID, sum_scale, step=2.0**-21) ** 2
     assert counts.var() == pytest.approx(want_c, rel=0.2)
     assert sums.var() == pytest.approx(want_s, rel=0.2)
     assert abs(counts.mean()) < 4 * np.sqrt(want_c / counts.size)
@@ -148,19 +149,19 @@ def test_huge_epsilon_is_plain_lloyd() -> None:
 def test_refused_charge_stops_the_fit(monkeypatch: pytest.MonkeyPatch) -> None:
     c = ctx(budget=0.5)  # covers one iteration of 0.4, not two
     draws: list[str] = []
-    orig = DPRandom.laplace
+    orig = DPRandom.discrete_laplace
 
     def spy(self: DPRandom, *a: Any, **k: Any) -> Any:
-        draws.append("laplace")
+        draws.append("discrete_laplace")
         return orig(self, *a, **k)
 
-    monkeypatch.setattr(DPRandom, "laplace", spy)
+    monkeypatch.setattr(DPRandom, "discrete_laplace", spy)
     with pytest.raises(BudgetExceededError):
         fit_dp_lloyd(
             blobs(), k=3, loss=PrivacyLoss(epsilon=0.8), iterations=2, ctx=c, init_centers=STARTS
         )
     assert c.ledger.spent().epsilon == pytest.approx(0.4)
-    assert draws == ["laplace"]  # no noise for the refused iteration
+    assert draws == ["discrete_laplace"] * 2  # counts and sums; none for the refused one
 
 
 def test_bad_arguments_refused() -> None:

@@ -1,7 +1,10 @@
 """Our recognizers, one class per module, and the registry that names them by entity.
 
 ``RECOGNIZERS`` maps each entity type to its recognizer class. ``PERSON`` (English names)
-needs an installed spaCy model and is not in :func:`default_entities`.
+needs an installed spaCy model and is not in :func:`default_entities`. Chinese names have two
+recognizers (``NAME_MODELS``): the LAC model (``lac``, the default, in the ``names`` extra)
+and the surname model (``surname``, no extra). ``CN_PLACE`` (bare place names, LAC) is off
+unless asked for.
 """
 
 from __future__ import annotations
@@ -13,9 +16,12 @@ from privacy_profile.pii.recognizers.cn_landline import CnLandlineRecognizer
 from privacy_profile.pii.recognizers.cn_license_plate import CnLicensePlateRecognizer
 from privacy_profile.pii.recognizers.cn_mobile import CnMobileRecognizer
 from privacy_profile.pii.recognizers.cn_person import CnPersonRecognizer
+from privacy_profile.pii.recognizers.cn_person_model import CnPersonModelRecognizer
+from privacy_profile.pii.recognizers.cn_place import CnPlaceRecognizer
 from privacy_profile.pii.recognizers.cn_resident_id import CnResidentIdRecognizer
 from privacy_profile.pii.recognizers.email import EmailRecognizer
 from privacy_profile.pii.recognizers.en_person import EnPersonRecognizer
+from privacy_profile.pii.recognizers.intl_phone import IntlPhoneRecognizer
 from privacy_profile.pii.recognizers.ip_address import IpAddressRecognizer
 from privacy_profile.pii.recognizers.passport import PassportRecognizer
 from privacy_profile.pii.recognizers.qq_number import QqNumberRecognizer
@@ -24,6 +30,8 @@ from privacy_profile.pii.recognizers.wechat_openid import WechatOpenidRecognizer
 from privacy_profile.pii.recognizers.wechat_unionid import WechatUnionidRecognizer
 
 __all__ = [
+    "MODEL_ENTITIES",
+    "NAME_MODELS",
     "RECOGNIZERS",
     "STRUCTURED_ENTITIES",
     "BankCardRecognizer",
@@ -31,11 +39,14 @@ __all__ = [
     "CnLandlineRecognizer",
     "CnLicensePlateRecognizer",
     "CnMobileRecognizer",
+    "CnPersonModelRecognizer",
     "CnPersonRecognizer",
+    "CnPlaceRecognizer",
     "CnResidentIdRecognizer",
     "ContextPatternRecognizer",
     "EmailRecognizer",
     "EnPersonRecognizer",
+    "IntlPhoneRecognizer",
     "IpAddressRecognizer",
     "PassportRecognizer",
     "QqNumberRecognizer",
@@ -50,6 +61,7 @@ RECOGNIZERS: dict[str, type[ContextPatternRecognizer]] = {
     for cls in (
         CnMobileRecognizer,
         CnLandlineRecognizer,
+        IntlPhoneRecognizer,
         CnResidentIdRecognizer,
         BankCardRecognizer,
         EmailRecognizer,
@@ -60,16 +72,27 @@ RECOGNIZERS: dict[str, type[ContextPatternRecognizer]] = {
         IpAddressRecognizer,
         CnLicensePlateRecognizer,
         PassportRecognizer,
-        CnPersonRecognizer,
+        CnPersonModelRecognizer,
         CnAddressRecognizer,
+        CnPlaceRecognizer,
         EnPersonRecognizer,
     )
 }
+
+#: The Chinese name recognizers, by the ``names`` switch of ``ScanConfig`` / ``pii_scan``.
+NAME_MODELS: dict[str, type[ContextPatternRecognizer]] = {
+    "lac": CnPersonModelRecognizer,
+    "surname": CnPersonRecognizer,
+}
+
+#: Entities that only the LAC model finds (need the ``names`` extra whatever ``names`` says).
+MODEL_ENTITIES: tuple[str, ...] = ("CN_PLACE",)
 
 #: Identifiers found by pattern + checksum/table (no language model involved).
 STRUCTURED_ENTITIES: tuple[str, ...] = (
     "CN_MOBILE",
     "CN_LANDLINE",
+    "PHONE_NUMBER",
     "CN_RESIDENT_ID",
     "BANK_CARD",
     "EMAIL_ADDRESS",

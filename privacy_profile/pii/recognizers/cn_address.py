@@ -5,16 +5,26 @@ gazetteer of provinces, cities and counties (NBS 2023, shipped in ``pii/data``) 
 road / number / building / room parts finds delivery addresses. Scores: a street-level part
 (路 + 号, 小区, 单元, 室) 0.8; a chain of two or more divisions (广东省深圳市) 0.55; a single
 division name (北京) 0.35, which needs a context word (地址, 收货, 寄到) to be reported.
+
+With the name model (``tagger``: the scanner passes its LAC tagger when ``names: lac``), runs
+of adjacent LAC ``LOC`` words join in, extended by the number / building / room parts that
+follow (广东省深圳市南山区科技园南路18号海岸城3栋1201室 is one span): a run of two or more
+place words 0.7, with a number 0.85, a single place word holding a number (文三路90号) 0.8. A
+single place word without a number is not an address (``CN_PLACE`` reports it). Overlapping
+or touching gazetteer and model spans merge into one span with the higher score.
 """
 
 from __future__ import annotations
 
 import re
 from functools import cache
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from privacy_profile.pii.recognizers._base import ContextPatternRecognizer, Match, Pattern
 from privacy_profile.refdata import read_rows
+
+if TYPE_CHECKING:
+    from privacy_profile.pii.lac import LacTagger
 
 _PROVINCE_SUFFIX = re.compile(r"(省|市|壮族自治区|回族自治区|维吾尔自治区|自治区|特别行政区)$")
 _CITY_SUFFIX = re.compile(r"(市|地区|盟|自治州)$")
@@ -82,7 +92,7 @@ def division_first_chars() -> str:
     return "".join(sorted({re.escape(n[0]) for n in names}))
 
 
-_ROAD = rf"[{_HAN}0-9]{{1,6}}?(?:大道|大街|路|街|巷|弄|胡同|里)"
+_ROAD = rf"[{_HAN}][{_HAN}0-9]{{0,5}}?(?:大道|大街|路|街|巷|弄|胡同|里)"  # a name starts Han
 _NUMBER = rf"(?:{_DIGIT}{{1,5}}[-－]?)+(?:号院|号|弄|栋|幢|号楼|座)"
 _UNIT = rf"(?:{_DIGIT}{{1,5}}[-－]?[A-Za-z]?(?:号楼|栋|幢|单元|层|楼|室|户|座|号)|[A-Za-z]座)"
 _ESTATE = rf"[{_HAN}]{{2,8}}?(?:小区|花园|公寓|大厦|广场|新村|家园|苑|村|社区|镇|乡|街道)"
@@ -90,6 +100,15 @@ _ESTATE = rf"[{_HAN}]{{2,8}}?(?:小区|花园|公寓|大厦|广场|新村|家园
 
 #: Last characters of a road or estate word: a street part cannot match without one.
 _STREET_END = re.compile("[道街路巷弄同里区园寓厦场村苑镇乡]")
+#: Number, building, unit and room parts after a place word (LAC tags them m/xc/nz).
+_TAIL = re.compile(rf"(?:[ \u3000]?(?:{_UNIT}|{_NUMBER}))+")
+#: After a run that already holds a number, bare numbers (海岸城3栋 1201, T3 1508) too.
+_TAIL_LOOSE = re.compile(
+    rf"(?:[ \u3000]?(?:{_UNIT}|{_NUMBER}|[A-Za-z]{{0,2}}{_DIGIT}{{1,5}}(?:室|号|楼|层)?))+"
+)
+_TAIL_STOP = re.compile(rf"[年月日号元万亿个%％人岁kKmM]|{_DIGIT}")
+_HAS_DIGIT = re.compile(_DIGIT)
+_HAN_RE = re.compile(f"[{_HAN}]")
 
 
 class CnAddressRecognizer(ContextPatternRecognizer):
@@ -107,8 +126,13 @@ class CnAddressRecognizer(ContextPatternRecognizer):
     CHAIN_SCORE: ClassVar[float] = 0.55
     SINGLE_SCORE: ClassVar[float] = 0.35
 
-    def __init__(self, supported_language: str = "zh") -> None:
+    RUN_SCORE: ClassVar[float] = 0.7
+    RUN_NUMBER_SCORE: ClassVar[float] = 0.85
+    WORD_NUMBER_SCORE: ClassVar[float] = 0.8
+
+    def __init__(self, supported_language: str = "zh", *, tagger: LacTagger | None = None):
         super().__init__(supported_language)
+        self.tagger = tagger
         div = f"(?:{division_trie_regex()})"
         street = rf"(?:{_ROAD}(?:{_NUMBER})?|{_ESTATE})(?:{_UNIT}|{_NUMBER})*"
         self._street = re.compile(rf"(?P<div>(?:{div}){{0,4}})(?P<street>{street})")
@@ -140,4 +164,52 @@ class CnAddressRecognizer(ContextPatternRecognizer):
             if self.has_context(text, s, e):
                 score += self.CONTEXT_BOOST
             out.append((s, e, min(score, 1.0), "gazetteer"))
+        if self.tagger is None:
+            return out
+        return _merge([*out, *self._model_spans(text)])
+
+    def _model_spans(self, text: str) -> list[Match]:
+        """Addresses from runs of LAC ``LOC`` words plus the parts that follow them."""
+        assert self.tagger is not None
+        runs: list[list[int]] = []  # [start, end, words]
+        for s, e, tag in self.tagger.words(text):
+            if tag != "LOC":
+                continue
+            if runs and runs[-1][1] == s:
+                runs[-1][1] = e
+                runs[-1][2] += 1
+            else:
+                runs.append([s, e, 1])
+        out: list[Match] = []
+        for s, e, n in runs:
+            if not _HAN_RE.search(text, s, e):
+                continue  # digits or Latin letters alone are not a place
+            number = _HAS_DIGIT.search(text, s, e) is not None
+            tail = (_TAIL_LOOSE if number else _TAIL).match(text, e)
+            if tail is not None and tail.end() > e:
+                after = text[tail.end() : tail.end() + 1]
+                if not _TAIL_STOP.match(after):
+                    e, number = tail.end(), True
+            if n >= 2:
+                score = self.RUN_NUMBER_SCORE if number else self.RUN_SCORE
+            elif number:
+                score = self.WORD_NUMBER_SCORE
+            else:
+                continue  # a bare place name: CN_PLACE
+            if self.has_context(text, s, e):
+                score += self.CONTEXT_BOOST
+            out.append((s, e, min(score, 1.0), "lac"))
         return out
+
+
+def _merge(spans: list[Match]) -> list[Match]:
+    """Overlapping or touching spans as one span with the highest score among them."""
+    out: list[Match] = []
+    for s, e, score, name in sorted(spans):
+        if out and s <= out[-1][1]:
+            ps, pe, psc, pname = out[-1]
+            best = pname if psc >= score else name
+            out[-1] = (ps, max(pe, e), max(psc, score), best)
+        else:
+            out.append((s, e, score, name))
+    return out

@@ -1,4 +1,8 @@
-"""CN_MOBILE: mainland mobile numbers, with +86/0086, spaces, dashes and full-width digits."""
+"""CN_MOBILE: mainland mobile numbers, with +86/0086, spaces, dashes and full-width digits.
+
+A country code written before the number is part of the span (``+86 138...`` is replaced
+whole, so no stray ``+86`` is left in the text).
+"""
 
 from __future__ import annotations
 
@@ -28,8 +32,8 @@ class CnMobileRecognizer(ContextPatternRecognizer):
     PATTERNS: ClassVar[tuple[Pattern, ...]] = (
         (
             "cn_mobile",
-            rf"{NS}(?:(?:[+＋]|00|００)[ \-]?(?:86|８６)[ \-－]?)?"
-            rf"(?P<v>[1１]{D}{{2}}{_SEP}{D}{{4}}{_SEP}{D}{{4}})(?![0-9０-９])",
+            rf"{NS}(?P<v>(?:[(（]?(?:[+＋]|00|００)[ \-]?[(（]?(?:86|８６)[)）]?[ \-－]?)?"
+            rf"[1１]{D}{{2}}{_SEP}{D}{{4}}{_SEP}{D}{{4}})(?![0-9０-９])",
             0.75,
         ),
     )
@@ -38,24 +42,24 @@ class CnMobileRecognizer(ContextPatternRecognizer):
     WHOLE_CELL = r"(?:\+86)?1[0-9]{10}"
 
     def whole_cells(self, cells: list[str]) -> list[list[Match]]:
-        """The pattern's single match on such a cell is its last 11 digits; it is valid when
-        they start with an allocated prefix, and scored with the context found in the
-        ``+86`` before it (none, but computed, not assumed)."""
+        """The pattern's single match on such a cell is the whole cell (``+86`` included);
+        it is valid when its last 11 digits start with an allocated prefix, and scored with
+        the context found around it (none, but computed, not assumed)."""
         base = self.PATTERNS[0][2]
         name = self.PATTERNS[0][0]
         scores = {}
         for lead in ("", "+86"):
-            context = self.has_context(lead + "1" * 11, len(lead), len(lead) + 11)
+            context = self.has_context(lead + "1" * 11, 0, len(lead) + 11)
             scores[lead] = min(1.0, base + (self.CONTEXT_BOOST if context else 0.0))
         out: list[list[Match]] = []
         for t in cells:
             start = len(t) - 11
             if t[start : start + 3] in _PREFIXES:
-                out.append([(start, len(t), scores[t[:start]], name)])
+                out.append([(0, len(t), scores[t[:start]], name)])
             else:
                 out.append([])
         return out
 
     def validate_result(self, pattern_text: str) -> bool | None:
-        digits = "".join(c for c in pattern_text if c.isdigit())
+        digits = "".join(c for c in pattern_text if c.isdigit())[-11:]
         return len(digits) == 11 and digits[:3] in _PREFIXES

@@ -21,7 +21,7 @@ import bisect
 import math
 import re
 import threading
-from functools import cache, lru_cache
+from functools import cache
 from importlib import resources
 from typing import Any, ClassVar
 
@@ -72,11 +72,6 @@ def pos_tags(text: str) -> tuple[frozenset[tuple[int, int]], frozenset[int]]:
         pos += len(word)
     bounds.add(pos)
     return frozenset(nr), frozenset(bounds)
-
-
-@lru_cache(maxsize=1 << 16)
-def _pos_tags_cached(block: str) -> tuple[frozenset[tuple[int, int]], frozenset[int]]:
-    return pos_tags(block)
 
 
 def has_surname(word: str) -> bool:
@@ -156,6 +151,25 @@ def _logit(p: float) -> float:
     return math.log(p / (1.0 - p))
 
 
+_TITLE_RE = re.compile("|".join(_TITLES))
+
+
+def title_forms(text: str) -> list[tuple[int, int]]:
+    """Spans of a bare surname with a form of address (李先生, 欧阳女士), not inside a word."""
+    single, compound = surnames()
+    out: list[tuple[int, int]] = []
+    for m in _TITLE_RE.finditer(text):
+        t = m.start()
+        for k in (2, 1):
+            sur = text[t - k : t]
+            if t - k >= 0 and (sur in compound or (k == 1 and sur in single)):
+                prev = text[t - k - 1] if t - k > 0 else ""
+                if _stats().words.get(prev + sur[0], "nr") == "nr":
+                    out.append((t - k, m.end()))
+                break
+    return out
+
+
 class CnPersonRecognizer(ContextPatternRecognizer):
     """Surname + 1-2 Han characters scored by a logistic model (see the module docstring)."""
 
@@ -175,6 +189,20 @@ class CnPersonRecognizer(ContextPatternRecognizer):
     #: reach it), so thresholds under 0.3 find no more names.
     REPORT_FLOOR: ClassVar[float] = 0.3
     TITLE_SCORE: ClassVar[float] = 0.85
+    #: jieba blocks whose tags are kept (per recognizer, so per scanner: nothing outlives it).
+    POS_CACHE_SIZE: ClassVar[int] = 1 << 16
+
+    def __init__(self, supported_language: str = "zh") -> None:
+        super().__init__(supported_language)
+        self._pos_cache: dict[str, tuple[frozenset[tuple[int, int]], frozenset[int]]] = {}
+
+    def _pos_tags_cached(self, block: str) -> tuple[frozenset[tuple[int, int]], frozenset[int]]:
+        got = self._pos_cache.get(block)
+        if got is None:
+            if len(self._pos_cache) >= self.POS_CACHE_SIZE:
+                self._pos_cache.clear()
+            got = self._pos_cache[block] = pos_tags(block)
+        return got
 
     def candidates(self, text: str) -> list[tuple[int, int, float]]:
         """(start, end, logit without the jieba terms) for every surname candidate."""
@@ -250,7 +278,7 @@ class CnPersonRecognizer(ContextPatternRecognizer):
                 k = bisect.bisect_right(starts, s) - 1
                 if k >= 0 and e <= blocks[k][1]:
                     b0, b1 = blocks[k]
-                    nr, bounds = _pos_tags_cached(text[b0:b1])
+                    nr, bounds = self._pos_tags_cached(text[b0:b1])
                     s0, e0 = s - b0, e - b0
                 else:  # the candidate crosses a block edge: tag the whole text
                     whole = whole or pos_tags(text)
@@ -259,17 +287,7 @@ class CnPersonRecognizer(ContextPatternRecognizer):
                 logit += w["jalign"] if s0 in bounds and e0 in bounds else 0.0
                 if logit >= floor:
                     scored.append((1.0 / (1.0 + math.exp(-logit)), s, e))
-        single, compound = surnames()
-        for title in _TITLES:  # 李先生: a bare surname with a form of address
-            for m in re.finditer(title, text):
-                t = m.start()
-                for k in (2, 1):
-                    sur = text[t - k : t]
-                    if t - k >= 0 and (sur in compound or (k == 1 and sur in single)):
-                        prev = text[t - k - 1] if t - k > 0 else ""
-                        if _stats().words.get(prev + sur[0], "nr") == "nr":
-                            scored.append((self.TITLE_SCORE, t - k, m.end()))
-                        break
+        scored.extend((self.TITLE_SCORE, s, e) for s, e in title_forms(text))
         kept: list[tuple[float, int, int]] = []
         for score, s, e in sorted(scored, key=lambda x: (-x[0], -(x[2] - x[1]), x[1])):
             if all(e <= a or b <= s for _, a, b in kept):

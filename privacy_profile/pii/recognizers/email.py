@@ -7,7 +7,12 @@ from typing import ClassVar
 from privacy_profile.pii.recognizers._base import ContextPatternRecognizer, Match, Pattern
 
 _LOCAL = r"[A-Za-z0-9０-９ａ-ｚＡ-Ｚ][A-Za-z0-9０-９ａ-ｚＡ-Ｚ._%+\-]{0,63}"
-_DOMAIN = r"(?:[A-Za-z0-9０-９](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?[.．])+[A-Za-z]{2,24}"
+#: Common top-level domains: a span ends after one even when letters follow (``a@qq.comTel``).
+_KNOWN_TLD = "com|net|org|edu|gov|cn|hk|tw|mo|sg|my|jp|kr|io|info|biz|me|cc|co|uk|us|de|fr"
+_DOMAIN = (
+    r"(?:[A-Za-z0-9０-９](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?[.．])+"
+    rf"(?:(?:{_KNOWN_TLD})(?=[A-Z\u4e00-\u9fff]|[a-z]{{3,}})|[A-Za-z]{{2,24}})"
+)
 
 
 class EmailRecognizer(ContextPatternRecognizer):
@@ -23,7 +28,8 @@ class EmailRecognizer(ContextPatternRecognizer):
     PATTERNS: ClassVar[tuple[Pattern, ...]] = (
         (
             "email",
-            rf"(?<![A-Za-z0-9._%+\-])(?P<v>{_LOCAL}[@＠]{_DOMAIN})(?![A-Za-z0-9\-]|[.．][A-Za-z0-9])",
+            rf"(?<![A-Za-z0-9._%+\-])(?P<v>{_LOCAL}[@＠]{_DOMAIN})"
+            rf"(?![0-9\-]|[.．][A-Za-z0-9])(?:(?<=[A-Za-z])(?=[A-Z\u4e00-\u9fff]|[a-z]{{3}})|(?![A-Za-z]))",
             0.9,
         ),
     )

@@ -1,4 +1,9 @@
-"""QQ_NUMBER: Tencent QQ numbers, only next to a context word (QQ, 扣扣, 企鹅号)."""
+"""QQ_NUMBER: Tencent QQ numbers, only next to a context word (QQ, 扣扣, 企鹅号).
+
+Shape first, context second: an 11-digit number with an allocated mobile prefix is a mobile
+number (``CN_MOBILE``) even next to "QQ" (QQ numbers run to 10 digits; people who give a
+phone as their QQ have given a phone number).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from typing import ClassVar
 from privacy_profile.pii._checks import DIGITS as D
 from privacy_profile.pii._checks import NUMBER_START as NS
 from privacy_profile.pii.recognizers._base import ContextPatternRecognizer, Pattern
+from privacy_profile.pii.recognizers.cn_mobile import _PREFIXES
 
 _CTX = "(?i:qq|ｑｑ|扣扣|企鹅号|q号)"
 
@@ -24,3 +30,7 @@ class QqNumberRecognizer(ContextPatternRecognizer):
     CONTEXT = ("qq", "ｑｑ", "扣扣", "企鹅号", "q号", "qq号")
     CONTEXT_REQUIRED = True
     CONTEXT_WINDOW = 8
+
+    def validate_result(self, pattern_text: str) -> bool | None:
+        digits = "".join(c for c in pattern_text if c.isdigit())
+        return not (len(digits) == 11 and digits[:3] in _PREFIXES)
