@@ -256,7 +256,8 @@ def sanitize_then_segment(
     recorder.start(
         run_id,
         input_datasets(pol, source),
-        engine=backend.describe() if backend is not None else None,
+        # the pandas engine's events stay as they were; another engine is named in them
+        engine=backend.describe() if backend is not None and backend.name != "pandas" else None,
     )
     try:
         with stage("sanitize"):

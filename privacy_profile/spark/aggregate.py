@@ -113,7 +113,7 @@ def spark_dp_aggregate(
     ledger: BudgetLedger,
     run_id: str,
     groups: PublicGroups | PrivateSelection,
-    threshold: int = 0,
+    threshold: int,
     rng: DPRandom | None = None,
     weights: Mapping[str, float] | None = None,
     label: str = "dp_aggregate",

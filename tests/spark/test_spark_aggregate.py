@@ -113,6 +113,7 @@ def test_charged_before_spark_and_refused_when_spent(spark: Any) -> None:
             ledger=ledger,
             run_id="r",
             groups=GROUPS,
+            threshold=0,
             rng=DPRandom.for_testing(1),
         )
     assert ledger.charges_for_run("r") == []
@@ -128,6 +129,7 @@ def test_huge_epsilon_releases_the_pandas_values(spark: Any) -> None:
         "loss": PrivacyLoss(epsilon=1e8, delta=1e-6),
         "run_id": "r",
         "groups": GROUPS,
+        "threshold": 0,
     }
     a = dp_aggregate(df, ledger=_ledger(), rng=DPRandom.for_testing(2), **args).table
     b = spark_dp_aggregate(
