@@ -90,7 +90,8 @@ def _dump(doc: dict[str, Any], path: Path) -> Path:
 def _run(tmp: Path, policy: Path, name: str) -> tuple[Any, Path, Path]:
     out, ledger = tmp / f"out-{name}", tmp / f"ledger-{name}.sqlite"
     args = ["run", "--policy", str(policy), "--purpose", PURPOSE, "--input", str(tmp / "in")]
-    result = runner.invoke(app, [*args, "--out", str(out), "--ledger", str(ledger), "--dev-keys"])
+    scratch = ["--dev-keys", "--allow-development-keys-i-know"]  # a scratch test ledger
+    result = runner.invoke(app, [*args, "--out", str(out), "--ledger", str(ledger), *scratch])
     return result, out, ledger
 
 
