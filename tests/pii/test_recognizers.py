@@ -191,6 +191,8 @@ SURNAME_TABLE: list[tuple[str, list[str]]] = [
 
 #: Addresses with the name model's place tags (the scanner's default, ``names: lac``).
 ADDRESS_MODEL_TABLE: list[tuple[str, list[str]]] = [
+    ("四川省", []),  # a lone province (its 四 is no house number): a released persona value
+    ("黑龙江省", []),
     ("送到北京市朝阳区建国路88号3单元501室谢谢", ["北京市朝阳区建国路88号3单元501室"]),
     (
         "收货地址：广东省深圳市南山区科技园南路18号海岸城3栋1201室，张伟收",

@@ -186,10 +186,15 @@ class CnAddressRecognizer(ContextPatternRecognizer):
                 continue  # digits or Latin letters alone are not a place
             number = _HAS_DIGIT.search(text, s, e) is not None
             tail = (_TAIL_LOOSE if number else _TAIL).match(text, e)
+            took_tail = False
             if tail is not None and tail.end() > e:
                 after = text[tail.end() : tail.end() + 1]
                 if not _TAIL_STOP.match(after):
-                    e, number = tail.end(), True
+                    e, number, took_tail = tail.end(), True, True
+            if not took_tail and self._divs.fullmatch(text, s, e):
+                # division names only (四川省: its 四 is no house number): the gazetteer scores
+                # those; a lone province or city is a place, not an address
+                continue
             if n >= 2:
                 score = self.RUN_NUMBER_SCORE if number else self.RUN_SCORE
             elif number:
