@@ -234,9 +234,10 @@ class ReleaseLineage:
                 transform=Transform.TOKENIZE,
             ),
             *(
-                SourceField(namespace=c.namespace, name=c.name, field=c.field, transform=t)
+                SourceField(
+                    namespace=c.namespace, name=c.name, field=c.field, transform=Transform.FILTER
+                )
                 for c in self._family_inputs([family])
-                for t in (Transform.FILTER,)
             ),
         ]
         return [ColumnLineage(output=output, field="token", sources=tuple(sources))]

@@ -38,6 +38,7 @@ from privacy_profile.policy.model import ColumnRole, Drop, Policy
 from privacy_profile.policy.releases import ReleaseId
 from privacy_profile.policy.rules import sensitive_columns
 from privacy_profile.segments import FeatureColumns, SegmentRelease
+from privacy_profile.segments.outputs import audience_file_name
 
 __all__ = [
     "input_datasets",
@@ -103,11 +104,6 @@ def _families(kind: str, frame: pd.DataFrame, lineage: ReleaseLineage) -> list[s
     return sorted(lineage.families)
 
 
-def _rows(path: Path) -> int:
-    with open(path, "rb") as f:
-        return max(sum(1 for _ in f) - 1, 0)  # CSV lines less the header
-
-
 def output_datasets(
     seg: SegmentRelease,
     policy: Policy,
@@ -141,6 +137,8 @@ def output_datasets(
         )
         families = _families(kind, frame, lineage_of)
         lineage += lineage_of.table(kind, ds.name, [str(c) for c in frame.columns], families)
+    # rows as released (the files are not read back: an audience can be large)
+    audience_rows = {audience_file_name(k): len(df) for k, df in (seg.audiences or {}).items()}
     for path in activation_files:
         ds = dataset_name(path)
         key = path.stem.removeprefix("audience_")
@@ -159,7 +157,7 @@ def output_datasets(
                         description="deterministic AES-SIV token of the privacy unit",
                     ),
                 ),
-                row_count=_rows(path),
+                row_count=audience_rows[path.name],
                 size_bytes=path.stat().st_size,
             )
         )

@@ -18,7 +18,7 @@ import pandas as pd
 from privacy_profile._io import atomic_write_text
 from privacy_profile.segments.build import SegmentRelease
 
-__all__ = ["IdentifierChecker", "marketing_documents", "write_audiences"]
+__all__ = ["IdentifierChecker", "audience_file_name", "marketing_documents", "write_audiences"]
 
 
 class IdentifierChecker(Protocol):
@@ -64,6 +64,12 @@ def marketing_documents(release: SegmentRelease) -> dict[str, pd.DataFrame | dic
     return docs
 
 
+def audience_file_name(key: str) -> str:
+    """The token file of one segment's audience (``rfm:important_value`` ->
+    ``audience_rfm_important_value.csv``)."""
+    return f"audience_{key.replace(':', '_')}.csv"
+
+
 def write_audiences(
     release: SegmentRelease, out_dir: str | Path, guard: IdentifierChecker
 ) -> list[Path]:
@@ -72,9 +78,7 @@ def write_audiences(
     holds a raw identifier of the input."""
     if not release.audiences:
         return []
-    files = {
-        f"audience_{key.replace(':', '_')}.csv": df for key, df in sorted(release.audiences.items())
-    }
+    files = {audience_file_name(key): df for key, df in sorted(release.audiences.items())}
     guard.check_identifiers(files, what="activation audiences")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
