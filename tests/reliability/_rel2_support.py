@@ -88,6 +88,9 @@ def race_child(input_dir: str, out: str, run_id: str, barrier: Any, results: Any
         run(shop, Path(out), run_id)
     except PrivacyProfileError as e:
         results.put((run_id, "refused", e.message))
+    except BaseException as e:  # report, so the parent fails at once instead of waiting
+        results.put((run_id, "error", f"{type(e).__name__}: {e}"))
+        raise
     else:
         results.put((run_id, "released", ""))
 
