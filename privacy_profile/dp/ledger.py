@@ -30,6 +30,7 @@ from pathlib import Path
 from types import TracebackType
 
 from privacy_profile._clock import Clock, utcnow
+from privacy_profile.dp._sqlite import connect_shared
 from privacy_profile.dp.model import Mechanism, PrivacyLoss
 from privacy_profile.dp.zcdp import zcdp_epsilon
 from privacy_profile.errors import BudgetExceededError, InputError, PrivacyParameterError
@@ -50,7 +51,6 @@ EPS_UNIT = 10**9
 _ROUNDING_UNITS = 64  # per-share rounding a reservation tolerates (6.4e-8 epsilon at most)
 DELTA_UNIT = 10**18
 RHO_UNIT = 10**12
-_BUSY_TIMEOUT_S = 60.0
 
 
 class WindowKind(enum.Enum):
@@ -295,11 +295,7 @@ class BudgetLedger:
         clock: Clock = utcnow,
     ) -> BudgetLedger:
         """Open (or create) the SQLite ledger file at ``path``."""
-        conn = sqlite3.connect(
-            str(path), timeout=_BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
-        )
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute(f"PRAGMA busy_timeout={int(_BUSY_TIMEOUT_S * 1000)}")
+        conn = connect_shared(path)
         return cls(conn, dataset=dataset, budget=budget, window=window, clock=clock)
 
     @classmethod
