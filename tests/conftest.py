@@ -41,6 +41,8 @@ def pg_url() -> Iterator[str]:
 
     why = unavailable()
     if why is not None:
+        if os.environ.get("PRIVACY_PROFILE_REQUIRE_POSTGRES"):  # set by .ci/run
+            pytest.fail(f"CI requires the PostgreSQL tests: {why}")
         pytest.skip(why)
     with throwaway_cluster() as url:
         yield url
