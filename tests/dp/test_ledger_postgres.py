@@ -205,3 +205,19 @@ def test_a_password_in_the_url_is_refused_and_not_echoed() -> None:
     with pytest.raises(InputError) as e:
         _open("postgresql://alice:s3cr3t-pw@127.0.0.1:1/db", "x")
     assert "s3cr3t-pw" not in str(e.value) and "PGPASSWORD" in str(e.value.hint)
+
+
+def test_the_policy_ledger_opens_a_postgresql_url(pg_url: str) -> None:
+    from pathlib import Path
+
+    from privacy_profile.dp.policy_ledger import budget_status, open_ledger
+    from privacy_profile.policy import load_policy_file
+
+    policy = load_policy_file("policies/wechat_shop.yaml").policy
+    # the CLI hands --ledger over as a Path, which folds '//' into '/'
+    with open_ledger(Path(pg_url), policy) as ledger:
+        assert isinstance(ledger._conn, PostgresStore)
+        assert ledger.dataset == policy.privacy.budget_dataset
+        _charge(ledger, "p", 0.5)
+    status = budget_status(pg_url, policy)
+    assert "0.5" in status and policy.privacy.budget_dataset in status

@@ -4,7 +4,6 @@ the release guard and ``audit verify`` pass on a Spark run."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -13,39 +12,16 @@ import pandas as pd
 import pytest
 
 from privacy_profile import open_ledger, sanitize_then_segment, scanner_for
-from privacy_profile.demo import generate_demo_data
 from privacy_profile.dp.rng import DPRandom
 from privacy_profile.ingest import KeyRing
 from privacy_profile.ingest.sanitize import sanitize
 from privacy_profile.lineage.audit import verify_run
-from privacy_profile.policy import LoadedPolicy, load_policy_file
+from privacy_profile.policy import LoadedPolicy
 from privacy_profile.spark import SparkBackend
 
+from .conftest import NOW, PURPOSE
+
 pytestmark = pytest.mark.slow
-
-NOW = dt.datetime(2026, 11, 30, 12, tzinfo=dt.UTC)
-PURPOSE = "marketing.advertising.profiling"
-
-
-@pytest.fixture(scope="module")
-def policy_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The shop policy with k-anonymity k=2, so a few hundred demo users keep some subjects
-    (k=10 suppresses all of them; the Spark tests stay small to stay fast)."""
-    text = Path("policies/wechat_shop.yaml").read_text(encoding="utf-8")
-    assert "  k_anonymity:\n    k: 10\n" in text
-    path = tmp_path_factory.mktemp("spark_policy") / "policy.yaml"
-    path.write_text(text.replace("  k_anonymity:\n    k: 10\n", "  k_anonymity:\n    k: 2\n"))
-    return path
-
-
-@pytest.fixture(scope="module")
-def demo(
-    tmp_path_factory: pytest.TempPathFactory, policy_file: Path
-) -> tuple[LoadedPolicy, Path, KeyRing]:
-    loaded = load_policy_file(policy_file)
-    out = tmp_path_factory.mktemp("spark_demo")
-    data = generate_demo_data(out, n_users=300, seed=11, now=NOW, policy=loaded.policy)
-    return loaded, data.input_dir, KeyRing.development(loaded.policy, seed=b"spark-parity")
 
 
 def _sorted_quarantine(q: pd.DataFrame) -> pd.DataFrame:
