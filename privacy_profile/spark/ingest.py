@@ -9,9 +9,11 @@ What runs where:
   :func:`~privacy_profile.ingest.sanitize.sanitize`, which decided the consent gate once per
   user; the gate (per-user decisions, no raw value besides the user ids it is keyed by) is
   shipped to the executors with the task. The column scan for undeclared identifiers runs on
-  the driver on the first ``chunk_rows`` records, and its decision is shipped too.
-* executors: one :class:`TableProcessor` per batch; the PII scanner is built once per Python
-  worker (a lazy singleton keyed by the policy's ``pii_scan`` section).
+  the driver on the pandas loop's own sample (its first chunk, read with the pandas reader),
+  and its decision is shipped too.
+* executors: one :class:`TableProcessor` per partition, fed every Arrow batch; the PII
+  scanner is built once per Python worker (a lazy singleton keyed by the policy's
+  ``pii_scan`` section).
 * driver, after: the per-batch results are merged in record order (counts, quarantine,
   tokens), the raw identifier values the batches read are added to the run's identifier index
   (the release guard's), scanned free text is checked once more against the full index, and
@@ -137,7 +139,7 @@ def _process(task: _Task, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFr
 
     keys = task.key_ring()
     spec = task.policy.tables[task.name]
-    schema = TableSchema(name=task.name, spec=spec, path=Path(task.file))
+    schema = TableSchema(name=task.name, spec=spec, path=Path(task.file), now=task.now)
     ids = [
         (c, col.category)
         for c, col in spec.columns.items()
@@ -221,16 +223,14 @@ class SparkBackend:
         }
 
     # -- reading ---------------------------------------------------------------------------------
-    def _read(self, run: IngestRun, name: str, spec: Table) -> tuple[Any, Any]:
-        """The table as string columns plus ``_row``, the record number (1-based, file order),
-        and the cached parse to unpersist after the table.
+    def _read(self, run: IngestRun, name: str, spec: Table) -> Any:
+        """The table as string columns plus ``_row``, the record number (1-based, file order).
 
         Records are numbered in the JVM, without a Python pass over the data: Spark reads a
         file's splits in file order, ``monotonically_increasing_id`` is (partition index << 33)
         + position in the partition, and one small count per partition gives each partition's
         offset (a broadcast join). The numbered table is spread round-robin over the session's
         parallelism when the file came in fewer partitions (a CSV under 128 MiB is one)."""
-        from pyspark import StorageLevel
         from pyspark.sql import functions as F
 
         path = str(run.inputs.location(name, spec))
@@ -256,8 +256,6 @@ class SparkBackend:
         columns = [df[c].cast("string").alias(c) for c in df.columns]
         df = df.select(*columns, F.monotonically_increasing_id().alias("_mid"))
         df = df.withColumn("_part", F.shiftright(F.col("_mid"), 33))
-        # parsed once: the count below fills the cache, the column scan and the stages read it
-        cached = df.persist(StorageLevel.MEMORY_AND_DISK)
         sizes = sorted(
             (int(r["_part"]), int(r["count"])) for r in df.groupBy("_part").count().collect()
         )
@@ -274,7 +272,7 @@ class SparkBackend:
         n = int(self.partitions or self.spark.sparkContext.defaultParallelism)
         if numbered.rdd.getNumPartitions() < n:
             numbered = numbered.repartition(max(n, 1))
-        return numbered, cached
+        return numbered
 
     # -- the table -------------------------------------------------------------------------------
     def run_table(
@@ -295,11 +293,7 @@ class SparkBackend:
                 f"{path}: input file for table {name!r} not found",
                 hint=f"put {spec.file_name(name)} in the input directory",
             )
-        df, cached = self._read(run, name, spec)
-        try:
-            return self._run_spark(run, name, spec, gate, rb, path, df)
-        finally:
-            cached.unpersist()
+        return self._run_spark(run, name, spec, gate, rb, path, self._read(run, name, spec))
 
     def _run_spark(
         self,
@@ -312,20 +306,21 @@ class SparkBackend:
         df: Any,
     ) -> TableOutcome:
         header = tuple(c for c in df.columns if c != ROW)
-        schema = TableSchema(name=name, spec=spec, path=path)
+        schema = TableSchema(name=name, spec=spec, path=path, now=run.now)
         rb.undeclared_columns_dropped.extend(check_columns(header, schema))
         columns = tuple(c for c in header if c in spec.columns)
         proc = TableProcessor(run, name, spec, gate, rb)
         if run.policy.pii_scan.column_scan and run.scanner is not None:
-            # the first chunk_rows records, as the pandas loop scans its first chunk (through
-            # Arrow: collecting Row objects cost more than the scan itself; toArrow, not
-            # toPandas, which fails with pandas 3 in pyspark 4.x)
-            first = df.where(df[ROW] <= run.chunk_rows).select(*columns, ROW).toArrow()
-            frame = pd.DataFrame(
-                {c: pd.array(first.column(c).to_pylist(), dtype="string") for c in columns},
-                index=pd.Index(first.column(ROW).to_numpy(), dtype="int64", name=ROW),
-            ).sort_index()
-            proc._column_scan(validate_chunk(RawChunk(frame, columns, []), schema).frame)
+            # the very sample the pandas loop scans: its first non-empty validated chunk, read
+            # here with the pandas reader (a Spark pass for it cost more than the scan itself)
+            chunks = run.inputs.read(
+                name, spec, chunk_rows=run.chunk_rows, block_bytes=run.block_bytes
+            )
+            for chunk in chunks:
+                first = validate_chunk(chunk, schema).frame
+                if len(first):
+                    proc._column_scan(first)
+                    break
         proc.col_scan_done = True
         task = _Task(
             policy=run.policy,
