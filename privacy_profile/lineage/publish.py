@@ -9,8 +9,10 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 
+from privacy_profile._paths import check_output_root
 from privacy_profile.dp import BudgetLedger
 from privacy_profile.dp.ledger import Reservation
+from privacy_profile.errors import InputError
 from privacy_profile.lineage.facets import ColumnLineage, DatasetInfo
 from privacy_profile.lineage.recorder import LineageRecorder
 from privacy_profile.lineage.report import render_lineage_doc
@@ -22,10 +24,24 @@ __all__ = [
     "fail_unpublished",
     "publish",
     "render_docs",
+    "run_folders",
 ]
 
 STAGING_PREFIX = ".staging-"
 """A run's outputs are written into ``runs/.staging-<run_id>/`` until published."""
+
+
+def run_folders(out: str | Path, run_id: str) -> tuple[Path, Path]:
+    """``(run_dir, staging)`` of a new run under ``out/runs/``; refused when either exists."""
+    runs_dir = check_output_root(out) / "runs"
+    run_dir = runs_dir / run_id
+    staging = runs_dir / f"{STAGING_PREFIX}{run_id}"
+    for taken in (run_dir, staging):
+        if taken.exists():
+            raise InputError(
+                f"run folder {taken} already exists", hint="give a new run id, or none"
+            )
+    return run_dir, staging
 
 
 def as_published(

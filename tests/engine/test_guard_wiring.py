@@ -23,6 +23,7 @@ from privacy_profile.ingest import KeyRing
 from privacy_profile.lineage import ReleaseGuard
 from privacy_profile.lineage.recorder import read_events
 from privacy_profile.policy import load_policy_file
+from privacy_profile.stages import release as release_stage
 
 ROOT = Path(__file__).resolve().parents[2]
 PURPOSE = "marketing.advertising.profiling"
@@ -70,7 +71,7 @@ def _run(
     """Run the engine; ``plant`` edits the marketing documents the engine releases."""
     guards: list[ReleaseGuard] = []
     real_for_run = ReleaseGuard.for_run
-    real_docs = engine.marketing_documents
+    real_docs = release_stage.marketing_documents
 
     def spy_for_run(*args: Any, **kwargs: Any) -> ReleaseGuard:
         guards.append(real_for_run(*args, **kwargs))
@@ -83,7 +84,7 @@ def _run(
         return docs
 
     mp.setattr(engine.ReleaseGuard, "for_run", spy_for_run)
-    mp.setattr(engine, "marketing_documents", planted_docs)
+    mp.setattr(release_stage, "marketing_documents", planted_docs)
     loaded = load_policy_file(shop.policy)
     out = shop.root / name
     out.mkdir()
