@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PRIVATE_FILE_MODE",
+    "apply_modes",
     "atomic_write_bytes",
     "atomic_write_text",
     "parquet_bytes",
@@ -27,6 +28,21 @@ def private_opener(path: str, flags: int) -> int:
     fd = os.open(path, flags, PRIVATE_FILE_MODE)
     os.fchmod(fd, PRIVATE_FILE_MODE)
     return fd
+
+
+def apply_modes(root: Path, *, file_mode: int, dir_mode: int) -> None:
+    """Set ``file_mode`` on every file and ``dir_mode`` on every folder under ``root`` (``root``
+    included), whatever the umask was when they were written. Symbolic links are left alone."""
+    os.chmod(root, dir_mode)
+    for folder, dirs, files in os.walk(root):
+        for name in dirs:
+            p = os.path.join(folder, name)
+            if not os.path.islink(p):
+                os.chmod(p, dir_mode)
+        for name in files:
+            p = os.path.join(folder, name)
+            if not os.path.islink(p):
+                os.chmod(p, file_mode)
 
 
 def atomic_write_text(path: Path, text: str) -> Path:

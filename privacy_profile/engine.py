@@ -274,17 +274,19 @@ def sanitize_then_segment(
                         staged_log.record_output(run_id, p, internal=True)
             if signer is not None:  # Ed25519 over the head: truncation and re-hashing show
                 staged_log.sign_head(run_id, signer)
-            publish(staging, run_dir)
+            publish(staging, run_dir, pol.output_access)
             published = True
             reservation.mark_released()
     except BaseException as e:
         if recorder.finished and not published:  # COMPLETE is durable: finish the one rename
-            publish(staging, run_dir)
+            publish(staging, run_dir, pol.output_access)
             published = True
             if reservation is not None:
                 reservation.mark_released()
         elif not recorder.finished:
-            fail_unpublished(recorder, e, ledger, run_id, reservation, staging, run_dir)
+            fail_unpublished(
+                recorder, e, ledger, run_id, reservation, staging, run_dir, pol.output_access
+            )
         if lineage_sender is not None:
             lineage_sender.close()  # the sender logs what it could not deliver
         raise
