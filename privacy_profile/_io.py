@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
+    "PARQUET_METADATA_ATTR",
     "PRIVATE_FILE_MODE",
     "apply_modes",
     "atomic_write_bytes",
@@ -72,11 +73,25 @@ def atomic_write_bytes(path: Path, data: bytes) -> Path:
     return path
 
 
+PARQUET_METADATA_ATTR = "parquet_key_value_metadata"
+"""A DataFrame's ``attrs`` entry whose ``{key: value}`` strings :func:`parquet_bytes` writes
+into the Parquet file's key-value metadata."""
+
+
 def parquet_bytes(frame: pd.DataFrame) -> bytes:
-    """``frame`` (without its index) as the bytes of a Parquet file."""
+    """``frame`` (without its index) as the bytes of a Parquet file; the strings in
+    ``frame.attrs[PARQUET_METADATA_ATTR]``, if any, go into the file's key-value metadata."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    extra = frame.attrs.get(PARQUET_METADATA_ATTR) or {}
+    plain = frame.copy(deep=False)
+    plain.attrs = {}
+    table = pa.Table.from_pandas(plain, preserve_index=False)
+    if extra:
+        md = dict(table.schema.metadata or {})
+        md.update({str(k).encode(): str(v).encode() for k, v in extra.items()})
+        table = table.replace_schema_metadata(md)
     sink = pa.BufferOutputStream()
-    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), sink)
+    pq.write_table(table, sink)
     return bytes(sink.getvalue().to_pybytes())

@@ -240,7 +240,7 @@ def sanitize_then_segment(
             staged = stage_outputs(
                 policy=pol, result=result, seg=seg, analytics=analytics, guard=guard,
                 ledger=ledger, run_id=run_id, run_date=run_now.date(), staging=staging,
-                staged_log=staged_log,
+                staged_log=staged_log, development_keys=keys.is_development,
             )  # fmt: skip
         with stage("lineage"):
             facet = privacy_facet(

@@ -6,6 +6,7 @@ run log at the paths they will have once published."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +14,9 @@ from privacy_profile.analytics import AnalyticsRelease
 from privacy_profile.analytics.report import REPORT_FILE, ReportContext, render_marketer_report
 from privacy_profile.dp import BudgetLedger
 from privacy_profile.ingest import SanitizeResult
+from privacy_profile.lineage.dev_marking import mark_development
 from privacy_profile.lineage.guard import ReleaseGuard
+from privacy_profile.lineage.output_files import Output
 from privacy_profile.lineage.quarantine_files import write_quarantine
 from privacy_profile.lineage.runlog import RunLog
 from privacy_profile.policy.model import Policy
@@ -46,16 +49,22 @@ def stage_outputs(
     run_date: dt.date,
     staging: Path,
     staged_log: RunLog,
+    development_keys: bool = False,
 ) -> StagedOutputs:
-    """Write every output of the run into ``staging`` (nothing is visible until published)."""
+    """Write every output of the run into ``staging`` (nothing is visible until published);
+    with ``development_keys`` every released file says so in its own metadata."""
+
+    def marked(docs: Mapping[str, Output]) -> Mapping[str, Output]:
+        return mark_development(docs) if development_keys else docs
+
     marketing = guard.release(
-        marketing_documents(seg), staging / "marketing", run_log=staged_log, run_id=run_id
+        marked(marketing_documents(seg)), staging / "marketing", run_log=staged_log, run_id=run_id
     )
     analytics_files: list[Path] = []
     report: Path | None = None
     if analytics is not None:
         analytics_files = guard.release(
-            analytics.documents(), staging / "analytics", run_log=staged_log, run_id=run_id
+            marked(analytics.documents()), staging / "analytics", run_log=staged_log, run_id=run_id
         )
         if policy.analytics is not None and policy.analytics.report:
             page = render_marketer_report(
@@ -69,9 +78,11 @@ def stage_outputs(
                 recommendations=seg.recommendations, analytics=analytics,
             )  # fmt: skip
             (report,) = guard.release(
-                {REPORT_FILE: page}, staging / "report", run_log=staged_log, run_id=run_id
+                marked({REPORT_FILE: page}), staging / "report", run_log=staged_log, run_id=run_id
             )
-    activation = write_audiences(seg, staging / "activation", guard)
+    activation = write_audiences(
+        seg, staging / "activation", guard, development_keys=development_keys
+    )
     for p in activation:  # tokens by design: hash-chained, not re-scanned for tokens
         staged_log.record_output(run_id, p, internal=True)
     quarantine = write_quarantine(result, staging / "quarantine", guard)
