@@ -2,6 +2,8 @@
 cell holding a phone number or another user's identifier quarantines its row (one row never
 refuses the run), a free-text cell still holding an indexed identifier is blanked, and rows of
 subjects that k-anonymity suppressed in the subjects table are excluded from the other tables.
+Redacted free text is re-scanned: a cell where PII remains outside the replacement tags is
+blanked and counted (``rescan_cells_blanked``).
 
 Every row ends accepted, excluded or quarantined with a reason, so the counts still reconcile;
 the quarantine evidence of a checked row holds pseudonyms and keyed digests, never a raw value.
@@ -9,6 +11,7 @@ the quarantine evidence of a checked row holds pseudonyms and keyed digests, nev
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Collection, Sequence
 
@@ -18,7 +21,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from privacy_profile.errors import ScanError
 from privacy_profile.ingest.report import TableReportBuilder
+from privacy_profile.ingest.scan import TextScanner
 from privacy_profile.ingest.table_stage import (
     INPUT_IDENTIFIER,
     K_SUBJECT_SUPPRESSED,
@@ -35,6 +40,7 @@ __all__ = [
     "check_rows",
     "exclude_subjects",
     "phone_cells",
+    "rescan",
 ]
 
 KEPT_IDENTIFIER = "kept_identifier"
@@ -91,6 +97,40 @@ def _indexed(run: IngestRun) -> _Finder:
     return find
 
 
+_TAG = re.compile(r"<[^<>]*>")
+RESCAN_ERROR = "SCAN_ERROR"
+
+
+def rescan(scanner: TextScanner, text: pd.Series) -> tuple[pd.Series, Counter[str]]:
+    """Re-scan redacted free text: a cell where the scanner still finds PII outside the
+    replacement tags (``<PHONE_NUMBER>``, ``<CN_PHONE:3f2a...>``) is blanked. Returns the text
+    and the blanked cells per entity type (the first residual finding of each cell); if the
+    re-scan fails, every cell is blanked (``SCAN_ERROR``): fail closed."""
+    present = text.dropna()
+    if not len(present):
+        return text, Counter()
+    distinct = [str(v) for v in pd.unique(present.astype("string"))]
+    try:
+        found = scanner.scan_texts(distinct)
+    except ScanError:
+        n = int(text.notna().sum())
+        return text.mask(text.notna()), Counter({RESCAN_ERROR: n})
+    residual: dict[str, str] = {}
+    for value, findings in zip(distinct, found, strict=True):
+        tags = [m.span() for m in _TAG.finditer(value)]
+        for f in findings:
+            start, end = int(f.start), int(f.end)
+            if not any(a <= start and end <= b for a, b in tags):
+                residual[value] = str(f.entity_type)
+                break
+    if not residual:
+        return text, Counter()
+    as_text = text.astype("string")
+    bad = as_text.isin(list(residual)).fillna(False).to_numpy(dtype=bool)
+    counts = Counter(str(residual[str(v)]) for v in as_text[bad])
+    return text.mask(bad), counts
+
+
 def _evidence(run: IngestRun, name: str, spec: Table, rows: pd.DataFrame) -> pd.DataFrame:
     """Quarantine evidence of sanitized rows: pseudonyms kept; tokens, free text and sensitive
     values blanked; every other value (kept, typed, generalized) as a keyed digest."""
@@ -135,7 +175,11 @@ def check_rows(
             if missed:
                 rb.scan_findings.setdefault(c, Counter())[INPUT_IDENTIFIER] += missed
                 rb.scan_cells_blanked[c] += missed
-                frame = frame.assign(**{c: text})
+            if run.scanner is not None:
+                text, residual = rescan(run.scanner, text)
+                if residual:
+                    rb.rescan_cells_blanked.setdefault(c, Counter()).update(residual)
+            frame = frame.assign(**{c: text})
             continue
         if not (pd.api.types.is_string_dtype(s) or s.dtype == object):
             continue

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,10 @@ class FakeScanner:
         err = s.index[s.str.contains("ERR").fillna(False).to_numpy(dtype=bool)]
         out[err] = pd.NA
         return _Result(out, {"CN_MOBILE": n} if n else {}, err)
+
+    def scan_texts(self, texts: Sequence[str | None]) -> list[list[Any]]:
+        self.calls.append("texts")  # the re-scan of redacted text finds nothing left
+        return [[] if t is None or not re.search(r"1\d{10}", t) else [object()] for t in texts]
 
     def scan_column(self, series: pd.Series) -> _ColumnReport:
         self.calls.append("column")

@@ -5,15 +5,26 @@ subjects that k-anonymity suppressed leave the other tables (excluded, counted).
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from _ingest_helpers import NOW, PURPOSE, Shop, make_policy
 
+from privacy_profile.errors import ScanError
 from privacy_profile.ingest import KeyRing, sanitize, write_sanitized
-from privacy_profile.ingest.row_checks import KEPT_IDENTIFIER, KEPT_PHONE, phone_cells
+from privacy_profile.ingest.row_checks import (
+    KEPT_IDENTIFIER,
+    KEPT_PHONE,
+    RESCAN_ERROR,
+    phone_cells,
+    rescan,
+)
 from privacy_profile.ingest.table_stage import K_SUBJECT_SUPPRESSED, K_SUPPRESSED
 from privacy_profile.policy.model import Policy
 
@@ -117,3 +128,80 @@ def test_rows_of_subjects_suppressed_by_k_anonymity_leave_the_other_tables(
         assert rep.reconciles()
     for table in kept:  # nothing excluded for that reason when k-anonymity suppresses nobody
         assert K_SUBJECT_SUPPRESSED not in kept[table].excluded
+
+
+@dataclass(frozen=True)
+class _Finding:
+    entity_type: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class _Redacted:
+    series: pd.Series
+    counts: dict[str, int]
+    errored: pd.Index
+
+
+@dataclass
+class LeakyScanner:
+    """Its redaction misses a name (the first pass lets "张伟" through, as a weak model can);
+    its scan of texts finds names, mobiles and its own tags."""
+
+    fail: bool = False
+    scanned: list[str] = field(default_factory=list)
+
+    def redact_series(
+        self, series: pd.Series, *, replace: Callable[[Any, str], str] | None = None
+    ) -> _Redacted:
+        s = series.astype("string").str.replace(r"1\d{10}", "<PHONE_NUMBER>", regex=True)
+        return _Redacted(s, {}, s.index[:0])
+
+    def scan_texts(self, texts: Sequence[str | None]) -> list[list[_Finding]]:
+        if self.fail:
+            raise ScanError("the model failed")
+        self.scanned.extend(t for t in texts if t is not None)
+        out: list[list[_Finding]] = []
+        for t in texts:
+            pattern = r"张伟|1\d{10}|PHONE_NUMBER"  # also inside its own tag: not a residue
+            found = [_Finding("PII", m.start(), m.end()) for m in re.finditer(pattern, t or "")]
+            out.append(found)
+        return out
+
+    def scan_column(self, series: pd.Series) -> Any:
+        class _Flags:
+            def flags(self, threshold: float = 0.05) -> tuple[str, ...]:
+                return ()
+
+        return _Flags()
+
+
+def test_rescan_blanks_residual_pii_outside_tags_only() -> None:
+    text = pd.Series(["发票抬头张伟", "call <PHONE_NUMBER>", None, "shoes", "发票抬头张伟"])
+    out, counts = rescan(LeakyScanner(), text)
+    assert out.isna().tolist() == [True, False, True, False, True]
+    assert counts == {"PII": 2}
+    blanked, failed = rescan(LeakyScanner(fail=True), text)
+    assert blanked.isna().all() and failed == {RESCAN_ERROR: 4}  # fail closed
+
+
+def test_sanitized_free_text_is_rescanned_and_a_residue_blanked(
+    shop: Shop, policy: Policy, keys: KeyRing, tmp_path: Path
+) -> None:
+    ev = pd.read_csv(shop.dir / "events.csv", dtype=str)
+    ev["search_keyword"] = "shoes"
+    ev.loc[0, "search_keyword"] = "发票抬头张伟"  # missed by the first pass
+    ev.loc[1, "search_keyword"] = "call 13900001111"  # redacted by the first pass
+    ev.to_csv(shop.dir / "events.csv", index=False)
+    scanner = LeakyScanner()
+    res = sanitize(shop.dir, policy, PURPOSE, keys, now=NOW, scanner=scanner)
+    assert "call <PHONE_NUMBER>" in scanner.scanned  # the redacted text is what is re-scanned
+    rep = res.report.tables["events"]
+    assert rep.rescan_cells_blanked == {"search_keyword": {"PII": 1}}
+    kw = res.tables["events"]["search_keyword"]
+    assert not kw.astype("string").str.contains("张伟").fillna(False).any()
+    assert "call <PHONE_NUMBER>" in set(kw.dropna())
+    assert rep.reconciles()  # a blanked cell keeps its row
+    files = write_sanitized(res, tmp_path / "out")
+    assert not any("张伟".encode() in p.read_bytes() for p in files)
