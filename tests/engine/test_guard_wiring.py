@@ -52,7 +52,7 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Shop:
     anchor = "      nickname:\n        category: user.name\n"
     assert text.count(anchor) == 1
     stock = load_policy_file(ROOT / "policies" / "wechat_shop.yaml")
-    data = generate_demo_data(root, n_users=500, seed=3, now=NOW, policy=stock.policy)
+    data = generate_demo_data(root, n_users=1000, seed=3, now=NOW, policy=stock.policy)
     policy = root / "policy.yaml"
     policy.write_text(text.replace(anchor, EMAIL_COLUMN + anchor), encoding="utf-8")
     users = pd.read_csv(data.input_dir / "users.csv", dtype=str, keep_default_na=False)

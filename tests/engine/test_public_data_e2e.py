@@ -327,4 +327,4 @@ def test_pseudonym_values_are_each_distinct_pseudonym_once(tmp_path: Path) -> No
                 for v in result.tables[t]["openid"].dropna()}  # fmt: skip
     assert result.activation.tokens is not None
     expected |= set(result.activation.tokens["token"].astype(str))
-    assert set(values) == expected and len(expected) > 300
+    assert set(values) == expected and len(expected) > 150
