@@ -3,34 +3,22 @@ process with pandas, or on a cluster by :mod:`privacy_profile.spark`); the stage
 (:class:`~privacy_profile.ingest.table_stage.TableProcessor`) are written once.
 
 A backend receives the run context, the table, the consent gate decided once per user on the
-driver and the table's report builder; it returns the table's sanitized frame, its masked
-quarantine, its k-anonymity report and the activation tokens it produced, exactly as the
-pandas loop does.
+driver and the table's report builder; it returns the table's processor after every record went
+through the per-chunk stages (outputs, quarantine, tokens and counts filled, raw identifiers in
+the run's index), exactly as the pandas loop leaves it. The row checks and k-anonymity then run
+on the driver for every table (:func:`~privacy_profile.ingest.sanitize.sanitize`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Protocol
-
-import pandas as pd
+from typing import Protocol
 
 from privacy_profile.ingest.consent import PreparedGate
 from privacy_profile.ingest.report import TableReportBuilder
 from privacy_profile.ingest.table_stage import IngestRun, TableProcessor, read_chunks
 from privacy_profile.policy.model import Table
 
-__all__ = ["IngestBackend", "PandasBackend", "TableOutcome"]
-
-
-@dataclass(frozen=True)
-class TableOutcome:
-    """What one data table produced (see :meth:`TableProcessor.finish`)."""
-
-    frame: pd.DataFrame
-    quarantine: pd.DataFrame
-    k_anonymity: Any
-    tokens: tuple[pd.DataFrame, ...]
+__all__ = ["IngestBackend", "PandasBackend"]
 
 
 class IngestBackend(Protocol):
@@ -46,7 +34,7 @@ class IngestBackend(Protocol):
 
     def run_table(
         self, run: IngestRun, name: str, spec: Table, gate: PreparedGate, rb: TableReportBuilder
-    ) -> TableOutcome: ...
+    ) -> TableProcessor: ...
 
 
 class PandasBackend:
@@ -59,9 +47,8 @@ class PandasBackend:
 
     def run_table(
         self, run: IngestRun, name: str, spec: Table, gate: PreparedGate, rb: TableReportBuilder
-    ) -> TableOutcome:
+    ) -> TableProcessor:
         proc = TableProcessor(run, name, spec, gate, rb)
         for v in read_chunks(run, name, spec, rb):
             proc.process(v)
-        frame, q, kr = proc.finish()
-        return TableOutcome(frame, q, kr, tuple(proc.tokens))
+        return proc

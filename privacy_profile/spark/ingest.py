@@ -28,6 +28,7 @@ inside the trust boundary: on a shared cluster enable ``spark.authenticate``,
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import pickle
 from collections import Counter
@@ -39,7 +40,7 @@ from typing import Any
 import pandas as pd
 
 from privacy_profile.errors import InputError
-from privacy_profile.ingest.backend import PandasBackend, TableOutcome
+from privacy_profile.ingest.backend import PandasBackend
 from privacy_profile.ingest.consent import PreparedGate
 from privacy_profile.ingest.identifiers import IdentifierIndex
 from privacy_profile.ingest.keys import KeyMaterial, KeyRing
@@ -47,10 +48,10 @@ from privacy_profile.ingest.pseudonymize import Pseudonymizer
 from privacy_profile.ingest.readers import RawChunk
 from privacy_profile.ingest.report import TableReportBuilder
 from privacy_profile.ingest.scan import TextScanner
-from privacy_profile.ingest.table_stage import INPUT_IDENTIFIER, IngestRun, TableProcessor
+from privacy_profile.ingest.table_stage import IngestRun, TableProcessor
 from privacy_profile.ingest.validate import TableSchema, check_columns, validate_chunk
 from privacy_profile.policy.enums import FileFormat
-from privacy_profile.policy.model import ColumnRole, Policy, Scan, Table
+from privacy_profile.policy.model import ColumnRole, Policy, Table
 
 __all__ = ["SparkBackend"]
 
@@ -175,6 +176,7 @@ def _process(task: _Task, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFr
         v = validate_chunk(RawChunk(frame, task.columns, []), schema)
         for reason, n in v.reasons.items():
             rb.quarantine(reason, n)
+        rb.unknown_values.update(v.unknown_values)
         proc.process(v)
     identifiers = [(category, sorted(values)) for category, values in read.items()]
     part = _Part(proc.outputs, proc.quarantines, rb, proc.tokens, identifiers)
@@ -182,14 +184,16 @@ def _process(task: _Task, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFr
 
 
 def _merge_counts(into: TableReportBuilder, part: TableReportBuilder) -> None:
+    """Add a partition's counts (every counter of the report builder, and the per-column
+    counters) to the table's."""
     into.input_rows += part.input_rows
-    into.excluded.update(part.excluded)
-    into.quarantined.update(part.quarantined)
-    into.sensitive_cells_blanked.update(part.sensitive_cells_blanked)
-    into.scan_cells_blanked.update(part.scan_cells_blanked)
-    into.generalization_unmapped.update(part.generalization_unmapped)
-    for c, found in part.scan_findings.items():
-        into.scan_findings.setdefault(c, Counter()).update(found)
+    for f in dataclasses.fields(part):
+        mine, theirs = getattr(into, f.name), getattr(part, f.name)
+        if isinstance(theirs, Counter):
+            mine.update(theirs)
+        elif isinstance(theirs, dict) and all(isinstance(v, Counter) for v in theirs.values()):
+            for c, found in theirs.items():
+                mine.setdefault(c, Counter()).update(found)
 
 
 class SparkBackend:
@@ -277,7 +281,7 @@ class SparkBackend:
     # -- the table -------------------------------------------------------------------------------
     def run_table(
         self, run: IngestRun, name: str, spec: Table, gate: PreparedGate, rb: TableReportBuilder
-    ) -> TableOutcome:
+    ) -> TableProcessor:
         # an in-memory table is already on the driver; rights suppression (a register
         # snapshot applied while reading) runs on the driver in this release; so does a small
         # file (see DRIVER_BYTES)
@@ -304,7 +308,7 @@ class SparkBackend:
         rb: TableReportBuilder,
         path: Path,
         df: Any,
-    ) -> TableOutcome:
+    ) -> TableProcessor:
         header = tuple(c for c in df.columns if c != ROW)
         schema = TableSchema(name=name, spec=spec, path=path, now=run.now)
         rb.undeclared_columns_dropped.extend(check_columns(header, schema))
@@ -342,6 +346,8 @@ class SparkBackend:
 
         rows = df.select(*columns, ROW).mapInPandas(process, "part binary").collect()
         parts: list[_Part] = [pickle.loads(r["part"]) for r in rows]
+        # the raw identifiers each partition read join the run's index: the row checks after
+        # every table (sanitize) see all of them, as on pandas
         tokens: list[pd.DataFrame] = []
         for p in parts:
             _merge_counts(rb, p.report)
@@ -350,31 +356,12 @@ class SparkBackend:
             proc.quarantines.extend(p.quarantines)
             tokens.extend(p.tokens)
         outputs = [o for p in parts for o in p.outputs]
+        # record order, as the pandas loop leaves them (partitions may come round-robin)
         if outputs:
-            merged = pd.concat(outputs).sort_index(kind="stable")
-            merged = self._blank_with_full_index(run, spec, rb, merged)
-            proc.outputs = [merged]
-        frame, q, kr = proc.finish()
-        if len(q):
-            q = q.sort_values("_row", kind="stable").reset_index(drop=True)
-        return TableOutcome(frame, q, kr, tuple(tokens))
-
-    @staticmethod
-    def _blank_with_full_index(
-        run: IngestRun, spec: Table, rb: TableReportBuilder, frame: pd.DataFrame
-    ) -> pd.DataFrame:
-        """Scanned free text checked against the whole run's identifier index (each batch
-        only knew its own raw values): the same cells the pandas loop blanks."""
-        from privacy_profile.ingest.table_stage import _blank_indexed
-
-        if run.scanner is None:
-            return frame
-        for c, col in spec.columns.items():
-            if not isinstance(col.treatment, Scan) or c not in frame.columns:
-                continue
-            text, missed = _blank_indexed(run.identifiers, frame[c])
-            if missed:
-                rb.scan_findings.setdefault(c, Counter())[INPUT_IDENTIFIER] += missed
-                rb.scan_cells_blanked[c] += missed
-                frame[c] = text
-        return frame
+            proc.outputs = [pd.concat(outputs).sort_index(kind="stable")]
+        quarantines = [q for q in proc.quarantines if len(q)]
+        if quarantines:
+            merged = pd.concat(quarantines, ignore_index=True)
+            proc.quarantines = [merged.sort_values(ROW, kind="stable").reset_index(drop=True)]
+        proc.tokens = tokens
+        return proc
