@@ -235,12 +235,12 @@ class BudgetLedger:
         One write transaction (the store's lock, see the module doc) checks spent + open
         reservations + ``loss`` <= budget in the window and inserts the reservation, so of
         several processes racing for the budget exactly as many are granted as it allows.
-        While the reservation is open, the
-        run's charges consume it (a charge beyond it is refused) and no other run can spend
-        what it holds. Use it as a context manager: on exit the unspent part is returned (the
-        reservation is *cancelled* when the block raised before :meth:`Reservation.mark_released`,
-        else *closed*); charges already made stand. A reservation whose process is gone (same
-        host) or that passed ``ttl`` is stale and no longer holds anything.
+        While the reservation is open, the run's charges consume it (a charge beyond it is
+        refused) and no other run can spend what it holds. Use it as a context manager: on
+        exit the unspent part is returned (the reservation is *cancelled* when the block raised
+        before :meth:`Reservation.mark_released`, else *closed*); charges already made stand.
+        A reservation whose process is gone (same host) or that passed ``ttl`` is stale and no
+        longer holds anything.
         """
         if not run_id:
             raise PrivacyParameterError("a reservation needs a run id")
