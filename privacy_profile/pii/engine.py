@@ -83,8 +83,9 @@ _WORKER: PiiScanner | None = None
 
 
 def _worker_scan(batch: list[str]) -> list[list[Finding] | None]:
+    """One batch in a worker: the name model over the batch, then each text."""
     assert _WORKER is not None
-    return [_WORKER._scan_one_safe(t) for t in batch]
+    return _WORKER._scan_primed(batch)
 
 
 class PiiScanner:
@@ -315,14 +316,19 @@ class PiiScanner:
             self._scan_whole_cells(texts, out, done)
         rest_pos = np.flatnonzero(~done)
         rest = [str(texts[i]) for i in rest_pos]
+        for i, r in zip(rest_pos, self._scan_list(rest), strict=True):
+            out[i] = r
+        return out
+
+    def _scan_primed(self, texts: list[str]) -> list[list[Finding] | None]:
+        """Scan ``texts`` one at a time after one batched name-model pass over them (the
+        model's tags are dropped afterwards: no state outlives the call)."""
         try:
-            self._prime(rest)
-            for i, r in zip(rest_pos, self._scan_list(rest), strict=True):
-                out[i] = r
+            self._prime(texts)
+            return [self._scan_one_safe(t) for t in texts]
         finally:
             if self.tagger is not None:
                 self.tagger.clear()
-        return out
 
     def _prime(self, texts: list[str]) -> None:
         """Run the name model on the Han texts of ``texts`` in batches (before the per-text
@@ -342,7 +348,11 @@ class PiiScanner:
         return len(texts) + (HAN_TEXT_WEIGHT - 1) * n_han
 
     def _scan_list(self, texts: list[str]) -> list[list[Finding] | None]:
-        """Scan texts one at a time, in 1 or 2 processes (fail closed per text)."""
+        """Scan texts one at a time, in 1 or 2 processes (fail closed per text).
+
+        With two processes each worker runs the name model on its own batches, so the
+        model (most of the cost of Han text) runs on both cores too.
+        """
         use_pool = (
             self.config.processes == 2
             and len(texts) > 1
@@ -350,9 +360,10 @@ class PiiScanner:
             and self._work(texts) >= self.config.parallel_min_texts
         )
         if not use_pool:
-            return [self._scan_one_safe(t) for t in texts]
-        # Small chunks keep both workers busy to the end (Han texts vary ~10x in cost).
-        size = max(1, min(self.config.batch_size, -(-len(texts) // 32)))
+            return self._scan_primed(texts)
+        # Chunks small enough to keep both workers busy to the end (Han texts vary ~10x in
+        # cost), large enough for the model's batches (texts of one length share a call).
+        size = max(1, min(self.config.batch_size, -(-len(texts) // 8)))
         batches = [texts[i : i + size] for i in range(0, len(texts), size)]
         global _WORKER
         _WORKER = self
