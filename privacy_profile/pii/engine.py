@@ -29,7 +29,7 @@ from privacy_profile.pii._presidio import (
     RecognizerResult,
 )
 from privacy_profile.pii.analyzer import HAN_SCRIPT, build_analyzer, default_tag, route
-from privacy_profile.pii.fold import fold, map_span
+from privacy_profile.pii.fold import fold, fold_candidates, map_span
 from privacy_profile.pii.lac import LacTagger
 from privacy_profile.pii.recognizers import (
     RECOGNIZERS,
@@ -166,9 +166,10 @@ class PiiScanner:
         return families
 
     # -- one text --------------------------------------------------------------------------
-    def _scan_one(self, text: str) -> list[Finding]:
-        """Findings of one text, evasive forms folded first (spans in ``text``)."""
-        if self.config.normalize:
+    def _scan_one(self, text: str, may_fold: bool = True) -> list[Finding]:
+        """Findings of one text, evasive forms folded first (spans in ``text``); ``may_fold``
+        False: the caller knows folding leaves it unchanged (:func:`fold_candidates`)."""
+        if self.config.normalize and may_fold:
             folded, index = fold(text)
             if index is not None:
                 return [
@@ -251,9 +252,9 @@ class PiiScanner:
         ]
         return resolve_overlaps(findings)
 
-    def _scan_one_safe(self, text: str) -> list[Finding] | None:
+    def _scan_one_safe(self, text: str, may_fold: bool = True) -> list[Finding] | None:
         try:
-            return self._scan_one(text)
+            return self._scan_one(text, may_fold)
         except Exception:  # fail closed: the caller drops and counts the cell
             return None
 
@@ -323,22 +324,26 @@ class PiiScanner:
     def _scan_primed(self, texts: list[str]) -> list[list[Finding] | None]:
         """Scan ``texts`` one at a time after one batched name-model pass over them (the
         model's tags are dropped afterwards: no state outlives the call)."""
+        may_fold = fold_candidates(texts) if self.config.normalize else [False] * len(texts)
         try:
-            self._prime(texts)
-            return [self._scan_one_safe(t) for t in texts]
+            self._prime(texts, may_fold)
+            return [self._scan_one_safe(t, f) for t, f in zip(texts, may_fold, strict=True)]
         finally:
             if self.tagger is not None:
                 self.tagger.clear()
 
-    def _prime(self, texts: list[str]) -> None:
+    def _prime(self, texts: list[str], may_fold: list[bool]) -> None:
         """Run the name model on the Han texts of ``texts`` in batches (before the per-text
         scan reads its tags). A failure here leaves the texts unprimed: each then runs the
         model alone and fails closed on its own."""
         if self.tagger is None:
             return
         try:
-            han = [t for t in texts if HAN_SCRIPT.search(t)]
-            self.tagger.prime([fold(t)[0] for t in han] if self.config.normalize else han)
+            self.tagger.prime(
+                fold(t)[0] if f else t
+                for t, f in zip(texts, may_fold, strict=True)
+                if HAN_SCRIPT.search(t)
+            )
         except Exception:
             self.tagger.clear()
 
