@@ -4,6 +4,8 @@
 Prints markdown tables. Usage::
 
     .venv/bin/python benchmarks/pii_eval.py [--per-entity 500] [--rows 250000] [--structured-rows N]
+    .venv/bin/python benchmarks/pii_eval.py --side-by-side --previous <checkout> [--per-format 40]
+    .venv/bin/python benchmarks/pii_eval.py --paired-speed 3 --previous <checkout> [--reps 5]
 
 * Names / addresses: our CN_PERSON / CN_ADDRESS on CLUENER dev (labels ``name`` and
   ``address``), exact-span and overlap recall, share of name/address-free cells altered.
@@ -669,12 +671,73 @@ def side_by_side(previous: Path | None, per_format: int) -> None:
     print(f"\nload averages (1, 5, 15 min): {os.getloadavg()}")
 
 
+def speed_probe(dev: list[dict], reps: int) -> dict[str, float]:  # type: ignore[type-arg]
+    """Texts per second of whatever ``privacy_profile`` is importable (fresh process):
+    structured only (best of ``reps`` scans, this process's CPU time) and names + addresses
+    (median of ``reps``: CPU time, wall with one and with two processes)."""
+    texts = [r["text"] for r in dev]
+    out: dict[str, float] = {}
+    full = PiiScanner(ScanConfig())
+    structured = PiiScanner(
+        ScanConfig(
+            entities=tuple(
+                e for e in full.entities if e not in ("CN_PERSON", "CN_ADDRESS", "CN_PLACE")
+            )
+        )
+    )
+    structured.scan_texts(texts[:20])
+    cpu = []
+    for _ in range(reps):
+        c0 = time.process_time()
+        structured.scan_texts(texts)
+        cpu.append(len(texts) / (time.process_time() - c0))
+    out["structured_cpu_best"] = max(cpu)
+    for processes in (1, 2):
+        scanner = PiiScanner(ScanConfig(processes=processes))
+        scanner.scan_texts(texts[:20])
+        walls, cpus = [], []
+        for _ in range(reps):
+            t0, c0 = time.perf_counter(), time.process_time()
+            scanner.scan_texts(texts)
+            walls.append(len(texts) / (time.perf_counter() - t0))
+            cpus.append(len(texts) / (time.process_time() - c0))
+        out[f"all_wall_median_{processes}p"] = sorted(walls)[reps // 2]
+        if processes == 1:
+            out["all_cpu_median"] = sorted(cpus)[reps // 2]
+    out["load_1min"] = os.getloadavg()[0]
+    return out
+
+
+def paired_speed(previous: Path, pairs: int, reps: int) -> None:
+    """Previous and current scanner alternately, each in a fresh process (load drifts)."""
+    import subprocess
+
+    here = str(Path(__file__).resolve().parents[1])
+    print(f"\n### Paired speed runs (CLUENER dev, {reps} scans per measure, {pairs} pairs)\n")
+    print(
+        "| pair | system | structured only, per CPU s (best) | names + addresses, per CPU s (median) | wall, 1 process | wall, 2 processes | load (1 min) |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for k in range(pairs):
+        for system, root in (("previous", str(previous)), ("new", here)):
+            cmd = [sys.executable, "-W", "ignore", __file__, "--speed-json", "--reps", str(reps)]
+            env = {**os.environ, "PYTHONPATH": root}
+            got = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
+            m = json.loads(got.stdout.strip().splitlines()[-1])
+            print(
+                f"| {k + 1} | {system} | {m['structured_cpu_best']:,.0f} | {m['all_cpu_median']:,.0f} | {m['all_wall_median_1p']:,.0f} | {m['all_wall_median_2p']:,.0f} | {m['load_1min']:.1f} |"
+            )
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--side-by-side", action="store_true", help="previous vs new vs Presidio")
     ap.add_argument("--previous", type=Path, default=None, help="checkout of the previous scanner")
     ap.add_argument("--per-format", type=int, default=40)
     ap.add_argument("--metrics-json", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--speed-json", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--paired-speed", type=int, default=0, help="pairs of previous/new runs")
+    ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--per-entity", type=int, default=500)
     ap.add_argument("--rows", type=int, default=250_000)
     ap.add_argument("--structured-rows", type=int, default=None)
@@ -688,6 +751,15 @@ def main() -> int:
         dev = load_cluener("dev.jsonl")
         sentences = [r["text"] for r in load_cluener("train.jsonl")]
         print(json.dumps(metrics(dev, sentences, args.per_format)))
+        return 0
+    if args.speed_json:
+        print(json.dumps(speed_probe(load_cluener("dev.jsonl"), args.reps)))
+        return 0
+    if args.paired_speed:
+        if args.previous is None:
+            print("--paired-speed needs --previous", file=sys.stderr)
+            return 2
+        paired_speed(args.previous, args.paired_speed, args.reps)
         return 0
     if args.side_by_side:
         side_by_side(args.previous, args.per_format)
