@@ -8,28 +8,37 @@ import pytest
 from privacy_profile.pii import PiiScanner, ScanConfig
 from privacy_profile.pii.recognizers._not_person import not_a_person, transliterated
 
-#: (text, the PER word, model confidence, has a listed surname, expected reason)
-CUES: list[tuple[str, str, float, bool, str | None]] = [
-    ("盖蒂中心是游客必去之处", "盖蒂", 0.9, True, "head"),
-    ("范登堡空军基地", "范登堡", 0.9, True, "head"),
-    ("“斯托特”号导弹驱逐舰", "斯托特", 0.9, False, "head"),
-    ("驾驶员张某带走", "张某", 0.95, True, "withheld"),
-    ("桑坦德vs毕尔巴鄂", "桑坦德", 0.6, True, "team"),
-    ("客场输给富勒姆之后", "富勒姆", 0.5, True, "team"),
-    ("客场输给富勒姆之后", "富勒姆", 0.95, True, None),  # the model is sure: a player
-    ("阿格拉位于印度北部", "阿格拉", 0.9, False, "travel"),
-    ("张伟主场观赛", "张伟", 0.5, True, None),  # not transliteration-shaped
-    ("温格的球队赢了", "温格", 0.9, True, None),  # no cue next to it
-    ("王总表示同意", "王总", 0.9, True, None),  # a person with a title stays a person
+#: (text, the PER word, the LAC words after it, model confidence, listed surname, reason)
+CUES: list[tuple[str, str, tuple[str, ...], float, bool, str | None]] = [
+    ("盖蒂中心是游客必去之处", "盖蒂", ("中心", "是"), 0.9, True, "head"),
+    ("范登堡空军基地", "范登堡", ("空军基地",), 0.9, True, "head"),
+    ("“斯托特”号导弹驱逐舰", "斯托特", ("”", "号"), 0.9, False, "head"),
+    ("张伟路过这里", "张伟", ("路过", "这里"), 0.9, True, None),  # 路过 is no road
+    ("张伟号召大家", "张伟", ("号召", "大家"), 0.9, True, None),
+    ("驾驶员张某带走", "张某", ("带走",), 0.95, True, "withheld"),
+    ("桑坦德vs毕尔巴鄂", "桑坦德", ("vs", "毕尔巴鄂"), 0.6, True, "team"),
+    ("客场输给富勒姆之后", "富勒姆", ("之后",), 0.5, True, "team"),
+    ("客场输给富勒姆之后", "富勒姆", ("之后",), 0.95, True, None),  # the model is sure
+    ("阿格拉位于印度北部", "阿格拉", ("位于", "印度"), 0.9, False, "travel"),
+    ("张伟主场观赛", "张伟", ("主场", "观赛"), 0.5, True, None),  # not transliterated
+    ("温格的球队赢了", "温格", ("的", "球队"), 0.9, True, None),  # no cue next to it
+    ("王总表示同意", "王总", ("表示", "同意"), 0.9, True, None),  # a person with a title
 ]
 
 
-@pytest.mark.parametrize(("text", "word", "confidence", "surname", "reason"), CUES)
+@pytest.mark.parametrize(("text", "word", "after", "confidence", "surname", "reason"), CUES)
 def test_not_a_person_table(
-    text: str, word: str, confidence: float, surname: bool, reason: str | None
+    text: str,
+    word: str,
+    after: tuple[str, ...],
+    confidence: float,
+    surname: bool,
+    reason: str | None,
 ) -> None:
     start = text.index(word)
-    got = not_a_person(text, start, start + len(word), confidence=confidence, surname=surname)
+    got = not_a_person(
+        text, start, start + len(word), confidence=confidence, surname=surname, after=after
+    )
     assert got == reason
 
 
@@ -75,10 +84,15 @@ def test_name_free_sentences_stay_unaltered(scanner: PiiScanner, text: str) -> N
 
 
 def test_names_next_to_the_cues_are_still_found(scanner: PiiScanner) -> None:
-    texts = ["收件人王小明，地址见订单", "穆里尼奥在赛后表示满意", "请王女士到前台取件"]
+    texts = [
+        "收件人王小明，地址见订单",
+        "穆里尼奥在赛后表示满意",
+        "请王女士到前台取件",
+        "张伟路过这里",
+    ]
     found = scanner.scan_texts(texts)
     got = [
         [t[f.start : f.end] for f in fs if f.entity_type == "CN_PERSON"]
         for t, fs in zip(texts, found, strict=True)
     ]
-    assert got == [["王小明"], ["穆里尼奥"], ["王女士"]]
+    assert got == [["王小明"], ["穆里尼奥"], ["王女士"], ["张伟"]]

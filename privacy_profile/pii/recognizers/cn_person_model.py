@@ -70,7 +70,8 @@ class CnPersonModelRecognizer(ContextPatternRecognizer):
     def matches(self, text: str) -> list[Match]:
         out: list[Match] = []
         confidence = self.tagger.person_confidence(text)
-        for s, e, tag in self.tagger.words(text):
+        words = self.tagger.words(text)
+        for k, (s, e, tag) in enumerate(words):
             if tag != "PER" or e - s < 2:
                 continue
             word = text[s:e]
@@ -78,7 +79,8 @@ class CnPersonModelRecognizer(ContextPatternRecognizer):
                 continue  # digits or no Han character: the model's rare slips on codes
             c = confidence.get((s, e), 1.0)
             surname = has_surname(word)
-            if not_a_person(text, s, e, confidence=c, surname=surname) is not None:
+            after = tuple(text[a:b] for a, b, _ in words[k + 1 : k + 3])
+            if not_a_person(text, s, e, confidence=c, surname=surname, after=after) is not None:
                 continue
             if surname and _HAN_NAME.fullmatch(word):
                 score = self.SURNAME_SCORE - self.SURNAME_SLOPE * (1.0 - c)
