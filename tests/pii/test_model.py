@@ -168,3 +168,16 @@ def test_low_model_confidence_lowers_the_name_score() -> None:
     assert scores[0.1] < 0.5 < scores[0.5]
     foreign = CnPersonModelRecognizer("zh", tagger=Fixed(0.5))  # type: ignore[arg-type]
     assert foreign.matches("瓦尔德去上班")[0][2] == pytest.approx(0.5)  # other: 0.35 + 0.3 c
+
+
+def test_two_processes_run_the_name_model_in_the_workers() -> None:
+    texts = [f"{t}，编号{i}" for i, t in enumerate(_TEXTS * 6)]
+    one = PiiScanner(ScanConfig(entities=("CN_PERSON", "CN_ADDRESS")))
+    two = PiiScanner(
+        ScanConfig(entities=("CN_PERSON", "CN_ADDRESS"), processes=2, parallel_min_texts=10)
+    )
+    assert two._work(texts) >= 10  # the pool is used
+    expected = one.scan_texts(texts)
+    assert any(expected)
+    assert two.scan_texts(texts) == expected
+    assert two.tagger is not None and len(two.tagger) == 0  # the parent primed nothing
