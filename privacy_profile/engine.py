@@ -40,7 +40,7 @@ from privacy_profile.analytics.from_policy import (
 from privacy_profile.analytics.report import REPORT_FILE, ReportContext, render_marketer_report
 from privacy_profile.dp import BudgetLedger, BudgetUsage, DPRandom
 from privacy_profile.dp.ledger import Reservation
-from privacy_profile.dp.policy_ledger import run_loss
+from privacy_profile.dp.policy_ledger import run_reservation
 from privacy_profile.errors import InputError, PolicyError
 from privacy_profile.ingest import IdentifierIndex, KeyRing, SanitizeResult, sanitize
 from privacy_profile.ingest.report import IngestReport
@@ -264,7 +264,7 @@ def sanitize_then_segment(
     try:
         # reserve the run's whole loss before computing anything: of racing runs, exactly as
         # many as the budget allows get past this line; the others are refused charging nothing
-        reservation = ledger.reserve(run_id, run_loss(pol, spec))
+        reservation = ledger.reserve(run_id, run_reservation(ledger, pol, spec))
         with stage("sanitize"):
             result = sanitize(
                 source,
@@ -330,6 +330,7 @@ def sanitize_then_segment(
                             run_date=run_now.date().isoformat(),
                             epsilon_spent=sum(c.epsilon for c in ledger.charges_for_run(run_id)),
                             epsilon_budget=pol.privacy.epsilon_budget,
+                            rho_spent=sum(c.rho for c in ledger.charges_for_run(run_id)),
                         ),
                         segments=seg.segments, personas=seg.personas,
                         recommendations=seg.recommendations, analytics=analytics,

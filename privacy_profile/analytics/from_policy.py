@@ -29,7 +29,7 @@ from privacy_profile.analytics.kpi import KpiParams, KpiResult, dp_campaign_kpis
 from privacy_profile.analytics.retention import RetentionParams, RetentionResult, dp_retention
 from privacy_profile.dp.ledger import BudgetLedger, Charge
 from privacy_profile.dp.mechanisms import MechanismRecord
-from privacy_profile.dp.model import Bounds, PrivacyLoss
+from privacy_profile.dp.model import Bounds, PrivacyLoss, ZcdpLoss
 from privacy_profile.dp.rng import DPRandom
 from privacy_profile.errors import BudgetExceededError, InputError, PolicyError
 from privacy_profile.policy.analytics import AnalyticsSpec, RevenueBounds
@@ -137,10 +137,13 @@ def _table(tables: Mapping[str, pd.DataFrame], policy: Policy, name: str) -> pd.
     return frame
 
 
-def _privacy(policy: Policy, epsilon: float) -> AnalysisPrivacy:
+def _privacy(policy: Policy, epsilon: float, family: str | None = None) -> AnalysisPrivacy:
+    """``family``: the analysis's release family when it may be accounted in zCDP (then its
+    epsilon is charged as rho = epsilon^2 / 2)."""
+    zcdp = family is not None and policy.privacy.is_zcdp(family)
     return AnalysisPrivacy(
         unit_column=_unit(policy),
-        loss=PrivacyLoss(epsilon=epsilon),
+        loss=ZcdpLoss.of_epsilon(epsilon) if zcdp else PrivacyLoss(epsilon=epsilon),
         threshold=policy.privacy.aggregation_threshold.threshold,
     )
 
@@ -170,7 +173,7 @@ def funnel_from_policy(
     return dp_funnel(
         _table(tables, policy, spec.table),
         params=params,
-        privacy=_privacy(policy, spec.epsilon),
+        privacy=_privacy(policy, spec.epsilon, "funnel"),
         ledger=ledger,
         run_id=run_id,
         rng=rng,

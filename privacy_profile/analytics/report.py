@@ -59,6 +59,7 @@ class ReportContext:
     run_date: str
     epsilon_spent: float | None = None
     epsilon_budget: float | None = None
+    rho_spent: float | None = None  # the run's zCDP charges (None or 0: none)
 
 
 def _e(v: Any) -> str:
@@ -387,6 +388,11 @@ def render_marketer_report(
             f" · 隐私预算 / Privacy budget: ε {context.epsilon_spent:.2f}"
             + (f" / {context.epsilon_budget:g}" if context.epsilon_budget is not None else "")
             if context.epsilon_spent is not None
+            else ""
+        )
+        + (
+            f" · zCDP ρ {context.rho_spent:.3g} (离散高斯噪声 / discrete Gaussian noise)"
+            if context.rho_spent
             else ""
         )
         + "</p>",

@@ -18,6 +18,7 @@ from pydantic import Field, field_validator
 from privacy_profile.policy._base import FrozenModel as _Frozen
 from privacy_profile.policy.analytics import AnalyticsSpec
 from privacy_profile.policy.enums import (
+    Accounting,
     ColumnRole,
     ColumnType,
     DateUnit,
@@ -67,6 +68,7 @@ from privacy_profile.policy.treatments import (
 )
 
 __all__ = [
+    "Accounting",
     "ActivationRule",
     "AgeBand",
     "AggregationThreshold",

@@ -1,19 +1,32 @@
-"""The policy's privacy section: privacy unit, contribution bounds, budget and its window."""
+"""The policy's privacy section: privacy unit, contribution bounds, budget and its window, and
+how each release family is accounted (pure epsilon or zCDP)."""
 
 from __future__ import annotations
 
 from pydantic import Field, model_validator
 
 from privacy_profile.policy._base import FrozenModel as _Frozen
-from privacy_profile.policy.enums import WindowKind
+from privacy_profile.policy.enums import Accounting, WindowKind
 
 __all__ = [
+    "ZCDP_FAMILIES",
     "AggregationThreshold",
     "BudgetWindowSpec",
     "KAnonymity",
     "MetricBounds",
     "PrivacySpec",
 ]
+
+
+#: Release families a policy may put under zCDP, and why the others may not.
+ZCDP_FAMILIES: frozenset[str] = frozenset({"rfm", "rule", "lifecycle", "personas", "funnel"})
+NOT_ZCDP: dict[str, str] = {
+    "kmeans": "its noisy Lloyd steps are calibrated for discrete Laplace sums per iteration",
+    "tree": "the diffprivlib tree fit draws its own floating-point noise (pure epsilon only)",
+    "ab": "its noise-aware test and lift intervals are calibrated for discrete Laplace",
+    "retention": "its cohort intervals are calibrated for discrete Laplace",
+    "kpi": "its ratio intervals are calibrated for discrete Laplace sums",
+}
 
 
 class BudgetWindowSpec(_Frozen):
@@ -83,3 +96,20 @@ class PrivacySpec(_Frozen):
     aggregation_threshold: AggregationThreshold
     k_anonymity: KAnonymity
     metric_bounds: list[MetricBounds] = Field(default_factory=list)
+    accounting: dict[str, Accounting] = Field(
+        default_factory=dict,
+        description="Accounting per release family (rfm, rule, lifecycle, personas, funnel): "
+        "pure_dp (the default for every family: discrete Laplace, epsilons add up) or zcdp "
+        "(discrete Gaussian noise; the family's epsilon is charged as rho = epsilon^2 / 2, "
+        "rhos add up and the window's total is converted to (epsilon, delta) with all of "
+        "delta_budget the pure charges leave; see docs/dp.md). kmeans, tree, ab, retention "
+        "and kpi are pure only.",
+    )
+
+    def is_zcdp(self, family: str) -> bool:
+        """Whether release family ``family`` (``rfm``, ``rule``, ``funnel``, ...) is zCDP."""
+        return self.accounting.get(family, Accounting.PURE_DP) is Accounting.ZCDP
+
+    def zcdp_families(self) -> frozenset[str]:
+        """The release families the policy puts under zCDP."""
+        return frozenset(f for f, a in self.accounting.items() if a is Accounting.ZCDP)

@@ -6,12 +6,14 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
+from privacy_profile.policy.enums import Accounting
 from privacy_profile.policy.model import Policy
+from privacy_profile.policy.privacy import NOT_ZCDP, ZCDP_FAMILIES
 from privacy_profile.policy.releases import epsilon_split_issues
 from privacy_profile.policy.treatments import Pseudonymize
 from privacy_profile.policy.violations import Path, RuleViolation
 
-__all__ = ["privacy_violations", "segmentation_violations"]
+__all__ = ["accounting_violations", "privacy_violations", "segmentation_violations"]
 
 
 def privacy_violations(policy: Policy) -> Iterator[RuleViolation]:
@@ -101,3 +103,46 @@ def segmentation_violations(policy: Policy) -> Iterator[RuleViolation]:
         epsilon_budget=pv.epsilon_budget,
     ):
         yield (issue.path, issue.message, issue.hint)
+
+
+_PUBLIC_DIMENSIONS = frozenset({"spending_band"})
+
+
+def accounting_violations(policy: Policy) -> Iterator[RuleViolation]:
+    """``privacy.accounting`` names release families, puts under zCDP only those that support
+    it, has a delta to convert rho with, and zCDP personas select no group privately."""
+    pv = policy.privacy
+    for family, acc in pv.accounting.items():
+        path: Path = ("privacy", "accounting", family)
+        if family not in ZCDP_FAMILIES and family not in NOT_ZCDP:
+            known = sorted(ZCDP_FAMILIES | set(NOT_ZCDP))
+            yield (path, f"unknown release family {family!r}", f"use one of {known}")
+            continue
+        if acc is not Accounting.ZCDP:
+            continue
+        if family in NOT_ZCDP:
+            yield (
+                path,
+                f"release family {family!r} cannot use zcdp: {NOT_ZCDP[family]}",
+                f"set privacy.accounting.{family}: pure_dp (or remove it)",
+            )
+        if not pv.delta_budget > 0:
+            yield (
+                path,
+                "zcdp charges are converted to (epsilon, delta) with the delta budget, which is 0",
+                "give privacy.delta_budget a positive value (e.g. 1.0e-5)",
+            )
+        seg = policy.segmentation
+        if family == "personas" and seg is not None and seg.personas is not None:
+            public = set(seg.tag_domains) | _PUBLIC_DIMENSIONS
+            if "top_categories" in public:
+                public.add("top_category")
+            private = [d for d in seg.personas.dimensions if d not in public]
+            if private:
+                yield (
+                    path,
+                    f"personas under zcdp need a public value list for every dimension; "
+                    f"{private} would select values privately (a threshold calibrated for "
+                    "discrete Laplace)",
+                    "add segmentation.tag_domains for them, or keep personas pure_dp",
+                )

@@ -20,7 +20,11 @@ from privacy_profile.policy.model import (
     Scan,
     Tokenize,
 )
-from privacy_profile.policy.privacy_rules import privacy_violations, segmentation_violations
+from privacy_profile.policy.privacy_rules import (
+    accounting_violations,
+    privacy_violations,
+    segmentation_violations,
+)
 from privacy_profile.policy.reference_rules import (
     identity_link_violations,
     reference_violations,
@@ -81,6 +85,7 @@ def check_policy(policy: Policy) -> Iterator[RuleViolation]:
     yield from reference_violations(policy)
     yield from _purposes(policy)
     yield from privacy_violations(policy)
+    yield from accounting_violations(policy)
     yield from segmentation_violations(policy)
     yield from analytics_violations(policy)
     yield from rights_violations(policy)

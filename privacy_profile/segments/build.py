@@ -176,6 +176,7 @@ def build_segments(
             unit_column=unit_column,
             threshold=priv.aggregation_threshold.threshold,
             delta=priv.delta_per_query,
+            zcdp=priv.zcdp_families(),
         ),
         now=now,
         unit_column=unit_column,
