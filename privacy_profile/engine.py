@@ -414,7 +414,8 @@ def sanitize_then_segment(
         lineage_html=None if docs is None else final(docs[1]),
         run_log=log.path,
         ingest=result.report,
-        epsilon_spent=sum(c.epsilon for c in ledger.charges_for_run(run_id)),
+        # what the run added to the window's epsilon (the zCDP conversion of its rho included)
+        epsilon_spent=reservation.spent().epsilon,
         budget_remaining=ledger.remaining(),
         development_keys=keys.is_development,
         stage_seconds=dict(seconds),

@@ -390,11 +390,7 @@ def render_marketer_report(
             if context.epsilon_spent is not None
             else ""
         )
-        + (
-            f" · zCDP ρ {context.rho_spent:.3g} (离散高斯噪声 / discrete Gaussian noise)"
-            if context.rho_spent
-            else ""
-        )
+        + (f" · 零集中差分隐私 / zCDP: ρ {context.rho_spent:.3g}" if context.rho_spent else "")
         + "</p>",
         _noise(
             "本报告只包含差分隐私聚合结果，不含任何个人标识。所有区间为 95%。"
