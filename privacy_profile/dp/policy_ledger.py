@@ -8,10 +8,11 @@ plain-text account ``privacy-profile budget show`` prints.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from pathlib import Path
 
 from privacy_profile._paths import check_ledger_path
-from privacy_profile.dp.ledger import BudgetLedger, BudgetWindow
+from privacy_profile.dp.ledger import BudgetLedger, BudgetUsage, BudgetWindow
 from privacy_profile.dp.model import PrivacyLoss
 from privacy_profile.errors import BudgetExceededError, InputError
 from privacy_profile.policy.model import Policy, WindowKind
@@ -21,6 +22,7 @@ __all__ = [
     "budget_status",
     "budget_window",
     "open_ledger",
+    "releases_cost",
     "run_loss",
     "run_reservation",
     "run_rho",
@@ -83,6 +85,19 @@ def _shares(policy: Policy, spec: SegmentationSpec) -> list[tuple[str, float]]:
     if policy.analytics is not None:
         out.extend(policy.analytics.releases().items())
     return out
+
+
+def releases_cost(
+    ledger: BudgetLedger, policy: Policy, shares: Iterable[tuple[str, float]]
+) -> BudgetUsage:
+    """What releases given as (family, epsilon share) would add to the window's spend now:
+    a pure release its epsilon, a zCDP one its rho = epsilon^2 / 2 through the conversion (the
+    budget pre-checks of the segment and analytics stages compare this with what is left)."""
+    pv = policy.privacy
+    items = list(shares)
+    pure = math.fsum(eps for fam, eps in items if not pv.is_zcdp(fam))
+    rho = math.fsum(eps * eps / 2.0 for fam, eps in items if pv.is_zcdp(fam))
+    return ledger.cost(epsilon=pure, rho=rho)
 
 
 def run_loss(policy: Policy, spec: SegmentationSpec) -> PrivacyLoss:
