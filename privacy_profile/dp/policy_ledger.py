@@ -29,6 +29,8 @@ __all__ = [
     "window_spec",
 ]
 
+_ONE_UNIT = 1e-9  # the ledger's epsilon unit
+
 
 def window_spec(policy: Policy) -> str:
     """The policy's budget window as lineage records it: ``rolling_days:N`` or
@@ -100,16 +102,17 @@ def releases_cost(
     return ledger.cost(epsilon=pure, rho=rho)
 
 
-def run_loss(policy: Policy, spec: SegmentationSpec) -> PrivacyLoss:
+def run_loss(policy: Policy, spec: SegmentationSpec) -> BudgetUsage:
     """The pure part of what a run will charge at most: the sum of the epsilon shares of its
     pure releases (segments and, when the policy declares them, the marketing analyses), and
     the policy's ``delta_per_query`` when pure personas may select groups privately (their
-    only delta). Releases of zCDP families are in :func:`run_rho` instead."""
+    only delta). Releases of zCDP families are in :func:`run_rho` instead (a run whose
+    families are all zCDP has a pure loss of zero)."""
     pv = policy.privacy
     epsilon = sum(eps for fam, eps in _shares(policy, spec) if not pv.is_zcdp(fam))
     personas_pure = spec.personas is not None and not pv.is_zcdp("personas")
     delta = pv.delta_per_query if personas_pure else 0.0
-    return PrivacyLoss(epsilon=epsilon, delta=delta)
+    return BudgetUsage(epsilon=epsilon, delta=delta)
 
 
 def run_rho(policy: Policy, spec: SegmentationSpec) -> float:
@@ -139,6 +142,5 @@ def run_reservation(ledger: BudgetLedger, policy: Policy, spec: SegmentationSpec
             "computed, charged or released.",
             hint="wait for the budget window to renew, or lower the releases' epsilons",
         )
-    if cost.epsilon <= 0:  # nothing to spend (no release): reserve the pure loss as asked
-        return pure
-    return PrivacyLoss(epsilon=cost.epsilon, delta=cost.delta)
+    # a reservation is a PrivacyLoss (epsilon > 0): a run without releases reserves one unit
+    return PrivacyLoss(epsilon=max(cost.epsilon, _ONE_UNIT), delta=cost.delta)
