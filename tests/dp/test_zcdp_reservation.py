@@ -9,7 +9,7 @@ import pytest
 
 from privacy_profile import load_policy
 from privacy_profile.dp import BudgetLedger, BudgetWindow, PrivacyLoss, ZcdpChargeRequest
-from privacy_profile.dp.ledger import ChargeRequest
+from privacy_profile.dp.ledger import BudgetUsage, ChargeRequest
 from privacy_profile.dp.policy_ledger import run_loss, run_reservation, run_rho
 from privacy_profile.dp.zcdp import zcdp_epsilon
 from privacy_profile.errors import BudgetExceededError
@@ -35,12 +35,15 @@ def _ledger(policy: Policy) -> BudgetLedger:
     )
 
 
-def _charge_run(ledger: BudgetLedger, run_id: str, pure: PrivacyLoss, rho: float) -> None:
+def _charge_run(
+    ledger: BudgetLedger, run_id: str, pure: PrivacyLoss | BudgetUsage, rho: float
+) -> None:
     """Charge like a run: its pure part, then its rho in two parts."""
+    loss = PrivacyLoss(epsilon=pure.epsilon, delta=pure.delta)
     ledger.charge_many(
         run_id=run_id,
         requests=[
-            ChargeRequest(mechanism="discrete_laplace", loss=pure, sensitivity=1.0, label="a/x"),
+            ChargeRequest(mechanism="discrete_laplace", loss=loss, sensitivity=1.0, label="a/x"),
             ZcdpChargeRequest(
                 mechanism="discrete_gaussian", rho=rho / 3, sensitivity=1.0, label="b/y"
             ),
@@ -91,7 +94,7 @@ def test_a_pure_run_after_a_zcdp_run_reserves_the_conversion_its_delta_causes(
         ledger.charge(
             run_id="p",
             mechanism="discrete_laplace",
-            loss=pure,
+            loss=PrivacyLoss(epsilon=pure.epsilon, delta=pure.delta),
             sensitivity=1.0,
             label="personas/x",
         )
@@ -107,3 +110,18 @@ def test_a_run_the_window_cannot_hold_is_refused_before_computing(tmp_path: Path
     with pytest.raises(BudgetExceededError, match="nothing was computed"):
         ledger.reserve("next", run_reservation(ledger, policy, spec))
     assert ledger.charges_for_run("next") == []
+
+
+def test_a_run_with_every_family_on_zcdp_has_no_pure_loss(tmp_path: Path) -> None:
+    fams = "rfm: zcdp, lifecycle: zcdp, rule: zcdp, funnel: zcdp"
+    policy = _policy(tmp_path, f"  accounting: {{{fams}}}\n")
+    spec = policy.segmentation
+    assert spec is not None
+    drop = ("kmeans", "tree", "personas")
+    spec = spec.model_copy(update=dict.fromkeys(drop))
+    policy = policy.model_copy(update={"analytics": None})
+    pure = run_loss(policy, spec)
+    assert pure.epsilon == 0.0 and pure.delta == 0.0
+    want = run_reservation(_ledger(policy), policy, spec)
+    rho = run_rho(policy, spec)
+    assert want.epsilon == pytest.approx(zcdp_epsilon(rho, policy.privacy.delta_budget), abs=1e-8)
