@@ -150,3 +150,19 @@ def test_audit_verify_passes(run: Run) -> None:
     assert res.exit_code == 0, res.output
     assert "charge(s) match the lineage" in res.output
     assert json.loads(run.release.lineage_events.read_text().splitlines()[-1])["eventType"]
+
+
+def test_audit_catches_a_lineage_rho_that_differs_from_the_ledger(run: Run) -> None:
+    from privacy_profile.errors import AuditError
+    from privacy_profile.lineage.audit import _compare_dp
+
+    events = read_events(run.release.lineage_events)
+    complete = next(e for e in events if e["eventType"] == "COMPLETE")
+    mechanisms = [
+        dict(m) for m in complete["run"]["facets"]["privacyProfile_privacy"]["dpMechanisms"]
+    ]
+    _compare_dp(mechanisms, run.charges)  # as recorded: equal
+    target = next(m for m in mechanisms if m["rho"] > 0)
+    target["rho"] *= 0.5  # a lineage that understates a zCDP charge
+    with pytest.raises(AuditError, match="rho="):
+        _compare_dp(mechanisms, run.charges)
