@@ -43,6 +43,7 @@ from privacy_profile.demo import generate_demo_data
 from privacy_profile.dp import BudgetLedger, BudgetWindow, DPRandom, PrivacyLoss
 from privacy_profile.dp.policy_ledger import run_reservation
 from privacy_profile.dp.zcdp import zcdp_rho
+from privacy_profile.errors import BudgetExceededError
 from privacy_profile.ingest import KeyRing, sanitize
 from privacy_profile.policy import load_policy_file
 from privacy_profile.policy.model import Policy
@@ -223,6 +224,12 @@ def main() -> None:
                         errors[fam.split(":")[0]].append(v - t)
             spent = ledger.spent()
             secs = time.perf_counter() - t1
+            try:  # the budget is used up: a 31st refresh must be refused at its reservation
+                _refresh(policy, seg_tables, san.tables, ledger, f"{name}-31", DPRandom())
+                refused = "no"
+            except BudgetExceededError:
+                refused = "yes"
+            print(f"{name}: a 31st refresh refused before computing: {refused}")
             for fam in ("rfm", "lifecycle", "rule", "funnel"):
                 e = np.asarray(errors[fam])
                 rows.append(
