@@ -166,3 +166,18 @@ def test_audit_catches_a_lineage_rho_that_differs_from_the_ledger(run: Run) -> N
     target["rho"] *= 0.5  # a lineage that understates a zCDP charge
     with pytest.raises(AuditError, match="rho="):
         _compare_dp(mechanisms, run.charges)
+
+
+def test_a_fail_events_account_of_zcdp_charges_carries_their_rho(run: Run) -> None:
+    """A run that fails after charging records its charges in the FAIL event; audit verify
+    compares them with the ledger, rho included."""
+    from privacy_profile.lineage.audit import _compare_dp
+    from privacy_profile.lineage.publish import charged_account
+
+    with open_ledger(run.root / "ledger.sqlite", run.loaded.policy) as ledger:
+        account = charged_account(ledger, run.release.run_id, None)
+    mechanisms = account["dpMechanisms"]
+    assert isinstance(mechanisms, list)
+    assert any(m["rho"] > 0 for m in mechanisms)
+    assert "rho" in str(account["summary"])
+    _compare_dp(mechanisms, run.charges)
