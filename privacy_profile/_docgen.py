@@ -53,7 +53,7 @@ def cli_reference_markdown() -> str:
     lines = [
         "# CLI reference",
         "",
-        "<!-- Generated from privacy_profile/cli.py by `python scripts/gen_docs.py`;"
+        "<!-- Generated from privacy_profile/cli/ by `python scripts/gen_docs.py`;"
         " a test fails when it is stale. Do not edit by hand. -->",
         "",
         "`privacy-profile` is a thin layer over the library: each command calls one library"

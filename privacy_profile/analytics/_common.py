@@ -8,7 +8,7 @@ transaction, and only then compute the true bounded statistics and draw noise.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +34,7 @@ __all__ = [
     "discrete_laplace_sum_halfwidth",
     "plan_parts",
     "ratio_interval",
+    "segment_index",
     "sorted_keys",
     "z_value",
 ]
@@ -241,6 +242,34 @@ def check_columns(df: pd.DataFrame, columns: Sequence[str], *, table: str) -> No
             f"the {table} table has no column(s) {missing}",
             hint="check the table and column roles in the policy's analytics section",
         )
+
+
+def segment_index(
+    segments: pd.DataFrame | None,
+    *,
+    segment_column: str | None,
+    unit_column: str,
+    keys: Sequence[Hashable],
+    needed_by: str,
+) -> pd.Series:
+    """Unit -> position of its segment in the public ``keys`` (-1: a segment not among them),
+    from the per-user segment table (one segment per user). ``needed_by`` starts the message
+    when the table is missing, e.g. ``"per-segment KPIs need"``."""
+    if segments is None:
+        raise InputError(f"{needed_by} the per-user segment table")
+    if segment_column is None:
+        raise PrivacyParameterError("give both segment_column and segments, or neither")
+    check_columns(segments, [unit_column, segment_column], table="segments")
+    if segments[unit_column].duplicated().any():
+        raise InputError(
+            "the segment table lists a user twice: each user must be in one segment",
+            hint="give one segment family (one segment per user)",
+        )
+    index = {k: i for i, k in enumerate(keys)}
+    return pd.Series(
+        segments[segment_column].map(lambda v: index.get(v, -1)).to_numpy(),
+        index=segments[unit_column].to_numpy(),
+    )
 
 
 def z_value(level: float = INTERVAL_LEVEL) -> float:

@@ -36,6 +36,7 @@ from privacy_profile.analytics._common import (
     charge,
     check_columns,
     plan_parts,
+    segment_index,
     sorted_keys,
 )
 from privacy_profile.dp.ledger import BudgetLedger, Charge
@@ -175,19 +176,12 @@ def _segment_of_units(
 ) -> npt.NDArray[np.int64]:
     if params.segments is None:
         return np.zeros(len(units), dtype=np.int64)
-    if segments is None:
-        raise InputError("a per-segment funnel needs the per-user segment table")
-    assert params.segment_column is not None
-    check_columns(segments, [unit_column, params.segment_column], table="segments")
-    if segments[unit_column].duplicated().any():
-        raise InputError(
-            "the segment table lists a user twice: each user must be in one segment",
-            hint="give one segment family (one segment per user)",
-        )
-    index = {k: i for i, k in enumerate(keys)}
-    seg = pd.Series(
-        segments[params.segment_column].map(lambda v: index.get(v, -1)).to_numpy(),
-        index=segments[unit_column].to_numpy(),
+    seg = segment_index(
+        segments,
+        segment_column=params.segment_column,
+        unit_column=unit_column,
+        keys=keys,
+        needed_by="a per-segment funnel needs",
     )
     return np.asarray(seg.reindex(units).fillna(-1).to_numpy(), dtype=np.int64)
 

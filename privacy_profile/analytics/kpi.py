@@ -35,6 +35,7 @@ from privacy_profile.analytics._common import (
     check_columns,
     plan_parts,
     ratio_interval,
+    segment_index,
     sorted_keys,
 )
 from privacy_profile.analytics.funnel import OVERALL
@@ -146,17 +147,13 @@ def _segment_codes(
 ) -> tuple[np.ndarray, list[Hashable]]:
     if params.segments is None:
         return np.zeros(len(pairs), dtype=np.int64), [OVERALL]
-    if segments is None:
-        raise InputError("per-segment KPIs need the per-user segment table")
-    assert params.segment_column is not None
-    check_columns(segments, [unit, params.segment_column], table="segments")
-    if segments[unit].duplicated().any():
-        raise InputError("the segment table lists a user twice: one segment per user")
     keys = sorted_keys(list(params.segments))
-    index = {k: i for i, k in enumerate(keys)}
-    seg = pd.Series(
-        segments[params.segment_column].map(lambda v: index.get(v, -1)).to_numpy(),
-        index=segments[unit].to_numpy(),
+    seg = segment_index(
+        segments,
+        segment_column=params.segment_column,
+        unit_column=unit,
+        keys=keys,
+        needed_by="per-segment KPIs need",
     )
     return np.asarray(seg.reindex(pairs[unit]).fillna(-1).to_numpy(), dtype=np.int64), keys
 

@@ -30,6 +30,7 @@ from privacy_profile.analytics._common import (
     check_columns,
     plan_parts,
     ratio_interval,
+    segment_index,
     sorted_keys,
 )
 from privacy_profile.analytics.funnel import OVERALL, _times_ns
@@ -162,16 +163,12 @@ def _segment_series(
 ) -> pd.Series | None:
     if params.segments is None:
         return None
-    if segments is None:
-        raise InputError("per-segment retention needs the per-user segment table")
-    assert params.segment_column is not None
-    check_columns(segments, [unit, params.segment_column], table="segments")
-    if segments[unit].duplicated().any():
-        raise InputError("the segment table lists a user twice: one segment per user")
-    index = {k: i for i, k in enumerate(keys)}
-    return pd.Series(
-        segments[params.segment_column].map(lambda v: index.get(v, -1)).to_numpy(),
-        index=segments[unit].to_numpy(),
+    return segment_index(
+        segments,
+        segment_column=params.segment_column,
+        unit_column=unit,
+        keys=keys,
+        needed_by="per-segment retention needs",
     )
 
 

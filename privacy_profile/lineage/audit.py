@@ -8,28 +8,44 @@
    SHA-256 equal to the run log's ``lineage_event`` record;
 3. every output the run log records for the run: present, with the recorded SHA-256;
 4. the DP mechanisms of the COMPLETE event's privacy facet equal the ledger's charges for the
-   run (label, mechanism, epsilon, delta, sensitivity, rho), both ways;
+   run (label, mechanism, epsilon, delta, sensitivity, rho), both ways
+   (:mod:`privacy_profile.lineage.ledger_audit`);
 5. a re-scan of the outputs for pseudonym/token-shaped strings and, with a scanner, PII.
+
+:func:`verify_rights_register` (:mod:`privacy_profile.lineage.rights_audit`) checks a rights
+register against the run log; both are importable from here.
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
-import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
-from privacy_profile.dp.ledger import DELTA_UNIT as _DELTA_UNIT
-from privacy_profile.dp.ledger import EPS_UNIT as _EPS_UNIT
-from privacy_profile.dp.ledger import read_charges
-from privacy_profile.errors import AuditError, InputError
+from privacy_profile.errors import AuditError
 from privacy_profile.ingest.identifiers import IdentifierIndex
 from privacy_profile.lineage.facets import PRIVACY_FACET_NAME
 from privacy_profile.lineage.guard import ReleaseGuard, Scanner, describe_leaks
+from privacy_profile.lineage.ledger_audit import (
+    LEDGER_STATE_KIND,
+    ChargeLike,
+    LedgerCharge,
+    LedgerLike,
+    LedgerStateSource,
+    compare_dp,
+    compare_ledger_state,
+    ledger_state_payload,
+    read_ledger_budget,
+    read_ledger_charges,
+)
 from privacy_profile.lineage.recorder import CHARGES_FACET_NAME, read_events
+from privacy_profile.lineage.rights_audit import (
+    RIGHTS_COMPLETED,
+    RIGHTS_REQUEST,
+    verify_rights_register,
+)
 from privacy_profile.lineage.runlog import (
     REPAIR_KIND,
     RunLog,
@@ -56,118 +72,6 @@ __all__ = [
     "verify_rights_register",
     "verify_run",
 ]
-
-LEDGER_STATE_KIND = "ledger_state"
-
-
-@dataclass(frozen=True, kw_only=True)
-class LedgerCharge:
-    """The fields of a ledger charge the audit compares (duck-compatible with dp's Charge)."""
-
-    run_id: str
-    mechanism: str
-    label: str
-    epsilon: float
-    delta: float
-    sensitivity: float
-    charge_id: int = 0
-    charged_at: str = ""
-    rho: float = 0.0
-
-
-class _ChargeLike(Protocol):
-    @property
-    def mechanism(self) -> str: ...
-    @property
-    def label(self) -> str: ...
-    @property
-    def epsilon(self) -> float: ...
-    @property
-    def delta(self) -> float: ...
-    @property
-    def sensitivity(self) -> float: ...
-    @property
-    def rho(self) -> float: ...
-
-
-class LedgerLike(Protocol):
-    """Anything with ``charges_for_run`` (``privacy_profile.dp.ledger.BudgetLedger``)."""
-
-    def charges_for_run(self, run_id: str) -> Sequence[_ChargeLike]: ...
-
-
-def read_ledger_charges(
-    ledger_path: str | Path, *, run_id: str, dataset: str | None = None
-) -> list[LedgerCharge]:
-    """Read a run's charges from the ledger file, read-only (no budget needed), through the
-    ledger's own read API (:func:`privacy_profile.dp.ledger.read_charges`); pass ``ledger=`` to
-    :func:`verify_run` to use an open :class:`~privacy_profile.dp.ledger.BudgetLedger`."""
-    try:
-        charges = read_charges(ledger_path, run_id=run_id, dataset=dataset)
-    except InputError as e:
-        raise AuditError(e.message, hint=e.hint) from None
-    return [
-        LedgerCharge(
-            run_id=c.run_id,
-            mechanism=c.mechanism,
-            label=c.label,
-            epsilon=c.epsilon,
-            delta=c.delta,
-            sensitivity=float(c.sensitivity),
-            charge_id=int(c.charge_id),
-            charged_at=str(c.charged_at),
-            rho=c.rho,
-        )
-        for c in charges
-    ]
-
-
-def read_ledger_budget(ledger_path: str | Path, dataset: str) -> dict[str, Any] | None:
-    """The ledger's budget row for ``dataset`` (window, epsilon, delta), read-only."""
-    p = Path(ledger_path)
-    try:
-        conn = sqlite3.connect(f"file:{p.resolve()}?mode=ro", uri=True)
-        try:
-            row = conn.execute(
-                "SELECT window, epsilon_units, delta_units FROM budgets WHERE dataset = ?",
-                (dataset,),
-            ).fetchone()
-        finally:
-            conn.close()
-    except sqlite3.Error as e:
-        raise AuditError(f"ledger {p} cannot be read: {e}") from None
-    if row is None:
-        return None
-    return {"window": row[0], "epsilon_units": int(row[1]), "delta_units": int(row[2])}
-
-
-class LedgerStateSource(Protocol):
-    """What :func:`ledger_state_payload` reads (``privacy_profile.dp.BudgetLedger``)."""
-
-    dataset: str
-
-    @property
-    def window(self) -> Any: ...
-    @property
-    def budget(self) -> Any: ...
-    def charges_for_run(self, run_id: str) -> Sequence[Any]: ...
-
-
-def ledger_state_payload(ledger: LedgerStateSource, run_id: str) -> dict[str, Any]:
-    """The ledger rows of a run (ids, labels, losses, times) and the budget row, for the run
-    log at completion: a later backdated ``charged_at`` or raised budget breaks the match."""
-    return {
-        "dataset": ledger.dataset,
-        "budget": {
-            "window": ledger.window.spec,
-            "epsilon_units": round(ledger.budget.epsilon * _EPS_UNIT),
-            "delta_units": round(ledger.budget.delta * _DELTA_UNIT),
-        },
-        "charges": [
-            {"charge_id": int(c.charge_id), "label": str(c.label), "charged_at": str(c.charged_at)}
-            for c in ledger.charges_for_run(run_id)
-        ],
-    }
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -215,132 +119,15 @@ class AuditReport:
         return "\n".join(lines)
 
 
-def _close(a: float, b: float) -> bool:
-    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-15)
+@dataclass(frozen=True, kw_only=True)
+class _Events:
+    """A run's lineage events, checked against the run log (step 2)."""
 
-
-def _fmt(m: tuple[str, str, float, float, float, float]) -> str:
-    rho = f", rho={m[5]:g}" if m[5] else ""
-    return f"label {m[0]!r} ({m[1]}, epsilon={m[2]:g}, delta={m[3]:g}, sensitivity={m[4]:g}{rho})"
-
-
-def _compare_dp(lineage: list[dict[str, Any]], charges: Sequence[_ChargeLike]) -> None:
-    want = sorted(
-        (
-            str(m["label"]),
-            str(m["mechanism"]),
-            m["epsilon"],
-            m["delta"],
-            m["sensitivity"],
-            m.get("rho", 0.0),  # facet 1-0-0 has no rho (every charge was pure)
-        )
-        for m in lineage
-    )
-    have = sorted(
-        (c.label, str(c.mechanism), c.epsilon, c.delta, c.sensitivity, c.rho) for c in charges
-    )
-    remaining = list(have)
-    for w in want:
-        for i, h in enumerate(remaining):
-            if w[:2] == h[:2] and all(_close(x, y) for x, y in zip(w[2:], h[2:], strict=True)):
-                del remaining[i]
-                break
-        else:
-            same_label = [h for h in remaining if h[0] == w[0]]
-            if same_label:
-                raise AuditError(
-                    f"ledger mismatch: the lineage records {_fmt(w)} but the ledger charged "
-                    f"{_fmt(same_label[0])}"
-                )
-            raise AuditError(
-                f"ledger mismatch: the lineage records {_fmt(w)} with no ledger charge"
-            )
-    if remaining:
-        raise AuditError(
-            f"ledger mismatch: the ledger charged {_fmt(remaining[0])} for this run, "
-            "which the lineage does not record"
-        )
-
-
-def _latest_per_path(records: Iterable[RunLogRecord]) -> list[RunLogRecord]:
-    """The last record of each output path: a file rewritten later (an erasure request removing
-    a subject from an audience) is recorded again and checked against its newest hash."""
-    latest: dict[str, RunLogRecord] = {}
-    for rec in records:
-        latest[str(rec.payload["path"])] = rec
-    return list(latest.values())
-
-
-RIGHTS_REQUEST = "rights_request"
-"""Run-log record kind of a received rights request (written by ``privacy_profile.rights``)."""
-RIGHTS_COMPLETED = "rights_completed"
-"""Run-log record kind of a completed rights request."""
-
-_REGISTER_FIELDS = ("request_id", "kind", "purpose", "scope", "subject_digest", "received", "due")
-
-
-def _register_rows(path: Path) -> list[dict[str, Any]]:
-    """The requests of a rights register (SQLite), read-only, as the run log records them."""
-    if not path.is_file():
-        raise AuditError(f"rights register {path} does not exist", hint="give the register's path")
-    try:
-        conn = sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True)
-        try:
-            rows = conn.execute(
-                f"SELECT {', '.join(_REGISTER_FIELDS)}, completed FROM requests ORDER BY received"
-            ).fetchall()
-        finally:
-            conn.close()
-    except sqlite3.Error as e:
-        raise AuditError(f"rights register {path} cannot be read: {e}") from None
-    return [dict(zip((*_REGISTER_FIELDS, "completed"), r, strict=True)) for r in rows]
-
-
-def verify_rights_register(register_path: str | Path, run_log_path: str | Path) -> int:
-    """Check a rights register against the run log both ways: every request has its
-    ``rights_request`` record (same kind, purpose, scope, subject digest, received and due
-    times), every completed request its ``rights_completed`` record, and every rights record of
-    the log a request in the register. Returns the number of requests checked; raises
-    :class:`AuditError`."""
-    reg = Path(register_path)
-    requests = _register_rows(reg)
-    records = verify_chain(run_log_path)
-    received = {r.payload.get("request_id"): r for r in records if r.kind == RIGHTS_REQUEST}
-    completed = {r.payload.get("request_id"): r for r in records if r.kind == RIGHTS_COMPLETED}
-    known = {q["request_id"] for q in requests}
-    for q in requests:
-        rid = q["request_id"]
-        rec = received.get(rid)
-        if rec is None:
-            raise AuditError(
-                f"rights register {reg}: request {rid} has no {RIGHTS_REQUEST} record in the "
-                f"run log {run_log_path}"
-            )
-        if dict(rec.payload) != {k: q[k] for k in _REGISTER_FIELDS}:
-            raise AuditError(
-                f"rights register {reg}: request {rid} differs from run log seq {rec.seq} "
-                "(the register was modified)"
-            )
-        done = completed.get(rid)
-        is_open = q["completed"] is None
-        if (done is None) != is_open:
-            state = "open" if is_open else "completed"
-            raise AuditError(
-                f"rights register {reg}: request {rid} is {state} in the register but not in "
-                "the run log"
-            )
-        if done is not None and done.payload.get("subject_digest") != q["subject_digest"]:
-            raise AuditError(
-                f"rights register {reg}: request {rid}'s completion in run log seq {done.seq} "
-                "names another subject"
-            )
-    for rid, rec in [*received.items(), *completed.items()]:
-        if rid not in known:
-            raise AuditError(
-                f"run log {run_log_path} seq {rec.seq}: rights request {rid} is missing from "
-                f"the register {reg} (a request was deleted)"
-            )
-    return len(requests)
+    path: Path
+    events: list[dict[str, Any]]
+    run_id: str
+    types: tuple[str, ...]
+    mine: list[RunLogRecord]  # the run log records of this run
 
 
 def verify_run(
@@ -364,6 +151,50 @@ def verify_run(
     repairs = tuple(_describe_repair(log, r) for r in records if r.kind == REPAIR_KIND)
 
     # 2. the events
+    ev = _check_events(run_dir, records)
+    signature = _check_signature(records, ev.mine, public_key)
+
+    # 3. the outputs
+    checked, internal = _check_outputs(log, run_dir, ev)
+
+    # 4. the ledger
+    facets = ev.events[-1].get("run", {}).get("facets", {})
+    facet = facets.get(PRIVACY_FACET_NAME) or facets.get(CHARGES_FACET_NAME)  # FAIL: charged
+    n_charges = _check_ledger(ev, facet, ledger, ledger_path)
+
+    # 5. re-scan: token shapes and PII. The run's identifier index died with the run (its key
+    # was never stored), so raw identifiers cannot be looked up again: an empty index.
+    rescan = ReleaseGuard(IdentifierIndex(), scanner=scanner, public_values=[ev.run_id])
+    leaks = rescan.find_leaks_in_files(checked)
+    if leaks:
+        raise AuditError(
+            f"re-scan of the outputs: {len(leaks)} leak(s) found:\n  " + describe_leaks(leaks),
+            hint="the outputs hold identities: withdraw them and find how they bypassed the guard",
+        )
+
+    return AuditReport(
+        run_id=ev.run_id,
+        event_types=ev.types,
+        run_log=log.path,
+        run_log_head=records[-1].hash if records else "",
+        run_log_records=len(records),
+        outputs_checked=tuple(str(p) for p in checked),
+        internal_checked=tuple(str(p) for p in internal),
+        ledger_charges_checked=n_charges,
+        pii_rescanned=scanner is not None,
+        repairs=repairs,
+        signature=signature,
+        development_keys=any(
+            bool(k.get("developmentKey"))
+            for k in (facet or {}).get("keys", [])
+            if isinstance(k, dict)
+        ),
+    )
+
+
+def _check_events(run_dir: Path, records: Sequence[RunLogRecord]) -> _Events:
+    """Step 2: START then COMPLETE or FAIL, one run id (the folder's), each line's SHA-256
+    equal to its ``lineage_event`` record."""
     events_path = run_dir / "lineage" / "events.jsonl"
     staging = run_dir.with_name(f".staging-{run_dir.name}")
     if not run_dir.exists() and staging.is_dir():
@@ -412,16 +243,19 @@ def verify_run(
                 f"{events_path}:{i} ({types[i - 1]}): SHA-256 differs from run log record "
                 f"seq {rec.seq} (the event was modified)"
             )
+    return _Events(path=events_path, events=events, run_id=run_id, types=types, mine=mine)
 
-    signature = _check_signature(records, mine, public_key)
 
-    # 3. the outputs
+def _check_outputs(log: RunLog, run_dir: Path, ev: _Events) -> tuple[list[Path], list[Path]]:
+    """Step 3: every recorded output present with its SHA-256 (none after a FAIL), and no
+    file in the run folder the run log does not record. Returns (outputs, internal files)."""
+    run_id = ev.run_id
     checked: list[Path] = []
     internal: list[Path] = []
-    expected = {events_path.resolve()}
-    for rec in _latest_per_path(r for r in mine if r.kind in ("output", "internal_output")):
+    expected = {ev.path.resolve()}
+    for rec in _latest_per_path(r for r in ev.mine if r.kind in ("output", "internal_output")):
         path = _in_run_dir(log, run_dir, run_id, str(rec.payload["path"]), rec.seq)
-        if types[1] == "FAIL":  # staged, then withdrawn: a failed run publishes no output
+        if ev.types[1] == "FAIL":  # staged, then withdrawn: a failed run publishes no output
             if path.exists():
                 raise AuditError(
                     f"run {run_id} FAILED but its output {rec.payload['name']!r} ({path}) "
@@ -454,62 +288,48 @@ def verify_run(
             f"(first: {extra[0]}); every file in a run folder must be recorded",
             hint="a file was added after the run: remove it, or find who added it",
         )
+    return checked, internal
 
-    # 4. the ledger
-    final = events[-1]
-    facets = final.get("run", {}).get("facets", {})
-    facet = facets.get(PRIVACY_FACET_NAME) or facets.get(CHARGES_FACET_NAME)  # FAIL: charged
+
+def _check_ledger(
+    ev: _Events,
+    facet: dict[str, Any] | None,
+    ledger: LedgerLike | None,
+    ledger_path: str | Path | None,
+) -> int:
+    """Step 4: the lineage's DP mechanisms against the ledger's charges, and the run log's
+    ledger_state against the ledger now. Returns the number of charges checked."""
     dp: list[dict[str, Any]] = list(facet.get("dpMechanisms", [])) if facet else []
-    n_charges = 0
-    if ledger is not None or ledger_path is not None:
-        if ledger is not None:
-            charges: Sequence[_ChargeLike] = ledger.charges_for_run(run_id)
-        else:
-            if ledger_path is None:  # unreachable: one of the two was given
-                raise AuditError("no ledger to check the run against")
-            budget = facet.get("budget") if facet else None
-            dataset = budget.get("dataset") if isinstance(budget, dict) else None
-            charges = read_ledger_charges(ledger_path, run_id=run_id, dataset=dataset)
-        _compare_dp(dp, charges)
-        n_charges = len(charges)
-        states = [r for r in mine if r.kind == LEDGER_STATE_KIND]
-        if states:
-            _compare_ledger_state(states[-1], charges, ledger_path)
-    elif dp:
-        raise AuditError(
-            f"the lineage records {len(dp)} DP mechanism(s) but no ledger was given to check "
-            "them against",
-            hint="pass the ledger file (--ledger PATH)",
-        )
+    if ledger is None and ledger_path is None:
+        if dp:
+            raise AuditError(
+                f"the lineage records {len(dp)} DP mechanism(s) but no ledger was given to "
+                "check them against",
+                hint="pass the ledger file (--ledger PATH)",
+            )
+        return 0
+    if ledger is not None:
+        charges: Sequence[ChargeLike] = ledger.charges_for_run(ev.run_id)
+    else:
+        if ledger_path is None:  # unreachable: one of the two was given
+            raise AuditError("no ledger to check the run against")
+        budget = facet.get("budget") if facet else None
+        dataset = budget.get("dataset") if isinstance(budget, dict) else None
+        charges = read_ledger_charges(ledger_path, run_id=ev.run_id, dataset=dataset)
+    compare_dp(dp, charges)
+    states = [r for r in ev.mine if r.kind == LEDGER_STATE_KIND]
+    if states:
+        compare_ledger_state(states[-1], charges, ledger_path)
+    return len(charges)
 
-    # 5. re-scan: token shapes and PII. The run's identifier index died with the run (its key
-    # was never stored), so raw identifiers cannot be looked up again: an empty index.
-    rescan = ReleaseGuard(IdentifierIndex(), scanner=scanner, public_values=[run_id])
-    leaks = rescan.find_leaks_in_files(checked)
-    if leaks:
-        raise AuditError(
-            f"re-scan of the outputs: {len(leaks)} leak(s) found:\n  " + describe_leaks(leaks),
-            hint="the outputs hold identities: withdraw them and find how they bypassed the guard",
-        )
 
-    return AuditReport(
-        run_id=run_id,
-        event_types=types,
-        run_log=log.path,
-        run_log_head=records[-1].hash if records else "",
-        run_log_records=len(records),
-        outputs_checked=tuple(str(p) for p in checked),
-        internal_checked=tuple(str(p) for p in internal),
-        ledger_charges_checked=n_charges,
-        pii_rescanned=scanner is not None,
-        repairs=repairs,
-        signature=signature,
-        development_keys=any(
-            bool(k.get("developmentKey"))
-            for k in (facet or {}).get("keys", [])
-            if isinstance(k, dict)
-        ),
-    )
+def _latest_per_path(records: Iterable[RunLogRecord]) -> list[RunLogRecord]:
+    """The last record of each output path: a file rewritten later (an erasure request removing
+    a subject from an audience) is recorded again and checked against its newest hash."""
+    latest: dict[str, RunLogRecord] = {}
+    for rec in records:
+        latest[str(rec.payload["path"])] = rec
+    return list(latest.values())
 
 
 def _check_signature(
@@ -559,31 +379,6 @@ def _in_run_dir(log: RunLog, run_dir: Path, run_id: str, recorded: str, seq: int
         raise AuditError(
             f"run log seq {seq}: output {recorded} is outside the run folder of run {run_id}"
         ) from None
-
-
-def _compare_ledger_state(
-    rec: RunLogRecord, charges: Sequence[Any], ledger_path: str | Path | None
-) -> None:
-    """The run log's ledger_state (written at completion) against the ledger now."""
-    recorded = {int(c["charge_id"]): c for c in rec.payload.get("charges", [])}
-    for c in charges:
-        cid = int(getattr(c, "charge_id", 0) or 0)
-        want = recorded.get(cid)
-        if want is None or str(want["charged_at"]) != str(getattr(c, "charged_at", "")):
-            raise AuditError(
-                f"ledger charge {cid} ({c.label!r}): its time {getattr(c, 'charged_at', '')} "
-                f"differs from {want['charged_at'] if want else 'nothing'} recorded in run log "
-                f"seq {rec.seq} (the ledger row was edited, e.g. backdated)"
-            )
-    if ledger_path is not None:
-        dataset = str(rec.payload.get("dataset", ""))
-        budget = read_ledger_budget(ledger_path, dataset)
-        if budget != rec.payload.get("budget"):
-            raise AuditError(
-                f"ledger {ledger_path}: the budget row of dataset {dataset!r} is {budget}, the "
-                f"run log seq {rec.seq} recorded {rec.payload.get('budget')} (the budget was "
-                "edited)"
-            )
 
 
 def _describe_repair(log: RunLog, rec: RunLogRecord) -> str:

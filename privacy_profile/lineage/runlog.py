@@ -64,6 +64,21 @@ def _record_hash(body: Mapping[str, Any]) -> str:
     return "sha256:" + hashlib.sha256(canonical_json(dict(body)).encode("utf-8")).hexdigest()
 
 
+def _link_after(last: str | None, path: Path, damage: str) -> tuple[int, str]:
+    """The seq and previous hash of the record that follows the line ``last`` (``None``: the
+    log is empty); :class:`AuditError` (``damage`` says which record) when it is not valid."""
+    if last is None:
+        return 0, GENESIS_HASH
+    try:
+        rec = json.loads(last)
+        return int(rec["seq"]) + 1, str(rec["hash"])
+    except (ValueError, KeyError, TypeError):
+        raise AuditError(
+            f"{path}: {damage}; refusing to append",
+            hint="run `privacy-profile audit verify` to locate the damage",
+        ) from None
+
+
 class HeadSigner(Protocol):
     """Signs a run-log head (:class:`privacy_profile.lineage.signing.RunLogSigner`)."""
 
@@ -134,33 +149,38 @@ class RunLog:
                 data = f.read()
                 if data and not data.endswith(b"\n"):
                     data = self._seal_torn_tail(f, data)
-                seq, prev = 0, GENESIS_HASH
-                last = _last_line(data)
-                if last is not None:
-                    try:
-                        rec = json.loads(last)
-                        seq, prev = int(rec["seq"]) + 1, str(rec["hash"])
-                    except (ValueError, KeyError, TypeError):
-                        raise AuditError(
-                            f"{self.path}: the last record is not valid; refusing to append",
-                            hint="run `privacy-profile audit verify` to locate the damage",
-                        ) from None
-                body = {
-                    "seq": seq,
-                    "time": self._clock().isoformat(),
-                    "run_id": run_id,
-                    "kind": kind,
-                    "payload": dict(payload(seq, prev) if callable(payload) else payload),
-                    "prev_hash": prev,
-                }
-                record = RunLogRecord(**body, hash=_record_hash(body))  # type: ignore[arg-type]
-                f.seek(0, os.SEEK_END)
-                f.write((canonical_json(record.to_json()) + "\n").encode("utf-8"))
-                f.flush()
-                os.fsync(f.fileno())
+                seq, prev = _link_after(_last_line(data), self.path, "the last record is not valid")
+                record, _ = self._write(f, seq, prev, run_id, kind, payload)
                 return record
             finally:
                 fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+    def _write(
+        self,
+        f: BinaryIO,
+        seq: int,
+        prev: str,
+        run_id: str,
+        kind: str,
+        payload: Mapping[str, Any] | Callable[[int, str], Mapping[str, Any]],
+    ) -> tuple[RunLogRecord, bytes]:
+        """Hash the record (seq, now, run id, kind, payload, prev hash), append its line to
+        ``f`` (held under the lock) and fsync; returns the record and its line."""
+        body = {
+            "seq": seq,
+            "time": self._clock().isoformat(),
+            "run_id": run_id,
+            "kind": kind,
+            "payload": dict(payload(seq, prev) if callable(payload) else payload),
+            "prev_hash": prev,
+        }
+        record = RunLogRecord(**body, hash=_record_hash(body))  # type: ignore[arg-type]
+        line = (canonical_json(record.to_json()) + "\n").encode("utf-8")
+        f.seek(0, os.SEEK_END)
+        f.write(line)
+        f.flush()
+        os.fsync(f.fileno())
+        return record, line
 
     def _seal_torn_tail(self, f: BinaryIO, data: bytes) -> bytes:
         """A crash mid-append left a last line without its newline: keep the torn bytes in a
@@ -178,37 +198,18 @@ class RunLog:
         f.flush()
         os.fsync(f.fileno())
         intact = data[:cut]
-        last = _last_line(intact)
-        seq, prev = 0, GENESIS_HASH
-        if last is not None:
-            try:
-                rec = json.loads(last)
-                seq, prev = int(rec["seq"]) + 1, str(rec["hash"])
-            except (ValueError, KeyError, TypeError):
-                raise AuditError(
-                    f"{self.path}: the record before the torn tail is not valid either; "
-                    "refusing to append",
-                    hint="run `privacy-profile audit verify` to locate the damage",
-                ) from None
-        body = {
-            "seq": seq,
-            "time": self._clock().isoformat(),
-            "run_id": "",
-            "kind": REPAIR_KIND,
-            "payload": {
-                "torn_sha256": "sha256:" + hashlib.sha256(torn).hexdigest(),
-                "torn_bytes": len(torn),
-                "offset": cut,
-                "saved_as": side.name,
-            },
-            "prev_hash": prev,
+        seq, prev = _link_after(
+            _last_line(intact),
+            self.path,
+            "the record before the torn tail is not valid either",
+        )
+        repair = {
+            "torn_sha256": "sha256:" + hashlib.sha256(torn).hexdigest(),
+            "torn_bytes": len(torn),
+            "offset": cut,
+            "saved_as": side.name,
         }
-        record = RunLogRecord(**body, hash=_record_hash(body))  # type: ignore[arg-type]
-        line = (canonical_json(record.to_json()) + "\n").encode("utf-8")
-        f.seek(0, os.SEEK_END)
-        f.write(line)
-        f.flush()
-        os.fsync(f.fileno())
+        _, line = self._write(f, seq, prev, "", REPAIR_KIND, repair)
         return intact + line
 
     def sign_head(self, run_id: str, signer: HeadSigner) -> RunLogRecord:

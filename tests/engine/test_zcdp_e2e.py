@@ -154,24 +154,24 @@ def test_audit_verify_passes(run: Run) -> None:
 
 def test_audit_catches_a_lineage_rho_that_differs_from_the_ledger(run: Run) -> None:
     from privacy_profile.errors import AuditError
-    from privacy_profile.lineage.audit import _compare_dp
+    from privacy_profile.lineage.ledger_audit import compare_dp
 
     events = read_events(run.release.lineage_events)
     complete = next(e for e in events if e["eventType"] == "COMPLETE")
     mechanisms = [
         dict(m) for m in complete["run"]["facets"]["privacyProfile_privacy"]["dpMechanisms"]
     ]
-    _compare_dp(mechanisms, run.charges)  # as recorded: equal
+    compare_dp(mechanisms, run.charges)  # as recorded: equal
     target = next(m for m in mechanisms if m["rho"] > 0)
     target["rho"] *= 0.5  # a lineage that understates a zCDP charge
     with pytest.raises(AuditError, match="rho="):
-        _compare_dp(mechanisms, run.charges)
+        compare_dp(mechanisms, run.charges)
 
 
 def test_a_fail_events_account_of_zcdp_charges_carries_their_rho(run: Run) -> None:
     """A run that fails after charging records its charges in the FAIL event; audit verify
     compares them with the ledger, rho included."""
-    from privacy_profile.lineage.audit import _compare_dp
+    from privacy_profile.lineage.ledger_audit import compare_dp
     from privacy_profile.lineage.publish import charged_account
 
     with open_ledger(run.root / "ledger.sqlite", run.loaded.policy) as ledger:
@@ -180,4 +180,4 @@ def test_a_fail_events_account_of_zcdp_charges_carries_their_rho(run: Run) -> No
     assert isinstance(mechanisms, list)
     assert any(m["rho"] > 0 for m in mechanisms)
     assert "rho" in str(account["summary"])
-    _compare_dp(mechanisms, run.charges)
+    compare_dp(mechanisms, run.charges)

@@ -12,8 +12,8 @@ from _rel_helpers import POLICY, PURPOSE, SmallShop, copy_inputs
 from click.testing import Result
 from typer.testing import CliRunner
 
-from privacy_profile import cli
 from privacy_profile.cli import app
+from privacy_profile.cli import policy as policy_commands
 
 runner = CliRunner()
 
@@ -134,7 +134,7 @@ def test_a_bug_is_reported_without_traceback(
     def boom() -> str:
         raise ZeroDivisionError("secret 13800138000")
 
-    monkeypatch.setattr(cli, "policy_schema_text", boom)
+    monkeypatch.setattr(policy_commands, "policy_schema_text", boom)
     result = runner.invoke(app, ["policy", "schema"])
     assert result.exit_code == 3
     assert "ZeroDivisionError" in result.stderr and "13800138000" not in result.stderr

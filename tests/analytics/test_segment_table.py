@@ -1,0 +1,95 @@
+"""The per-user segment table, read in one place (``segment_index``) by the funnel, the
+retention cohorts and the KPIs: same positions, same refusals."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from privacy_profile.analytics import (
+    AnalysisPrivacy,
+    FunnelParams,
+    RetentionParams,
+    dp_funnel,
+    dp_retention,
+)
+from privacy_profile.analytics._common import segment_index
+from privacy_profile.dp import BudgetLedger, DPRandom, PrivacyLoss
+from privacy_profile.errors import InputError, PrivacyParameterError
+
+from .conftest import funnel_events
+
+PRIVACY = AnalysisPrivacy(unit_column="u", loss=PrivacyLoss(epsilon=1.0))
+SEGMENTED_FUNNEL = FunnelParams(
+    steps=("view", "cart", "buy"),
+    event_column="e",
+    time_column="t",
+    window=dt.timedelta(days=7),
+    segment_column="s",
+    segments=("a", "b"),
+)
+SEGMENTED_RETENTION = RetentionParams(
+    time_column="t",
+    period="week",
+    start=dt.date(2026, 9, 28),
+    cohorts=6,
+    max_offset=3,
+    segment_column="s",
+    segments=("a", "b"),
+)
+
+
+def test_positions_follow_the_public_keys_and_unknown_segments_are_minus_one() -> None:
+    table = pd.DataFrame({"u": ["x", "y", "z"], "s": ["b", "a", "not-listed"]})
+    seg = segment_index(table, segment_column="s", unit_column="u", keys=["a", "b"], needed_by="")
+    assert seg.to_dict() == {"x": 1, "y": 0, "z": -1}
+
+
+def test_a_user_listed_twice_is_refused_with_a_fix() -> None:
+    table = pd.DataFrame({"u": ["x", "x"], "s": ["a", "b"]})
+    with pytest.raises(InputError, match="lists a user twice") as e:
+        segment_index(table, segment_column="s", unit_column="u", keys=["a"], needed_by="")
+    assert e.value.hint == "give one segment family (one segment per user)"
+
+
+def test_a_missing_column_or_segment_column_is_refused() -> None:
+    table = pd.DataFrame({"u": ["x"]})
+    with pytest.raises(InputError, match="no column"):
+        segment_index(table, segment_column="s", unit_column="u", keys=["a"], needed_by="")
+    with pytest.raises(PrivacyParameterError):
+        segment_index(table, segment_column=None, unit_column="u", keys=["a"], needed_by="")
+
+
+@pytest.mark.parametrize(
+    ("run", "needed_by"),
+    [
+        (
+            lambda ev, ledger, seg: dp_funnel(
+                ev, params=SEGMENTED_FUNNEL, privacy=PRIVACY, ledger=ledger, run_id="r",
+                rng=DPRandom.for_testing(1), segments=seg,
+            ),
+            "a per-segment funnel needs",
+        ),
+        (
+            lambda ev, ledger, seg: dp_retention(
+                ev, params=SEGMENTED_RETENTION, privacy=PRIVACY, ledger=ledger, run_id="r",
+                rng=DPRandom.for_testing(1), segments=seg,
+            ),
+            "per-segment retention needs",
+        ),
+    ],
+    ids=["funnel", "retention"],
+)  # fmt: skip
+def test_each_analysis_reads_the_segment_table_the_same_way(
+    run: object, needed_by: str, ledger: BudgetLedger
+) -> None:
+    ev = funnel_events(200)
+    assert callable(run)
+    with pytest.raises(InputError, match=f"^{needed_by} the per-user segment table"):
+        run(ev, ledger, None)
+    users = ev["u"].drop_duplicates()
+    twice = pd.DataFrame({"u": [*users, users.iloc[0]], "s": ["a"] * (len(users) + 1)})
+    with pytest.raises(InputError, match="lists a user twice"):
+        run(ev, ledger, twice)
