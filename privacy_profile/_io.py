@@ -11,7 +11,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
+    "PARQUET_METADATA_ATTR",
     "PRIVATE_FILE_MODE",
+    "apply_modes",
     "atomic_write_bytes",
     "atomic_write_text",
     "parquet_bytes",
@@ -27,6 +29,21 @@ def private_opener(path: str, flags: int) -> int:
     fd = os.open(path, flags, PRIVATE_FILE_MODE)
     os.fchmod(fd, PRIVATE_FILE_MODE)
     return fd
+
+
+def apply_modes(root: Path, *, file_mode: int, dir_mode: int) -> None:
+    """Set ``file_mode`` on every file and ``dir_mode`` on every folder under ``root`` (``root``
+    included), whatever the umask was when they were written. Symbolic links are left alone."""
+    os.chmod(root, dir_mode)
+    for folder, dirs, files in os.walk(root):
+        for name in dirs:
+            p = os.path.join(folder, name)
+            if not os.path.islink(p):
+                os.chmod(p, dir_mode)
+        for name in files:
+            p = os.path.join(folder, name)
+            if not os.path.islink(p):
+                os.chmod(p, file_mode)
 
 
 def atomic_write_text(path: Path, text: str) -> Path:
@@ -49,11 +66,25 @@ def atomic_write_bytes(path: Path, data: bytes) -> Path:
     return path
 
 
+PARQUET_METADATA_ATTR = "parquet_key_value_metadata"
+"""A DataFrame's ``attrs`` entry whose ``{key: value}`` strings :func:`parquet_bytes` writes
+into the Parquet file's key-value metadata."""
+
+
 def parquet_bytes(frame: pd.DataFrame) -> bytes:
-    """``frame`` (without its index) as the bytes of a Parquet file."""
+    """``frame`` (without its index) as the bytes of a Parquet file; the strings in
+    ``frame.attrs[PARQUET_METADATA_ATTR]``, if any, go into the file's key-value metadata."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    extra = frame.attrs.get(PARQUET_METADATA_ATTR) or {}
+    plain = frame.copy(deep=False)
+    plain.attrs = {}
+    table = pa.Table.from_pandas(plain, preserve_index=False)
+    if extra:
+        md = dict(table.schema.metadata or {})
+        md.update({str(k).encode(): str(v).encode() for k, v in extra.items()})
+        table = table.replace_schema_metadata(md)
     sink = pa.BufferOutputStream()
-    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), sink)
+    pq.write_table(table, sink)
     return bytes(sink.getvalue().to_pybytes())

@@ -20,30 +20,25 @@ its lineage events (START, FAIL) alone: none of its outputs.
 from __future__ import annotations
 
 import datetime as dt
-import json
-import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from privacy_profile._clock import utc_naive, utcnow
-from privacy_profile._io import atomic_write_text
-from privacy_profile._paths import check_output_root
 from privacy_profile.analytics.from_policy import (
     check_run_budget,
     run_analytics,
     runnable_analyses,
 )
-from privacy_profile.analytics.report import REPORT_FILE, ReportContext, render_marketer_report
 from privacy_profile.dp import BudgetLedger, BudgetUsage, DPRandom
 from privacy_profile.dp.ledger import Reservation
 from privacy_profile.dp.policy_ledger import run_loss
-from privacy_profile.errors import InputError, PolicyError
-from privacy_profile.ingest import IdentifierIndex, KeyRing, SanitizeResult, sanitize
+from privacy_profile.errors import PolicyError
+from privacy_profile.ingest import IdentifierIndex, KeyRing, sanitize
 from privacy_profile.ingest.report import IngestReport
+from privacy_profile.ingest.run_values import pseudonym_values
 from privacy_profile.ingest.scan import TextScanner
 from privacy_profile.ingest.sources import InputsLike, PolicyLike, normalize_run_args
 from privacy_profile.ingest.suppress import Suppression
@@ -55,20 +50,19 @@ from privacy_profile.lineage.publish import (
     fail_unpublished,
     publish,
     render_docs,
+    run_folders,
 )
 from privacy_profile.lineage.recorder import LineageRecorder, new_run_id
 from privacy_profile.lineage.run_record import input_datasets, output_datasets, privacy_facet
 from privacy_profile.lineage.runlog import HeadSigner, RunLog
 from privacy_profile.lineage.transport import LineageSender
-from privacy_profile.policy.model import Policy, Pseudonymize, Tokenize
-from privacy_profile.segments import (
-    FLAGS_TABLE,
-    OPT_OUT_COLUMN,
-    build_segments,
-)
-from privacy_profile.segments.columns import feature_columns, unit_column, with_unit_column
-from privacy_profile.segments.outputs import marketing_documents, write_audiences
-from privacy_profile.segments.preflight import PreflightResult, preflight, require_preflight
+from privacy_profile.segments import build_segments
+from privacy_profile.segments.columns import feature_columns, unit_column
+from privacy_profile.segments.preflight import require_preflight
+from privacy_profile.segments.stage_inputs import segment_tables, tokenizer_for
+from privacy_profile.stages.dry_run import DryRun, dry_run
+from privacy_profile.stages.release import stage_outputs
+from privacy_profile.stages.timing import ProgressCallback, StageTimer
 
 __all__ = [
     "STAGES",
@@ -82,9 +76,6 @@ __all__ = [
 
 STAGES = ("sanitize", "segment", "release", "lineage")
 """The stages of a run, in order (progress callbacks receive these names)."""
-
-ProgressCallback = Callable[[str, str], None]
-"""Called as ``progress(stage, "start" | "done")``."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -113,57 +104,6 @@ class Release:
     notes: tuple[str, ...] = ()
     analytics_files: tuple[Path, ...] = ()  # DP analytics tables (policy `analytics`)
     report: Path | None = None  # the marketer report (HTML), with analytics
-
-
-# --------------------------------------------------------------------------- stages
-
-
-def _segment_tables(policy: Policy, result: SanitizeResult) -> dict[str, pd.DataFrame]:
-    """The pseudonymous tables the segment stage reads (each table's subject column named as
-    the unit column), plus the per-unit opt-out flags."""
-    unit = unit_column(policy)
-    subjects = policy.subjects.table
-    consent = policy.consent_table()
-    tables = with_unit_column(policy, {k: v for k, v in result.tables.items() if k != consent})
-    users = tables[subjects]
-    flags = pd.DataFrame({unit: users[unit].astype("string")})
-    flags[OPT_OUT_COLUMN] = flags[unit].isin(result.activation.opted_out)
-    tables[FLAGS_TABLE] = flags
-    return tables
-
-
-def _tokenizer(result: SanitizeResult) -> Callable[[pd.Series], pd.Series] | None:
-    tokens = result.activation.tokens
-    if tokens is None or not result.activation.allowed:
-        return None
-    mapping = pd.Series(tokens["token"].to_numpy(), index=tokens["pseudonym"].to_numpy())
-
-    def tokenize(pseudonyms: pd.Series) -> pd.Series:
-        return pseudonyms.map(mapping)
-
-    return tokenize
-
-
-def _pseudonym_values(policy: Policy, result: SanitizeResult) -> Iterator[str]:
-    """Each distinct pseudonym and token of the run, once (the same pseudonym is in every
-    table of a domain; de-duplicating before ``str`` keeps this linear in distinct values)."""
-    columns = [
-        frame[cname]
-        for tname, frame in result.tables.items()
-        if (spec := policy.tables.get(tname)) is not None
-        for cname, col in spec.columns.items()
-        if isinstance(col.treatment, Pseudonymize | Tokenize) and cname in frame.columns
-    ]
-    tokens = result.activation.tokens
-    if tokens is not None:
-        columns.append(tokens["token"])
-    seen: set[str] = set()
-    for values in columns:
-        for v in values.dropna().unique():
-            s = str(v)
-            if s not in seen:
-                seen.add(s)
-                yield s
 
 
 # --------------------------------------------------------------------------- the engine
@@ -219,14 +159,7 @@ def sanitize_then_segment(
             hint="open the ledger with the policy's privacy.budget_dataset",
         )
     run_id = run_id or new_run_id()
-    runs_dir = check_output_root(out) / "runs"
-    run_dir = runs_dir / run_id
-    staging = runs_dir / f"{STAGING_PREFIX}{run_id}"
-    for taken in (run_dir, staging):
-        if taken.exists():
-            raise InputError(
-                f"run folder {taken} already exists", hint="give a new run id, or none"
-            )
+    run_dir, staging = run_folders(out, run_id)
     rng = rng if rng is not None else DPRandom()
     log = RunLog.for_run_dir(run_dir)
     staged_log = log.staged(staging, run_dir)  # records outputs at their published paths
@@ -244,18 +177,8 @@ def sanitize_then_segment(
         checker=guard,
         sender=lineage_sender,
     )
-    seconds: dict[str, float] = {}
+    stage = StageTimer(progress)
     notes: list[str] = []
-
-    @contextmanager
-    def stage(name: str) -> Iterator[None]:
-        if progress is not None:
-            progress(name, "start")
-        t0 = time.perf_counter()
-        yield
-        seconds[name] = time.perf_counter() - t0
-        if progress is not None:
-            progress(name, "done")
 
     run_now = now or utcnow()  # one run time for retention, ages and recency
     recorder.start(run_id, input_datasets(pol, source))
@@ -276,14 +199,14 @@ def sanitize_then_segment(
                 identifiers=identifiers,
                 suppression=suppression,
             )
-            guard.remember_pseudonyms(_pseudonym_values(pol, result))
+            guard.remember_pseudonyms(pseudonym_values(pol, result))
         planned: list[str] = []
         analytics_notes: list[str] = []
         if pol.analytics is not None:  # segmentation + analytics, refused before any charge
             planned, analytics_notes = runnable_analyses(pol, source.folder)
             check_run_budget(pol, ledger, analyses=planned)
         columns = feature_columns(pol)
-        seg_tables = _segment_tables(pol, result)
+        seg_tables = segment_tables(pol, result)
         # before the first ledger charge: refuse a run that cannot deliver (nothing spent)
         require_preflight(
             pol,
@@ -304,7 +227,7 @@ def sanitize_then_segment(
                 now=utc_naive(run_now),
                 rng=rng,
                 purpose=purpose,
-                tokenizer=_tokenizer(result),
+                tokenizer=tokenizer_for(result),
                 columns=columns,
             )
             analytics = None
@@ -314,35 +237,11 @@ def sanitize_then_segment(
                     now=utc_naive(run_now), cost_dir=source.folder, rng=rng, only=planned,
                 )  # fmt: skip
         with stage("release"):  # into the staging folder: nothing is visible until published
-            marketing = guard.release(
-                marketing_documents(seg), staging / "marketing", run_log=staged_log, run_id=run_id
-            )
-            analytics_files: list[Path] = []
-            report: Path | None = None
-            if analytics is not None:
-                analytics_files = guard.release(
-                    analytics.documents(), staging / "analytics", run_log=staged_log, run_id=run_id
-                )
-                if pol.analytics is not None and pol.analytics.report:
-                    page = render_marketer_report(
-                        ReportContext(
-                            policy_name=pol.name,
-                            run_date=run_now.date().isoformat(),
-                            epsilon_spent=sum(c.epsilon for c in ledger.charges_for_run(run_id)),
-                            epsilon_budget=pol.privacy.epsilon_budget,
-                        ),
-                        segments=seg.segments, personas=seg.personas,
-                        recommendations=seg.recommendations, analytics=analytics,
-                    )  # fmt: skip
-                    (report,) = guard.release(
-                        {REPORT_FILE: page}, staging / "report", run_log=staged_log, run_id=run_id
-                    )
-            activation = write_audiences(seg, staging / "activation", guard)
-            for p in activation:  # tokens by design: hash-chained, not re-scanned for tokens
-                staged_log.record_output(run_id, p, internal=True)
-            quarantine = _write_quarantine(result, staging / "quarantine", guard)
-            for p in quarantine:
-                staged_log.record_output(run_id, p, internal=True)
+            staged = stage_outputs(
+                policy=pol, result=result, seg=seg, analytics=analytics, guard=guard,
+                ledger=ledger, run_id=run_id, run_date=run_now.date(), staging=staging,
+                staged_log=staged_log, development_keys=keys.is_development,
+            )  # fmt: skip
         with stage("lineage"):
             facet = privacy_facet(
                 loaded=loaded,
@@ -360,8 +259,8 @@ def sanitize_then_segment(
                     pol,
                     source,
                     columns=columns,
-                    marketing_files=marketing,
-                    activation_files=activation,
+                    marketing_files=list(staged.marketing),
+                    activation_files=list(staged.activation),
                 ),
                 staging,
                 run_dir,
@@ -375,17 +274,19 @@ def sanitize_then_segment(
                         staged_log.record_output(run_id, p, internal=True)
             if signer is not None:  # Ed25519 over the head: truncation and re-hashing show
                 staged_log.sign_head(run_id, signer)
-            publish(staging, run_dir)
+            publish(staging, run_dir, pol.output_access)
             published = True
             reservation.mark_released()
     except BaseException as e:
         if recorder.finished and not published:  # COMPLETE is durable: finish the one rename
-            publish(staging, run_dir)
+            publish(staging, run_dir, pol.output_access)
             published = True
             if reservation is not None:
                 reservation.mark_released()
         elif not recorder.finished:
-            fail_unpublished(recorder, e, ledger, run_id, reservation, staging, run_dir)
+            fail_unpublished(
+                recorder, e, ledger, run_id, reservation, staging, run_dir, pol.output_access
+            )
         if lineage_sender is not None:
             lineage_sender.close()  # the sender logs what it could not deliver
         raise
@@ -405,9 +306,9 @@ def sanitize_then_segment(
         personas=seg.personas,
         recommendations=seg.recommendations,
         tree_rules=seg.tree_rules,
-        marketing_files=tuple(final(p) for p in marketing),
-        activation_files=tuple(final(p) for p in activation),
-        quarantine_files=tuple(final(p) for p in quarantine),
+        marketing_files=tuple(final(p) for p in staged.marketing),
+        activation_files=tuple(final(p) for p in staged.activation),
+        quarantine_files=tuple(final(p) for p in staged.quarantine),
         lineage_events=final(recorder.events_path),
         lineage_markdown=None if docs is None else final(docs[0]),
         lineage_html=None if docs is None else final(docs[1]),
@@ -416,65 +317,8 @@ def sanitize_then_segment(
         epsilon_spent=sum(c.epsilon for c in ledger.charges_for_run(run_id)),
         budget_remaining=ledger.remaining(),
         development_keys=keys.is_development,
-        stage_seconds=dict(seconds),
+        stage_seconds=dict(stage.seconds),
         notes=(*seg.notes, *notes, *delivery, *analytics_notes),
-        analytics_files=tuple(final(p) for p in analytics_files),
-        report=None if report is None else final(report),
+        analytics_files=tuple(final(p) for p in staged.analytics),
+        report=None if staged.report is None else final(staged.report),
     )
-
-
-@dataclass(frozen=True, kw_only=True)
-class DryRun:
-    """What ``run --dry-run`` found: the ingest report (counts stay inside the trust boundary
-    with the operator) and the pre-flight result (reasons and fixes only)."""
-
-    ingest: IngestReport
-    preflight: PreflightResult
-
-    @property
-    def ok(self) -> bool:
-        return self.preflight.ok
-
-
-def dry_run(
-    inputs: InputsLike,
-    policy: PolicyLike,
-    purpose: str,
-    keys: KeyRing,
-    *,
-    scanner: TextScanner | None = None,
-    now: dt.datetime | None = None,
-) -> DryRun:
-    """Sanitize and pre-flight only: no ledger, no DP release, nothing written."""
-    source, loaded = normalize_run_args(inputs, policy)
-    pol = loaded.policy
-    pol.purpose(purpose)
-    result = sanitize(source, pol, purpose, keys, now=now or utcnow(), scanner=scanner)
-    check = preflight(
-        pol,
-        result.report,
-        result.quarantine,
-        _segment_tables(pol, result),
-        feature_columns(pol),
-        unit_column(pol),
-    )
-    return DryRun(ingest=result.report, preflight=check)
-
-
-def _write_quarantine(result: SanitizeResult, out_dir: Path, guard: ReleaseGuard) -> list[Path]:
-    """Quarantined rows (row number and reason) and the ingest report: internal evidence.
-
-    Ingestion already masked identifiers in quarantined rows (pseudonyms or blanks); the
-    release guard checks again that no raw identifier is in them before anything is written.
-    """
-    frames = {t: q for t, q in result.quarantine.items() if len(q)}
-    guard.check_identifiers(
-        {f"{name}.csv": frame for name, frame in frames.items()}, what="quarantine evidence"
-    )
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, frame in frames.items():
-        written.append(atomic_write_text(out_dir / f"{name}.csv", frame.to_csv(index=False)))
-    report = json.dumps(result.report.to_dict(), indent=2, ensure_ascii=False, sort_keys=True)
-    written.append(atomic_write_text(out_dir / "ingest_report.json", report + "\n"))
-    return written

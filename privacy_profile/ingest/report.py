@@ -53,6 +53,9 @@ class TableReport:
     pseudonymized_columns: dict[str, str] = field(default_factory=dict)
     tokenized_columns: tuple[str, ...] = ()
     k_anonymity: KAnonymityReport | None = None
+    rescan_cells_blanked: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Free-text cells blanked because the re-scan of the redacted text still found PII, per
+    column and entity type (``SCAN_ERROR`` when the re-scan failed)."""
     unknown_values: dict[str, int] = field(default_factory=dict)
     """Cells per column whose value its value map does not list (quarantined or kept as
     missing, as the column's ``unknown_values`` says)."""
@@ -90,6 +93,7 @@ class TableReportBuilder:
     pseudonymized_columns: dict[str, str] = field(default_factory=dict)
     tokenized_columns: list[str] = field(default_factory=list)
     unknown_values: Counter[str] = field(default_factory=Counter)
+    rescan_cells_blanked: dict[str, Counter[str]] = field(default_factory=dict)
 
     def exclude(self, reason: str, n: int) -> None:
         if n:
@@ -120,6 +124,7 @@ class TableReportBuilder:
             tokenized_columns=tuple(self.tokenized_columns),
             k_anonymity=k_anonymity,
             unknown_values=dict(sorted(self.unknown_values.items())),
+            rescan_cells_blanked={c: dict(v) for c, v in self.rescan_cells_blanked.items()},
         )
 
 

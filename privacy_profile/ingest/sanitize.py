@@ -37,6 +37,7 @@ from privacy_profile.ingest.normalize import normalizer_for
 from privacy_profile.ingest.pseudonymize import Pseudonymizer
 from privacy_profile.ingest.readers import DEFAULT_BLOCK_BYTES, DEFAULT_CHUNK_ROWS
 from privacy_profile.ingest.report import IngestReport, TableReportBuilder
+from privacy_profile.ingest.row_checks import check_rows, exclude_subjects
 from privacy_profile.ingest.scan import TextScanner
 from privacy_profile.ingest.sources import InputsLike, PolicyLike, normalize_run_args
 from privacy_profile.ingest.suppress import Suppression, prepare_subject_filter
@@ -328,6 +329,7 @@ def sanitize(
     gate = prepare_gate(state, ages, GateParams(rule=pur.consent))  # decided once per user
     order = [sj.table] + [t for t in pol.tables if t not in (sj.table, consent_table)]
     tokens: list[pd.DataFrame] = []
+    procs: list[TableProcessor] = []
     for name in order:
         spec = pol.tables[name]
         file = run.inputs.dataset_name(name, spec)
@@ -336,10 +338,26 @@ def sanitize(
         source = iter(sj_chunks) if name == sj.table else read_chunks(run, name, spec, rb)
         for v in source:
             proc.process(v)
-        frame, q, kr = proc.finish()
-        tables[name], quarantine[name], kreports[name] = frame, q, kr
+        procs.append(proc)
         builders[name] = rb
         tokens.extend(proc.tokens)
+    # every identifier of every table is indexed now: per-row checks, then k-anonymity, the
+    # subjects table first so that its suppressed subjects leave the other tables too
+    suppressed: frozenset[str] = frozenset()
+    for proc in procs:
+        name, spec, rb = proc.name, proc.spec, proc.rb
+        frame, q = proc.collect()
+        frame, checked = check_rows(run, name, spec, frame, rb)
+        if len(checked):
+            q = pd.concat([q, checked], ignore_index=True) if len(q) else checked
+        if name != sj.table:
+            frame = exclude_subjects(frame, spec.subject_column, suppressed, rb)
+        before = frame[sj.id_column] if name == sj.table else None
+        frame, kr = proc.anonymize(frame)
+        if before is not None and kr is not None and kr.rows_suppressed:
+            kept = set(frame[sj.id_column].dropna().astype(str))
+            suppressed = frozenset(str(v) for v in before.dropna() if str(v) not in kept)
+        tables[name], quarantine[name], kreports[name] = frame, q, kr
 
     reports = {}
     for name, rb in builders.items():

@@ -48,10 +48,14 @@ from privacy_profile.policy.model import (
 from privacy_profile.policy.rules import sensitive_columns
 
 __all__ = [
+    "INPUT_IDENTIFIER",
+    "K_SUBJECT_SUPPRESSED",
     "K_SUPPRESSED",
     "IngestRun",
     "TableProcessor",
+    "blank_indexed",
     "mask_quarantine",
+    "quarantine_digest",
     "quasi_identifiers",
     "read_chunks",
 ]
@@ -59,6 +63,8 @@ __all__ = [
 INPUT_IDENTIFIER = "INPUT_IDENTIFIER"  # a free-text cell held a raw identifier the scanner missed
 
 K_SUPPRESSED = "k_anonymity_suppressed"
+# a row of another table whose subject k-anonymity suppressed in the subjects table
+K_SUBJECT_SUPPRESSED = "k_anonymity_subject_suppressed"
 
 
 @dataclass(frozen=True)
@@ -122,7 +128,7 @@ def read_chunks(
         yield v
 
 
-def _digest(run: IngestRun, s: pd.Series) -> pd.Series:
+def quarantine_digest(run: IngestRun, s: pd.Series) -> pd.Series:
     """``hmac:`` + 16 hex digits of a keyed digest per cell (equal values, equal digests;
     separated from pseudonyms by a prefix), so quarantine evidence holds no raw value."""
     out = pd.Series(pd.NA, index=s.index, dtype="string")
@@ -155,7 +161,7 @@ def mask_quarantine(run: IngestRun, spec: Table, q: pd.DataFrame) -> pd.DataFram
         ):
             q[c] = pd.Series(pd.NA, index=q.index, dtype="string")
         else:  # a typed or kept value may be anything (a phone in `amount`): keyed digest
-            q[c] = _digest(run, q[c])
+            q[c] = quarantine_digest(run, q[c])
     q = q.reset_index()
     q["_row"] = q["_row"].astype("int64")
     return q
@@ -301,7 +307,7 @@ class TableProcessor:
                 found = rb.scan_findings.setdefault(c, Counter())
                 found.update(res.counts)
                 rb.scan_cells_blanked[c] += res.blanked
-                text, missed = _blank_indexed(run.identifiers, res.series)
+                text, missed = blank_indexed(run.identifiers, res.series)
                 if missed:
                     found[INPUT_IDENTIFIER] += missed
                     rb.scan_cells_blanked[c] += missed
@@ -329,7 +335,9 @@ class TableProcessor:
             tok = self.tokenizer.tokenize(raw_subject, normalizer=normalizer_for(subj.category))
             self.tokens.append(pd.DataFrame({"pseudonym": pseud, "token": tok}))
 
-    def finish(self) -> tuple[pd.DataFrame, pd.DataFrame, Any]:
+    def collect(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The table's rows after the per-chunk stages, and its quarantine so far (the row
+        checks and k-anonymity come after every table is read: see ``sanitize``)."""
         spec, rb, run = self.spec, self.rb, self.run
         for c, col in spec.columns.items():
             if isinstance(col.treatment, Drop):
@@ -356,21 +364,25 @@ class TableProcessor:
             }
         )
         frame = pd.concat(self.outputs) if self.outputs else empty
-        kreport = None
-        qis = quasi_identifiers(run.policy, self.name, spec)
-        qis = [q for q in qis if q in frame.columns]
-        if qis:
-            frame, kreport = enforce_k_anonymity(
-                frame, qis, run.policy.privacy.k_anonymity.k, table=self.name
-            )
-            rb.exclude(K_SUPPRESSED, kreport.rows_suppressed)
         quarantine = (
             pd.concat(self.quarantines, ignore_index=True)
             if self.quarantines
             else pd.DataFrame({"_row": pd.Series(dtype="int64")})
         )
-        frame = frame.reset_index(drop=True)
-        return frame, quarantine, kreport
+        return frame, quarantine
+
+    def anonymize(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, Any]:
+        """k-anonymity over the table's quasi-identifiers (rows of classes below k are
+        excluded and counted); the kept rows re-indexed, and the k-anonymity report."""
+        kreport = None
+        qis = quasi_identifiers(self.run.policy, self.name, self.spec)
+        qis = [q for q in qis if q in frame.columns]
+        if qis:
+            frame, kreport = enforce_k_anonymity(
+                frame, qis, self.run.policy.privacy.k_anonymity.k, table=self.name
+            )
+            self.rb.exclude(K_SUPPRESSED, kreport.rows_suppressed)
+        return frame.reset_index(drop=True), kreport
 
 
 def quasi_identifiers(policy: Policy, table: str, spec: Table) -> list[str]:
@@ -384,7 +396,7 @@ def quasi_identifiers(policy: Policy, table: str, spec: Table) -> list[str]:
     ]
 
 
-def _blank_indexed(index: IdentifierIndex, text: pd.Series) -> tuple[pd.Series, int]:
+def blank_indexed(index: IdentifierIndex, text: pd.Series) -> tuple[pd.Series, int]:
     """Blank the scanned free-text cells that still hold a raw identifier value read so far
     (e.g. a nickname of another user the scanner did not recognise); returns the series and
     the number of cells blanked."""

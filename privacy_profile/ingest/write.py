@@ -16,13 +16,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from privacy_profile._io import private_opener
+from privacy_profile._io import apply_modes, private_opener
 from privacy_profile._paths import OUTPUT_MARKER, check_replaceable_output, marker_text
 from privacy_profile.ingest.keys import KeyRing
 from privacy_profile.ingest.sanitize import SanitizeResult, refuse_raw_identifiers, sanitize
 from privacy_profile.ingest.scan import TextScanner
 from privacy_profile.ingest.sources import InputsLike
 from privacy_profile.ingest.suppress import Suppression
+from privacy_profile.policy.enums import OutputAccess
 from privacy_profile.policy.loader import LoadedPolicy
 
 __all__ = ["SanitizeOutput", "sanitize_to_dir", "write_sanitized"]
@@ -36,8 +37,12 @@ def _write_parquet(frame: pd.DataFrame, path: Path, meta: dict[str, str]) -> Non
         pq.write_table(table.replace_schema_metadata(md), fh)
 
 
-def write_sanitized(result: SanitizeResult, out_dir: str | Path) -> list[Path]:
-    """Write the tables, quarantine files, opt-out list and report atomically (files 0600).
+def write_sanitized(
+    result: SanitizeResult, out_dir: str | Path, *, access: OutputAccess = OutputAccess.OWNER
+) -> list[Path]:
+    """Write the tables, quarantine files, opt-out list and report atomically, with the modes
+    of ``access`` (the policy's ``output_access``: files 0600 and folders 0700 by default,
+    0640 and 0750 for ``group``).
 
     Everything is written into a temporary sibling folder and renamed into place at the end;
     a failure (including a leak found by the guard) leaves nothing half-written. ``out_dir``
@@ -79,6 +84,7 @@ def write_sanitized(result: SanitizeResult, out_dir: str | Path) -> list[Path]:
         rel.append(Path("ingest_report.json"))
         with open(tmp / OUTPUT_MARKER, "w", encoding="utf-8", opener=private_opener) as f:
             f.write(marker_text("sanitize", rel))
+        apply_modes(tmp, file_mode=access.file_mode, dir_mode=access.dir_mode)
         old = None
         if out.exists():  # empty, or only our own previous files (checked above)
             old = out.parent / f".{out.name}.old-{secrets.token_hex(4)}"
@@ -116,4 +122,5 @@ def sanitize_to_dir(
     result = sanitize(
         inputs, policy.policy, purpose, keys, now=now, scanner=scanner, suppression=suppression
     )
-    return SanitizeOutput(result=result, files=tuple(write_sanitized(result, out)))
+    files = write_sanitized(result, out, access=policy.policy.output_access)
+    return SanitizeOutput(result=result, files=tuple(files))

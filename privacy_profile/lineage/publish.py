@@ -9,11 +9,15 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 
+from privacy_profile._io import apply_modes
+from privacy_profile._paths import check_output_root
 from privacy_profile.dp import BudgetLedger
 from privacy_profile.dp.ledger import Reservation
+from privacy_profile.errors import InputError
 from privacy_profile.lineage.facets import ColumnLineage, DatasetInfo
 from privacy_profile.lineage.recorder import LineageRecorder
 from privacy_profile.lineage.report import render_lineage_doc
+from privacy_profile.policy.enums import OutputAccess
 
 __all__ = [
     "STAGING_PREFIX",
@@ -22,10 +26,28 @@ __all__ = [
     "fail_unpublished",
     "publish",
     "render_docs",
+    "run_folders",
 ]
 
 STAGING_PREFIX = ".staging-"
 """A run's outputs are written into ``runs/.staging-<run_id>/`` until published."""
+
+
+def run_folders(out: str | Path, run_id: str) -> tuple[Path, Path]:
+    """``(run_dir, staging)`` of a new run under ``out/runs/``; refused when either exists.
+    The staging folder is created owner-only (0700) at once: nothing written into it is
+    readable by anyone else before :func:`publish` sets the policy's modes."""
+    runs_dir = check_output_root(out) / "runs"
+    run_dir = runs_dir / run_id
+    staging = runs_dir / f"{STAGING_PREFIX}{run_id}"
+    for taken in (run_dir, staging):
+        if taken.exists():
+            raise InputError(
+                f"run folder {taken} already exists", hint="give a new run id, or none"
+            )
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    staging.mkdir(mode=0o700)
+    return run_dir, staging
 
 
 def as_published(
@@ -64,8 +86,16 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def publish(staging: Path, run_dir: Path) -> None:
-    """One rename makes the whole run folder appear at once (same file system)."""
+def publish(staging: Path, run_dir: Path, access: OutputAccess = OutputAccess.OWNER) -> None:
+    """One rename makes the whole run folder appear at once (same file system). Before it,
+    every file and folder of the run gets the modes of the policy's ``output_access`` (and so
+    do the run log and the ``runs`` folder, which an auditor of the run must read)."""
+    apply_modes(staging, file_mode=access.file_mode, dir_mode=access.dir_mode)
+    runs_dir = run_dir.parent
+    os.chmod(runs_dir, access.dir_mode)
+    for shared in (runs_dir / "runlog.jsonl",):
+        if shared.is_file():
+            os.chmod(shared, access.file_mode)
     _fsync_tree(staging)
     os.rename(staging, run_dir)
     _fsync_dir(run_dir.parent)
@@ -135,6 +165,7 @@ def fail_unpublished(
     reservation: Reservation | None,
     staging: Path,
     run_dir: Path,
+    access: OutputAccess = OutputAccess.OWNER,
 ) -> None:
     """Record FAIL with what was charged, withdraw every staged output, and publish the
     failure record alone (``lineage/events.jsonl``: START and FAIL) so it can be audited."""
@@ -145,4 +176,4 @@ def fail_unpublished(
     for p in sorted((staging / "lineage").iterdir()):
         if p != recorder.events_path:
             shutil.rmtree(p) if p.is_dir() else p.unlink()
-    publish(staging, run_dir)
+    publish(staging, run_dir, access)

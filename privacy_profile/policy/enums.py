@@ -13,6 +13,7 @@ __all__ = [
     "FileFormat",
     "LegalBasis",
     "OptOutEffect",
+    "OutputAccess",
     "PiiReplacement",
     "UndeclaredColumns",
     "UndeclaredIdentifierAction",
@@ -118,3 +119,19 @@ class UnknownValues(StrEnum):
 
     QUARANTINE = "quarantine"
     KEEP = "keep"
+
+
+class OutputAccess(StrEnum):
+    """Who may read the files a run writes: ``owner`` (files 0600, folders 0700) or ``group``
+    (files 0640, folders 0750: for a run folder shared with an analysts' group)."""
+
+    OWNER = "owner"
+    GROUP = "group"
+
+    @property
+    def file_mode(self) -> int:
+        return 0o640 if self is OutputAccess.GROUP else 0o600
+
+    @property
+    def dir_mode(self) -> int:
+        return 0o750 if self is OutputAccess.GROUP else 0o700

@@ -27,6 +27,7 @@ from privacy_profile.policy.enums import (
     FileFormat,
     LegalBasis,
     OptOutEffect,
+    OutputAccess,
     PiiReplacement,
     UndeclaredColumns,
     UndeclaredIdentifierAction,
@@ -495,6 +496,12 @@ class Policy(_Frozen):
     )
     rights: RightsSpec = Field(
         default_factory=RightsSpec, description="Individuals' rights requests (docs/rights.md)."
+    )
+    output_access: OutputAccess = Field(
+        default=OutputAccess.OWNER,
+        description="Who may read the files a run or `sanitize` writes: owner (files 0600, "
+        "folders 0700) or group (files 0640, folders 0750), applied to every file and folder "
+        "of the run folder, the run log and the sanitize output (docs/reliability.md).",
     )
     identity_links: list[IdentityLink] = Field(
         default_factory=list,

@@ -18,7 +18,14 @@ import pandas as pd
 from privacy_profile._io import atomic_write_text
 from privacy_profile.segments.build import SegmentRelease
 
-__all__ = ["IdentifierChecker", "audience_file_name", "marketing_documents", "write_audiences"]
+__all__ = [
+    "DEV_KEYS_COLUMN",
+    "IdentifierChecker",
+    "audience_file_name",
+    "mark_development_frame",
+    "marketing_documents",
+    "write_audiences",
+]
 
 
 class IdentifierChecker(Protocol):
@@ -64,6 +71,18 @@ def marketing_documents(release: SegmentRelease) -> dict[str, pd.DataFrame | dic
     return docs
 
 
+DEV_KEYS_COLUMN = "development_keys"
+"""The first column of a CSV made with development keys (every cell ``true``)."""
+
+
+def mark_development_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` with the ``development_keys`` column first (a CSV has no other
+    place for metadata that survives a copy)."""
+    out = frame.copy()
+    out.insert(0, DEV_KEYS_COLUMN, pd.Series(["true"] * len(out), index=out.index, dtype=object))
+    return out
+
+
 def audience_file_name(key: str) -> str:
     """The token file of one segment's audience (``rfm:important_value`` ->
     ``audience_rfm_important_value.csv``)."""
@@ -71,14 +90,21 @@ def audience_file_name(key: str) -> str:
 
 
 def write_audiences(
-    release: SegmentRelease, out_dir: str | Path, guard: IdentifierChecker
+    release: SegmentRelease,
+    out_dir: str | Path,
+    guard: IdentifierChecker,
+    *,
+    development_keys: bool = False,
 ) -> list[Path]:
     """One CSV of tokens per segment (activation only); nothing when there are none. The
     ``guard`` (the run's release guard) refuses them all before anything is written if one
-    holds a raw identifier of the input."""
+    holds a raw identifier of the input. With ``development_keys`` each file's first column
+    is ``development_keys`` (``true``): tokens under a throwaway key are recognisable."""
     if not release.audiences:
         return []
     files = {audience_file_name(key): df for key, df in sorted(release.audiences.items())}
+    if development_keys:
+        files = {name: mark_development_frame(df) for name, df in files.items()}
     guard.check_identifiers(files, what="activation audiences")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

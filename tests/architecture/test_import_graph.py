@@ -22,7 +22,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("lineage",),
     ("analytics",),
     ("rights",),
-    ("engine",),
+    ("engine", "stages"),
     ("demo", "cli", "_docgen", "__main__", "<root>"),
 )
 

@@ -90,7 +90,12 @@ def test_outputs_and_lineage_exist(run: Run) -> None:
     assert segments.read_bytes().startswith(b"\xef\xbb\xbf")  # a BOM: Excel reads UTF-8
     csv_frame = pd.read_csv(segments, encoding="utf-8-sig", dtype=str, keep_default_na=False)
     pq_frame = pd.read_parquet(r.run_dir / "marketing" / "segments.parquet")
-    assert list(csv_frame.columns) == list(pq_frame.columns) and len(csv_frame) == len(pq_frame)
+    # development keys: the CSV's first column says so (the Parquet file, in its metadata)
+    assert csv_frame.columns[0] == "development_keys" and set(csv_frame["development_keys"]) == {
+        "true"
+    }
+    assert list(csv_frame.columns[1:]) == list(pq_frame.columns)
+    assert len(csv_frame) == len(pq_frame)
     assert r.lineage_html.is_file() and r.lineage_markdown.is_file()
     events = read_events(r.lineage_events)
     assert [e["eventType"] for e in events] == ["START", "COMPLETE"]

@@ -23,6 +23,7 @@ from privacy_profile.ingest import KeyRing
 from privacy_profile.lineage import ReleaseGuard
 from privacy_profile.lineage.recorder import read_events
 from privacy_profile.policy import load_policy_file
+from privacy_profile.stages import release as release_stage
 
 ROOT = Path(__file__).resolve().parents[2]
 PURPOSE = "marketing.advertising.profiling"
@@ -51,7 +52,7 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Shop:
     anchor = "      nickname:\n        category: user.name\n"
     assert text.count(anchor) == 1
     stock = load_policy_file(ROOT / "policies" / "wechat_shop.yaml")
-    data = generate_demo_data(root, n_users=500, seed=3, now=NOW, policy=stock.policy)
+    data = generate_demo_data(root, n_users=1000, seed=3, now=NOW, policy=stock.policy)
     policy = root / "policy.yaml"
     policy.write_text(text.replace(anchor, EMAIL_COLUMN + anchor), encoding="utf-8")
     users = pd.read_csv(data.input_dir / "users.csv", dtype=str, keep_default_na=False)
@@ -70,7 +71,7 @@ def _run(
     """Run the engine; ``plant`` edits the marketing documents the engine releases."""
     guards: list[ReleaseGuard] = []
     real_for_run = ReleaseGuard.for_run
-    real_docs = engine.marketing_documents
+    real_docs = release_stage.marketing_documents
 
     def spy_for_run(*args: Any, **kwargs: Any) -> ReleaseGuard:
         guards.append(real_for_run(*args, **kwargs))
@@ -83,7 +84,7 @@ def _run(
         return docs
 
     mp.setattr(engine.ReleaseGuard, "for_run", spy_for_run)
-    mp.setattr(engine, "marketing_documents", planted_docs)
+    mp.setattr(release_stage, "marketing_documents", planted_docs)
     loaded = load_policy_file(shop.policy)
     out = shop.root / name
     out.mkdir()

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,17 +26,6 @@ from privacy_profile.policy.model import (
     Policy,
     TopBottomCode,
 )
-
-
-def test_leak_guard_trips_on_planted_identifier_and_nothing_is_written(
-    shop: Shop, policy: Policy, keys: KeyRing, tmp_path: Path
-) -> None:
-    ev = pd.read_csv(shop.dir / "events.csv", dtype=str)
-    ev.loc[0, "item_id"] = shop.users["ok"]  # a raw openid planted in a kept column
-    ev.to_csv(shop.dir / "events.csv", index=False)
-    with pytest.raises(LeakDetectedError, match=r"events\.item_id \(\w+, 1 distinct value\)") as e:
-        sanitize(shop.dir, policy, PURPOSE, keys, now=NOW)
-    assert shop.users["ok"] not in str(e.value)
 
 
 def test_write_refuses_a_tampered_result_and_leaves_nothing(
@@ -95,6 +85,10 @@ class FakeScanner:
         err = s.index[s.str.contains("ERR").fillna(False).to_numpy(dtype=bool)]
         out[err] = pd.NA
         return _Result(out, {"CN_MOBILE": n} if n else {}, err)
+
+    def scan_texts(self, texts: Sequence[str | None]) -> list[list[Any]]:
+        self.calls.append("texts")  # the re-scan of redacted text finds nothing left
+        return [[] if t is None or not re.search(r"1\d{10}", t) else [object()] for t in texts]
 
     def scan_column(self, series: pd.Series) -> _ColumnReport:
         self.calls.append("column")

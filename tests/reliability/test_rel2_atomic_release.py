@@ -14,6 +14,7 @@ from _rel2_support import RUN_EPSILON, Shop, make_shop, run
 
 import privacy_profile.engine as engine
 import privacy_profile.lineage.publish as publish_module
+import privacy_profile.stages.release as release_stage
 from privacy_profile.dp.policy_ledger import open_ledger
 from privacy_profile.errors import AuditError, PrivacyProfileError
 from privacy_profile.lineage.audit import verify_run
@@ -43,13 +44,14 @@ def _after(real: Callable[..., Any], error: BaseException) -> Callable[..., Any]
     return boom
 
 
-# (name, function of the engine module to replace, how, charged?) at each stage boundary
+# (name, function of the engine or release-stage module to replace, how, charged?) at each
+# stage boundary
 CASES: list[tuple[str, str, str, bool]] = [
     ("before sanitize", "sanitize", "raise", False),
     ("after sanitize", "build_segments", "raise", False),
     ("after segment (charged)", "build_segments", "after", True),
     ("after marketing staged", "write_audiences", "raise", True),
-    ("after quarantine staged", "_write_quarantine", "after", True),
+    ("after quarantine staged", "write_quarantine", "after", True),
     ("before COMPLETE", "output_datasets", "raise", True),
 ]
 
@@ -76,8 +78,9 @@ def test_a_crash_at_a_stage_boundary_publishes_nothing(
     charged: bool,
     error: BaseException,
 ) -> None:
-    real = getattr(engine, target)
-    monkeypatch.setattr(engine, target, _raise(error) if how == "raise" else _after(real, error))
+    module = engine if hasattr(engine, target) else release_stage
+    real = getattr(module, target)
+    monkeypatch.setattr(module, target, _raise(error) if how == "raise" else _after(real, error))
     run_id = new_run_id()
     out = tmp_path / "out"
     with pytest.raises(type(error)):

@@ -144,12 +144,12 @@ def test_failed_run_that_charged_reports_its_charges(
 ) -> None:
     """A failure after charging: the charges stand and the FAIL event states them; the audit
     checks them against the ledger (OK when they match, an error on a mismatch)."""
-    import privacy_profile.engine as engine
+    import privacy_profile.stages.release as release_stage
 
     def boom(*a: object, **k: object) -> object:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(engine, "marketing_documents", boom)
+    monkeypatch.setattr(release_stage, "marketing_documents", boom)
     out = tmp_path / "out"
     with pytest.raises(OSError):
         run_once(small_shop, small_shop.input_dir, out)

@@ -34,7 +34,7 @@ def _ok(args: list[str], stdin: str | None = None) -> str:
 
 def test_rights_commands_end_to_end(env_keys: None, tmp_path: Path) -> None:
     policy = load_policy_file(POLICY).policy
-    data = generate_demo_data(tmp_path, n_users=800, seed=5, now=NOW, policy=policy)
+    data = generate_demo_data(tmp_path, n_users=1500, seed=5, now=NOW, policy=policy)
     out, store, reg = tmp_path / "out", tmp_path / "store", tmp_path / "rights.sqlite"
     runlog = out / "runs" / "runlog.jsonl"
     common = ["--policy", str(POLICY), "--purpose", PURPOSE, "--input", str(data.input_dir)]
