@@ -31,7 +31,6 @@ __all__ = [
     "add_part_noise",
     "charge",
     "check_columns",
-    "check_segment_keys",
     "discrete_laplace_sum_halfwidth",
     "plan_parts",
     "ratio_interval",
@@ -192,22 +191,6 @@ def check_columns(df: pd.DataFrame, columns: Sequence[str], *, table: str) -> No
             f"the {table} table has no column(s) {missing}",
             hint="check the table and column roles in the policy's analytics section",
         )
-
-
-def check_segment_keys(
-    segment_column: str | None, segments: Sequence[Hashable] | None, *, pairing: str
-) -> tuple[Hashable, ...] | None:
-    """The public segment keys of a per-segment analysis as a tuple (``None``: not per
-    segment): both ``segment_column`` and ``segments`` or neither (``pairing`` is the message
-    otherwise), and a non-empty list of unique keys."""
-    if (segment_column is None) != (segments is None):
-        raise PrivacyParameterError(pairing)
-    if segments is None:
-        return None
-    keys = tuple(segments)
-    if not keys or len(set(keys)) != len(keys):
-        raise PrivacyParameterError("segment keys must be a non-empty list of unique keys")
-    return keys
 
 
 def segment_index(

@@ -32,7 +32,6 @@ from privacy_profile.analytics._common import (
     add_part_noise,
     charge,
     check_columns,
-    check_segment_keys,
     discrete_laplace_sum_halfwidth,
     plan_parts,
     segment_index,
@@ -77,12 +76,15 @@ class FunnelParams:
         object.__setattr__(self, "steps", steps)
         if not isinstance(self.window, dt.timedelta) or self.window <= dt.timedelta(0):
             raise PrivacyParameterError("the funnel window must be a positive duration")
-        keys = check_segment_keys(
-            self.segment_column,
-            self.segments,
-            pairing="a per-segment funnel needs both segment_column and the public segment keys",
-        )
-        object.__setattr__(self, "segments", keys)
+        if (self.segment_column is None) != (self.segments is None):
+            raise PrivacyParameterError(
+                "a per-segment funnel needs both segment_column and the public segment keys"
+            )
+        if self.segments is not None:
+            keys = tuple(self.segments)
+            if not keys or len(set(keys)) != len(keys):
+                raise PrivacyParameterError("segment keys must be a non-empty list of unique keys")
+            object.__setattr__(self, "segments", keys)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -28,7 +28,6 @@ from privacy_profile.analytics._common import (
     add_part_noise,
     charge,
     check_columns,
-    check_segment_keys,
     plan_parts,
     ratio_interval,
     segment_index,
@@ -73,12 +72,13 @@ class RetentionParams:
             raise PrivacyParameterError("weekly cohorts start on a Monday", hint="move start")
         if self.period == "month" and self.start.day != 1:
             raise PrivacyParameterError("monthly cohorts start on the 1st", hint="move start")
-        keys = check_segment_keys(
-            self.segment_column,
-            self.segments,
-            pairing="give both segment_column and segments, or neither",
-        )
-        object.__setattr__(self, "segments", keys)
+        if (self.segment_column is None) != (self.segments is None):
+            raise PrivacyParameterError("give both segment_column and segments, or neither")
+        if self.segments is not None:
+            keys = tuple(self.segments)
+            if not keys or len(set(keys)) != len(keys):
+                raise PrivacyParameterError("segment keys must be a non-empty list of unique keys")
+            object.__setattr__(self, "segments", keys)
 
     def cohort_labels(self) -> list[str]:
         out = []
