@@ -49,19 +49,12 @@ def apply_modes(root: Path, *, file_mode: int, dir_mode: int) -> None:
 def atomic_write_text(path: Path, text: str) -> Path:
     """Write ``text`` (UTF-8) to ``path`` through a unique temporary file in the same folder and
     an atomic rename: a failure leaves the old file or nothing, never a half-written one."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> Path:
-    """Like :func:`atomic_write_text`, for bytes (e.g. a Parquet file)."""
+    """Write ``data`` to ``path`` through a unique temporary file in the same folder and an
+    atomic rename (e.g. a Parquet file); see :func:`atomic_write_text`."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:

@@ -34,7 +34,7 @@ from privacy_profile.analytics.from_policy import (
 )
 from privacy_profile.dp import BudgetLedger, BudgetUsage, DPRandom
 from privacy_profile.dp.ledger import Reservation
-from privacy_profile.dp.policy_ledger import run_loss
+from privacy_profile.dp.policy_ledger import run_reservation
 from privacy_profile.errors import PolicyError
 from privacy_profile.ingest import IdentifierIndex, KeyRing, sanitize
 from privacy_profile.ingest.backend import IngestBackend
@@ -196,7 +196,7 @@ def sanitize_then_segment(
     try:
         # reserve the run's whole loss before computing anything: of racing runs, exactly as
         # many as the budget allows get past this line; the others are refused charging nothing
-        reservation = ledger.reserve(run_id, run_loss(pol, spec))
+        reservation = ledger.reserve(run_id, run_reservation(ledger, pol, spec))
         with stage("sanitize"):
             result = sanitize(
                 source,
@@ -324,7 +324,8 @@ def sanitize_then_segment(
         lineage_html=None if docs is None else final(docs[1]),
         run_log=log.path,
         ingest=result.report,
-        epsilon_spent=sum(c.epsilon for c in ledger.charges_for_run(run_id)),
+        # what the run added to the window's epsilon (the zCDP conversion of its rho included)
+        epsilon_spent=reservation.spent().epsilon,
         budget_remaining=ledger.remaining(),
         development_keys=keys.is_development,
         stage_seconds=dict(stage.seconds),

@@ -18,9 +18,9 @@ import pandas as pd
 from scipy import stats
 
 from privacy_profile.dp import mechanisms as _mech
-from privacy_profile.dp.ledger import BudgetLedger, Charge, ChargeRequest
-from privacy_profile.dp.mechanisms import MechanismRecord
-from privacy_profile.dp.model import Mechanism, PrivacyLoss
+from privacy_profile.dp.ledger import BudgetLedger, Charge, ChargeRequest, ZcdpChargeRequest
+from privacy_profile.dp.mechanisms import ZCDP_MECHANISMS, MechanismRecord
+from privacy_profile.dp.model import Mechanism, PrivacyLoss, ZcdpLoss
 from privacy_profile.dp.rng import DPRandom
 from privacy_profile.errors import InputError, PrivacyParameterError
 
@@ -47,20 +47,21 @@ class AnalysisPrivacy:
     """Who is protected and how much one analysis may spend.
 
     ``unit_column``: the pseudonymous privacy-unit column (every input table carries it);
-    ``loss``: the privacy loss of this analysis (its share of the run's budget); ``threshold``:
+    ``loss``: the privacy loss of this analysis (its share of the run's budget; a
+    :class:`ZcdpLoss` for the analyses that support zCDP, the funnel); ``threshold``:
     the minimum noisy distinct-unit count of a released cell (smaller cells are suppressed).
     Neighbouring datasets differ by adding or removing one unit with all of its rows.
     """
 
     unit_column: str
-    loss: PrivacyLoss
+    loss: PrivacyLoss | ZcdpLoss
     threshold: int = 0
 
     def __post_init__(self) -> None:
         if not isinstance(self.unit_column, str) or not self.unit_column:
             raise PrivacyParameterError("the privacy unit column must be a non-empty string")
-        if not isinstance(self.loss, PrivacyLoss):
-            raise PrivacyParameterError("the loss must be a PrivacyLoss")
+        if not isinstance(self.loss, PrivacyLoss | ZcdpLoss):
+            raise PrivacyParameterError("the loss must be a PrivacyLoss or a ZcdpLoss")
         t = self.threshold
         if isinstance(t, bool) or not isinstance(t, int) or t < 0:
             raise PrivacyParameterError(
@@ -71,7 +72,8 @@ class AnalysisPrivacy:
 
 @dataclass(frozen=True, kw_only=True)
 class PartPlan:
-    """One noisy part of an analysis: what it noises, with which loss and L1 sensitivity."""
+    """One noisy part of an analysis: what it noises, with which loss and sensitivity (L1; for
+    a zCDP part, whose loss is ``rho``, the L2 sensitivity, and ``loss`` is never charged)."""
 
     name: str
     mechanism: Mechanism
@@ -80,6 +82,36 @@ class PartPlan:
     scale: float
     step: float | None = None  # grid step of a discrete_laplace_grid part
     half_width: float | None = None  # its values lie in [-half_width, half_width]
+    rho: float | None = None  # a zCDP part's rho
+
+    @property
+    def epsilon(self) -> float:
+        return 0.0 if self.rho is not None else self.loss.epsilon
+
+    @property
+    def delta(self) -> float:
+        return 0.0 if self.rho is not None else self.loss.delta
+
+    def request(self, label: str) -> ChargeRequest | ZcdpChargeRequest:
+        """The ledger charge of this part."""
+        if self.rho is not None:
+            return ZcdpChargeRequest(
+                mechanism=self.mechanism, rho=self.rho, sensitivity=self.sensitivity, label=label
+            )
+        return ChargeRequest(
+            mechanism=self.mechanism, loss=self.loss, sensitivity=self.sensitivity, label=label
+        )
+
+    def sum_halfwidth(self, terms: int, level: float = INTERVAL_LEVEL) -> int:
+        """Smallest (or, under zCDP, a safe) integer h with P(|Z_1 + ... + Z_terms| <= h) >=
+        level for i.i.d. noises of this part. The discrete Gaussian is sigma^2-subgaussian
+        (CKS 2020), so the sum of ``terms`` is (terms sigma^2)-subgaussian:
+        h = sigma sqrt(2 terms ln(2 / (1 - level)))."""
+        if self.mechanism is Mechanism.DISCRETE_GAUSSIAN:
+            if terms == 1:
+                return int(_mech.interval_halfwidth(self.mechanism, self.scale, level))
+            return math.ceil(self.scale * math.sqrt(2.0 * terms * math.log(2.0 / (1.0 - level))))
+        return discrete_laplace_sum_halfwidth(self.scale, terms, level)
 
     @property
     def noise_sd(self) -> float:
@@ -110,13 +142,16 @@ class NoisyPart:
 
 
 def plan_parts(
-    loss: PrivacyLoss,
+    loss: PrivacyLoss | ZcdpLoss,
     parts: Sequence[tuple[str, Mechanism, float, float]],
     *,
     grids: dict[str, float] | None = None,
 ) -> list[PartPlan]:
     """Split ``loss`` over ``parts`` given as (name, mechanism, sensitivity, weight); pure.
-    ``grids``: part name -> half-width of its values, for ``discrete_laplace_grid`` parts."""
+    ``grids``: part name -> half-width of its values, for ``discrete_laplace_grid`` parts.
+    A :class:`ZcdpLoss` needs zCDP mechanisms with their L2 sensitivity (rho split by weight)."""
+    if isinstance(loss, ZcdpLoss):
+        return _plan_zcdp_parts(loss, parts)
     losses = loss.split([w for *_, w in parts])
     out = []
     for (name, mech, sens, _w), part_loss in zip(parts, losses, strict=True):
@@ -133,23 +168,36 @@ def plan_parts(
     return out
 
 
+def _plan_zcdp_parts(
+    loss: ZcdpLoss, parts: Sequence[tuple[str, Mechanism, float, float]]
+) -> list[PartPlan]:
+    bad = [name for name, mech, *_ in parts if mech is not Mechanism.DISCRETE_GAUSSIAN]
+    if bad:
+        raise PrivacyParameterError(
+            f"parts {bad} have no zCDP mechanism",
+            hint="release this analysis under pure epsilon (only integer counts support zCDP)",
+        )
+    rhos = loss.split([w for *_, w in parts])
+    placeholder = PrivacyLoss(epsilon=1.0)  # never charged: a zCDP part is charged its rho
+    return [
+        PartPlan(
+            name=name,
+            mechanism=mech,
+            loss=placeholder,
+            sensitivity=l2,
+            scale=_mech.zcdp_scale(mech, rho=r.rho, l2_sensitivity=l2),
+            rho=r.rho,
+        )
+        for (name, mech, l2, _w), r in zip(parts, rhos, strict=True)
+    ]
+
+
 def charge(
     ledger: BudgetLedger, run_id: str, label: str, plans: Sequence[PartPlan]
 ) -> tuple[Charge, ...]:
     """Charge every part in one ledger transaction (refusal: nothing computed)."""
     return tuple(
-        ledger.charge_many(
-            run_id=run_id,
-            requests=[
-                ChargeRequest(
-                    mechanism=p.mechanism,
-                    loss=p.loss,
-                    sensitivity=p.sensitivity,
-                    label=f"{label}/{p.name}",
-                )
-                for p in plans
-            ],
-        )
+        ledger.charge_many(run_id=run_id, requests=[p.request(f"{label}/{p.name}") for p in plans])
     )
 
 
@@ -171,14 +219,17 @@ def add_part_noise(
             MechanismRecord(
                 label=f"{label}/{p.name}",
                 mechanism=p.mechanism.value,
-                aggregation="count" if p.mechanism is Mechanism.DISCRETE_LAPLACE else "sum",
-                epsilon=p.loss.epsilon,
-                delta=p.loss.delta,
+                aggregation="count"
+                if p.mechanism in (Mechanism.DISCRETE_LAPLACE, *ZCDP_MECHANISMS)
+                else "sum",
+                epsilon=p.epsilon,
+                delta=p.delta,
                 sensitivity=p.sensitivity,
                 scale=p.scale,
                 noise_sd=p.noise_sd,
                 values=int(true.shape[0]),
                 granularity=p.step,
+                rho=p.rho,
             )
         )
     return noisy, tuple(records)

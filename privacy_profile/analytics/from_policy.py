@@ -32,6 +32,7 @@ from privacy_profile.analytics.policy_analyses import (
 from privacy_profile.analytics.retention import RetentionResult
 from privacy_profile.dp.ledger import BudgetLedger
 from privacy_profile.dp.mechanisms import MechanismRecord
+from privacy_profile.dp.policy_ledger import releases_cost
 from privacy_profile.dp.rng import DPRandom
 from privacy_profile.errors import BudgetExceededError, InputError, PolicyError
 from privacy_profile.policy.model import Policy
@@ -124,7 +125,7 @@ def run_analytics(
         raise PolicyError(
             f"the analytics section does not declare {missing}", hint="add them to the policy"
         )
-    need = sum(releases[a] for a in wanted)
+    need = releases_cost(ledger, policy, [(a, releases[a]) for a in wanted]).epsilon
     left = ledger.remaining().epsilon
     if need > left + 1e-9:
         raise BudgetExceededError(
@@ -248,13 +249,17 @@ def check_run_budget(
     """Refuse, before anything is computed, a run whose segmentation and analytics releases
     (all of the policy's, or ``analyses``) together need more epsilon than the ledger has left
     in its window."""
-    need = sum(policy.segmentation.releases().values()) if policy.segmentation else 0.0
+    shares = [
+        (rid.family.value, eps)
+        for rid, eps in (policy.segmentation.releases() if policy.segmentation else {}).items()
+    ]
     if policy.analytics is not None:
-        need += sum(
-            eps
+        shares += [
+            (name, eps)
             for name, eps in policy.analytics.releases().items()
             if analyses is None or name in analyses
-        )
+        ]
+    need = releases_cost(ledger, policy, shares).epsilon  # zCDP shares: their conversion
     left = ledger.remaining().epsilon
     if need > left + 1e-9:
         raise BudgetExceededError(

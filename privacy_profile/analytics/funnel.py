@@ -5,11 +5,14 @@ it starts at the user's first event of step 1, then takes the earliest event of 
 at or after the previous one, all within ``window`` of the start. The path's *depth* (the last
 step reached) is the only thing a user contributes, to one (segment, depth) cell, so the depth
 histogram has L1 sensitivity 1 under adding or removing one user; it gets discrete Laplace
-noise at scale 1 / epsilon. Step counts are suffix sums of the noisy depth histogram
+noise at scale 1 / epsilon, or under zCDP (a :class:`~privacy_profile.dp.model.ZcdpLoss`)
+exact discrete Gaussian noise with sigma = 1 / sqrt(2 rho) (its L2 sensitivity is 1 too).
+Step counts are suffix sums of the noisy depth histogram
 (``users(step k) = sum of depth cells >= k``), made non-increasing by isotonic regression
 (post-processing, free) and clipped at zero.
 
-Intervals (95%): step counts: exact for the sum of the noise terms a count holds; conversion
+Intervals (95%): step counts: exact for the sum of the discrete Laplace terms a count holds
+(under zCDP: the sub-Gaussian bound of the sum of discrete Gaussians, conservative); conversion
 from the previous step: from the noise intervals of the two counts it is built from (97.5%
 each, union bound). Intervals describe the DP noise around the users observed (not sampling
 error: the funnel describes this population).
@@ -32,14 +35,13 @@ from privacy_profile.analytics._common import (
     add_part_noise,
     charge,
     check_columns,
-    discrete_laplace_sum_halfwidth,
     plan_parts,
     segment_index,
     sorted_keys,
 )
 from privacy_profile.dp.ledger import BudgetLedger, Charge
 from privacy_profile.dp.mechanisms import MechanismRecord
-from privacy_profile.dp.model import Mechanism
+from privacy_profile.dp.model import Mechanism, ZcdpLoss
 from privacy_profile.dp.rng import DPRandom
 from privacy_profile.errors import InputError, PrivacyParameterError
 
@@ -184,6 +186,9 @@ def _segment_of_units(
     return np.asarray(seg.reindex(units).fillna(-1).to_numpy(), dtype=np.int64)
 
 
+_LAPLACE = Mechanism.DISCRETE_LAPLACE
+
+
 def dp_funnel(
     events: pd.DataFrame,
     *,
@@ -202,7 +207,9 @@ def dp_funnel(
         sorted_keys(list(params.segments)) if params.segments is not None else [OVERALL]
     )
     n_steps = len(params.steps)
-    plans = plan_parts(privacy.loss, [("depth_histogram", Mechanism.DISCRETE_LAPLACE, 1.0, 1.0)])
+    # one path per user: a user is in one cell, so L1 = L2 = 1 (discrete Gaussian under zCDP)
+    mech = Mechanism.DISCRETE_GAUSSIAN if isinstance(privacy.loss, ZcdpLoss) else _LAPLACE
+    plans = plan_parts(privacy.loss, [("depth_histogram", mech, 1.0, 1.0)])
     charges = charge(ledger, run_id, label, plans)  # nothing below runs if refused
     rng = rng if rng is not None else DPRandom()
 
@@ -233,15 +240,15 @@ def _table(
         users = np.maximum(monotone_non_increasing(raw), 0.0)
         for k in range(n_steps):
             terms = n_steps - k
-            half = discrete_laplace_sum_halfwidth(plan.scale, terms)
+            half = plan.sum_halfwidth(terms)
             conv = low = high = float("nan")
             if k > 0 and users[k - 1] > 0:
                 c, d = users[k], users[k - 1]
                 conv = min(max(c / d, 0.0), 1.0)
                 # conversion = c / (lost + c): interval from the noise of c and of lost
                 lost = max(d - c, 0.0)
-                hc = discrete_laplace_sum_halfwidth(plan.scale, terms, HALF_LEVEL)
-                hl = discrete_laplace_sum_halfwidth(plan.scale, 1, HALF_LEVEL)
+                hc = plan.sum_halfwidth(terms, HALF_LEVEL)
+                hl = plan.sum_halfwidth(1, HALF_LEVEL)
                 c_lo, c_hi = max(c - hc, 0.0), c + hc
                 l_lo, l_hi = max(lost - hl, 0.0), lost + hl
                 low = c_lo / (c_lo + l_hi) if c_lo + l_hi > 0 else 0.0

@@ -28,7 +28,7 @@ from privacy_profile.analytics.kpi import KpiParams, KpiResult, dp_campaign_kpis
 from privacy_profile.analytics.retention import RetentionParams, RetentionResult, dp_retention
 from privacy_profile.dp.ledger import BudgetLedger, Charge
 from privacy_profile.dp.mechanisms import MechanismRecord
-from privacy_profile.dp.model import Bounds, PrivacyLoss
+from privacy_profile.dp.model import Bounds, PrivacyLoss, ZcdpLoss
 from privacy_profile.dp.rng import DPRandom
 from privacy_profile.errors import InputError, PolicyError
 from privacy_profile.policy.analytics import AnalyticsSpec, RevenueBounds
@@ -107,11 +107,14 @@ class AnalysisRun:
             frame = frame.rename(columns={subject: unit})
         return frame
 
-    def charging(self, epsilon: float) -> _Charging:
-        """The privacy context of an analysis spending ``epsilon``, and where it is charged."""
+    def charging(self, epsilon: float, family: str | None = None) -> _Charging:
+        """The privacy context of an analysis spending ``epsilon``, and where it is charged.
+        ``family``: the analysis's release family when it may be accounted in zCDP (then its
+        epsilon is charged as rho = epsilon^2 / 2)."""
+        zcdp = family is not None and self.policy.privacy.is_zcdp(family)
         privacy = AnalysisPrivacy(
             unit_column=privacy_unit(self.policy),
-            loss=PrivacyLoss(epsilon=epsilon),
+            loss=ZcdpLoss.of_epsilon(epsilon) if zcdp else PrivacyLoss(epsilon=epsilon),
             threshold=self.policy.privacy.aggregation_threshold.threshold,
         )
         return {"privacy": privacy, "ledger": self.ledger, "run_id": self.run_id, "rng": self.rng}
@@ -132,7 +135,7 @@ def funnel_from_policy(run: AnalysisRun) -> FunnelResult:
         time_column=spec.time_column,
         window=dt.timedelta(days=spec.window_days),
     )
-    return dp_funnel(run.table(spec.table), params=params, **run.charging(spec.epsilon))
+    return dp_funnel(run.table(spec.table), params=params, **run.charging(spec.epsilon, "funnel"))
 
 
 def ab_from_policy(run: AnalysisRun) -> ABReadouts:

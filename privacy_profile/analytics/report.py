@@ -59,6 +59,7 @@ class ReportContext:
     run_date: str
     epsilon_spent: float | None = None
     epsilon_budget: float | None = None
+    rho_spent: float | None = None  # the run's zCDP charges (None or 0: none)
 
 
 def _e(v: Any) -> str:
@@ -389,6 +390,7 @@ def render_marketer_report(
             if context.epsilon_spent is not None
             else ""
         )
+        + (f" · 零集中差分隐私 / zCDP: ρ {context.rho_spent:.3g}" if context.rho_spent else "")
         + "</p>",
         _noise(
             "本报告只包含差分隐私聚合结果，不含任何个人标识。所有区间为 95%。"

@@ -33,6 +33,7 @@ from privacy_profile.dp.model import (
     PrivacyUnit,
     PrivateSelection,
     PublicGroups,
+    ZcdpLoss,
 )
 from privacy_profile.dp.quantiles import QuantileResult, dp_quantiles
 from privacy_profile.dp.rng import DPRandom
@@ -60,6 +61,7 @@ __all__ = [
     "Released",
     "WindowKind",
     "ZcdpChargeRequest",
+    "ZcdpLoss",
     "bound_contributions",
     "dp_aggregate",
     "dp_count",

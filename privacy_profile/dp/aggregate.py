@@ -17,6 +17,14 @@ How the budget is split (basic composition, recorded per part):
   ``max_groups * max_rows * (upper - lower) / 2`` rounded up to the grid.
   SUM = centred sum + midpoint * count; MEAN = midpoint + centred sum / count (clamped).
 
+Under zCDP (``loss`` a :class:`~privacy_profile.dp.model.ZcdpLoss`) rho is split over the same
+parts by the same weights (rhos add up) and each part draws the exact discrete Gaussian
+(``discrete_gaussian``, on the grid for sums) with sigma = L2 sensitivity / sqrt(2 rho_part).
+A unit touches at most ``k = max_groups`` groups with at most ``m = max_rows`` rows each, so
+the L2 sensitivities are ``sqrt(k)`` (distinct units), ``sqrt(k) * m`` (rows) and
+``sqrt(k) * m * grid_units`` (sums, in grid units). Private selection is refused under zCDP:
+its threshold is calibrated for discrete Laplace noise.
+
 Everything is charged to the ledger in one transaction before the data is touched.
 
 Private selection takes its candidates only from the (unit, group) pairs that survive
@@ -41,7 +49,7 @@ import pandas as pd
 
 from privacy_profile.dp import mechanisms as _mech
 from privacy_profile.dp.bounding import bound_contributions
-from privacy_profile.dp.ledger import BudgetLedger, Charge, ChargeRequest
+from privacy_profile.dp.ledger import BudgetLedger, Charge, ChargeRequest, ZcdpChargeRequest
 from privacy_profile.dp.mechanisms import MechanismRecord
 from privacy_profile.dp.model import (
     Aggregation,
@@ -52,6 +60,7 @@ from privacy_profile.dp.model import (
     PrivacyUnit,
     PrivateSelection,
     PublicGroups,
+    ZcdpLoss,
 )
 from privacy_profile.dp.rng import DPRandom
 from privacy_profile.errors import InputError, PrivacyParameterError
@@ -94,7 +103,27 @@ class _Part:
     scale: float
     bounds: Bounds | None = None
     column: str | None = None
-    step: float | None = None  # grid step of a discrete_laplace_grid part
+    step: float | None = None  # grid step of a grid part
+    rho: float | None = None  # a zCDP part's rho (``loss`` is then a placeholder, unused)
+
+    def request(self, label: str) -> ChargeRequest | ZcdpChargeRequest:
+        """The ledger charge of this part."""
+        if self.rho is not None:
+            return ZcdpChargeRequest(
+                mechanism=self.mechanism, rho=self.rho, sensitivity=self.sensitivity, label=label
+            )
+        return ChargeRequest(
+            mechanism=self.mechanism, loss=self.loss, sensitivity=self.sensitivity, label=label
+        )
+
+    @property
+    def epsilon(self) -> float:
+        """The part's epsilon (0 for a zCDP part: its loss is its rho)."""
+        return 0.0 if self.rho is not None else self.loss.epsilon
+
+    @property
+    def delta(self) -> float:
+        return 0.0 if self.rho is not None else self.loss.delta
 
     @property
     def noise_sd(self) -> float:
@@ -122,29 +151,15 @@ def plan_budget(
     *,
     unit: PrivacyUnit,
     metrics: Sequence[MetricSpec],
-    loss: PrivacyLoss,
+    loss: PrivacyLoss | ZcdpLoss,
     groups: PublicGroups | PrivateSelection,
     weights: Mapping[str, float] | None = None,
 ) -> BudgetPlan:
     """Split ``loss`` over the parts needed by ``metrics`` (see module doc). Pure: no data."""
+    if isinstance(loss, ZcdpLoss):
+        return _plan_zcdp(unit=unit, metrics=metrics, loss=loss, groups=groups, weights=weights)
     k, m = unit.max_groups_contributed, unit.max_rows_per_group
-    sums: dict[str, Bounds] = {}
-    need_rows = False
-    for spec in metrics:
-        # with one row per (unit, group) the row count is the distinct-unit count: reuse it
-        if spec.aggregation in (Aggregation.COUNT, Aggregation.SUM, Aggregation.MEAN) and m > 1:
-            need_rows = True
-        if spec.column is not None and spec.bounds is not None:
-            prev = sums.setdefault(spec.column, spec.bounds)
-            if prev != spec.bounds:
-                raise PrivacyParameterError(f"column {spec.column!r} has two different bounds")
-    names = [COUNT_PART] + ([ROWS_PART] if need_rows else []) + [f"sum:{c}" for c in sums]
-    weights = dict(weights or {})
-    unknown = set(weights) - set(names)
-    if unknown:
-        raise PrivacyParameterError(
-            f"unknown budget parts {sorted(unknown)}", hint=f"use some of {names}"
-        )
+    names, sums, weights = _part_names(unit, metrics, weights)
     private = isinstance(groups, PrivateSelection)
     if private and loss.delta <= 0:
         raise PrivacyParameterError(
@@ -199,6 +214,90 @@ def plan_budget(
         count = parts[0]
         threshold = _mech.selection_threshold(scale=count.scale, max_groups=k, delta=loss.delta)
     return BudgetPlan(parts=tuple(parts), threshold=threshold)
+
+
+def _part_names(
+    unit: PrivacyUnit, metrics: Sequence[MetricSpec], weights: Mapping[str, float] | None
+) -> tuple[list[str], dict[str, Bounds], dict[str, float]]:
+    """The parts ``metrics`` need (distinct units, rows, one sum per column), the bounds of
+    each summed column, and the checked weights."""
+    sums: dict[str, Bounds] = {}
+    need_rows = False
+    for spec in metrics:
+        # with one row per (unit, group) the row count is the distinct-unit count: reuse it
+        if (
+            spec.aggregation in (Aggregation.COUNT, Aggregation.SUM, Aggregation.MEAN)
+            and unit.max_rows_per_group > 1
+        ):
+            need_rows = True
+        if spec.column is not None and spec.bounds is not None:
+            prev = sums.setdefault(spec.column, spec.bounds)
+            if prev != spec.bounds:
+                raise PrivacyParameterError(f"column {spec.column!r} has two different bounds")
+    names = [COUNT_PART] + ([ROWS_PART] if need_rows else []) + [f"sum:{c}" for c in sums]
+    checked = dict(weights or {})
+    unknown = set(checked) - set(names)
+    if unknown:
+        raise PrivacyParameterError(
+            f"unknown budget parts {sorted(unknown)}", hint=f"use some of {names}"
+        )
+    return names, sums, checked
+
+
+def _plan_zcdp(
+    *,
+    unit: PrivacyUnit,
+    metrics: Sequence[MetricSpec],
+    loss: ZcdpLoss,
+    groups: PublicGroups | PrivateSelection,
+    weights: Mapping[str, float] | None,
+) -> BudgetPlan:
+    """The zCDP plan: rho split by weight, discrete Gaussian per part, L2 sensitivities."""
+    if isinstance(groups, PrivateSelection):
+        raise PrivacyParameterError(
+            "private group selection is not available under zCDP (its threshold is "
+            "calibrated for discrete Laplace noise)",
+            hint="list the groups publicly, or release this part under pure epsilon",
+        )
+    k, m = unit.max_groups_contributed, unit.max_rows_per_group
+    names, sums, weights = _part_names(unit, metrics, weights)
+    rhos = loss.split([float(weights.get(n, 1.0)) for n in names])
+    root_k = math.sqrt(k)
+    parts: list[_Part] = []
+    for name, part_rho in zip(names, rhos, strict=True):
+        step: float | None = None
+        b: Bounds | None = None
+        col: str | None = None
+        if name == COUNT_PART:
+            mech, agg, l2 = Mechanism.DISCRETE_GAUSSIAN, Aggregation.PRIVACY_ID_COUNT, root_k
+        elif name == ROWS_PART:
+            mech, agg, l2 = Mechanism.DISCRETE_GAUSSIAN, Aggregation.COUNT, root_k * m
+        else:
+            col = name.split(":", 1)[1]
+            b = sums[col]
+            step = _mech.grid_step(b.half_width)
+            # one unit: at most m values of at most grid_units each in each of k groups
+            l2 = root_k * m * _mech.grid_units(b.half_width, step) * step
+            mech, agg = Mechanism.DISCRETE_GAUSSIAN_GRID, Aggregation.SUM
+        parts.append(
+            _Part(
+                name=name,
+                mechanism=mech,
+                aggregation=agg,
+                loss=_ZCDP_PLACEHOLDER,
+                sensitivity=l2,
+                scale=_mech.zcdp_scale(mech, rho=part_rho.rho, l2_sensitivity=l2),
+                bounds=b,
+                column=col,
+                step=step,
+                rho=part_rho.rho,
+            )
+        )
+    return BudgetPlan(parts=tuple(parts), threshold=None)
+
+
+#: The ``loss`` field of a zCDP part: never charged or reported (its ``rho`` is).
+_ZCDP_PLACEHOLDER = PrivacyLoss(epsilon=1.0)
 
 
 # -- group and unit codes -------------------------------------------------------------------
@@ -282,7 +381,7 @@ def dp_aggregate(
     unit: PrivacyUnit,
     by: Sequence[str],
     metrics: Sequence[MetricSpec],
-    loss: PrivacyLoss,
+    loss: PrivacyLoss | ZcdpLoss,
     ledger: BudgetLedger,
     run_id: str,
     groups: PublicGroups | PrivateSelection,
@@ -296,7 +395,8 @@ def dp_aggregate(
     ``threshold`` (required: no default) is the minimum noisy distinct-unit count of a
     released group (applied on noisy counts, after selection; 0 releases every public group).
     ``weights`` reweights the budget parts (``privacy_id_count``, ``count``, ``sum:<column>``);
-    default equal. The distinct-unit count is always released.
+    default equal. The distinct-unit count is always released. ``loss`` is a pure
+    :class:`PrivacyLoss` (discrete Laplace) or a :class:`ZcdpLoss` (discrete Gaussian).
     """
     if isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 0:
         raise PrivacyParameterError("threshold must be a non-negative integer")
@@ -314,15 +414,7 @@ def dp_aggregate(
     plan = plan_budget(unit=unit, metrics=metrics, loss=loss, groups=groups, weights=weights)
     charges = ledger.charge_many(
         run_id=run_id,
-        requests=[
-            ChargeRequest(
-                mechanism=p.mechanism,
-                loss=p.loss,
-                sensitivity=p.sensitivity,
-                label=f"{label}/{p.name}",
-            )
-            for p in plan.parts
-        ],
+        requests=[p.request(f"{label}/{p.name}") for p in plan.parts],
     )
 
     # 2. codes
@@ -433,13 +525,14 @@ def release_aggregates(
                 label=f"{label}/{p.name}",
                 mechanism=p.mechanism.value,
                 aggregation=p.aggregation.value,
-                epsilon=p.loss.epsilon,
-                delta=p.loss.delta,
+                epsilon=p.epsilon,
+                delta=p.delta,
                 sensitivity=p.sensitivity,
                 scale=p.scale,
                 noise_sd=p.noise_sd,
                 values=values_noised,
                 granularity=p.step,
+                rho=p.rho,
             )
         )
 

@@ -206,6 +206,19 @@ class BudgetLedger:
         eps, delta = self._total_units(*self._spent_units(self._clock()))
         return BudgetUsage(epsilon=eps / EPS_UNIT, delta=delta / DELTA_UNIT)
 
+    def cost(self, *, epsilon: float, delta: float = 0.0, rho: float = 0.0) -> BudgetUsage:
+        """What charging (``epsilon``, ``delta``) and ``rho`` now would add to the window's
+        spend: with zCDP charges the conversion makes this depend on what the window holds
+        (what a run reserves before charging, see ``policy_ledger.run_reservation``)."""
+        e, d, r = self._spent_units(self._clock())
+        old = self._total_units(e, d, r)
+        new = self._total_units(
+            e + units(epsilon, EPS_UNIT), d + units(delta, DELTA_UNIT), r + units(rho, RHO_UNIT)
+        )
+        return BudgetUsage(
+            epsilon=(new[0] - old[0]) / EPS_UNIT, delta=(new[1] - old[1]) / DELTA_UNIT
+        )
+
     def spent_rho(self) -> float:
         """The window's zCDP charges, in rho (before conversion)."""
         return self._spent_units(self._clock())[2] / RHO_UNIT

@@ -15,6 +15,12 @@ monkeypatch sees every call.
   reported in value units (g * t).
 * ``LAPLACE``: the scale formula b = sensitivity / epsilon only; :func:`add_noise` refuses it
   (no release draws floating-point Laplace noise).
+* ``DISCRETE_GAUSSIAN`` (zCDP) for integer counts: the exact discrete Gaussian N_Z(0, sigma^2)
+  of :func:`privacy_profile.dp.zcdp.discrete_gaussian` with sigma = L2 sensitivity /
+  sqrt(2 rho) (:func:`zcdp_scale`; rho-zCDP, CKS 2020 Thm 4). ``DISCRETE_GAUSSIAN_GRID``: the
+  same on the fixed-point grid of ``DISCRETE_LAPLACE_GRID`` (sigma in grid units is the L2
+  sensitivity in grid units, rounded up, over sqrt(2 rho)); ``scale`` is reported in value
+  units (g * sigma). Intervals use CKS 2020 Prop. 25: P(Z >= m) <= P(N(0, sigma^2) >= m - 1).
 * ``GAUSSIAN`` (classic, epsilon < 1): sigma = sensitivity * sqrt(2 ln(1.25/delta)) / epsilon
   (L2 sensitivity).
 """
@@ -31,6 +37,7 @@ from scipy import stats
 
 from privacy_profile.dp.model import Mechanism, PrivacyLoss
 from privacy_profile.dp.rng import DPRandom
+from privacy_profile.dp.zcdp import discrete_gaussian, gaussian_sigma
 from privacy_profile.errors import PrivacyParameterError
 
 __all__ = [
@@ -43,11 +50,14 @@ __all__ = [
     "noise_sd",
     "selection_threshold",
     "to_grid",
+    "zcdp_scale",
 ]
 
 INTERVAL_LEVEL = 0.95
 GRID_BITS = 20  # grid step = 2^-20 of the half-range (about 1e-6 relative rounding per value)
 _ADDITIVE_LAPLACE = (Mechanism.DISCRETE_LAPLACE, Mechanism.DISCRETE_LAPLACE_GRID, Mechanism.LAPLACE)
+#: The zCDP mechanisms: their loss is a rho, their sensitivity an L2 sensitivity.
+ZCDP_MECHANISMS = frozenset({Mechanism.DISCRETE_GAUSSIAN, Mechanism.DISCRETE_GAUSSIAN_GRID})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -57,6 +67,8 @@ class MechanismRecord:
     ``scale`` is the mechanism's own parameter (t or b for Laplace kinds, sigma for Gaussian,
     0 for the exponential mechanism); ``noise_sd`` the standard deviation of one noise draw.
     ``granularity`` is the grid step of a ``discrete_laplace_grid`` release (else None).
+    ``rho`` is the part's rho for a zCDP mechanism (then epsilon and delta are 0 and
+    ``sensitivity`` is the L2 sensitivity), None for a pure one.
     ``values`` is how many values it noised (public: the number of candidate groups for public
     groups; for private selection it is not recorded, as it depends on the data).
     """
@@ -71,6 +83,7 @@ class MechanismRecord:
     noise_sd: float
     values: int | None = None
     granularity: float | None = None
+    rho: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -94,6 +107,14 @@ def noise_scale(mechanism: Mechanism, *, loss: PrivacyLoss, sensitivity: float) 
             )
         return sensitivity * math.sqrt(2.0 * math.log(1.25 / loss.delta)) / loss.epsilon
     raise PrivacyParameterError(f"{mechanism.value} has no additive noise scale")
+
+
+def zcdp_scale(mechanism: Mechanism, *, rho: float, l2_sensitivity: float) -> float:
+    """sigma of a zCDP mechanism for ``rho`` and L2 sensitivity (value units; for the grid
+    mechanism give the sensitivity already rounded up to the grid): l2 / sqrt(2 rho)."""
+    if mechanism not in ZCDP_MECHANISMS:
+        raise PrivacyParameterError(f"{mechanism.value} is not a zCDP mechanism")
+    return gaussian_sigma(rho, l2_sensitivity)
 
 
 def _geometric_p(scale: float) -> float:
@@ -125,7 +146,7 @@ def to_grid(values: npt.NDArray[Any], step: float, half_width: float) -> npt.NDA
 def _int_scale(scale: float, step: float | None) -> tuple[float, float]:
     """(integer-unit scale, step) of a grid mechanism."""
     if step is None or not (math.isfinite(step) and step > 0):
-        raise PrivacyParameterError("discrete_laplace_grid needs the grid step")
+        raise PrivacyParameterError("a grid mechanism needs the grid step")
     return scale / step, step
 
 
@@ -140,8 +161,8 @@ def noise_sd(mechanism: Mechanism, scale: float, *, step: float | None = None) -
         return g * noise_sd(Mechanism.DISCRETE_LAPLACE, t)
     if mechanism is Mechanism.LAPLACE:
         return math.sqrt(2.0) * scale
-    if mechanism is Mechanism.GAUSSIAN:
-        return scale
+    if mechanism in (Mechanism.GAUSSIAN, *ZCDP_MECHANISMS):
+        return scale  # the discrete Gaussian's variance is below sigma^2 (CKS 2020)
     raise PrivacyParameterError(f"{mechanism.value} has no additive noise")
 
 
@@ -172,6 +193,12 @@ def interval_halfwidth(
         return scale * math.log(1.0 / alpha)
     if mechanism is Mechanism.GAUSSIAN:
         return scale * float(stats.norm.ppf(1.0 - alpha / 2.0))
+    if mechanism is Mechanism.DISCRETE_GAUSSIAN:
+        # P(|Z| > h) = 2 P(Z >= h + 1) <= 2 P(N(0, sigma^2) >= h) (CKS 2020, Prop. 25)
+        return float(math.ceil(scale * float(stats.norm.ppf(1.0 - alpha / 2.0))))
+    if mechanism is Mechanism.DISCRETE_GAUSSIAN_GRID:
+        t, g = _int_scale(scale, step)
+        return g * interval_halfwidth(Mechanism.DISCRETE_GAUSSIAN, t, level)
     raise PrivacyParameterError(f"{mechanism.value} has no additive noise")
 
 
@@ -187,7 +214,9 @@ def add_noise(
 
     ``DISCRETE_LAPLACE``: integer values, integer output. ``DISCRETE_LAPLACE_GRID``: values in
     integer grid units (:func:`to_grid`, summed), output ``step * (values + integer noise)``.
-    Continuous Laplace and Gaussian are refused (not floating-point safe)."""
+    ``DISCRETE_GAUSSIAN`` / ``DISCRETE_GAUSSIAN_GRID``: the same with exact discrete Gaussian
+    noise of parameter ``scale`` (sigma, value units). Continuous Laplace and Gaussian are
+    refused (not floating-point safe)."""
     n = int(values.shape[0])
     if mechanism is Mechanism.DISCRETE_LAPLACE:
         out: npt.NDArray[Any] = np.rint(values).astype(np.int64) + rng.discrete_laplace(scale, n)
@@ -197,9 +226,20 @@ def add_noise(
         noisy = np.rint(values).astype(np.int64) + rng.discrete_laplace(t, n)
         scaled: npt.NDArray[np.float64] = noisy.astype(np.float64) * g
         return scaled
+    if mechanism is Mechanism.DISCRETE_GAUSSIAN:
+        exact: npt.NDArray[Any] = np.rint(values).astype(np.int64) + discrete_gaussian(
+            scale, n, rng
+        )
+        return exact
+    if mechanism is Mechanism.DISCRETE_GAUSSIAN_GRID:
+        t, g = _int_scale(scale, step)
+        on_grid = np.rint(values).astype(np.int64) + discrete_gaussian(t, n, rng)
+        grid_out: npt.NDArray[np.float64] = on_grid.astype(np.float64) * g
+        return grid_out
     raise PrivacyParameterError(
         f"{mechanism.value} noise is not drawn by any release",
-        hint="use discrete_laplace (integers) or discrete_laplace_grid (real values)",
+        hint="use discrete_laplace / discrete_gaussian (integers) or their grid versions "
+        "(real values)",
     )
 
 

@@ -24,6 +24,7 @@ __all__ = [
     "PrivacyUnit",
     "PrivateSelection",
     "PublicGroups",
+    "ZcdpLoss",
 ]
 
 
@@ -110,6 +111,36 @@ class PrivacyLoss:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ZcdpLoss:
+    """A privacy loss in zero-concentrated DP: rho-zCDP, rho > 0 (Bun & Steinke 2016).
+
+    Releases under it draw discrete Gaussian noise; rhos add up, and the ledger converts the
+    window's total to (epsilon, delta) at its checks (:mod:`privacy_profile.dp.zcdp`).
+    :meth:`of_epsilon` is the rho a pure epsilon-DP release satisfies (epsilon^2 / 2), the
+    conversion a policy uses when a family switches from pure epsilon to zCDP."""
+
+    rho: float
+
+    def __post_init__(self) -> None:
+        rho = _finite("rho", self.rho)
+        if rho <= 0:
+            raise PrivacyParameterError(f"rho must be > 0, got {rho}", hint="e.g. rho 0.05")
+        object.__setattr__(self, "rho", rho)
+
+    @classmethod
+    def of_epsilon(cls, epsilon: float) -> ZcdpLoss:
+        """The rho of a pure epsilon-DP release: epsilon^2 / 2 (Bun & Steinke, Prop. 1.4)."""
+        return cls(rho=_finite("epsilon", epsilon) ** 2 / 2.0)
+
+    def split(self, weights: Sequence[float]) -> list[ZcdpLoss]:
+        """Split rho in proportion to ``weights`` (zCDP composition: the rhos sum to this)."""
+        if not weights or any(not math.isfinite(w) or w <= 0 for w in weights):
+            raise PrivacyParameterError("budget weights must be positive and finite")
+        total = math.fsum(weights)
+        return [ZcdpLoss(rho=self.rho * w / total) for w in weights]
+
+
+@dataclass(frozen=True, kw_only=True)
 class Bounds:
     """Public clamping bounds [lower, upper] for a numeric column, taken from the policy.
 
@@ -147,6 +178,10 @@ class Mechanism(enum.Enum):
     DISCRETE_LAPLACE_GRID = "discrete_laplace_grid"
     LAPLACE = "laplace"  # continuous; scale formula only: no release draws float Laplace
     GAUSSIAN = "gaussian"
+    # exact discrete Gaussian (CKS 2020) for integer counts under zCDP; float-safe
+    DISCRETE_GAUSSIAN = "discrete_gaussian"
+    # discrete Gaussian on the fixed-point grid (real values under zCDP); float-safe
+    DISCRETE_GAUSSIAN_GRID = "discrete_gaussian_grid"
     EXPONENTIAL = "exponential"  # quantiles
 
 

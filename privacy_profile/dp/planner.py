@@ -9,7 +9,8 @@ sensitivity / epsilon.
 zCDP: the window's budget (epsilon, delta) is turned into the largest rho whose conversion
 (CKS 2020, :func:`privacy_profile.dp.zcdp.zcdp_epsilon`) fits, after the deltas reserved for
 private selection; rho adds up over refreshes, so each gets rho / R and a release rho_w = w rho
-/ R, and its count the discrete-Gaussian noise sigma = L2 sensitivity / sqrt(2 rho_w). Since
+/ R, and its count the discrete-Gaussian noise sigma = L2 sensitivity / sqrt(2 rho_w); a policy
+spends rho_w by declaring the release's epsilon sqrt(2 rho_w) with ``accounting: zcdp``. Since
 epsilon(rho) grows like sqrt(rho) for small rho, R refreshes cost about sqrt(R) times one, not
 R times: this is what makes daily refreshes affordable.
 
@@ -61,6 +62,12 @@ class ReleaseSpend:
     zcdp_rho: float
     zcdp_noise_sd: float
 
+    @property
+    def zcdp_declared_epsilon(self) -> float:
+        """The epsilon a policy declares for this release under ``accounting: zcdp`` to spend
+        this rho (rho = epsilon^2 / 2)."""
+        return math.sqrt(2.0 * self.zcdp_rho)
+
 
 @dataclass(frozen=True, kw_only=True)
 class RefreshPlan:
@@ -88,13 +95,13 @@ class RefreshPlan:
             f"(alone: epsilon {self.zcdp_refresh_epsilon:.4g})",
             "",
             "| release | share | pure: epsilon | pure: count noise sd | zCDP: rho "
-            "| zCDP: count noise sd |",
-            "|---|---|---|---|---|---|",
+            "| zCDP: epsilon to declare | zCDP: count noise sd |",
+            "|---|---|---|---|---|---|---|",
         ]
         for r in self.releases:
             lines.append(
                 f"| {r.name} | {r.share:.0%} | {r.pure_epsilon:.4g} | {r.pure_noise_sd:.3g} "
-                f"| {r.zcdp_rho:.4g} | {r.zcdp_noise_sd:.3g} |"
+                f"| {r.zcdp_rho:.4g} | {r.zcdp_declared_epsilon:.4g} | {r.zcdp_noise_sd:.3g} |"
             )
         return "\n".join(lines)
 

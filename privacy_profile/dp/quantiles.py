@@ -9,15 +9,16 @@ evenly (basic composition). Sampling uses the Gumbel-max trick, vectorized.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from privacy_profile.dp.ledger import BudgetLedger, Charge, ChargeRequest
+from privacy_profile.dp.ledger import BudgetLedger, Charge, ChargeRequest, ZcdpChargeRequest
 from privacy_profile.dp.mechanisms import MechanismRecord
-from privacy_profile.dp.model import Bounds, Mechanism, PrivacyLoss
+from privacy_profile.dp.model import Bounds, Mechanism, PrivacyLoss, ZcdpLoss
 from privacy_profile.dp.rng import DPRandom
 from privacy_profile.errors import InputError, PrivacyParameterError
 
@@ -59,13 +60,17 @@ def dp_quantiles(
     *,
     bounds: Bounds,
     quantiles: Sequence[float],
-    loss: PrivacyLoss,
+    loss: PrivacyLoss | ZcdpLoss,
     ledger: BudgetLedger,
     run_id: str,
     rng: DPRandom | None = None,
     label: str = "dp_quantiles",
 ) -> QuantileResult:
-    """DP quantiles of ``values_per_unit`` (exactly one value per privacy unit)."""
+    """DP quantiles of ``values_per_unit`` (exactly one value per privacy unit).
+
+    Under zCDP (``loss`` a :class:`ZcdpLoss`) each quantile's exponential mechanism runs at
+    epsilon sqrt(2 rho_q) and is charged rho_q (an epsilon-DP mechanism is epsilon^2 / 2-zCDP,
+    Bun & Steinke 2016, Prop. 1.4)."""
     qs = tuple(float(q) for q in quantiles)
     if not qs or any(not 0.0 <= q <= 1.0 for q in qs):
         raise PrivacyParameterError("quantiles must be a non-empty list of numbers in [0, 1]")
@@ -73,16 +78,26 @@ def dp_quantiles(
         raise PrivacyParameterError(
             "dp_quantiles needs policy bounds", hint="bounds from the data are not allowed"
         )
-    part = PrivacyLoss(epsilon=loss.epsilon / len(qs))
-    charges = ledger.charge_many(
-        run_id=run_id,
-        requests=[
+    requests: list[ChargeRequest | ZcdpChargeRequest]
+    rho_q: float | None = None
+    if isinstance(loss, ZcdpLoss):
+        rho_q = loss.rho / len(qs)
+        part = PrivacyLoss(epsilon=math.sqrt(2.0 * rho_q))
+        requests = [
+            ZcdpChargeRequest(
+                mechanism=Mechanism.EXPONENTIAL, rho=rho_q, sensitivity=1.0, label=f"{label}/q{q:g}"
+            )
+            for q in qs
+        ]
+    else:
+        part = PrivacyLoss(epsilon=loss.epsilon / len(qs))
+        requests = [
             ChargeRequest(
                 mechanism=Mechanism.EXPONENTIAL, loss=part, sensitivity=1.0, label=f"{label}/q{q:g}"
             )
             for q in qs
-        ],
-    )
+        ]
+    charges = ledger.charge_many(run_id=run_id, requests=requests)
     rng = rng if rng is not None else DPRandom()
     v = np.asarray(values_per_unit, dtype=np.float64).ravel()
     if np.isnan(v).any():
@@ -96,11 +111,12 @@ def dp_quantiles(
             label=f"{label}/q{q:g}",
             mechanism=Mechanism.EXPONENTIAL.value,
             aggregation="quantile",
-            epsilon=part.epsilon,
+            epsilon=part.epsilon if rho_q is None else 0.0,
             delta=0.0,
             sensitivity=1.0,
             scale=0.0,
             noise_sd=float("nan"),
+            rho=rho_q,
         )
         for q in qs
     )

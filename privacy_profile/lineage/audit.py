@@ -8,7 +8,7 @@
    SHA-256 equal to the run log's ``lineage_event`` record;
 3. every output the run log records for the run: present, with the recorded SHA-256;
 4. the DP mechanisms of the COMPLETE event's privacy facet equal the ledger's charges for the
-   run (label, mechanism, epsilon, delta, sensitivity), both ways
+   run (label, mechanism, epsilon, delta, sensitivity, rho), both ways
    (:mod:`privacy_profile.lineage.ledger_audit`);
 5. a re-scan of the outputs for pseudonym/token-shaped strings and, with a scanner, PII.
 

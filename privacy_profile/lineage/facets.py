@@ -41,7 +41,7 @@ PRIVACY_FACET_NAME = "privacyProfile_privacy"
 # version of the facet gets a new folder; published files never change).
 PRIVACY_FACET_SCHEMA_ID = (
     "https://raw.githubusercontent.com/privacy-profile/privacy_profile/main/"
-    "docs/spec/facets/1-0-0/PrivacyRunFacet.json"
+    "docs/spec/facets/1-1-0/PrivacyRunFacet.json"
 )
 PRIVACY_FACET_SCHEMA_URL = PRIVACY_FACET_SCHEMA_ID + "#/$defs/PrivacyRunFacet"
 
@@ -173,7 +173,8 @@ class KAnonymityResult:
 
 @dataclass(frozen=True, kw_only=True)
 class DpMechanismRecord:
-    """One DP mechanism that ran; ``label`` is the ledger charge's label."""
+    """One DP mechanism that ran; ``label`` is the ledger charge's label. A zCDP charge has
+    ``rho`` > 0 and epsilon = delta = 0 (its sensitivity is then an L2 sensitivity)."""
 
     release: str
     label: str
@@ -182,6 +183,7 @@ class DpMechanismRecord:
     delta: float
     sensitivity: float
     noise_scale: float
+    rho: float = 0.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -281,6 +283,7 @@ class PrivacyRunFacet:
                     "mechanism": m.mechanism,
                     "epsilon": _num(m.epsilon),
                     "delta": _num(m.delta),
+                    "rho": _num(m.rho),
                     "sensitivity": _num(m.sensitivity),
                     "noiseScale": _num(m.noise_scale),
                 }

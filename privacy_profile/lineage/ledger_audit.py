@@ -44,6 +44,7 @@ class LedgerCharge:
     sensitivity: float
     charge_id: int = 0
     charged_at: str = ""
+    rho: float = 0.0
 
 
 class ChargeLike(Protocol):
@@ -59,6 +60,8 @@ class ChargeLike(Protocol):
     def delta(self) -> float: ...
     @property
     def sensitivity(self) -> float: ...
+    @property
+    def rho(self) -> float: ...
 
 
 class LedgerLike(Protocol):
@@ -88,6 +91,7 @@ def read_ledger_charges(
             sensitivity=float(c.sensitivity),
             charge_id=int(c.charge_id),
             charged_at=str(c.charged_at),
+            rho=c.rho,
         )
         for c in charges
     ]
@@ -145,18 +149,28 @@ def _close(a: float, b: float) -> bool:
     return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-15)
 
 
-def _fmt(m: tuple[str, str, float, float, float]) -> str:
-    return f"label {m[0]!r} ({m[1]}, epsilon={m[2]:g}, delta={m[3]:g}, sensitivity={m[4]:g})"
+def _fmt(m: tuple[str, str, float, float, float, float]) -> str:
+    rho = f", rho={m[5]:g}" if m[5] else ""
+    return f"label {m[0]!r} ({m[1]}, epsilon={m[2]:g}, delta={m[3]:g}, sensitivity={m[4]:g}{rho})"
 
 
 def compare_dp(lineage: list[dict[str, Any]], charges: Sequence[ChargeLike]) -> None:
     """The lineage's DP mechanisms equal the ledger's charges (label, mechanism, epsilon, delta,
-    sensitivity), both ways; :class:`AuditError` naming the first mismatch."""
+    sensitivity, rho), both ways; :class:`AuditError` naming the first mismatch."""
     want = sorted(
-        (str(m["label"]), str(m["mechanism"]), m["epsilon"], m["delta"], m["sensitivity"])
+        (
+            str(m["label"]),
+            str(m["mechanism"]),
+            m["epsilon"],
+            m["delta"],
+            m["sensitivity"],
+            m.get("rho", 0.0),  # facet 1-0-0 has no rho (every charge was pure)
+        )
         for m in lineage
     )
-    have = sorted((c.label, str(c.mechanism), c.epsilon, c.delta, c.sensitivity) for c in charges)
+    have = sorted(
+        (c.label, str(c.mechanism), c.epsilon, c.delta, c.sensitivity, c.rho) for c in charges
+    )
     remaining = list(have)
     for w in want:
         for i, h in enumerate(remaining):

@@ -127,6 +127,7 @@ def charged_account(
     charges = ledger.charges_for_run(run_id)
     eps = sum(c.epsilon for c in charges)
     delta = sum(c.delta for c in charges)
+    rho = sum(c.rho for c in charges)  # zCDP charges (converted with the window's rho)
     if reservation is None:
         held = "no budget was reserved"
     else:
@@ -136,8 +137,9 @@ def charged_account(
     summary = (
         f"nothing was released; the run charged nothing; {held}"
         if not charges
-        else f"nothing was released; the run charged epsilon {eps:g}, delta {delta:g} in "
-        f"{len(charges)} ledger charge(s), which stand; {held}"
+        else f"nothing was released; the run charged epsilon {eps:g}, delta {delta:g}"
+        + (f", rho {rho:g}" if rho else "")
+        + f" in {len(charges)} ledger charge(s), which stand; {held}"
     )
     return {
         "summary": summary,
@@ -150,6 +152,7 @@ def charged_account(
                 "mechanism": c.mechanism,
                 "epsilon": c.epsilon,
                 "delta": c.delta,
+                "rho": c.rho,
                 "sensitivity": c.sensitivity,
             }
             for c in charges

@@ -52,14 +52,22 @@ def _chart_budget(facet: dict[str, Any], path: Path) -> bool:
     if not budget:
         return False
     per_release: dict[str, float] = defaultdict(float)
+    rho = 0.0
     for m in facet.get("dpMechanisms", []):
         per_release[m["release"]] += m["epsilon"]
+        rho += m.get("rho", 0.0)  # facet 1-0-0 has no rho
     this_run = sum(per_release.values())
     before = max(budget["spentEpsilon"] - this_run, 0.0)
     fig, ax = plt.subplots(figsize=(8, 2.0), dpi=100)
     left = 0.0
     colors = plt.get_cmap("tab10")
-    segments: list[tuple[str, float, Any]] = [("spent before this run", before, "#9e9e9e")]
+    # zCDP charges are converted for the whole window at once: not attributable per run
+    first = (
+        f"spent before this run + the window's zCDP conversion (this run: rho {rho:.4g})"
+        if rho
+        else "spent before this run"
+    )
+    segments: list[tuple[str, float, Any]] = [(first, before, "#9e9e9e")]
     segments += [
         (f"this run: {name}", eps, colors(i % 10))
         for i, (name, eps) in enumerate(sorted(per_release.items()))
@@ -242,7 +250,9 @@ def _sections(events: list[dict[str, Any]], out_dir: Path) -> tuple[str, list[_S
             out.append(ka)
 
         dp = _Section("Differential privacy mechanisms")
-        dp.headers = ["Release", "Label", "Mechanism", "epsilon", "delta", "Sensitivity", "Scale"]
+        dp.headers = [
+            "Release", "Label", "Mechanism", "epsilon", "delta", "rho", "Sensitivity", "Scale",
+        ]  # fmt: skip
         dp.rows = [
             [
                 m["release"],
@@ -250,6 +260,7 @@ def _sections(events: list[dict[str, Any]], out_dir: Path) -> tuple[str, list[_S
                 m["mechanism"],
                 _g(m["epsilon"]),
                 _g(m["delta"]),
+                _g(m.get("rho", 0.0)),
                 _g(m["sensitivity"]),
                 _g(m["noiseScale"]),
             ]

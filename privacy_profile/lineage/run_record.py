@@ -238,6 +238,7 @@ def privacy_facet(
             delta=c.delta,
             sensitivity=c.sensitivity,
             noise_scale=scale_of.get(c.label, 0.0),
+            rho=c.rho,
         )
         for c in ledger.charges_for_run(run_id)
     )

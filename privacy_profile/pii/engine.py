@@ -29,7 +29,7 @@ from privacy_profile.pii._presidio import (
     RecognizerResult,
 )
 from privacy_profile.pii.analyzer import HAN_SCRIPT, build_analyzer, default_tag, route
-from privacy_profile.pii.fold import fold, map_span
+from privacy_profile.pii.fold import fold, fold_candidates, map_span
 from privacy_profile.pii.lac import LacTagger
 from privacy_profile.pii.recognizers import (
     RECOGNIZERS,
@@ -83,8 +83,9 @@ _WORKER: PiiScanner | None = None
 
 
 def _worker_scan(batch: list[str]) -> list[list[Finding] | None]:
+    """One batch in a worker: the name model over the batch, then each text."""
     assert _WORKER is not None
-    return [_WORKER._scan_one_safe(t) for t in batch]
+    return _WORKER._scan_primed(batch)
 
 
 class PiiScanner:
@@ -165,9 +166,10 @@ class PiiScanner:
         return families
 
     # -- one text --------------------------------------------------------------------------
-    def _scan_one(self, text: str) -> list[Finding]:
-        """Findings of one text, evasive forms folded first (spans in ``text``)."""
-        if self.config.normalize:
+    def _scan_one(self, text: str, may_fold: bool = True) -> list[Finding]:
+        """Findings of one text, evasive forms folded first (spans in ``text``); ``may_fold``
+        False: the caller knows folding leaves it unchanged (:func:`fold_candidates`)."""
+        if self.config.normalize and may_fold:
             folded, index = fold(text)
             if index is not None:
                 return [
@@ -250,9 +252,9 @@ class PiiScanner:
         ]
         return resolve_overlaps(findings)
 
-    def _scan_one_safe(self, text: str) -> list[Finding] | None:
+    def _scan_one_safe(self, text: str, may_fold: bool = True) -> list[Finding] | None:
         try:
-            return self._scan_one(text)
+            return self._scan_one(text, may_fold)
         except Exception:  # fail closed: the caller drops and counts the cell
             return None
 
@@ -315,24 +317,33 @@ class PiiScanner:
             self._scan_whole_cells(texts, out, done)
         rest_pos = np.flatnonzero(~done)
         rest = [str(texts[i]) for i in rest_pos]
+        for i, r in zip(rest_pos, self._scan_list(rest), strict=True):
+            out[i] = r
+        return out
+
+    def _scan_primed(self, texts: list[str]) -> list[list[Finding] | None]:
+        """Scan ``texts`` one at a time after one batched name-model pass over them (the
+        model's tags are dropped afterwards: no state outlives the call)."""
+        may_fold = fold_candidates(texts) if self.config.normalize else [False] * len(texts)
         try:
-            self._prime(rest)
-            for i, r in zip(rest_pos, self._scan_list(rest), strict=True):
-                out[i] = r
+            self._prime(texts, may_fold)
+            return [self._scan_one_safe(t, f) for t, f in zip(texts, may_fold, strict=True)]
         finally:
             if self.tagger is not None:
                 self.tagger.clear()
-        return out
 
-    def _prime(self, texts: list[str]) -> None:
+    def _prime(self, texts: list[str], may_fold: list[bool]) -> None:
         """Run the name model on the Han texts of ``texts`` in batches (before the per-text
         scan reads its tags). A failure here leaves the texts unprimed: each then runs the
         model alone and fails closed on its own."""
         if self.tagger is None:
             return
         try:
-            han = [t for t in texts if HAN_SCRIPT.search(t)]
-            self.tagger.prime([fold(t)[0] for t in han] if self.config.normalize else han)
+            self.tagger.prime(
+                fold(t)[0] if f else t
+                for t, f in zip(texts, may_fold, strict=True)
+                if HAN_SCRIPT.search(t)
+            )
         except Exception:
             self.tagger.clear()
 
@@ -342,7 +353,11 @@ class PiiScanner:
         return len(texts) + (HAN_TEXT_WEIGHT - 1) * n_han
 
     def _scan_list(self, texts: list[str]) -> list[list[Finding] | None]:
-        """Scan texts one at a time, in 1 or 2 processes (fail closed per text)."""
+        """Scan texts one at a time, in 1 or 2 processes (fail closed per text).
+
+        With two processes each worker runs the name model on its own batches, so the
+        model (most of the cost of Han text) runs on both cores too.
+        """
         use_pool = (
             self.config.processes == 2
             and len(texts) > 1
@@ -350,9 +365,10 @@ class PiiScanner:
             and self._work(texts) >= self.config.parallel_min_texts
         )
         if not use_pool:
-            return [self._scan_one_safe(t) for t in texts]
-        # Small chunks keep both workers busy to the end (Han texts vary ~10x in cost).
-        size = max(1, min(self.config.batch_size, -(-len(texts) // 32)))
+            return self._scan_primed(texts)
+        # Chunks small enough to keep both workers busy to the end (Han texts vary ~10x in
+        # cost), large enough for the model's batches (texts of one length share a call).
+        size = max(1, min(self.config.batch_size, -(-len(texts) // 8)))
         batches = [texts[i : i + size] for i in range(0, len(texts), size)]
         global _WORKER
         _WORKER = self

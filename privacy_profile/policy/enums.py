@@ -6,6 +6,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 __all__ = [
+    "Accounting",
     "ColumnRole",
     "ColumnType",
     "DateUnit",
@@ -86,6 +87,15 @@ class DateUnit(StrEnum):
     MONTH = "month"
     DAY = "day"
     HOUR = "hour"
+
+
+class Accounting(StrEnum):
+    """How a release family's privacy loss is accounted: pure epsilon-DP (discrete Laplace,
+    epsilons add up) or zero-concentrated DP (discrete Gaussian, rho = epsilon^2 / 2, rhos add
+    up and the window's total is converted to (epsilon, delta) at budget checks)."""
+
+    PURE_DP = "pure_dp"
+    ZCDP = "zcdp"
 
 
 class WindowKind(StrEnum):

@@ -162,6 +162,17 @@ def explain_policy(policy: Policy, *, digest: str | None = None) -> str:
         f"'{pv.budget_dataset}' is epsilon = {pv.epsilon_budget:g}, delta = {pv.delta_budget:g} "
         f"per {_window(policy)}. When it is spent, releases are refused."
     )
+    zcdp = sorted(pv.zcdp_families())
+    if zcdp:
+        add(
+            f"Accounting: {', '.join(zcdp)} use zero-concentrated DP (zCDP): discrete Gaussian "
+            "noise, each release charged rho = epsilon^2 / 2 of its epsilon; the window's rho "
+            "is converted to (epsilon, delta) with the delta budget at every budget check, so "
+            "frequent refreshes cost about the square root of their number. The other "
+            "families use pure epsilon (discrete Laplace), epsilons adding up."
+        )
+    else:
+        add("Accounting: every release uses pure epsilon (discrete Laplace), epsilons adding up.")
     add(
         f"No group with fewer than {pv.aggregation_threshold.threshold} people (noisy count) is "
         f"released. Any row-level output must be {pv.k_anonymity.k}-anonymous."

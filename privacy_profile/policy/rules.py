@@ -1,4 +1,5 @@
-"""Semantic rules a policy must satisfy beyond its types.
+"""Semantic rules a policy must satisfy beyond its types: ``check_policy`` runs every section's
+checks (taxonomy, columns and purposes here; the others in their ``*_rules`` modules).
 
 Each rule yields ``(path, message, hint)`` where ``path`` is the location of the offending
 field in the YAML document (the loader turns it into a line number).
@@ -6,13 +7,12 @@ field in the YAML document (the loader turns it into a line number).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 
 from privacy_profile.policy.analytics_rules import analytics_violations
+from privacy_profile.policy.mapping_rules import mapping_violations, value_map_violations
 from privacy_profile.policy.model import (
     ColumnRole,
-    ColumnType,
     Drop,
     Keep,
     Policy,
@@ -20,7 +20,16 @@ from privacy_profile.policy.model import (
     Scan,
     Tokenize,
 )
-from privacy_profile.policy.releases import epsilon_split_issues
+from privacy_profile.policy.privacy_rules import (
+    accounting_violations,
+    privacy_violations,
+    segmentation_violations,
+)
+from privacy_profile.policy.reference_rules import (
+    identity_link_violations,
+    reference_violations,
+    rights_violations,
+)
 from privacy_profile.policy.taxonomy import (
     BUILTIN_EXTENSIONS,
     DATA_CATEGORIES,
@@ -29,11 +38,9 @@ from privacy_profile.policy.taxonomy import (
     is_profiling_use,
     is_sensitive_category,
 )
+from privacy_profile.policy.violations import Path, RuleViolation
 
 __all__ = ["Path", "RuleViolation", "check_policy", "known_categories", "sensitive_columns"]
-
-Path = tuple[str | int, ...]
-RuleViolation = tuple[Path, str, str]
 
 
 def known_categories(policy: Policy) -> dict[str, str | None]:
@@ -75,15 +82,16 @@ def check_policy(policy: Policy) -> Iterator[RuleViolation]:
     """Yield every semantic violation of ``policy``."""
     yield from _taxonomy(policy)
     yield from _columns(policy)
-    yield from _references(policy)
+    yield from reference_violations(policy)
     yield from _purposes(policy)
-    yield from _privacy(policy)
-    yield from _segmentation(policy)
+    yield from privacy_violations(policy)
+    yield from accounting_violations(policy)
+    yield from segmentation_violations(policy)
     yield from analytics_violations(policy)
-    yield from _rights(policy)
-    yield from _mapping(policy)
-    yield from _value_maps(policy)
-    yield from _identity_links(policy)
+    yield from rights_violations(policy)
+    yield from mapping_violations(policy)
+    yield from value_map_violations(policy)
+    yield from identity_link_violations(policy)
 
 
 def _taxonomy(policy: Policy) -> Iterator[RuleViolation]:
@@ -162,95 +170,6 @@ def _columns(policy: Policy) -> Iterator[RuleViolation]:
                 )
 
 
-def _references(policy: Policy) -> Iterator[RuleViolation]:
-    cr = policy.consent_records
-    if cr.table not in policy.tables:
-        yield (
-            ("consent_records", "table"),
-            f"unknown table {cr.table!r}",
-            "declare it under tables",
-        )
-    elif cr.is_flags and cr.table != policy.subjects.table:
-        yield (
-            ("consent_records", "table"),
-            f"purpose_flags are columns of the subjects table {policy.subjects.table!r}, "
-            f"not of {cr.table!r}",
-            f"set consent_records.table: {policy.subjects.table}",
-        )
-    else:
-        cols = policy.tables[cr.table].columns
-        for purpose, col in (cr.purpose_flags or {}).items():
-            if col not in cols:
-                yield (
-                    ("consent_records", "purpose_flags", purpose),
-                    f"column {col!r} is not declared in table {cr.table!r}",
-                    "declare the consent flag column in the subjects table's columns",
-                )
-        if cr.is_flags:
-            declared = {p.data_use for p in policy.purposes}
-            for purpose in cr.purpose_flags or {}:
-                if purpose not in declared:
-                    yield (
-                        ("consent_records", "purpose_flags", purpose),
-                        f"purpose {purpose!r} is not declared under purposes",
-                        f"use one of {sorted(declared)}",
-                    )
-        for field in (
-            "user_column",
-            "purpose_column",
-            "status_column",
-            "timestamp_column",
-            "notice_version_column",
-            "guardian_consent_column",
-            "sensitive_consent_column",
-            "opt_out_column",
-        ):
-            name = getattr(cr, field)
-            if name is not None and name not in cols:
-                yield (
-                    ("consent_records", field),
-                    f"column {name!r} is not declared in table {cr.table!r}",
-                    "declare it in the consent table's columns",
-                )
-    sj = policy.subjects
-    if sj.table not in policy.tables:
-        yield (("subjects", "table"), f"unknown table {sj.table!r}", "declare it under tables")
-    else:
-        cols = policy.tables[sj.table].columns
-        for field in ("id_column", "birthdate_column", "age_column"):
-            name = getattr(sj, field)
-            if name is not None and name not in cols:
-                yield (
-                    ("subjects", field),
-                    f"column {name!r} is not declared in table {sj.table!r}",
-                    "declare it in the subjects table's columns",
-                )
-    domains = {d.name for d in policy.pseudonymization_domains}
-    seen: set[str] = set()
-    for i, d in enumerate(policy.pseudonymization_domains):
-        if d.name in seen:
-            yield (
-                ("pseudonymization_domains", i, "name"),
-                f"duplicate domain {d.name!r}",
-                "rename",
-            )
-        seen.add(d.name)
-    ps = policy.pii_scan
-    if ps.replacement.value == "pseudonym":
-        if ps.pseudonym_domain is None:
-            yield (
-                ("pii_scan", "pseudonym_domain"),
-                "replacement: pseudonym needs a pseudonym_domain",
-                "name a declared pseudonymisation domain",
-            )
-        elif ps.pseudonym_domain not in domains:
-            yield (
-                ("pii_scan", "pseudonym_domain"),
-                f"unknown pseudonymisation domain {ps.pseudonym_domain!r}",
-                f"use one of {sorted(domains)}",
-            )
-
-
 def _purposes(policy: Policy) -> Iterator[RuleViolation]:
     domains = {d.name for d in policy.pseudonymization_domains}
     sensitive = sensitive_columns(policy)
@@ -308,283 +227,3 @@ def _purposes(policy: Policy) -> Iterator[RuleViolation]:
             f"an impact assessment (PIPIA, PIPL art. 55) is required because {why} in scope",
             "add assessment: {id: PIPIA-..., completed_on: YYYY-MM-DD}",
         )
-
-
-def _privacy(policy: Policy) -> Iterator[RuleViolation]:
-    pv = policy.privacy
-    base: Path = ("privacy",)
-    if not (pv.epsilon_budget > 0 and math.isfinite(pv.epsilon_budget)):
-        yield (
-            (*base, "epsilon_budget"),
-            f"epsilon_budget must be finite and > 0 (got {pv.epsilon_budget})",
-            "set a finite positive budget, e.g. 10",
-        )
-    if not pv.max_epsilon_per_query > 0:
-        yield (
-            (*base, "max_epsilon_per_query"),
-            f"epsilon per release must be > 0 (got {pv.max_epsilon_per_query})",
-            "set e.g. 1.0",
-        )
-    elif pv.max_epsilon_per_query > pv.epsilon_budget:
-        yield (
-            (*base, "max_epsilon_per_query"),
-            f"epsilon per release {pv.max_epsilon_per_query} exceeds "
-            f"the budget {pv.epsilon_budget}",
-            "lower max_epsilon_per_query or raise epsilon_budget",
-        )
-    if not 0 <= pv.delta_budget < 1:
-        yield ((*base, "delta_budget"), "delta_budget must be in [0, 1)", "e.g. 1.0e-5")
-    if not 0 <= pv.delta_per_query < 1:
-        yield ((*base, "delta_per_query"), "delta_per_query must be in [0, 1)", "e.g. 1.0e-6")
-    elif pv.delta_per_query > pv.delta_budget:
-        yield (
-            (*base, "delta_per_query"),
-            f"delta per release {pv.delta_per_query} exceeds delta_budget {pv.delta_budget}",
-            "lower delta_per_query",
-        )
-    unit = _resolve(policy, pv.privacy_unit_column)
-    if unit is None:
-        yield (
-            (*base, "privacy_unit_column"),
-            f"{pv.privacy_unit_column!r} is not a declared table.column",
-            "name the subject id column, e.g. users.openid",
-        )
-    elif not isinstance(unit, Pseudonymize):
-        yield (
-            (*base, "privacy_unit_column"),
-            f"the privacy unit column {pv.privacy_unit_column!r} must be pseudonymized",
-            "give it treatment: pseudonymize",
-        )
-    at = pv.aggregation_threshold
-    if at.privacy_unit_column != pv.privacy_unit_column:
-        yield (
-            (*base, "aggregation_threshold", "privacy_unit_column"),
-            "the aggregation threshold must count the same privacy unit",
-            f"set it to {pv.privacy_unit_column!r}",
-        )
-    for i, qi in enumerate(pv.k_anonymity.quasi_identifiers):
-        if _resolve(policy, qi) is None:
-            yield (
-                (*base, "k_anonymity", "quasi_identifiers", i),
-                f"{qi!r} is not a declared table.column",
-                "name a declared quasi-identifier column as table.column",
-            )
-    for i, b in enumerate(pv.metric_bounds):
-        if _resolve(policy, f"{b.table}.{b.column}") is None:
-            yield (
-                (*base, "metric_bounds", i),
-                f"{b.table}.{b.column} is not a declared column",
-                "name a declared metric column",
-            )
-
-
-def _resolve(policy: Policy, dotted: str) -> object | None:
-    table, _, column = dotted.partition(".")
-    t = policy.tables.get(table)
-    if t is None or column not in t.columns:
-        return None
-    return t.columns[column].treatment
-
-
-def _segmentation(policy: Policy) -> Iterator[RuleViolation]:
-    spec = policy.segmentation
-    if spec is None:
-        return
-    pv = policy.privacy
-    for issue in epsilon_split_issues(
-        spec.releases(),
-        max_epsilon_per_query=pv.max_epsilon_per_query,
-        epsilon_budget=pv.epsilon_budget,
-    ):
-        yield (issue.path, issue.message, issue.hint)
-
-
-def _rights(policy: Policy) -> Iterator[RuleViolation]:
-    """Correctable columns exist and are not identifiers (a request never rewrites an id)."""
-    seen: set[str] = set()
-    for i, key in enumerate(policy.rights.correctable_columns):
-        path: Path = ("rights", "correctable_columns", i)
-        table, _, column = key.partition(".")
-        spec = policy.tables.get(table)
-        col = spec.columns.get(column) if spec is not None else None
-        if spec is None or col is None:
-            yield (path, f"unknown column {key!r}", "write TABLE.COLUMN of a declared column")
-        elif col.role is ColumnRole.DIRECT_IDENTIFIER or column == spec.subject_column:
-            yield (
-                path,
-                f"{key!r} is an identifier: a request cannot correct it",
-                "remove it from rights.correctable_columns",
-            )
-        if key in seen:
-            yield (path, f"{key!r} listed twice", "list each column once")
-        seen.add(key)
-
-
-def _column_issue(
-    policy: Policy, path: Path, table: str, column: str | None, what: str
-) -> Iterator[RuleViolation]:
-    if column is None:
-        return
-    spec = policy.tables.get(table)
-    if spec is None:
-        return
-    col = spec.columns.get(column)
-    if col is None:
-        yield (
-            path,
-            f"{what}: column {column!r} is not declared in table {table!r}",
-            f"declare it under tables.{table}.columns or map another column "
-            f"(declared: {', '.join(spec.columns)})",
-        )
-    elif isinstance(col.treatment, Drop):
-        yield (
-            path,
-            f"{what}: column {table}.{column} is dropped at ingestion, so segments cannot read it",
-            f"give tables.{table}.columns.{column} a treatment that keeps it (keep, generalize)",
-        )
-
-
-def _mapping(policy: Policy) -> Iterator[RuleViolation]:
-    """Every role names a declared table and a declared, not dropped column."""
-    m = policy.mapping
-    spec = policy.segmentation
-    roles = policy.roles()
-    if spec is not None and roles.orders is None and roles.events is None:
-        yield (
-            ("mapping",),
-            "segments need an orders or an events table, and the mapping names neither",
-            "add mapping.orders (table, order_id, amount, time, status, paid_values) or "
-            "mapping.events (table, event_type, time)",
-        )
-    if spec is not None and spec.rfm is not None and roles.orders is None:
-        yield (
-            ("segmentation", "rfm"),
-            "RFM needs orders (recency, frequency, monetary), and the mapping has no orders role",
-            "add mapping.orders, or remove segmentation.rfm",
-        )
-    if m is not None:
-        for role_name, role in (("orders", m.orders), ("events", m.events)):
-            if role is None:
-                continue
-            base: Path = ("mapping", role_name)
-            if role.table not in policy.tables:
-                yield (
-                    (*base, "table"),
-                    f"unknown table {role.table!r}",
-                    f"name a declared table ({', '.join(policy.tables)})",
-                )
-                continue
-            if role.table == policy.consent_table():
-                yield (
-                    (*base, "table"),
-                    f"{role.table!r} is the consent records table",
-                    "map the orders / events table",
-                )
-            for field in type(role).model_fields:
-                if field == "table" or field.endswith("_values"):
-                    continue
-                yield from _column_issue(
-                    policy,
-                    (*base, field),
-                    role.table,
-                    getattr(role, field),
-                    f"mapping.{role_name}.{field}",
-                )
-        if m.orders is not None and m.orders.table in policy.tables:
-            coupon = policy.tables[m.orders.table].columns.get(m.orders.coupon or "")
-            if coupon is not None and coupon.type is not ColumnType.BOOLEAN:
-                yield (
-                    ("mapping", "orders", "coupon"),
-                    f"the coupon flag {m.orders.table}.{m.orders.coupon} is not a boolean column",
-                    "declare it `type: boolean` (with a value map such as {是: true, 否: false})",
-                )
-        sj = policy.subjects.table
-        for field in type(m.subjects).model_fields:
-            yield from _column_issue(
-                policy,
-                ("mapping", "subjects", field),
-                sj,
-                getattr(m.subjects, field),
-                f"mapping.subjects.{field}",
-            )
-    if spec is not None:
-        sj = policy.subjects.table
-        for tag, column in spec.tags.items():
-            yield from _column_issue(
-                policy, ("segmentation", "tags", tag), sj, column, f"tag {tag!r}"
-            )
-            col = policy.tables[sj].columns.get(column) if sj in policy.tables else None
-            if col is not None and col.role in (
-                ColumnRole.DIRECT_IDENTIFIER,
-                ColumnRole.FREE_TEXT,
-                ColumnRole.SENSITIVE,
-            ):
-                yield (
-                    ("segmentation", "tags", tag),
-                    f"tag {tag!r} reads {sj}.{column}, a {col.role.value} column",
-                    "tags are categorical attributes or quasi-identifiers (kept or generalized)",
-                )
-
-
-_BOOLEAN_MEANINGS = frozenset({"true", "false"})
-
-
-def _value_maps(policy: Policy) -> Iterator[RuleViolation]:
-    """Boolean columns map to true/false; consent status to granted/withdrawn."""
-    cr = policy.consent_records
-    for tname, table in policy.tables.items():
-        for cname, col in table.columns.items():
-            if col.values is None:
-                continue
-            path: Path = ("tables", tname, "columns", cname, "values")
-            meanings = set(col.values.values())
-            if col.type is ColumnType.BOOLEAN and not meanings <= _BOOLEAN_MEANINGS:
-                yield (
-                    path,
-                    f"boolean column {tname}.{cname} maps values to {sorted(meanings)}",
-                    "map each raw value to true or false, e.g. {是: true, 否: false}",
-                )
-            if col.role is ColumnRole.DIRECT_IDENTIFIER:
-                yield (
-                    path,
-                    f"identifier column {tname}.{cname} has a value map",
-                    "remove the value map (identifiers are pseudonymized as they are)",
-                )
-            if (
-                tname == cr.table
-                and not cr.is_flags
-                and cname == cr.status_column
-                and not meanings <= {"granted", "withdrawn"}
-            ):
-                yield (
-                    path,
-                    f"consent status {tname}.{cname} maps values to {sorted(meanings)}",
-                    "map each raw value to granted or withdrawn, e.g. {同意: granted, 撤回: "
-                    "withdrawn}",
-                )
-
-
-def _identity_links(policy: Policy) -> Iterator[RuleViolation]:
-    """Both columns of a link are declared and pseudonymized (so they share the domain)."""
-    for i, link in enumerate(policy.identity_links):
-        base: Path = ("identity_links", i)
-        table = policy.tables.get(link.table)
-        if table is None:
-            yield ((*base, "table"), f"unknown table {link.table!r}", "declare it under tables")
-            continue
-        for field in ("account_column", "person_column"):
-            name = getattr(link, field)
-            col = table.columns.get(name)
-            if col is None:
-                yield (
-                    (*base, field),
-                    f"column {name!r} is not declared in table {link.table!r}",
-                    f"declare it under tables.{link.table}.columns",
-                )
-            elif not isinstance(col.treatment, Pseudonymize):
-                yield (
-                    (*base, field),
-                    f"identity link column {link.table}.{name} is not pseudonymized",
-                    "give it treatment: pseudonymize (links are joined on pseudonyms of the "
-                    "purpose's domain, never on raw ids)",
-                )

@@ -58,10 +58,9 @@ def value_map(c: ColumnProposal) -> dict[str, str] | None:
 def _orders(t: TableProposal) -> tuple[dict[str, Any] | None, str | None]:
     cols = {r: t.column(r) for r in ("order_id", "amount", "time", "status")}
     missing = [r for r, c in cols.items() if c is None]
-    if missing:
-        return None, f"orders table {t.name!r}: no column found for {', '.join(missing)}"
     status = cols["status"]
-    assert status is not None
+    if missing or status is None:
+        return None, f"orders table {t.name!r}: no column found for {', '.join(missing)}"
     if "paid" not in status.meanings:
         return None, (
             f"orders table {t.name!r}: no status value of {status.name!r} is a built-in word "

@@ -137,16 +137,14 @@ def _time(text: str | None) -> dt.datetime | None:
 
 
 def _row_request(r: tuple[Any, ...]) -> RightsRequest:
-    received, due = _time(r[5]), _time(r[6])
-    assert received is not None and due is not None
     return RightsRequest(
         request_id=r[0],
         kind=RequestKind(r[1]),
         purpose=r[2],
         scope=r[3],
         subject_digest=r[4],
-        received=received,
-        due=due,
+        received=dt.datetime.fromisoformat(r[5]),  # NOT NULL in the schema
+        due=dt.datetime.fromisoformat(r[6]),  # NOT NULL in the schema
         completed=_time(r[7]),
         outcome=json.loads(r[8]) if r[8] else {},
     )

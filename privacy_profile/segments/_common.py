@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -17,10 +18,11 @@ from privacy_profile.dp import (
     PrivacyLoss,
     PrivacyUnit,
     PublicGroups,
+    ZcdpLoss,
     dp_aggregate,
 )
 
-__all__ = ["SEGMENT_COLUMNS", "ReleaseContext", "SegmentDef", "dp_segment_table"]
+__all__ = ["SEGMENT_COLUMNS", "ReleaseContext", "SegmentDef", "dp_segment_table", "epsilon_of"]
 
 #: Columns every segments table starts with (metric columns follow).
 SEGMENT_COLUMNS: tuple[str, ...] = (
@@ -48,6 +50,20 @@ class ReleaseContext:
     unit_column: str
     threshold: int
     delta: float = 0.0
+    zcdp: frozenset[str] = frozenset()  # release families accounted in zCDP
+
+    def loss(self, family: str, epsilon: float) -> PrivacyLoss | ZcdpLoss:
+        """The loss of a release of ``family`` with epsilon share ``epsilon``: pure, or under
+        zCDP rho = epsilon^2 / 2 (see :meth:`ZcdpLoss.of_epsilon`)."""
+        if family in self.zcdp:
+            return ZcdpLoss.of_epsilon(epsilon)
+        return PrivacyLoss(epsilon=epsilon)
+
+
+def epsilon_of(loss: PrivacyLoss | ZcdpLoss) -> float:
+    """The epsilon a segments table shows for ``loss``: its epsilon, or under zCDP the
+    epsilon whose rho it is (sqrt(2 rho))."""
+    return loss.epsilon if isinstance(loss, PrivacyLoss) else math.sqrt(2.0 * loss.rho)
 
 
 @dataclass(frozen=True)
@@ -69,7 +85,7 @@ def dp_segment_table(
     family: str,
     segments: Sequence[SegmentDef],
     segment_column: str,
-    loss: PrivacyLoss,
+    loss: PrivacyLoss | ZcdpLoss,
     ctx: ReleaseContext,
     metrics: Sequence[MetricSpec] = (),
     weights: dict[str, float] | None = None,
@@ -102,7 +118,7 @@ def dp_segment_table(
             "label_zh": s.label_zh,
             "label_en": s.label_en,
             "suppressed": s.key not in released.index,
-            "epsilon": loss.epsilon,
+            "epsilon": epsilon_of(loss),
         }
         if s.key in released.index:
             r = released.loc[s.key]

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from privacy_profile.dp import BudgetLedger, DPRandom, MechanismRecord
+from privacy_profile.dp.policy_ledger import releases_cost
 from privacy_profile.errors import (
     BudgetExceededError,
     ConsentError,
@@ -138,7 +139,8 @@ def build_segments(
     check_against_policy(spec, policy)
     purpose_obj = policy.purpose(purpose)
     releases = spec.releases()
-    need = sum(releases.values())
+    # zCDP releases cost their rho's conversion, not their epsilon share
+    need = releases_cost(ledger, policy, [(r.family.value, e) for r, e in releases.items()]).epsilon
     left = ledger.remaining().epsilon
     if need > left + 1e-12:
         raise BudgetExceededError(
@@ -176,6 +178,7 @@ def build_segments(
             unit_column=unit_column,
             threshold=priv.aggregation_threshold.threshold,
             delta=priv.delta_per_query,
+            zcdp=priv.zcdp_families(),
         ),
         now=now,
         unit_column=unit_column,

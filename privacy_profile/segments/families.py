@@ -9,7 +9,7 @@ from typing import TypeVar
 
 import pandas as pd
 
-from privacy_profile.dp import Bounds, PrivacyLoss
+from privacy_profile.dp import Bounds, PrivacyLoss, ZcdpLoss
 from privacy_profile.errors import PolicyError
 from privacy_profile.policy.releases import ReleaseId, SegmentFamily
 from privacy_profile.policy.segmentation import KMeansInit, Transform
@@ -51,8 +51,16 @@ def _section(section: T | None, family: SegmentFamily) -> T:
 
 
 def _only(releases: Mapping[ReleaseId, float], family: SegmentFamily) -> PrivacyLoss:
-    """The loss of a one-release family."""
+    """The loss of a one-release family that is pure epsilon only (see
+    :data:`privacy_profile.policy.privacy.NOT_ZCDP`)."""
     return PrivacyLoss(epsilon=releases[ReleaseId(family)])
+
+
+def _either(
+    st: BuildState, releases: Mapping[ReleaseId, float], family: SegmentFamily
+) -> PrivacyLoss | ZcdpLoss:
+    """The loss of a one-release family that may be accounted in zCDP."""
+    return st.ctx.loss(family.value, releases[ReleaseId(family)])
 
 
 @register(SegmentFamily.RFM)
@@ -69,7 +77,7 @@ def _rfm(st: BuildState, releases: Mapping[ReleaseId, float]) -> None:
             weight_sizes=r.weights.sizes,
             weight_means=r.weights.means,
         ),
-        loss=_only(releases, SegmentFamily.RFM),
+        loss=_either(st, releases, SegmentFamily.RFM),
         ctx=st.ctx,
     )
     st.rfm_table = rfm.table
@@ -139,7 +147,7 @@ def _lifecycle(st: BuildState, releases: Mapping[ReleaseId, float]) -> None:
             churned_after_days=lc.churned_after_days,
         ),
         now=st.now,
-        loss=_only(releases, SegmentFamily.LIFECYCLE),
+        loss=_either(st, releases, SegmentFamily.LIFECYCLE),
         ctx=st.ctx,
     )
     st.tables.append(ltable)
@@ -163,7 +171,7 @@ def _rules(st: BuildState, releases: Mapping[ReleaseId, float]) -> None:
             family=SegmentFamily.RULE.value,
             segments=[sd],
             segment_column="segment",
-            loss=PrivacyLoss(epsilon=releases[rid]),
+            loss=st.ctx.loss(SegmentFamily.RULE.value, releases[rid]),
             ctx=st.ctx,
             label=rid.label("size"),
         )
@@ -195,7 +203,7 @@ def _personas(st: BuildState, releases: Mapping[ReleaseId, float]) -> None:
             false_release_probability=ps.false_release_probability,
             tags=tuple(st.spec.tags),
         ),
-        loss=_only(releases, SegmentFamily.PERSONAS),
+        loss=_either(st, releases, SegmentFamily.PERSONAS),
         ctx=st.ctx,
     )
     segments = st.segments()

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from privacy_profile.dp import MechanismRecord, PrivacyLoss
+from privacy_profile.dp import MechanismRecord, PrivacyLoss, ZcdpLoss
 from privacy_profile.segments._common import ReleaseContext, SegmentDef, dp_segment_table
 
 __all__ = ["LIFECYCLE_STAGES", "LifecycleParams", "assign_lifecycle", "release_lifecycle"]
@@ -80,7 +80,7 @@ def release_lifecycle(
     params: LifecycleParams,
     *,
     now: dt.datetime,
-    loss: PrivacyLoss,
+    loss: PrivacyLoss | ZcdpLoss,
     ctx: ReleaseContext,
 ) -> tuple[pd.DataFrame, pd.Series, tuple[MechanismRecord, ...]]:
     """DP size per stage; returns (segments rows, stage per unit (internal), records)."""

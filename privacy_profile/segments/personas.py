@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from scipy import stats
 
 from privacy_profile.dp import (
     Aggregation,
@@ -32,13 +33,14 @@ from privacy_profile.dp import (
     PrivacyUnit,
     PrivateSelection,
     PublicGroups,
+    ZcdpLoss,
     dp_aggregate,
     plan_budget,
 )
 from privacy_profile.dp.aggregate import COUNT_PART
 from privacy_profile.errors import PolicyError
 from privacy_profile.policy.segmentation import PERSONA_DIMENSIONS, denied_term
-from privacy_profile.segments._common import ReleaseContext, SegmentDef
+from privacy_profile.segments._common import ReleaseContext, SegmentDef, epsilon_of
 
 __all__ = [
     "PERSONA_COLUMNS",
@@ -112,6 +114,9 @@ def release_margin(mechanism: Mechanism, scale: float, false_release_probability
             f"false_release_probability must be in (0, 0.5], got {alpha!r}",
             hint="e.g. 0.05 or 0.01",
         )
+    if mechanism is Mechanism.DISCRETE_GAUSSIAN:
+        # P(Z > m) = P(Z >= m + 1) <= P(N(0, sigma^2) >= m) (CKS 2020, Prop. 25)
+        return max(math.ceil(scale * float(stats.norm.isf(alpha))), 0)
     if mechanism is not Mechanism.DISCRETE_LAPLACE:
         raise PolicyError(f"no release margin for {mechanism.value} counts")
     p = math.exp(-1.0 / scale) if scale > 0 else 0.0
@@ -218,10 +223,13 @@ def release_personas(
     categories: pd.DataFrame,
     params: PersonaParams,
     *,
-    loss: PrivacyLoss,
+    loss: PrivacyLoss | ZcdpLoss,
     ctx: ReleaseContext,
 ) -> PersonaRelease:
-    """DP persona distributions and top-N recommendations for every segment of ``families``."""
+    """DP persona distributions and top-N recommendations for every segment of ``families``.
+    Under zCDP (``loss`` a :class:`ZcdpLoss`) rho is split equally over the (family, dimension)
+    pairs, each a discrete Gaussian count over public groups; a dimension without a public
+    value list is refused (private selection is calibrated for discrete Laplace)."""
     check_dimensions(params)
     unit = ctx.unit_column
     pairs = [(f, d) for f in families for d in params.dimensions]
@@ -233,7 +241,16 @@ def release_personas(
             records=(),
         )
     n_private = sum(1 for _, d in pairs if d not in params.domains)
-    eps_each = loss.epsilon / len(pairs)
+    zcdp = isinstance(loss, ZcdpLoss)
+    if zcdp and n_private:
+        private = sorted({d for _, d in pairs if d not in params.domains})
+        raise PolicyError(
+            f"personas under zcdp need a public value list for every dimension; {private} "
+            "would select values privately",
+            hint="add segmentation.tag_domains for them, or keep personas pure_dp",
+        )
+    rho_each = loss.rho / len(pairs) if isinstance(loss, ZcdpLoss) else 0.0
+    eps_each = loss.epsilon / len(pairs) if isinstance(loss, PrivacyLoss) else 0.0
     delta_each = ctx.delta / n_private if n_private else 0.0
     frames: list[pd.DataFrame] = []
     records: list[MechanismRecord] = []
@@ -247,10 +264,11 @@ def release_personas(
             max_rows_per_group=1,
         )
         groups: PublicGroups | PrivateSelection
+        part: PrivacyLoss | ZcdpLoss
         if dim in params.domains:
             values = [*params.domains[dim], *([] if multi else [UNKNOWN])]
             groups = PublicGroups(keys=tuple((s.key, v) for s in fam.segments for v in values))
-            part = PrivacyLoss(epsilon=eps_each)
+            part = ZcdpLoss(rho=rho_each) if zcdp else PrivacyLoss(epsilon=eps_each)
         else:
             if delta_each <= 0:
                 raise PolicyError(
@@ -294,7 +312,7 @@ def release_personas(
                 "count_ci_low": np.maximum(t["privacy_id_count_low"], 0),
                 "count_ci_high": t["privacy_id_count_high"],
                 "release_threshold": max(cut, res.selection_threshold or 0),
-                "epsilon": loss.epsilon,
+                "epsilon": epsilon_of(loss),
             }
         )
         totals = out.groupby("segment")["dp_count"].transform("sum").clip(lower=1)

@@ -20,9 +20,15 @@ from privacy_profile.dp import (
     MechanismRecord,
     MetricSpec,
     PrivacyLoss,
+    ZcdpLoss,
     dp_quantiles,
 )
-from privacy_profile.segments._common import ReleaseContext, SegmentDef, dp_segment_table
+from privacy_profile.segments._common import (
+    ReleaseContext,
+    SegmentDef,
+    dp_segment_table,
+    epsilon_of,
+)
 
 __all__ = [
     "RFM_CLASSES",
@@ -105,12 +111,26 @@ def assign_rfm(features: pd.DataFrame, splits: dict[str, float]) -> pd.Series:
 
 
 def release_rfm(
-    features: pd.DataFrame, params: RfmParams, *, loss: PrivacyLoss, ctx: ReleaseContext
+    features: pd.DataFrame,
+    params: RfmParams,
+    *,
+    loss: PrivacyLoss | ZcdpLoss,
+    ctx: ReleaseContext,
 ) -> RfmRelease:
-    """DP split points (quantiles), then DP size and means per class."""
+    """DP split points (quantiles), then DP size and means per class. Under zCDP the family's
+    rho is split by the same weights: each split quantile is an exponential mechanism at
+    epsilon sqrt(2 rho_q) charged rho_q, the sizes and means get discrete Gaussian noise."""
     pop = rfm_population(features)
     total = params.weight_splits + params.weight_sizes + params.weight_means
-    split_eps = loss.epsilon * params.weight_splits / total / 3.0
+    split_w = params.weight_splits / total / 3.0
+    agg_w = (params.weight_sizes + params.weight_means) / total
+    split_loss: PrivacyLoss | ZcdpLoss
+    agg_loss: PrivacyLoss | ZcdpLoss
+    if isinstance(loss, ZcdpLoss):
+        split_loss, agg_loss = ZcdpLoss(rho=loss.rho * split_w), ZcdpLoss(rho=loss.rho * agg_w)
+    else:
+        split_loss = PrivacyLoss(epsilon=loss.epsilon * split_w)
+        agg_loss = PrivacyLoss(epsilon=loss.epsilon * agg_w)
     records: list[MechanismRecord] = []
     splits: dict[str, float] = {}
     for name, bounds in params.bounds().items():
@@ -119,7 +139,7 @@ def release_rfm(
             np.clip(values, bounds.lower, bounds.upper),
             bounds=bounds,
             quantiles=[params.split_quantile],
-            loss=PrivacyLoss(epsilon=split_eps),
+            loss=split_loss,
             ledger=ctx.ledger,
             run_id=ctx.run_id,
             rng=ctx.rng,
@@ -135,7 +155,6 @@ def release_rfm(
             **{n: pop[n].to_numpy(dtype=np.float64) for n in RFM_FEATURES},
         }
     )
-    agg_eps = loss.epsilon * (params.weight_sizes + params.weight_means) / total
     metrics = [
         MetricSpec(aggregation=Aggregation.MEAN, column=n, bounds=b, name=f"mean_{n}")
         for n, b in params.bounds().items()
@@ -149,13 +168,13 @@ def release_rfm(
         family="rfm",
         segments=list(RFM_CLASSES.values()),
         segment_column="rfm_class",
-        loss=PrivacyLoss(epsilon=agg_eps),
+        loss=agg_loss,
         ctx=ctx,
         metrics=metrics,
         weights=weights,
         label="rfm/classes",
     )
-    table["epsilon"] = loss.epsilon
+    table["epsilon"] = epsilon_of(loss)
     for name, value in splits.items():
         table[f"split_{name}"] = value
     records.extend(recs)

@@ -73,6 +73,7 @@ def stage_outputs(
                     run_date=run_date.isoformat(),
                     epsilon_spent=sum(c.epsilon for c in ledger.charges_for_run(run_id)),
                     epsilon_budget=policy.privacy.epsilon_budget,
+                    rho_spent=sum(c.rho for c in ledger.charges_for_run(run_id)),
                 ),
                 segments=seg.segments, personas=seg.personas,
                 recommendations=seg.recommendations, analytics=analytics,

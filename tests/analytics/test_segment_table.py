@@ -3,6 +3,7 @@ retention cohorts and the KPIs: same positions, same refusals."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pandas as pd
@@ -93,3 +94,27 @@ def test_each_analysis_reads_the_segment_table_the_same_way(
     twice = pd.DataFrame({"u": [*users, users.iloc[0]], "s": ["a"] * (len(users) + 1)})
     with pytest.raises(InputError, match="lists a user twice"):
         run(ev, ledger, twice)
+
+
+@pytest.mark.parametrize(
+    ("segments", "column", "message"),
+    [
+        ((), "s", "non-empty list of unique keys"),
+        (("a", "a"), "s", "non-empty list of unique keys"),
+        (("a",), None, "both"),
+        (None, "s", "both"),
+    ],
+)
+@pytest.mark.parametrize(
+    "build", [SEGMENTED_FUNNEL, SEGMENTED_RETENTION], ids=["funnel", "retention"]
+)
+def test_segment_keys_are_checked_the_same_way(
+    build: FunnelParams | RetentionParams,
+    segments: tuple[str, ...] | None,
+    column: str | None,
+    message: str,
+) -> None:
+    with pytest.raises(PrivacyParameterError, match=message):
+        dataclasses.replace(build, segments=segments, segment_column=column)
+    kept = dataclasses.replace(build, segments=["b", "a"])
+    assert kept.segments == ("b", "a")

@@ -19,11 +19,13 @@ from privacy_profile.dp import (
     PrivacyUnit,
     PrivateSelection,
     PublicGroups,
+    ZcdpLoss,
     dp_aggregate,
     dp_quantiles,
     dp_sum,
     dp_top_k,
 )
+from privacy_profile.dp.zcdp import zcdp_epsilon
 
 EPS = 1.0
 
@@ -57,6 +59,8 @@ def _per_group(
     extra_rows: pd.DataFrame,
     unit: PrivacyUnit,
     groups: int = 400,
+    loss: PrivacyLoss | ZcdpLoss | None = None,
+    claim: tuple[float, float] = (EPS, 0.0),
 ) -> AuditCase:
     """A per-group release audited with ``groups`` independent trials per run: every public
     group holds its own copy of ``base_rows`` (units renamed per group); on D' each group also
@@ -77,7 +81,7 @@ def _per_group(
             unit=unit,
             by=["g"],
             metrics=[] if metric is None else [metric],
-            loss=PrivacyLoss(epsilon=EPS),
+            loss=PrivacyLoss(epsilon=EPS) if loss is None else loss,
             ledger=_ledger(),
             run_id="a",
             groups=keys,
@@ -86,7 +90,7 @@ def _per_group(
         )
         return res.table[col].to_numpy(dtype=np.float64)
 
-    return AuditCase(name=name, epsilon=EPS, delta=0.0, run=run)
+    return AuditCase(name=name, epsilon=claim[0], delta=claim[1], run=run)
 
 
 _B = Bounds(lower=0.0, upper=100.0)
@@ -99,6 +103,19 @@ _EXTRA = pd.DataFrame({"u": [99] * 3, "v": 100.0})
 def count_case() -> AuditCase:
     """Distinct-unit count per group (dp_count is this with one group)."""
     return _per_group("count", None, _BASE, _EXTRA, _UNIT)
+
+
+ZCDP_RHO = 0.5  # sigma = 1 for a count of L2 sensitivity 1
+ZCDP_DELTA = 1e-3  # the delta the zCDP claim is converted at
+
+
+def zcdp_count_case(rho: float = ZCDP_RHO) -> AuditCase:
+    """Distinct-unit count per group under rho-zCDP (discrete Gaussian), claimed as the
+    (epsilon, delta) of its conversion at ZCDP_DELTA (CKS 2020)."""
+    claim = (zcdp_epsilon(rho, ZCDP_DELTA), ZCDP_DELTA)
+    return _per_group(
+        "zcdp_count", None, _BASE, _EXTRA, _UNIT, loss=ZcdpLoss(rho=ZCDP_RHO), claim=claim
+    )
 
 
 def sum_case() -> AuditCase:
@@ -253,6 +270,7 @@ def kmeans_step_case() -> AuditCase:
 
 FAST_CASES: list[Callable[[], AuditCase]] = [
     count_case,
+    zcdp_count_case,
     sum_case,
     mean_case,
     one_row_sum_case,

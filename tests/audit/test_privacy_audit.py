@@ -11,10 +11,10 @@ from collections.abc import Callable
 
 import pytest
 from _auditor import AuditCase, audit
-from _cases import FAST_CASES, count_case, selection_case, sum_case
+from _cases import FAST_CASES, count_case, selection_case, sum_case, zcdp_count_case
 
 # runs per neighbour: per-group cases give 400 trials per run
-FAST_RUNS = {"count": 20, "sum": 20, "mean": 20}
+FAST_RUNS = {"count": 20, "sum": 20, "mean": 20, "zcdp_count": 20}
 DEFAULT_FAST_RUNS = 300
 
 
@@ -34,6 +34,15 @@ def test_the_auditor_can_fail() -> None:
     liar = AuditCase(name="count_claims_0.1", epsilon=0.1, delta=0.0, run=honest.run)
     res = audit(liar, runs=4, seed=7)
     assert res.epsilon_lb > 0.1, str(res)
+
+
+def test_the_auditor_catches_a_zcdp_release_claiming_too_little() -> None:
+    """The zCDP count (rho 0.5, sigma 1) claimed as rho 0.0002 is caught."""
+    liar = zcdp_count_case(rho=0.0002)
+    honest = zcdp_count_case()
+    assert liar.epsilon < honest.epsilon
+    res = audit(liar, runs=20, seed=11)
+    assert res.epsilon_lb > liar.epsilon, str(res)
 
 
 @pytest.mark.slow

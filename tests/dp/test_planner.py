@@ -41,6 +41,9 @@ def test_pure_and_zcdp_spends_fit_the_budget_exactly() -> None:
         noise_sd(Mechanism.DISCRETE_LAPLACE, 1 / a.pure_epsilon)
     )
     assert a.zcdp_noise_sd == pytest.approx(1 / math.sqrt(2 * a.zcdp_rho))
+    # the epsilon a zCDP policy declares for this rho (charged epsilon^2 / 2), and its sigma
+    assert a.zcdp_declared_epsilon**2 / 2 == pytest.approx(a.zcdp_rho)
+    assert a.zcdp_noise_sd == pytest.approx(1 / a.zcdp_declared_epsilon)
     # the point of zCDP: over 31 refreshes each count is less noisy than under pure epsilon
     assert a.zcdp_noise_sd < a.pure_noise_sd and b.zcdp_noise_sd < b.pure_noise_sd
 
@@ -75,7 +78,7 @@ def test_budget_plan_command() -> None:
     res = runner.invoke(app, ["budget", "plan", "--policy", str(strict), "--cadence", "weekly"])
     assert res.exit_code == 0, res.output
     assert "5 per window" in res.output and "| rfm |" in res.output
-    assert "zCDP" in res.output
+    assert "zCDP" in res.output and "zCDP: epsilon to declare" in res.output
     # the example policy's private persona selection (delta_per_query 1e-6) cannot be paid
     # 31 times from delta_budget 1e-5: a clear error, no traceback
     shop = ROOT / "policies" / "wechat_shop.yaml"

@@ -72,7 +72,7 @@ def test_the_published_facet_schema_is_the_packaged_one() -> None:
 
     root = Path(__file__).resolve().parents[2]
     rel = PRIVACY_FACET_SCHEMA_ID.split("/main/", 1)[1]
-    assert rel == "docs/spec/facets/1-0-0/PrivacyRunFacet.json"
+    assert rel == "docs/spec/facets/1-1-0/PrivacyRunFacet.json"
     published = json.loads((root / rel).read_text(encoding="utf-8"))
     assert published == privacy_facet_schema()
     assert published["$id"] == PRIVACY_FACET_SCHEMA_ID

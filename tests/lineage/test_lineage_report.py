@@ -39,7 +39,7 @@ def test_document_content(run: Run, tmp_path: Path) -> None:
         "| Legal basis | consent |",
         "| Impact assessment | PIPIA-2026-014 |",
         "| users | 12000 | 10318 | minor: 214, no_consent: 911, retention: 180, withdrawn: 377 |",
-        "| segment_sizes | segment_sizes:count | laplace | 1 | 0 | 3 | 3 |",
+        "| segment_sizes | segment_sizes:count | laplace | 1 | 0 | 0 | 3 | 3 |",
         "4.5 / 10 (remaining 5.5)",
         "| segments.csv.users | users.openid | DIRECT/AGGREGATION: differentially private "
         "aggregate | yes |",

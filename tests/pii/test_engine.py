@@ -97,10 +97,10 @@ def test_findings_carry_no_text(scanner: PiiScanner) -> None:
 def test_fail_closed_drops_and_counts(scanner: PiiScanner, monkeypatch: pytest.MonkeyPatch) -> None:
     original = scanner._scan_one
 
-    def flaky(text: str) -> list[Finding]:
+    def flaky(text: str, may_fold: bool = True) -> list[Finding]:
         if "boom" in text:
             raise RuntimeError("recognizer crashed")
-        return original(text)
+        return original(text, may_fold)
 
     monkeypatch.setattr(scanner, "_scan_one", flaky)
     s = pd.Series(["boom 13812345678", "ok 13812345678"], index=["a", "b"])

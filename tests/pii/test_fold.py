@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from privacy_profile.pii import PiiScanner, ScanConfig
-from privacy_profile.pii.fold import fold, map_span
+from privacy_profile.pii.fold import fold, fold_candidates, map_span
 
 ZW = "\u200b"
 
@@ -88,3 +88,24 @@ def test_offset_map_points_into_the_original() -> None:
     start, end = map_span(index, s, s + len("1391234-5678"))
     assert text[start:end] == f"１３９{ZW}1234—5678"
     assert all(b >= a for a, b in itertools.pairwise(index))  # monotone
+
+
+def test_batch_test_flags_every_text_fold_would_change() -> None:
+    """``fold_candidates`` (one RE2 pass over a batch) is a superset of what ``fold``
+    changes: the scanner skips folding only texts it does not flag."""
+    ordinary = ["质量很好，物流很快", "plain ascii text", "订单2024年3月", "三十五个人", "cat"]
+    texts = [t for t, _, _ in FORMS] * 4 + ordinary * 10
+    flags = fold_candidates(texts)
+    assert len(texts) >= 64  # large enough for the Arrow pass
+    for text, flag in zip(texts, flags, strict=True):
+        if fold(text)[1] is not None:
+            assert flag, text
+    assert not flags[texts.index("质量很好，物流很快")]  # nothing to fold: not flagged
+    assert fold_candidates(texts[:3]) == [True] * 3  # small batches: fold decides per text
+
+
+def test_scanner_finds_the_forms_in_a_large_batch(scanner: PiiScanner) -> None:
+    texts = [t for t, _, _ in FORMS] + [f"普通的句子{i}号" for i in range(100)]
+    found = scanner.scan_texts(texts)
+    for (text, entity, value), fs in zip(FORMS, found[: len(FORMS)], strict=True):
+        assert any(f.entity_type == entity and text[f.start : f.end] == value for f in fs), text

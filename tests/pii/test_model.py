@@ -132,3 +132,52 @@ def test_policy_switches_build_the_scan_config() -> None:
         PiiScanSpec(thresholds={"CN_PERSON": 1.5})
     with pytest.raises(ScanError, match="unknown entity"):
         ScanConfig.from_policy(PiiScanSpec(thresholds={"NOPE": 0.5}))
+
+
+def test_person_confidence_is_a_probability_per_per_word(tagger: LacTagger) -> None:
+    text = "温格的球队赢了，李先生和张伟在北京"
+    ((words, confidence),) = tagger.tag_scored([text])
+    per = {(s, e) for s, e, tag in words if tag == "PER"}
+    assert set(confidence) == per and per  # one confidence per PER word, no other word
+    assert all(0.0 <= c <= 1.0 for c in confidence.values())
+    assert confidence[(12, 14)] > 0.9  # 张伟: the model is sure
+    assert tagger.person_confidence(text) == confidence  # unprimed: computed on the spot
+
+
+def test_low_model_confidence_lowers_the_name_score() -> None:
+    from privacy_profile.pii.recognizers import CnPersonModelRecognizer
+
+    class Fixed:
+        def __init__(self, c: float) -> None:
+            self.c = c
+
+        def words(self, text: str) -> tuple[tuple[int, int, str], ...]:
+            return ((0, 3, "PER"), (3, len(text), "v"))
+
+        def person_confidence(self, text: str) -> dict[tuple[int, int], float]:
+            return {(0, 3): self.c}
+
+    scores = {}
+    for c in (1.0, 0.5, 0.3, 0.1):
+        rec = CnPersonModelRecognizer("zh", tagger=Fixed(c))  # type: ignore[arg-type]
+        got = rec.matches("王小明去上班")  # listed surname: 0.35 + 0.5 c
+        assert len(got) == 1
+        scores[c] = got[0][2]
+    assert scores[1.0] == pytest.approx(0.85)
+    assert scores[0.3] == pytest.approx(0.5)
+    assert scores[0.1] < 0.5 < scores[0.5]
+    foreign = CnPersonModelRecognizer("zh", tagger=Fixed(0.5))  # type: ignore[arg-type]
+    assert foreign.matches("瓦尔德去上班")[0][2] == pytest.approx(0.5)  # other: 0.35 + 0.3 c
+
+
+def test_two_processes_run_the_name_model_in_the_workers() -> None:
+    texts = [f"{t}，编号{i}" for i, t in enumerate(_TEXTS * 6)]
+    one = PiiScanner(ScanConfig(entities=("CN_PERSON", "CN_ADDRESS")))
+    two = PiiScanner(
+        ScanConfig(entities=("CN_PERSON", "CN_ADDRESS"), processes=2, parallel_min_texts=10)
+    )
+    assert two._work(texts) >= 10  # the pool is used
+    expected = one.scan_texts(texts)
+    assert any(expected)
+    assert two.scan_texts(texts) == expected
+    assert two.tagger is not None and len(two.tagger) == 0  # the parent primed nothing

@@ -92,7 +92,7 @@ def division_first_chars() -> str:
     return "".join(sorted({re.escape(n[0]) for n in names}))
 
 
-_ROAD = rf"[{_HAN}][{_HAN}0-9]{{0,5}}?(?:大道|大街|路|街|巷|弄|胡同|里)"  # a name starts Han
+_ROAD = rf"[{_HAN}]{{1,6}}?(?:大道|大街|路|街|巷|弄|胡同|里)"  # Han only: 比4输给里 is no road
 _NUMBER = rf"(?:{_DIGIT}{{1,5}}[-－]?)+(?:号院|号|弄|栋|幢|号楼|座)"
 _UNIT = rf"(?:{_DIGIT}{{1,5}}[-－]?[A-Za-z]?(?:号楼|栋|幢|单元|层|楼|室|户|座|号)|[A-Za-z]座)"
 _ESTATE = rf"[{_HAN}]{{2,8}}?(?:小区|花园|公寓|大厦|广场|新村|家园|苑|村|社区|镇|乡|街道)"
