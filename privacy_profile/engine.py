@@ -37,6 +37,7 @@ from privacy_profile.dp.ledger import Reservation
 from privacy_profile.dp.policy_ledger import run_reservation
 from privacy_profile.errors import PolicyError
 from privacy_profile.ingest import IdentifierIndex, KeyRing, sanitize
+from privacy_profile.ingest.backend import IngestBackend
 from privacy_profile.ingest.report import IngestReport
 from privacy_profile.ingest.run_values import pseudonym_values
 from privacy_profile.ingest.scan import TextScanner
@@ -125,6 +126,7 @@ def sanitize_then_segment(
     lineage_sender: LineageSender | None = None,
     signer: HeadSigner | None = None,
     suppression: Suppression | None = None,
+    backend: IngestBackend | None = None,
 ) -> Release:
     """Sanitize the raw inputs, build DP segments and personas, and release them with lineage.
 
@@ -138,7 +140,9 @@ def sanitize_then_segment(
     in the release's notes, and a failed delivery never fails the run; ``signer`` signs the
     run-log head at the end (Ed25519, see lineage.signing);
     ``suppression`` the rights register's snapshot (``RightsRegister.suppression()``), applied
-    by ingestion before anything else.
+    by ingestion before anything else; ``backend`` runs ingestion's per-chunk stages (pandas
+    here by default; :class:`privacy_profile.spark.SparkBackend` on Spark); the lineage
+    records which.
 
     On any error the lineage records a FAIL event, nothing is released, and the error is
     re-raised (a :class:`~privacy_profile.errors.PrivacyProfileError` for user errors).
@@ -181,7 +185,12 @@ def sanitize_then_segment(
     notes: list[str] = []
 
     run_now = now or utcnow()  # one run time for retention, ages and recency
-    recorder.start(run_id, input_datasets(pol, source))
+    recorder.start(
+        run_id,
+        input_datasets(pol, source),
+        # the pandas engine's events stay as they were; another engine is named in them
+        engine=backend.describe() if backend is not None and backend.name != "pandas" else None,
+    )
     reservation: Reservation | None = None
     published = False
     try:
@@ -198,6 +207,7 @@ def sanitize_then_segment(
                 scanner=scanner,
                 identifiers=identifiers,
                 suppression=suppression,
+                backend=backend,
             )
             guard.remember_pseudonyms(pseudonym_values(pol, result))
         planned: list[str] = []

@@ -31,3 +31,18 @@ def _clear_key_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         if name.startswith("PRIVACY_PROFILE_KEY") or name.startswith("PP_KEY"):
             monkeypatch.delenv(name, raising=False)
     yield
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A throw-away PostgreSQL cluster for the session (tests/_support/postgres.py); skips with
+    a reason when the server binaries or psycopg are absent."""
+    from _support.postgres import throwaway_cluster, unavailable
+
+    why = unavailable()
+    if why is not None:
+        if os.environ.get("PRIVACY_PROFILE_REQUIRE_POSTGRES"):  # set by .ci/run
+            pytest.fail(f"CI requires the PostgreSQL tests: {why}")
+        pytest.skip(why)
+    with throwaway_cluster() as url:
+        yield url

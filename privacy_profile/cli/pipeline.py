@@ -174,7 +174,9 @@ def run_cmd(
         Path | None,
         typer.Option(
             "--ledger",
-            help="The SQLite budget ledger of this dataset (durable; not with --dry-run).",
+            help="The budget ledger of this dataset: a SQLite file or a "
+            "postgresql://user@host:port/db URL, password from PGPASSWORD or ~/.pgpass "
+            "(durable; not with --dry-run).",
         ),
     ] = None,
     dev_keys: DevKeysOption = False,
@@ -196,6 +198,23 @@ def run_cmd(
             "spent, nothing written.",
         ),
     ] = False,
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine",
+            help="Where ingestion runs: pandas (this process) or spark (a Spark session).",
+        ),
+    ] = "pandas",
+    spark_master: Annotated[
+        str | None,
+        typer.Option(
+            "--spark-master",
+            envvar="SPARK_MASTER",
+            help="Spark master URL for --engine spark [default: the active session's, or "
+            "local[2]]; other settings come from the standard Spark configuration.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Sanitize, build DP segments and personas, release them through the guard, with lineage.
 
@@ -208,6 +227,7 @@ def run_cmd(
     from privacy_profile.engine import sanitize_then_segment
     from privacy_profile.lineage.transport import sender_from_environment
     from privacy_profile.pii.for_policy import scanner_for
+    from privacy_profile.spark.session import ingest_backend
 
     loaded = load_policy(policy)
     if dry_run:
@@ -221,6 +241,7 @@ def run_cmd(
     signer = _signer(signing_key)
     sender = call(sender_from_environment)  # OpenLineage settings, when any are configured
     suppression = suppression_for(rights_register, loaded)
+    backend = call(lambda: ingest_backend(engine, spark_master))
     progress, on_stage = _progress()
     with call(lambda: open_ledger(book_path, loaded.policy)) as book, progress:
         release = call(
@@ -236,6 +257,7 @@ def run_cmd(
                 lineage_sender=sender,
                 signer=signer,
                 suppression=suppression,
+                backend=backend,
             )
         )
     if signer is not None:

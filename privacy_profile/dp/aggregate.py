@@ -65,7 +65,13 @@ from privacy_profile.dp.model import (
 from privacy_profile.dp.rng import DPRandom
 from privacy_profile.errors import InputError, PrivacyParameterError
 
-__all__ = ["AggregateResult", "BudgetPlan", "dp_aggregate", "plan_budget"]
+__all__ = [
+    "AggregateResult",
+    "BudgetPlan",
+    "dp_aggregate",
+    "plan_budget",
+    "release_aggregates",
+]
 
 COUNT_PART = "privacy_id_count"
 ROWS_PART = "count"
@@ -450,17 +456,8 @@ def dp_aggregate(
         rng=rng,
     )
 
-    # 4. candidates: public groups, or the groups of (unit, group) pairs kept by bounding
-    if isinstance(groups, PublicGroups):
-        cand = np.arange(n_out, dtype=np.int64)
-    else:
-        cand = np.flatnonzero(np.bincount(bounded.pair_group, minlength=n_out) > 0)
-    keys_cand = [keys_out[i] for i in cand.tolist()] if len(cand) != n_out else keys_out
-
-    # 5. true bounded statistics and noise
-    records: list[MechanismRecord] = []
-    noisy: dict[str, npt.NDArray[Any]] = {}
-    values_noised = n_out if isinstance(groups, PublicGroups) else None
+    # 4. true bounded statistics per output group
+    true_stats: dict[str, npt.NDArray[Any]] = {}
     for p in plan.parts:
         if p.name == COUNT_PART:
             true: npt.NDArray[Any] = np.bincount(bounded.pair_group, minlength=n_out)
@@ -474,6 +471,52 @@ def dp_aggregate(
             units = _mech.to_grid(v, p.step, p.bounds.half_width)
             # integer grid units: float64 sums are exact below 2^53
             true = np.bincount(bounded.row_group, weights=units, minlength=n_out)
+        true_stats[p.name] = true
+    return release_aggregates(
+        plan,
+        metrics,
+        true_stats,
+        keys_out,
+        by,
+        public=isinstance(groups, PublicGroups),
+        threshold=threshold,
+        rng=rng,
+        label=label,
+        charges=charges,
+    )
+
+
+def release_aggregates(
+    plan: BudgetPlan,
+    metrics: Sequence[MetricSpec],
+    true_stats: Mapping[str, npt.NDArray[Any]],
+    keys_out: Sequence[tuple[Hashable, ...]],
+    by: Sequence[str],
+    *,
+    public: bool,
+    threshold: int,
+    rng: DPRandom,
+    label: str,
+    charges: Sequence[Charge],
+) -> AggregateResult:
+    """The last steps of :func:`dp_aggregate` on true bounded statistics (per budget part, one
+    entry per output group; sums in integer grid units), whichever backend computed them:
+    candidates, noise, then selection and the threshold on noisy counts. The budget must
+    already be charged (``charges``)."""
+    n_out = len(keys_out)
+    # candidates: public groups, or the groups of (unit, group) pairs kept by bounding
+    if public:
+        cand = np.arange(n_out, dtype=np.int64)
+    else:
+        cand = np.flatnonzero(np.asarray(true_stats[COUNT_PART]) > 0)
+    keys_cand = [keys_out[i] for i in cand.tolist()] if len(cand) != n_out else list(keys_out)
+
+    # 5. noise
+    records: list[MechanismRecord] = []
+    noisy: dict[str, npt.NDArray[Any]] = {}
+    values_noised = n_out if public else None
+    for p in plan.parts:
+        true = np.asarray(true_stats[p.name])
         if len(cand) != n_out:
             true = true[cand]
         noisy[p.name] = _mech.add_noise(true, p.mechanism, p.scale, rng, step=p.step)

@@ -1,6 +1,7 @@
 """The budget ledger a policy declares: open it, name its window, and describe its state.
 
-:func:`open_ledger` builds the SQLite :class:`~privacy_profile.dp.BudgetLedger` for the policy's
+:func:`open_ledger` builds the :class:`~privacy_profile.dp.BudgetLedger` (a SQLite file or a
+PostgreSQL URL) for the policy's
 ``privacy`` section (dataset, epsilon and delta budget, window); :func:`budget_status` is the
 plain-text account ``privacy-profile budget show`` prints.
 """
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from privacy_profile._paths import check_ledger_path
 from privacy_profile.dp.ledger import BudgetLedger, BudgetUsage, BudgetWindow
+from privacy_profile.dp.ledger_store import is_database_url
 from privacy_profile.dp.model import PrivacyLoss
 from privacy_profile.errors import BudgetExceededError, InputError
 from privacy_profile.policy.model import Policy, WindowKind
@@ -49,10 +51,12 @@ def budget_window(policy: Policy) -> BudgetWindow:
 
 
 def open_ledger(path: str | Path, policy: Policy) -> BudgetLedger:
-    """Open (or create) the SQLite budget ledger for the policy's dataset, budget and window."""
+    """Open (or create) the budget ledger for the policy's dataset, budget and window: a SQLite
+    file, or a shared PostgreSQL database for a ``postgresql://user@host:port/db`` URL (the
+    password from ``PGPASSWORD`` or ``~/.pgpass``, never in the URL)."""
     pv = policy.privacy
     return BudgetLedger.open(
-        check_ledger_path(path),
+        str(path) if is_database_url(path) else check_ledger_path(path),
         dataset=pv.budget_dataset,
         budget=PrivacyLoss(epsilon=pv.epsilon_budget, delta=pv.delta_budget),
         window=budget_window(policy),
@@ -61,7 +65,7 @@ def open_ledger(path: str | Path, policy: Policy) -> BudgetLedger:
 
 def budget_status(path: str | Path, policy: Policy) -> str:
     """A plain-text account of the ledger: budget, spent and left in the window."""
-    if not Path(path).is_file():
+    if not is_database_url(path) and not Path(path).is_file():
         raise InputError(f"no budget ledger at {path}", hint="give the --ledger a run used")
     with open_ledger(path, policy) as ledger:
         spent, left = ledger.spent(), ledger.remaining()

@@ -23,6 +23,7 @@ import pandas as pd
 
 from privacy_profile._clock import utc_naive
 from privacy_profile.errors import ConsentError, LeakDetectedError
+from privacy_profile.ingest.backend import IngestBackend, PandasBackend
 from privacy_profile.ingest.consent import (
     ConsentState,
     GateParams,
@@ -251,6 +252,7 @@ def sanitize(
     block_bytes: int = DEFAULT_BLOCK_BYTES,
     identifiers: IdentifierIndex | None = None,
     suppression: Suppression | None = None,
+    backend: IngestBackend | None = None,
 ) -> SanitizeResult:
     """Turn the raw input tables into pseudonymous tables and a report.
 
@@ -268,7 +270,10 @@ def sanitize(
     PolicyError). ``suppression`` (a rights register snapshot,
     :meth:`privacy_profile.rights.RightsRegister.suppression`) drops erased and opted-out
     subjects' rows before anything else (counted per reason), keeps activation opt-outs out of
-    audiences and merges corrections before validation.
+    audiences and merges corrections before validation. ``backend`` runs the data tables'
+    per-chunk stages (pandas in this process by default;
+    :class:`privacy_profile.spark.SparkBackend` on a Spark cluster); the consent records and
+    the subjects table are always read here first.
     Raises InputError, ConsentError, KeyMaterialError or LeakDetectedError.
     """
     tables_in, loaded = normalize_run_args(inputs, policy)
@@ -330,16 +335,18 @@ def sanitize(
     order = [sj.table] + [t for t in pol.tables if t not in (sj.table, consent_table)]
     tokens: list[pd.DataFrame] = []
     procs: list[TableProcessor] = []
+    engine = backend if backend is not None else PandasBackend()
     for name in order:
         spec = pol.tables[name]
         file = run.inputs.dataset_name(name, spec)
-        rb = sj_rb if name == sj.table else TableReportBuilder(name, file)
-        proc = TableProcessor(run, name, spec, gate, rb)
-        source = iter(sj_chunks) if name == sj.table else read_chunks(run, name, spec, rb)
-        for v in source:
-            proc.process(v)
+        if name == sj.table:  # always here: it feeds the minors rule and is small
+            proc = TableProcessor(run, name, spec, gate, sj_rb)
+            for v in sj_chunks:
+                proc.process(v)
+        else:
+            proc = engine.run_table(run, name, spec, gate, TableReportBuilder(name, file))
         procs.append(proc)
-        builders[name] = rb
+        builders[name] = proc.rb
         tokens.extend(proc.tokens)
     # every identifier of every table is indexed now: per-row checks, then k-anonymity, the
     # subjects table first so that its suppressed subjects leave the other tables too
@@ -398,6 +405,10 @@ def sanitize(
     notes = []
     if scanner is None and pol.pii_scan.column_scan:
         notes.append("column-level PII scan of `keep` string columns skipped: no scanner given")
+    if engine.name != "pandas":
+        notes.append(
+            "engine: " + ", ".join(f"{k} {v}" for k, v in sorted(engine.describe().items()))
+        )
     if keys.is_development:
         notes.append("DEVELOPMENT KEYS: pseudonyms are not protected; never use on real data")
     if linked.counts:

@@ -60,6 +60,14 @@ TAGS_FACET_SCHEMA_URL = (
 ERROR_MESSAGE_SCHEMA_URL = (
     "https://openlineage.io/spec/facets/1-0-1/ErrorMessageRunFacet.json#/$defs/ErrorMessageRunFacet"
 )
+PROCESSING_ENGINE_SCHEMA_URL = (
+    "https://openlineage.io/spec/facets/1-1-1/ProcessingEngineRunFacet.json"
+    "#/$defs/ProcessingEngineRunFacet"
+)
+SPARK_APPLICATION_SCHEMA_URL = (
+    "https://openlineage.io/spec/facets/1-0-0/SparkApplicationDetailsRunFacet.json"
+    "#/$defs/SparkApplicationDetailsRunFacet"
+)
 OUTPUT_STATISTICS_SCHEMA_URL = (
     "https://openlineage.io/spec/facets/1-0-2/OutputStatisticsOutputDatasetFacet.json"
     "#/$defs/OutputStatisticsOutputDatasetFacet"
@@ -179,6 +187,7 @@ class LineageRecorder:
         self._sender = sender
         self._run_id: str | None = None
         self._inputs: list[DatasetInfo] = []
+        self._engine: dict[str, str] = {}
         self._finished = False
 
     @property
@@ -273,9 +282,27 @@ class LineageRecorder:
             "job": {"facets": {}, "name": self.job_name, "namespace": self.job_namespace},
             "outputs": outputs,
             "producer": self.producer,
-            "run": {"facets": run_facets, "runId": self.run_id},
+            "run": {"facets": {**self._engine_facets(), **run_facets}, "runId": self.run_id},
             "schemaURL": RUN_EVENT_SCHEMA_URL,
         }
+
+    def _engine_facets(self) -> dict[str, Any]:
+        """OpenLineage's ``processing_engine`` facet and, on Spark, the application's id."""
+        e = self._engine
+        if not e:
+            return {}
+        out = {
+            "processing_engine": self._facet(
+                PROCESSING_ENGINE_SCHEMA_URL,
+                {"name": e["engine"], "version": e.get("spark_version", "")},
+            )
+        }
+        if "spark_application_id" in e:
+            out["spark_applicationDetails"] = self._facet(
+                SPARK_APPLICATION_SCHEMA_URL,
+                {"applicationId": e["spark_application_id"], "master": e.get("spark_master", "")},
+            )
+        return out
 
     def _emit(self, event: dict[str, Any]) -> dict[str, Any]:
         where = f"lineage event {event['eventType']}"
@@ -310,8 +337,15 @@ class LineageRecorder:
         """True once COMPLETE or FAIL has been emitted."""
         return self._finished
 
-    def start(self, run_id: str, inputs: Sequence[DatasetInfo]) -> dict[str, Any]:
-        """Emit START for ``run_id`` (a UUID) reading ``inputs``."""
+    def start(
+        self,
+        run_id: str,
+        inputs: Sequence[DatasetInfo],
+        *,
+        engine: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """Emit START for ``run_id`` (a UUID) reading ``inputs``; ``engine`` (an ingest
+        backend's ``describe()``, e.g. Spark's application id) goes into every event."""
         if self._run_id is not None:
             raise PrivacyProfileError("the lineage run has already started")
         try:
@@ -322,6 +356,7 @@ class LineageRecorder:
             ) from None
         self._run_id = run_id
         self._inputs = list(inputs)
+        self._engine = dict(engine or {})
         return self._emit(self._event("START", run_facets={}, outputs=[]))
 
     def complete(

@@ -18,7 +18,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("policy",),
     ("dp", "pii"),
     ("ingest", "profiling"),
-    ("segments",),
+    ("segments", "spark"),
     ("lineage",),
     ("analytics",),
     ("rights",),

@@ -1,0 +1,207 @@
+"""DP aggregation on Spark: :func:`spark_dp_aggregate` is :func:`privacy_profile.dp.dp_aggregate`
+for a Spark DataFrame.
+
+Driver first: the same budget plan is charged to the ledger before Spark touches the data.
+Then on the cluster, contribution bounding with secure random keys (never a data-dependent
+order): (1) the (unit, group) pairs are formed by ``groupBy``; each pair gets a key drawn from
+the operating system's entropy source (:class:`~privacy_profile.dp.rng.DPRandom`, built in
+each Python task) and a window per unit keeps the ``max_groups_contributed`` pairs with the
+smallest keys, a uniformly random subset; (2) every row of a kept pair gets its own secure key
+and a window per pair keeps ``max_rows_per_group`` rows the same way. The true bounded
+statistics (distinct units, rows, clamped and centred sums) are ``groupBy`` aggregates; the
+small per-group table is collected and noise, selection and thresholds are applied on the
+driver by :func:`~privacy_profile.dp.aggregate.release_aggregates`, the pandas path's own code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterator, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from privacy_profile.dp.aggregate import (
+    COUNT_PART,
+    ROWS_PART,
+    AggregateResult,
+    plan_budget,
+    release_aggregates,
+)
+from privacy_profile.dp.ledger import BudgetLedger, ChargeRequest
+from privacy_profile.dp.mechanisms import grid_units
+from privacy_profile.dp.model import (
+    MetricSpec,
+    PrivacyLoss,
+    PrivacyUnit,
+    PrivateSelection,
+    PublicGroups,
+)
+from privacy_profile.dp.rng import DPRandom
+from privacy_profile.errors import InputError, PrivacyParameterError
+
+__all__ = ["spark_dp_aggregate"]
+
+_KEY = "_pp_random_key"
+
+
+def _with_secure_key(frame: Any) -> Any:
+    """``frame`` plus a column of uniform keys from a fresh secure generator per task."""
+    schema = f"{frame.schema.simpleString()[len('struct<') : -1]},{_KEY}:double"
+
+    def add_key(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        rng = DPRandom()  # 256 bits from the OS entropy source, in this task
+        for b in batches:
+            yield b.assign(**{_KEY: rng.random(len(b))})
+
+    return frame.mapInPandas(add_key, schema)
+
+
+def _bounded_statistics(
+    sdf: Any, unit: PrivacyUnit, by: list[str], parts: Sequence[Any]
+) -> pd.DataFrame:
+    """The true bounded statistics per data group (one row per group, a column per part)."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    k, m = unit.max_groups_contributed, unit.max_rows_per_group
+    pair_cols = [unit.column, *by]
+    pairs = _with_secure_key(sdf.select(*pair_cols).distinct())
+    kept_pairs = (
+        pairs.withColumn(
+            "_rank", F.row_number().over(Window.partitionBy(unit.column).orderBy(_KEY))
+        )
+        .where(F.col("_rank") <= k)
+        .select(*pair_cols)
+    )
+    rows = _with_secure_key(sdf.join(kept_pairs, on=pair_cols, how="inner"))
+    kept_rows = rows.withColumn(
+        "_rank", F.row_number().over(Window.partitionBy(*pair_cols).orderBy(_KEY))
+    ).where(F.col("_rank") <= m)
+    aggs = [F.countDistinct(unit.column).alias(COUNT_PART), F.count(F.lit(1)).alias(ROWS_PART)]
+    for p in parts:
+        if p.name in (COUNT_PART, ROWS_PART):
+            continue
+        if p.bounds is None or p.column is None:
+            raise PrivacyParameterError(f"budget part {p.name!r} has no column or bounds")
+        if p.step is None:
+            raise PrivacyParameterError(f"budget part {p.name!r} has no grid step")
+        clamped = F.least(
+            F.greatest(F.col(p.column).cast("double"), F.lit(float(p.bounds.lower))),
+            F.lit(float(p.bounds.upper)),
+        )
+        # the pandas path's grid: centred, rounded half to even (rint), clamped, integer units
+        cap = float(grid_units(p.bounds.half_width, p.step))
+        units = F.rint((clamped - F.lit(float(p.bounds.midpoint))) / F.lit(float(p.step)))
+        units = F.least(F.greatest(units, F.lit(-cap)), F.lit(cap)).cast("long")
+        aggs.append(F.sum(units).alias(p.name))
+    grouped = kept_rows.groupBy(*by).agg(*aggs) if by else kept_rows.agg(*aggs)
+    collected = grouped.collect()  # one row per group: small
+    cols = [*by, *(a for a in [COUNT_PART, ROWS_PART] + [p.name for p in parts])]
+    data = {c: [r[c] if c in r.asDict() else None for r in collected] for c in dict.fromkeys(cols)}
+    return pd.DataFrame(data)
+
+
+def spark_dp_aggregate(
+    sdf: Any,
+    *,
+    unit: PrivacyUnit,
+    by: Sequence[str],
+    metrics: Sequence[MetricSpec],
+    loss: PrivacyLoss,
+    ledger: BudgetLedger,
+    run_id: str,
+    groups: PublicGroups | PrivateSelection,
+    threshold: int,
+    rng: DPRandom | None = None,
+    weights: Mapping[str, float] | None = None,
+    label: str = "dp_aggregate",
+) -> AggregateResult:
+    """Grouped DP aggregation of the Spark DataFrame ``sdf`` (see the module docstring);
+    the same parameters and result as :func:`privacy_profile.dp.dp_aggregate`."""
+    from pyspark.sql import functions as F
+
+    if isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 0:
+        raise PrivacyParameterError("threshold must be a non-negative integer")
+    names = [s.output_name for s in metrics]
+    if len(set(names)) != len(names):
+        raise PrivacyParameterError(f"metric names must be unique, got {names}")
+    by = list(by)
+    value_cols = sorted({s.column for s in metrics if s.column is not None})
+    missing = [c for c in [unit.column, *by, *value_cols] if c not in sdf.columns]
+    if missing:
+        raise InputError(f"columns not in the data: {', '.join(missing)}")
+    if isinstance(groups, PublicGroups) and any(len(k) != len(by) for k in groups.keys):
+        raise PrivacyParameterError("each public group key needs one value per `by` column")
+    rng = rng if rng is not None else DPRandom()
+
+    # 1. plan and charge on the driver: nothing below runs if the budget refuses
+    plan = plan_budget(unit=unit, metrics=metrics, loss=loss, groups=groups, weights=weights)
+    charges = ledger.charge_many(
+        run_id=run_id,
+        requests=[
+            ChargeRequest(
+                mechanism=p.mechanism,
+                loss=p.loss,
+                sensitivity=p.sensitivity,
+                label=f"{label}/{p.name}",
+            )
+            for p in plan.parts
+        ],
+    )
+    nulls = sdf.select(
+        *[F.sum(F.col(c).isNull().cast("long")).alias(c) for c in [unit.column, *value_cols]]
+    ).collect()[0]
+    if nulls[unit.column]:
+        raise InputError(
+            f"privacy unit column {unit.column!r} has missing values",
+            hint="drop or reject rows without a privacy unit before aggregating",
+        )
+    for c in value_cols:
+        if nulls[c]:
+            raise InputError(f"column {c!r} has missing values", hint="impute or drop them")
+    data = sdf.select(unit.column, *by, *value_cols)
+    for c in by:
+        data = data.where(F.col(c).isNotNull())
+    if isinstance(groups, PublicGroups):
+        keys_out: list[tuple[Hashable, ...]] = list(groups.keys)
+        allowed = (
+            F.struct(*[F.col(c) for c in by]).isin(
+                [F.struct(*[F.lit(v) for v in key]) for key in keys_out]
+            )
+            if by
+            else F.lit(True)
+        )
+        data = data.where(allowed)
+
+    # 2.-3. bounding and true statistics on the cluster
+    stats = _bounded_statistics(data, unit, by, plan.parts)
+    data_keys = [tuple(r) for r in stats[by].itertuples(index=False, name=None)] if by else [()]
+    if not isinstance(groups, PublicGroups):
+        order = sorted(range(len(data_keys)), key=lambda i: tuple(map(str, data_keys[i])))
+        keys_out = [data_keys[i] for i in order]
+    index = {key: i for i, key in enumerate(keys_out)}
+    true_stats: dict[str, npt.NDArray[Any]] = {}
+    for p in plan.parts:
+        arr = np.zeros(
+            len(keys_out), dtype=np.int64 if p.name in (COUNT_PART, ROWS_PART) else np.float64
+        )
+        for key, v in zip(data_keys, stats[p.name].tolist(), strict=True):
+            if key in index and v is not None:
+                arr[index[key]] = v
+        true_stats[p.name] = arr
+
+    # 4.-5. noise, selection and threshold on the driver: the pandas path's code
+    return release_aggregates(
+        plan,
+        metrics,
+        true_stats,
+        keys_out,
+        by,
+        public=isinstance(groups, PublicGroups),
+        threshold=threshold,
+        rng=rng,
+        label=label,
+        charges=charges,
+    )

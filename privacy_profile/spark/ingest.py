@@ -1,0 +1,367 @@
+"""Ingestion on Spark: each data table is read by Spark, numbered by record, and every Arrow
+batch of every partition goes through the same stages as a pandas chunk (validation, consent
+gate, retention, pseudonymization, generalization, free-text scan:
+:class:`~privacy_profile.ingest.table_stage.TableProcessor`) with ``mapInPandas``.
+
+What runs where:
+
+* driver, before the table: the consent records and the subjects table (small) were read by
+  :func:`~privacy_profile.ingest.sanitize.sanitize`, which decided the consent gate once per
+  user; the gate (per-user decisions, no raw value besides the user ids it is keyed by) is
+  shipped to the executors with the task. The column scan for undeclared identifiers runs on
+  the driver on the pandas loop's own sample (its first chunk, read with the pandas reader),
+  and its decision is shipped too.
+* executors: one :class:`TableProcessor` per partition, fed every Arrow batch; the PII
+  scanner is built once per Python worker (a lazy singleton keyed by the policy's
+  ``pii_scan`` section).
+* driver, after: the per-batch results are merged in record order (counts, quarantine,
+  tokens), the raw identifier values the batches read are added to the run's identifier index
+  (the release guard's), scanned free text is checked once more against the full index, and
+  k-anonymity is enforced on the whole table, exactly as the pandas loop does.
+
+**Keys on executors.** Pseudonymization and tokenization run on the executors, so the key
+material travels with the task (serialized by Spark inside the cluster, never logged or
+written by this package). The executors, the driver and Spark's shuffle/broadcast files are
+inside the trust boundary: on a shared cluster enable ``spark.authenticate``,
+``spark.network.crypto.enabled`` and ``spark.io.encryption.enabled`` (see docs/scale.md).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import pickle
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from privacy_profile.errors import InputError
+from privacy_profile.ingest.backend import PandasBackend
+from privacy_profile.ingest.consent import PreparedGate
+from privacy_profile.ingest.identifiers import IdentifierIndex
+from privacy_profile.ingest.keys import KeyMaterial, KeyRing
+from privacy_profile.ingest.pseudonymize import Pseudonymizer
+from privacy_profile.ingest.readers import RawChunk
+from privacy_profile.ingest.report import TableReportBuilder
+from privacy_profile.ingest.scan import TextScanner
+from privacy_profile.ingest.table_stage import IngestRun, TableProcessor
+from privacy_profile.ingest.validate import TableSchema, check_columns, validate_chunk
+from privacy_profile.policy.enums import FileFormat
+from privacy_profile.policy.model import ColumnRole, Policy, Table
+
+__all__ = ["SparkBackend"]
+
+ROW = "_row"
+
+#: A local input file smaller than this runs on the driver with the pandas loop: each Spark job
+#: costs about a second of scheduling and JVM work, more than the pandas loop spends on such a
+#: table. ``SparkBackend(driver_bytes=0)`` sends every table to Spark (the parity tests do).
+DRIVER_BYTES = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class _SealedKey:
+    """A key's fields for the executors; rebuilt there with :meth:`KeyMaterial.from_bytes`
+    (which recomputes the fingerprint). ``repr`` never shows the secret."""
+
+    key_id: str
+    source: str
+    development: bool
+    secret: bytes = field(repr=False)
+
+    @classmethod
+    def of(cls, k: KeyMaterial) -> _SealedKey:
+        return cls(k.key_id, k.source, k.development, k.secret())
+
+    def open(self) -> KeyMaterial:
+        return KeyMaterial.from_bytes(
+            self.secret, key_id=self.key_id, source=self.source, development=self.development
+        )
+
+
+@dataclass(frozen=True)
+class _Task:
+    """Everything an executor needs for one table (pickled by Spark with the task)."""
+
+    policy: Policy
+    purpose: str
+    domain: str
+    keys: tuple[tuple[str, _SealedKey], ...] = field(repr=False)
+    custodian: _SealedKey | None = field(repr=False)
+    now: Any
+    scan: bool
+    name: str
+    file: str
+    gate: PreparedGate
+    scan_dropped: frozenset[str]
+    columns: tuple[str, ...]
+
+    def key_ring(self) -> KeyRing:
+        return KeyRing(
+            domains={d: k.open() for d, k in self.keys},
+            custodian=self.custodian.open() if self.custodian else None,
+        )
+
+
+_SCANNERS: dict[str, TextScanner] = {}  # one PII scanner per Python worker and configuration
+
+
+def _scanner(policy: Policy) -> TextScanner:
+    from privacy_profile.pii.for_policy import scanner_for
+
+    key = json.dumps(policy.pii_scan.model_dump(mode="json"), sort_keys=True)
+    if key not in _SCANNERS:
+        _SCANNERS[key] = scanner_for(policy)
+    return _SCANNERS[key]
+
+
+@dataclass
+class _Part:
+    """One batch's result, returned to the driver."""
+
+    outputs: list[pd.DataFrame]
+    quarantines: list[pd.DataFrame]
+    report: TableReportBuilder
+    tokens: list[pd.DataFrame]
+    identifiers: list[tuple[str, list[str]]]  # (category, distinct raw values) read
+
+
+def _process(task: _Task, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    """The executor side: the same stages as a pandas chunk, for every Arrow batch of one
+    partition, with one run context and one :class:`TableProcessor` per partition (their set-up,
+    keys and scanner included, is paid once per partition, not per batch)."""
+    from pathlib import Path
+
+    from privacy_profile.ingest.sources import InputTables
+
+    keys = task.key_ring()
+    spec = task.policy.tables[task.name]
+    schema = TableSchema(name=task.name, spec=spec, path=Path(task.file), now=task.now)
+    ids = [
+        (c, col.category)
+        for c, col in spec.columns.items()
+        if col.role is ColumnRole.DIRECT_IDENTIFIER and c in task.columns
+    ]
+    run = IngestRun(
+        policy=task.policy,
+        purpose=task.policy.purpose(task.purpose),
+        domain=task.domain,
+        keys=keys,
+        now=task.now,
+        scanner=_scanner(task.policy) if task.scan else None,
+        inputs=InputTables(),
+        chunk_rows=1 << 30,
+        block_bytes=1,
+        identifiers=IdentifierIndex(),
+        pseudonymizer=Pseudonymizer(keys),
+    )
+    rb = TableReportBuilder(task.name, task.file)
+    proc = TableProcessor(run, task.name, spec, task.gate, rb)
+    proc.col_scan_done = True
+    proc.scan_dropped = set(task.scan_dropped)
+    read: dict[str, set[str]] = {}
+    for pdf in batches:
+        frame = pd.DataFrame(
+            {c: pdf[c].astype("string").array for c in task.columns},
+            index=pd.Index(pdf[ROW].astype("int64").to_numpy(), name=ROW),
+        )
+        rb.input_rows += len(frame)
+        for c, category in ids:  # this partition's index (the driver checks with the run's)
+            run.identifiers.add(frame[c], category)
+            read.setdefault(category, set()).update(str(v) for v in pd.unique(frame[c].dropna()))
+        v = validate_chunk(RawChunk(frame, task.columns, []), schema)
+        for reason, n in v.reasons.items():
+            rb.quarantine(reason, n)
+        rb.unknown_values.update(v.unknown_values)
+        proc.process(v)
+    identifiers = [(category, sorted(values)) for category, values in read.items()]
+    part = _Part(proc.outputs, proc.quarantines, rb, proc.tokens, identifiers)
+    yield pd.DataFrame({"part": [pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL)]})
+
+
+def _merge_counts(into: TableReportBuilder, part: TableReportBuilder) -> None:
+    """Add a partition's counts (every counter of the report builder, and the per-column
+    counters) to the table's."""
+    into.input_rows += part.input_rows
+    for f in dataclasses.fields(part):
+        mine, theirs = getattr(into, f.name), getattr(part, f.name)
+        if isinstance(theirs, Counter):
+            mine.update(theirs)
+        elif isinstance(theirs, dict) and all(isinstance(v, Counter) for v in theirs.values()):
+            for c, found in theirs.items():
+                mine.setdefault(c, Counter()).update(found)
+
+
+class SparkBackend:
+    """Runs the data tables' stages on a Spark session (see the module docstring).
+
+    ``spark`` is a ``pyspark.sql.SparkSession`` (:func:`~privacy_profile.spark.spark_session`);
+    ``partitions`` the number of partitions each table is split into (default: the session's
+    default parallelism).
+    """
+
+    name = "spark"
+
+    def __init__(
+        self,
+        spark: Any,
+        *,
+        partitions: int | None = None,
+        driver_bytes: int = DRIVER_BYTES,
+    ) -> None:
+        self.spark = spark
+        self.partitions = partitions
+        self.driver_bytes = driver_bytes
+
+    def describe(self) -> dict[str, str]:
+        sc = self.spark.sparkContext
+        return {
+            "engine": self.name,
+            "spark_application_id": str(sc.applicationId),
+            "spark_master": str(sc.master),
+            "spark_version": str(sc.version),
+        }
+
+    # -- reading ---------------------------------------------------------------------------------
+    def _read(self, run: IngestRun, name: str, spec: Table) -> Any:
+        """The table as string columns plus ``_row``, the record number (1-based, file order).
+
+        Records are numbered in the JVM, without a Python pass over the data: Spark reads a
+        file's splits in file order, ``monotonically_increasing_id`` is (partition index << 33)
+        + position in the partition, and one small count per partition gives each partition's
+        offset (a broadcast join). The numbered table is spread round-robin over the session's
+        parallelism when the file came in fewer partitions (a CSV under 128 MiB is one)."""
+        from pyspark.sql import functions as F
+
+        path = str(run.inputs.location(name, spec))
+        reader = self.spark.read
+        if spec.format is FileFormat.CSV:
+            # one record per physical line, as the pandas reader (quoted line breaks are not
+            # supported there either): the file is splittable, read by every core
+            df = (
+                reader.option("header", True)
+                .option("multiLine", False)
+                .option("encoding", "UTF-8" if spec.encoding == "utf-8-sig" else spec.encoding)
+                .option("inferSchema", False)
+                .option("mode", "PERMISSIVE")
+                .option("escape", '"')
+                .csv(path)
+            )
+            if df.columns and df.columns[0].startswith("\ufeff"):
+                df = df.withColumnRenamed(df.columns[0], df.columns[0][1:])
+        elif spec.format is FileFormat.PARQUET:
+            df = reader.parquet(path)
+        else:
+            df = reader.json(path, primitivesAsString=True)
+        columns = [df[c].cast("string").alias(c) for c in df.columns]
+        df = df.select(*columns, F.monotonically_increasing_id().alias("_mid"))
+        df = df.withColumn("_part", F.shiftright(F.col("_mid"), 33))
+        sizes = sorted(
+            (int(r["_part"]), int(r["count"])) for r in df.groupBy("_part").count().collect()
+        )
+        offsets, total = [], 0
+        for part, n in sizes:
+            offsets.append((part, total))
+            total += n
+        first = self.spark.createDataFrame(offsets or [(0, 0)], "_part long, _first long")
+        mask = (1 << 33) - 1
+        numbered = df.join(F.broadcast(first), "_part").select(
+            *[F.col(c) for c in df.columns if c not in ("_mid", "_part")],
+            (F.col("_first") + F.col("_mid").bitwiseAND(F.lit(mask)) + 1).alias(ROW),
+        )
+        n = int(self.partitions or self.spark.sparkContext.defaultParallelism)
+        if numbered.rdd.getNumPartitions() < n:
+            numbered = numbered.repartition(max(n, 1))
+        return numbered
+
+    # -- the table -------------------------------------------------------------------------------
+    def run_table(
+        self, run: IngestRun, name: str, spec: Table, gate: PreparedGate, rb: TableReportBuilder
+    ) -> TableProcessor:
+        # an in-memory table is already on the driver; rights suppression (a register
+        # snapshot applied while reading) runs on the driver in this release; so does a small
+        # file (see DRIVER_BYTES)
+        path = run.inputs.location(name, spec) if name not in run.inputs.frames else None
+        if (
+            path is None
+            or run.subject_filter is not None
+            or (path.is_file() and path.stat().st_size < self.driver_bytes)
+        ):
+            return PandasBackend().run_table(run, name, spec, gate, rb)
+        if not path.is_file():
+            raise InputError(
+                f"{path}: input file for table {name!r} not found",
+                hint=f"put {spec.file_name(name)} in the input directory",
+            )
+        return self._run_spark(run, name, spec, gate, rb, path, self._read(run, name, spec))
+
+    def _run_spark(
+        self,
+        run: IngestRun,
+        name: str,
+        spec: Table,
+        gate: PreparedGate,
+        rb: TableReportBuilder,
+        path: Path,
+        df: Any,
+    ) -> TableProcessor:
+        header = tuple(c for c in df.columns if c != ROW)
+        schema = TableSchema(name=name, spec=spec, path=path, now=run.now)
+        rb.undeclared_columns_dropped.extend(check_columns(header, schema))
+        columns = tuple(c for c in header if c in spec.columns)
+        proc = TableProcessor(run, name, spec, gate, rb)
+        if run.policy.pii_scan.column_scan and run.scanner is not None:
+            # the very sample the pandas loop scans: its first non-empty validated chunk, read
+            # here with the pandas reader (a Spark pass for it cost more than the scan itself)
+            chunks = run.inputs.read(
+                name, spec, chunk_rows=run.chunk_rows, block_bytes=run.block_bytes
+            )
+            for chunk in chunks:
+                first = validate_chunk(chunk, schema).frame
+                if len(first):
+                    proc._column_scan(first)
+                    break
+        proc.col_scan_done = True
+        task = _Task(
+            policy=run.policy,
+            purpose=run.purpose.data_use,
+            domain=run.domain,
+            keys=tuple((d, _SealedKey.of(k)) for d, k in sorted(run.keys.domains.items())),
+            custodian=_SealedKey.of(run.keys.custodian) if run.keys.custodian else None,
+            now=run.now,
+            scan=run.scanner is not None,
+            name=name,
+            file=rb.file,
+            gate=gate,
+            scan_dropped=frozenset(proc.scan_dropped),
+            columns=columns,
+        )
+
+        def process(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+            return _process(task, batches)
+
+        rows = df.select(*columns, ROW).mapInPandas(process, "part binary").collect()
+        parts: list[_Part] = [pickle.loads(r["part"]) for r in rows]
+        # the raw identifiers each partition read join the run's index: the row checks after
+        # every table (sanitize) see all of them, as on pandas
+        tokens: list[pd.DataFrame] = []
+        for p in parts:
+            _merge_counts(rb, p.report)
+            for category, values in p.identifiers:
+                run.identifiers.add(pd.Series(values, dtype="string"), category)
+            proc.quarantines.extend(p.quarantines)
+            tokens.extend(p.tokens)
+        outputs = [o for p in parts for o in p.outputs]
+        # record order, as the pandas loop leaves them (partitions may come round-robin)
+        if outputs:
+            proc.outputs = [pd.concat(outputs).sort_index(kind="stable")]
+        quarantines = [q for q in proc.quarantines if len(q)]
+        if quarantines:
+            merged = pd.concat(quarantines, ignore_index=True)
+            proc.quarantines = [merged.sort_values(ROW, kind="stable").reset_index(drop=True)]
+        proc.tokens = tokens
+        return proc
