@@ -11,6 +11,7 @@ The tables ship in ``privacy_profile/pii/data``:
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from functools import cache
 
 from privacy_profile._checksums import gb11643_check_char, luhn_check_digit, luhn_ok
@@ -22,6 +23,7 @@ __all__ = [
     "area_codes",
     "bin_lengths",
     "gb11643_check_char",
+    "in_machine_token",
     "is_valid_date",
     "is_valid_resident_id",
     "known_bin",
@@ -42,6 +44,44 @@ _FULL_WIDTH = str.maketrans(
     "ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ＠．＋－",
     "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz@.+-",
 )
+
+
+_HEX = frozenset("0123456789abcdefABCDEF")
+_UUID = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
+#: The shortest hex digest taken for a machine value (MD5; SHA-1 is 40, SHA-256 64).
+MIN_DIGEST_HEX = 32
+
+
+def _run(text: str, start: int, end: int, chars: frozenset[str]) -> tuple[int, int]:
+    left, right = start, end
+    while left > 0 and text[left - 1] in chars:
+        left -= 1
+    while right < len(text) and text[right] in chars:
+        right += 1
+    return left, right
+
+
+def in_machine_token(text: str, start: int, end: int) -> bool:
+    """True when ``text[start:end]`` lies inside a hex digest or a UUID.
+
+    A digest is a run of at least 32 ASCII hex characters holding a letter a-f (SHA-256
+    digests of files, keys' fingerprints); a UUID is the 8-4-4-4-12 form (run ids). About
+    one SHA-256 digest in 500 holds 11 decimal digits in a row that spell a mobile number,
+    so number recognizers skip matches inside such machine values instead of flagging
+    them by chance. A person's number hidden inside 32 hex characters is not caught: an
+    accepted limit (docs/pii.md).
+    """
+    if not all(c in _HEX for c in text[start:end] if c.isascii() and c.isalnum()):
+        return False
+    left, right = _run(text, start, end, _HEX)
+    run = text[left:right]
+    if right - left >= MIN_DIGEST_HEX and not run.isdigit():
+        return True
+    left, right = _run(text, start, end, _HEX | {"-"})
+    return any(
+        m.start() <= start - left and end - left <= m.end()
+        for m in _UUID.finditer(text[left:right])
+    )
 
 
 def normalize(text: str) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
+from privacy_profile.pii._checks import in_machine_token
 from privacy_profile.pii._presidio import (
     LocalRecognizer,
     RecognizerResult,
@@ -142,7 +143,7 @@ class ContextPatternRecognizer(LocalRecognizer):
         for name, rx, base in self._patterns:
             for m in rx.finditer(text):
                 start, end = m.span("v") if "v" in rx.groupindex else m.span()
-                if (start, end) in seen or start == end:
+                if (start, end) in seen or start == end or in_machine_token(text, start, end):
                     continue
                 score = self.score_match(text, start, end, base)
                 if score is None:
