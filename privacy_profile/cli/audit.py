@@ -26,7 +26,10 @@ def audit_verify(
     ] = None,
     ledger: Annotated[
         Path | None,
-        typer.Option("--ledger", help="The budget ledger (SQLite) the run charged."),
+        typer.Option(
+            "--ledger",
+            help="The budget ledger the run charged: a SQLite file or a postgresql:// URL.",
+        ),
     ] = None,
     pii_scan: Annotated[
         bool, typer.Option("--pii-scan/--no-pii-scan", help="Re-scan the outputs for PII.")

@@ -11,7 +11,7 @@ from privacy_profile.dp.ledger_model import DELTA_UNIT, EPS_UNIT, RHO_UNIT, Char
 from privacy_profile.dp.ledger_store import PostgresStore, SqliteStore, is_database_url
 from privacy_profile.errors import InputError
 
-__all__ = ["CHARGE_COLUMNS", "charge_from_row", "read_charges"]
+__all__ = ["CHARGE_COLUMNS", "charge_from_row", "read_budget", "read_charges"]
 
 CHARGE_COLUMNS = (
     "charge_id, dataset, run_id, mechanism, label, epsilon_units, delta_units, sensitivity, "
@@ -40,8 +40,28 @@ def read_charges(
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY charge_id"
+    return [charge_from_row(r) for r in _select(path, sql, args)]
+
+
+def read_budget(path: str | Path, dataset: str) -> tuple[str, int, int] | None:
+    """The budget recorded for ``dataset`` in the ledger at ``path`` (a SQLite file or a
+    ``postgresql://`` URL), read-only: its window spec and its epsilon and delta in the
+    ledger's integer units; None when the ledger holds no budget for that dataset."""
+    rows = _select(
+        path,
+        'SELECT "window", epsilon_units, delta_units FROM budgets WHERE dataset = ?',
+        [dataset],
+    )
+    if not rows:
+        return None
+    window, epsilon_units, delta_units = rows[0]
+    return str(window), int(epsilon_units), int(delta_units)
+
+
+def _select(path: str | Path, sql: str, args: list[str]) -> list[Any]:
+    """Rows of one read-only query against the ledger at ``path``."""
     if is_database_url(path):
-        return [charge_from_row(r) for r in _read_postgres(str(path), sql, args)]
+        return _read_postgres(str(path), sql, args)
     p = Path(path)
     if not p.is_file():
         raise InputError(f"ledger {p} does not exist", hint="give the ledger file's path")
@@ -50,16 +70,16 @@ def read_charges(
     except sqlite3.Error as e:
         raise InputError(f"ledger {p} cannot be opened: {e}") from None
     try:
-        if not SqliteStore(conn).has_column("charges", "rho_units"):  # from before zCDP
-            sql = sql.replace("rho_units", "0")
-        rows = conn.execute(sql, tuple(args)).fetchall()
+        if "rho_units" in sql and not SqliteStore(conn).has_column("charges", "rho_units"):
+            sql = sql.replace("rho_units", "0")  # a ledger file from before zCDP
+        rows: list[Any] = conn.execute(sql, tuple(args)).fetchall()
     except sqlite3.Error as e:
         raise InputError(
             f"ledger {p} cannot be read: {e}", hint="is this a privacy_profile ledger file?"
         ) from None
     finally:
         conn.close()
-    return [charge_from_row(r) for r in rows]
+    return rows
 
 
 def _read_postgres(url: str, sql: str, args: list[str]) -> list[Any]:

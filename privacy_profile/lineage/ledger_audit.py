@@ -4,7 +4,6 @@ compare them with the lineage's DP mechanisms and the run log's ``ledger_state``
 from __future__ import annotations
 
 import math
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Any, Protocol
 from privacy_profile.dp.ledger import DELTA_UNIT as _DELTA_UNIT
 from privacy_profile.dp.ledger import EPS_UNIT as _EPS_UNIT
 from privacy_profile.dp.ledger import read_charges
+from privacy_profile.dp.ledger_read import read_budget
 from privacy_profile.errors import AuditError, InputError
 from privacy_profile.lineage.runlog import RunLogRecord
 
@@ -98,22 +98,15 @@ def read_ledger_charges(
 
 
 def read_ledger_budget(ledger_path: str | Path, dataset: str) -> dict[str, Any] | None:
-    """The ledger's budget row for ``dataset`` (window, epsilon, delta), read-only."""
-    p = Path(ledger_path)
+    """The ledger's budget row for ``dataset`` (window, epsilon, delta), read-only, from a
+    SQLite file or a ``postgresql://`` URL."""
     try:
-        conn = sqlite3.connect(f"file:{p.resolve()}?mode=ro", uri=True)
-        try:
-            row = conn.execute(
-                "SELECT window, epsilon_units, delta_units FROM budgets WHERE dataset = ?",
-                (dataset,),
-            ).fetchone()
-        finally:
-            conn.close()
-    except sqlite3.Error as e:
-        raise AuditError(f"ledger {p} cannot be read: {e}") from None
+        row = read_budget(ledger_path, dataset)
+    except InputError as e:
+        raise AuditError(e.message, hint=e.hint) from None
     if row is None:
         return None
-    return {"window": row[0], "epsilon_units": int(row[1]), "delta_units": int(row[2])}
+    return {"window": row[0], "epsilon_units": row[1], "delta_units": row[2]}
 
 
 class LedgerStateSource(Protocol):

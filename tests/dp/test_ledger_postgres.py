@@ -200,6 +200,26 @@ def test_read_charges_reads_a_postgresql_ledger(pg_url: str) -> None:
     assert [(c.label, c.epsilon) for c in got] == [("one", pytest.approx(0.1))]
 
 
+def test_the_audit_reads_the_budget_of_a_postgresql_ledger(pg_url: str, tmp_path: Any) -> None:
+    from privacy_profile.dp.ledger_model import DELTA_UNIT, EPS_UNIT
+    from privacy_profile.lineage.ledger_audit import read_ledger_budget
+
+    with _open(pg_url, "audited"):
+        pass
+    want = {
+        "window": "lifetime",
+        "epsilon_units": round(BUDGET.epsilon * EPS_UNIT),
+        "delta_units": round(BUDGET.delta * DELTA_UNIT),
+    }
+    assert read_ledger_budget(pg_url, "audited") == want
+    assert read_ledger_budget(pg_url, "no-such-dataset") is None
+    # the same row from a SQLite file
+    sqlite_path = tmp_path / "ledger.sqlite"
+    with _open(str(sqlite_path), "audited"):
+        pass
+    assert read_ledger_budget(sqlite_path, "audited") == want
+
+
 def test_a_password_in_the_url_is_refused_and_not_echoed() -> None:
     pytest.importorskip("psycopg", reason="psycopg (the postgres extra) is not installed")
     with pytest.raises(InputError) as e:
