@@ -18,7 +18,8 @@ import pandas as pd
 from scipy import stats
 
 from privacy_profile.dp import mechanisms as _mech
-from privacy_profile.dp.ledger import BudgetLedger, Charge, ChargeRequest, ZcdpChargeRequest
+from privacy_profile.dp.aggregate_plan import NoisePart
+from privacy_profile.dp.ledger import BudgetLedger, Charge
 from privacy_profile.dp.mechanisms import ZCDP_MECHANISMS, MechanismRecord
 from privacy_profile.dp.model import Mechanism, PrivacyLoss, ZcdpLoss
 from privacy_profile.dp.rng import DPRandom
@@ -71,36 +72,13 @@ class AnalysisPrivacy:
 
 
 @dataclass(frozen=True, kw_only=True)
-class PartPlan:
+class PartPlan(NoisePart):
     """One noisy part of an analysis: what it noises, with which loss and sensitivity (L1; for
-    a zCDP part, whose loss is ``rho``, the L2 sensitivity, and ``loss`` is never charged)."""
+    a zCDP part, whose loss is ``rho``, the L2 sensitivity, and ``loss`` is never charged).
+    Its ledger request, epsilon, delta, noise sd and interval are those of
+    :class:`~privacy_profile.dp.aggregate_plan.NoisePart`."""
 
-    name: str
-    mechanism: Mechanism
-    loss: PrivacyLoss
-    sensitivity: float
-    scale: float
-    step: float | None = None  # grid step of a discrete_laplace_grid part
-    half_width: float | None = None  # its values lie in [-half_width, half_width]
-    rho: float | None = None  # a zCDP part's rho
-
-    @property
-    def epsilon(self) -> float:
-        return 0.0 if self.rho is not None else self.loss.epsilon
-
-    @property
-    def delta(self) -> float:
-        return 0.0 if self.rho is not None else self.loss.delta
-
-    def request(self, label: str) -> ChargeRequest | ZcdpChargeRequest:
-        """The ledger charge of this part."""
-        if self.rho is not None:
-            return ZcdpChargeRequest(
-                mechanism=self.mechanism, rho=self.rho, sensitivity=self.sensitivity, label=label
-            )
-        return ChargeRequest(
-            mechanism=self.mechanism, loss=self.loss, sensitivity=self.sensitivity, label=label
-        )
+    half_width: float | None = None  # a grid part's values lie in [-half_width, half_width]
 
     def sum_halfwidth(self, terms: int, level: float = INTERVAL_LEVEL) -> int:
         """Smallest (or, under zCDP, a safe) integer h with P(|Z_1 + ... + Z_terms| <= h) >=
@@ -112,14 +90,6 @@ class PartPlan:
                 return int(_mech.interval_halfwidth(self.mechanism, self.scale, level))
             return math.ceil(self.scale * math.sqrt(2.0 * terms * math.log(2.0 / (1.0 - level))))
         return discrete_laplace_sum_halfwidth(self.scale, terms, level)
-
-    @property
-    def noise_sd(self) -> float:
-        return _mech.noise_sd(self.mechanism, self.scale, step=self.step)
-
-    def halfwidth(self, level: float = INTERVAL_LEVEL) -> float:
-        """P(|noise| <= halfwidth) >= level."""
-        return _mech.interval_halfwidth(self.mechanism, self.scale, level, step=self.step)
 
     def units(self, values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         """Values (within the bounds) in the units the mechanism sums: grid units for a grid
