@@ -210,14 +210,14 @@ def dp_funnel(
     # one path per user: a user is in one cell, so L1 = L2 = 1 (discrete Gaussian under zCDP)
     mech = Mechanism.DISCRETE_GAUSSIAN if isinstance(privacy.loss, ZcdpLoss) else _LAPLACE
     plans = plan_parts(privacy.loss, [("depth_histogram", mech, 1.0, 1.0)])
-    charges = charge(ledger, run_id, label, plans)  # nothing below runs if refused
-    rng = rng if rng is not None else DPRandom()
-
+    # the true histogram first: a malformed segment table fails here, before any charge
     depth, units = funnel_depths(events, params, unit)
     seg = _segment_of_units(units, segments, params, unit, keys)
     keep = (depth > 0) & (seg >= 0)
     cell = seg[keep] * n_steps + (depth[keep] - 1)
     true = np.bincount(cell, minlength=len(keys) * n_steps).astype(np.int64)
+    charges = charge(ledger, run_id, label, plans)  # nothing below runs if refused
+    rng = rng if rng is not None else DPRandom()
     noisy, records = add_part_noise(plans, {"depth_histogram": true}, rng, label)
     part = noisy["depth_histogram"]
     table = _table(part.plan, part.values.reshape(len(keys), n_steps), keys, params, privacy)

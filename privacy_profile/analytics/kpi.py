@@ -198,11 +198,12 @@ def dp_campaign_kpis(
     spec.append(("revenue", Mechanism.DISCRETE_LAPLACE_GRID, k * hw, 1.0))
     plans = plan_parts(privacy.loss, spec, grids={"revenue": hw})
     check_columns(sends, [unit, params.campaign_column], table="sends")
-    charges = charge(ledger, run_id, label, plans)
-    rng = rng if rng is not None else DPRandom()
-
+    # the (user, campaign) pairs and their segments first: a malformed segment table fails
+    # here, before any charge
     pairs = _pairs(sends, interactions, conversions, params, unit)
     seg, seg_keys = _segment_codes(pairs, segments, params, unit)
+    charges = charge(ledger, run_id, label, plans)
+    rng = rng if rng is not None else DPRandom()
     camp_index = {c: i for i, c in enumerate(params.campaigns)}
     camp = pairs[params.campaign_column].map(camp_index).to_numpy(dtype=np.int64)
     n_groups = len(seg_keys) * len(params.campaigns)

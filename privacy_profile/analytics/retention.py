@@ -189,9 +189,10 @@ def dp_retention(
     keys = sorted_keys(list(params.segments)) if params.segments is not None else [OVERALL]
     width = params.max_offset + 1
     plans = plan_parts(privacy.loss, [("cells", Mechanism.DISCRETE_LAPLACE, float(width), 1.0)])
+    # the true cells first: a malformed segment table fails here, before any charge
+    true = retention_cells(activity, params, unit, _segment_series(segments, params, unit, keys))
     charges = charge(ledger, run_id, label, plans)
     rng = rng if rng is not None else DPRandom()
-    true = retention_cells(activity, params, unit, _segment_series(segments, params, unit, keys))
     noisy, records = add_part_noise(plans, {"cells": true.ravel()}, rng, label)
     part = noisy["cells"]
     cells = part.values.reshape(true.shape).astype(np.float64)

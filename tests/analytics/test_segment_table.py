@@ -94,6 +94,8 @@ def test_each_analysis_reads_the_segment_table_the_same_way(
     twice = pd.DataFrame({"u": [*users, users.iloc[0]], "s": ["a"] * (len(users) + 1)})
     with pytest.raises(InputError, match="lists a user twice"):
         run(ev, ledger, twice)
+    # refused before any charge: a run that cannot deliver spends nothing
+    assert ledger.spent().epsilon == 0.0
 
 
 @pytest.mark.parametrize(
