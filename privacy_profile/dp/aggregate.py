@@ -41,7 +41,7 @@ privately selected groups sorted by key (never in order of first appearance in t
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -165,10 +165,37 @@ def _group_codes(
     return out, keys
 
 
-def _check_columns(df: pd.DataFrame, columns: Sequence[str]) -> None:
-    missing = [c for c in columns if c not in df.columns]
+def check_request(
+    columns: Collection[str],
+    *,
+    unit: PrivacyUnit,
+    by: Sequence[str],
+    metrics: Sequence[MetricSpec],
+    groups: PublicGroups | PrivateSelection,
+    threshold: int,
+) -> list[str]:
+    """Check an aggregation's parameters against the data's ``columns`` before anything is
+    charged (both engines); return the value columns the metrics read."""
+    if isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 0:
+        raise PrivacyParameterError("threshold must be a non-negative integer")
+    names = [s.output_name for s in metrics]
+    if len(set(names)) != len(names):
+        raise PrivacyParameterError(f"metric names must be unique, got {names}")
+    value_cols = sorted({s.column for s in metrics if s.column is not None})
+    missing = [c for c in [unit.column, *by, *value_cols] if c not in columns]
     if missing:
         raise InputError(f"columns not in the data: {missing}", hint="check the policy columns")
+    if isinstance(groups, PublicGroups) and any(len(k) != len(by) for k in groups.keys):
+        raise PrivacyParameterError("each public group key needs one value per `by` column")
+    return value_cols
+
+
+def missing_unit_error(unit: PrivacyUnit) -> InputError:
+    """The error for rows without a privacy unit (raised before any charge)."""
+    return InputError(
+        f"privacy unit column {unit.column!r} has missing values",
+        hint="drop or reject rows without a privacy unit before aggregating",
+    )
 
 
 # -- the aggregation ------------------------------------------------------------------------
@@ -197,17 +224,15 @@ def dp_aggregate(
     default equal. The distinct-unit count is always released. ``loss`` is a pure
     :class:`PrivacyLoss` (discrete Laplace) or a :class:`ZcdpLoss` (discrete Gaussian).
     """
-    if isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 0:
-        raise PrivacyParameterError("threshold must be a non-negative integer")
-    names = [s.output_name for s in metrics]
-    if len(set(names)) != len(names):
-        raise PrivacyParameterError(f"metric names must be unique, got {names}")
     by = list(by)
-    value_cols = sorted({s.column for s in metrics if s.column is not None})
-    _check_columns(df, [unit.column, *by, *value_cols])
-    if isinstance(groups, PublicGroups) and any(len(k) != len(by) for k in groups.keys):
-        raise PrivacyParameterError("each public group key needs one value per `by` column")
+    value_cols = check_request(
+        df.columns, unit=unit, by=by, metrics=metrics, groups=groups, threshold=threshold
+    )
     rng = rng if rng is not None else DPRandom()
+    # rows without a privacy unit are refused before the charge (nothing spent)
+    unit_codes, unit_uniques = _factorize(df[unit.column])
+    if (unit_codes < 0).any():
+        raise missing_unit_error(unit)
 
     # 1. plan and charge: nothing below runs if the budget refuses
     plan = plan_budget(unit=unit, metrics=metrics, loss=loss, groups=groups, weights=weights)
@@ -217,12 +242,6 @@ def dp_aggregate(
     )
 
     # 2. codes
-    unit_codes, unit_uniques = _factorize(df[unit.column])
-    if (unit_codes < 0).any():
-        raise InputError(
-            f"privacy unit column {unit.column!r} has missing values",
-            hint="drop or reject rows without a privacy unit before aggregating",
-        )
     row_groups, data_keys = _group_codes(df, by)
     if isinstance(groups, PublicGroups):
         index = {key: i for i, key in enumerate(groups.keys)}

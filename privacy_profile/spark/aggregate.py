@@ -1,7 +1,9 @@
 """DP aggregation on Spark: :func:`spark_dp_aggregate` is :func:`privacy_profile.dp.dp_aggregate`
 for a Spark DataFrame.
 
-Driver first: the same budget plan is charged to the ledger before Spark touches the data.
+Driver first: the parameters and columns are checked and one small Spark job counts missing
+units and values (refused with nothing spent), then the same budget plan is charged to the
+ledger before Spark bounds or aggregates anything.
 Then on the cluster, contribution bounding with secure random keys (never a data-dependent
 order): (1) the (unit, group) pairs are formed by ``groupBy``; each pair gets a key drawn from
 the operating system's entropy source (:class:`~privacy_profile.dp.rng.DPRandom`, built in
@@ -26,10 +28,12 @@ from privacy_profile.dp.aggregate import (
     COUNT_PART,
     ROWS_PART,
     AggregateResult,
+    check_request,
+    missing_unit_error,
     plan_budget,
     release_aggregates,
 )
-from privacy_profile.dp.ledger import BudgetLedger, ChargeRequest
+from privacy_profile.dp.ledger import BudgetLedger
 from privacy_profile.dp.mechanisms import grid_units
 from privacy_profile.dp.model import (
     MetricSpec,
@@ -122,45 +126,26 @@ def spark_dp_aggregate(
     the same parameters and result as :func:`privacy_profile.dp.dp_aggregate`."""
     from pyspark.sql import functions as F
 
-    if isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 0:
-        raise PrivacyParameterError("threshold must be a non-negative integer")
-    names = [s.output_name for s in metrics]
-    if len(set(names)) != len(names):
-        raise PrivacyParameterError(f"metric names must be unique, got {names}")
     by = list(by)
-    value_cols = sorted({s.column for s in metrics if s.column is not None})
-    missing = [c for c in [unit.column, *by, *value_cols] if c not in sdf.columns]
-    if missing:
-        raise InputError(f"columns not in the data: {', '.join(missing)}")
-    if isinstance(groups, PublicGroups) and any(len(k) != len(by) for k in groups.keys):
-        raise PrivacyParameterError("each public group key needs one value per `by` column")
-    rng = rng if rng is not None else DPRandom()
-
-    # 1. plan and charge on the driver: nothing below runs if the budget refuses
-    plan = plan_budget(unit=unit, metrics=metrics, loss=loss, groups=groups, weights=weights)
-    charges = ledger.charge_many(
-        run_id=run_id,
-        requests=[
-            ChargeRequest(
-                mechanism=p.mechanism,
-                loss=p.loss,
-                sensitivity=p.sensitivity,
-                label=f"{label}/{p.name}",
-            )
-            for p in plan.parts
-        ],
+    value_cols = check_request(
+        sdf.columns, unit=unit, by=by, metrics=metrics, groups=groups, threshold=threshold
     )
+    rng = rng if rng is not None else DPRandom()
+    # rows without a unit or a value are refused before the charge (nothing spent)
     nulls = sdf.select(
         *[F.sum(F.col(c).isNull().cast("long")).alias(c) for c in [unit.column, *value_cols]]
     ).collect()[0]
     if nulls[unit.column]:
-        raise InputError(
-            f"privacy unit column {unit.column!r} has missing values",
-            hint="drop or reject rows without a privacy unit before aggregating",
-        )
+        raise missing_unit_error(unit)
     for c in value_cols:
         if nulls[c]:
             raise InputError(f"column {c!r} has missing values", hint="impute or drop them")
+
+    # 1. plan and charge on the driver: nothing below runs if the budget refuses
+    plan = plan_budget(unit=unit, metrics=metrics, loss=loss, groups=groups, weights=weights)
+    charges = ledger.charge_many(
+        run_id=run_id, requests=[p.request(f"{label}/{p.name}") for p in plan.parts]
+    )
     data = sdf.select(unit.column, *by, *value_cols)
     for c in by:
         data = data.where(F.col(c).isNotNull())

@@ -238,6 +238,7 @@ def test_bad_inputs_fail_closed(orders: pd.DataFrame, ledger: BudgetLedger) -> N
         _run(orders.drop(columns="amount"), ledger)
     with pytest.raises(InputError):
         _run(orders.assign(user=orders.user.astype(float).where(orders.user > 3)), ledger)
+    assert ledger.charges_for_run("run-1") == []  # refused before any charge
 
 
 def test_one_row_per_unit_blocks(ledger: BudgetLedger) -> None:

@@ -1,6 +1,7 @@
 """DP aggregation on Spark: the same pre-noise aggregates as pandas when no unit exceeds the
-caps; bounding with secure random keys respects the caps; the ledger is charged before Spark
-runs; with a huge epsilon the released values are the pandas path's."""
+caps; bounding with secure random keys respects the caps; missing units are refused before any
+charge; the ledger is charged before Spark aggregates; with a huge epsilon the released values
+are the pandas path's."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from privacy_profile.dp import (
     PublicGroups,
     dp_aggregate,
 )
-from privacy_profile.errors import BudgetExceededError
+from privacy_profile.errors import BudgetExceededError, InputError
 from privacy_profile.spark.aggregate import _bounded_statistics, spark_dp_aggregate
 
 pytestmark = pytest.mark.slow
@@ -107,6 +108,26 @@ def test_charged_before_spark_and_refused_when_spent(spark: Any) -> None:
         spark_dp_aggregate(
             spark.createDataFrame(_orders()),
             unit=unit,
+            by=["seg", "city"],
+            metrics=METRICS,
+            loss=PrivacyLoss(epsilon=1.0, delta=1e-6),
+            ledger=ledger,
+            run_id="r",
+            groups=GROUPS,
+            threshold=0,
+            rng=DPRandom.for_testing(1),
+        )
+    assert ledger.charges_for_run("r") == []
+
+
+def test_missing_units_are_refused_before_any_charge(spark: Any) -> None:
+    ledger = _ledger()
+    df = _orders().astype({"user": "float64"})
+    df.loc[df.index[:3], "user"] = None
+    with pytest.raises(InputError, match="has missing values"):
+        spark_dp_aggregate(
+            spark.createDataFrame(df),
+            unit=PrivacyUnit(column="user", max_groups_contributed=2, max_rows_per_group=3),
             by=["seg", "city"],
             metrics=METRICS,
             loss=PrivacyLoss(epsilon=1.0, delta=1e-6),
