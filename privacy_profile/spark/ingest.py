@@ -1,4 +1,4 @@
-"""Ingestion on Spark: each data table is read by Spark, numbered by record, and every Arrow
+"""Ingestion on Spark: each data table is read by Spark (one pass over the file), and every Arrow
 batch of every partition goes through the same stages as a pandas chunk (validation, consent
 gate, retention, pseudonymization, generalization, free-text scan:
 :class:`~privacy_profile.ingest.table_stage.TableProcessor`) with ``mapInPandas``.
@@ -18,12 +18,13 @@ What runs where:
   to the run's staging directory (:func:`staging_root`); only the partition's counts,
   quarantine evidence, activation tokens, the raw identifier values it read and the file's
   name go back to the driver, so the sanitized table never passes through the driver's JVM.
-* driver, after: the per-partition results are merged in record order (counts, quarantine,
-  tokens), the raw identifier values the batches read are added to the run's identifier index
-  (the release guard's), the staged files named by the partitions (a retried task's leftovers
-  are ignored) are read back with pyarrow and the staging directory is deleted; then scanned
-  free text is checked once more against the full index, and k-anonymity is enforced on the
-  whole table, exactly as the pandas loop does.
+* driver, after: Spark's row ids become record numbers (1-based, file order) from the rows
+  each input partition held, as the tasks counted them; the per-partition results are merged
+  in record order (counts, quarantine, tokens), the raw identifier values the batches read
+  are added to the run's identifier index (the release guard's), the staged files named by
+  the partitions (a retried task's leftovers are ignored) are read back with pyarrow and the
+  staging directory is deleted; then scanned free text is checked once more against the full
+  index, and k-anonymity is enforced on the whole table, exactly as the pandas loop does.
 
 **Keys on executors.** Pseudonymization and tokenization run on the executors, so the key
 material travels with the task (serialized by Spark inside the cluster, never logged or
@@ -48,6 +49,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from privacy_profile.errors import InputError
@@ -142,6 +145,7 @@ class _Part:
 
     file: str | None  # the staged Parquet file of the partition's sanitized rows, if any
     rows: int
+    held: dict[int, int]  # rows read per input partition (Spark row ids, see _Ids)
     quarantines: list[pd.DataFrame]
     report: TableReportBuilder
     tokens: list[pd.DataFrame]
@@ -182,11 +186,15 @@ def _process(task: _Task, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFr
     proc.col_scan_done = True
     proc.scan_dropped = set(task.scan_dropped)
     read: dict[str, set[str]] = {}
+    held: Counter[int] = Counter()  # rows per input partition (for the record numbers)
     for pdf in batches:
+        ids_ = pdf[ROW].astype("int64").to_numpy()
         frame = pd.DataFrame(
             {c: pdf[c].astype("string").array for c in task.columns},
-            index=pd.Index(pdf[ROW].astype("int64").to_numpy(), name=ROW),
+            index=pd.Index(ids_, name=ROW),
         )
+        parts, counts = np.unique(ids_ >> _Ids.SHIFT, return_counts=True)
+        held.update(dict(zip(parts.tolist(), counts.tolist(), strict=True)))
         rb.input_rows += len(frame)
         for c, category in ids:  # this partition's index (the driver checks with the run's)
             run.identifiers.add(frame[c], category)
@@ -202,7 +210,7 @@ def _process(task: _Task, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFr
     if outputs:
         frame = pd.concat(outputs) if len(outputs) > 1 else outputs[0]
         file, rows = _write_staged(task.staging, frame), len(frame)
-    part = _Part(file, rows, proc.quarantines, rb, proc.tokens, identifiers)
+    part = _Part(file, rows, dict(held), proc.quarantines, rb, proc.tokens, identifiers)
     yield pd.DataFrame({"part": [pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL)]})
 
 
@@ -259,6 +267,28 @@ def staging_root(spark: Any, staging: str | None = None) -> tuple[str, bool]:
     return tempfile.mkdtemp(prefix="privacy_profile-spark-"), True
 
 
+class _Ids:
+    """Spark row ids (``monotonically_increasing_id``: input partition << 33 + position) to
+    1-based record numbers in file order, from the rows each input partition held."""
+
+    SHIFT = 33
+    MASK = (1 << 33) - 1
+
+    def __init__(self, held: Counter[int]) -> None:
+        size = max(held, default=-1) + 1
+        counts = np.zeros(size, dtype=np.int64)
+        for part, n in held.items():
+            counts[part] = n
+        self.first = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+
+    def records(self, ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        ids = np.asarray(ids, dtype=np.int64)
+        if not len(ids):
+            return ids
+        out: npt.NDArray[np.int64] = self.first[ids >> self.SHIFT] + (ids & self.MASK) + 1
+        return out
+
+
 def _merge_counts(into: TableReportBuilder, part: TableReportBuilder) -> None:
     """Add a partition's counts (every counter of the report builder, and the per-column
     counters) to the table's."""
@@ -307,13 +337,14 @@ class SparkBackend:
 
     # -- reading ---------------------------------------------------------------------------------
     def _read(self, run: IngestRun, name: str, spec: Table) -> Any:
-        """The table as string columns plus ``_row``, the record number (1-based, file order).
+        """The table as string columns plus ``_row``, Spark's row id (see :class:`_Ids`), in
+        one pass over the file: the record numbers (1-based, file order) are derived on the
+        driver afterwards from the rows each input partition held, which the tasks count.
 
-        Records are numbered in the JVM, without a Python pass over the data: Spark reads a
-        file's splits in file order, ``monotonically_increasing_id`` is (partition index << 33)
-        + position in the partition, and one small count per partition gives each partition's
-        offset (a broadcast join). The numbered table is spread round-robin over the session's
-        parallelism when the file came in fewer partitions (a CSV under 128 MiB is one)."""
+        Spark reads a file's splits in file order and ``monotonically_increasing_id`` is
+        (input partition << 33) + position in it, so the id orders rows as the file does. The
+        table is spread round-robin over the session's parallelism when the file came in fewer
+        partitions (a CSV under 128 MiB is one); the ids travel with the rows."""
         from pyspark.sql import functions as F
 
         path = str(run.inputs.location(name, spec))
@@ -337,21 +368,7 @@ class SparkBackend:
         else:
             df = reader.json(path, primitivesAsString=True)
         columns = [df[c].cast("string").alias(c) for c in df.columns]
-        df = df.select(*columns, F.monotonically_increasing_id().alias("_mid"))
-        df = df.withColumn("_part", F.shiftright(F.col("_mid"), 33))
-        sizes = sorted(
-            (int(r["_part"]), int(r["count"])) for r in df.groupBy("_part").count().collect()
-        )
-        offsets, total = [], 0
-        for part, n in sizes:
-            offsets.append((part, total))
-            total += n
-        first = self.spark.createDataFrame(offsets or [(0, 0)], "_part long, _first long")
-        mask = (1 << 33) - 1
-        numbered = df.join(F.broadcast(first), "_part").select(
-            *[F.col(c) for c in df.columns if c not in ("_mid", "_part")],
-            (F.col("_first") + F.col("_mid").bitwiseAND(F.lit(mask)) + 1).alias(ROW),
-        )
+        numbered = df.select(*columns, F.monotonically_increasing_id().alias(ROW))
         n = int(self.partitions or self.spark.sparkContext.defaultParallelism)
         if numbered.rdd.getNumPartitions() < n:
             numbered = numbered.repartition(max(n, 1))
@@ -433,10 +450,16 @@ class SparkBackend:
             fs.create_dir(staging_path, recursive=True)
             rows = df.select(*columns, ROW).mapInPandas(process, "part binary").collect()
             parts: list[_Part] = [pickle.loads(r["part"]) for r in rows]
+            held: Counter[int] = Counter()
+            for p in parts:
+                held.update(p.held)
+            ids = _Ids(held)
             files = [p.file for p in parts if p.file is not None]
             if files:
                 # record order, as the pandas loop leaves them (partitions may come round-robin)
-                proc.outputs = [_read_staged(files)]
+                out = _read_staged(files)
+                out.index = pd.Index(ids.records(out.index.to_numpy()), name=ROW)
+                proc.outputs = [out]
         finally:
             if created:
                 shutil.rmtree(root, ignore_errors=True)
@@ -449,7 +472,10 @@ class SparkBackend:
             _merge_counts(rb, p.report)
             for category, values in p.identifiers:
                 run.identifiers.add(pd.Series(values, dtype="string"), category)
-            proc.quarantines.extend(p.quarantines)
+            for q in p.quarantines:
+                if len(q):
+                    q[ROW] = ids.records(q[ROW].to_numpy())
+                proc.quarantines.append(q)
             tokens.extend(p.tokens)
         quarantines = [q for q in proc.quarantines if len(q)]
         if quarantines:

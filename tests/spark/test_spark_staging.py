@@ -101,3 +101,17 @@ def test_a_spark_sanitize_leaves_nothing_in_the_staging_directory(
         assert res.report.tables[name].accepted_rows == len(res.tables[name])
     assert sum(len(res.tables[t]) for t in data) > 0
     assert list(staging.iterdir()) == []
+
+
+def test_spark_row_ids_become_record_numbers_in_file_order() -> None:
+    from collections import Counter
+
+    import numpy as np
+
+    from privacy_profile.spark.ingest import _Ids
+
+    # input partitions 0, 1 and 3 held 3, 2 and 4 rows; partition 2 held none
+    ids = _Ids(Counter({0: 3, 1: 2, 3: 4}))
+    spark_ids = np.array([(1 << 33) + 1, 0, 2, (3 << 33) + 3, 1 << 33, (3 << 33)], dtype=np.int64)
+    assert ids.records(spark_ids).tolist() == [5, 1, 3, 9, 4, 6]
+    assert ids.records(np.array([], dtype=np.int64)).tolist() == []
