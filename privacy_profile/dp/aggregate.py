@@ -55,6 +55,7 @@ from privacy_profile.dp.aggregate_plan import (
     ROWS_PART,
     BudgetPlan,
     NoisePart,
+    charge_parts,
     plan_budget,
 )
 from privacy_profile.dp.bounding import bound_contributions
@@ -77,6 +78,7 @@ __all__ = [
     "ROWS_PART",
     "AggregateResult",
     "BudgetPlan",
+    "charge_parts",
     "dp_aggregate",
     "plan_budget",
     "release_aggregates",
@@ -236,10 +238,7 @@ def dp_aggregate(
 
     # 1. plan and charge: nothing below runs if the budget refuses
     plan = plan_budget(unit=unit, metrics=metrics, loss=loss, groups=groups, weights=weights)
-    charges = ledger.charge_many(
-        run_id=run_id,
-        requests=[p.request(f"{label}/{p.name}") for p in plan.parts],
-    )
+    charges = charge_parts(ledger, plan.parts, run_id=run_id, label=label)
 
     # 2. codes
     row_groups, data_keys = _group_codes(df, by)
