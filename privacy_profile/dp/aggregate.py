@@ -25,7 +25,8 @@ the L2 sensitivities are ``sqrt(k)`` (distinct units), ``sqrt(k) * m`` (rows) an
 ``sqrt(k) * m * grid_units`` (sums, in grid units). Private selection is refused under zCDP:
 its threshold is calibrated for discrete Laplace noise.
 
-Everything is charged to the ledger in one transaction before the data is touched; the plan
+Everything is charged to the ledger in one transaction (:func:`charge_parts`) after every
+refusal (parameters, missing units or values: nothing spent) and before any noise; the plan
 (parts, losses, sensitivities, scales) is made without data by
 :func:`~privacy_profile.dp.aggregate_plan.plan_budget`, re-exported here.
 
@@ -236,11 +237,8 @@ def dp_aggregate(
     if (unit_codes < 0).any():
         raise missing_unit_error(unit)
 
-    # 1. plan and charge: nothing below runs if the budget refuses
+    # 1. plan (pure), codes and values: every refusal comes before the charge
     plan = plan_budget(unit=unit, metrics=metrics, loss=loss, groups=groups, weights=weights)
-    charges = charge_parts(ledger, plan.parts, run_id=run_id, label=label)
-
-    # 2. codes
     row_groups, data_keys = _group_codes(df, by)
     if isinstance(groups, PublicGroups):
         index = {key: i for i, key in enumerate(groups.keys)}
@@ -262,6 +260,9 @@ def dp_aggregate(
                 f"column {col!r} has missing values", hint="impute or drop them in the policy"
             )
         values[col] = v
+
+    # 2. charge: nothing below runs if the budget refuses
+    charges = charge_parts(ledger, plan.parts, run_id=run_id, label=label)
 
     # 3. bounding
     bounded = bound_contributions(
