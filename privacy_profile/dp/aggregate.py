@@ -201,6 +201,14 @@ def missing_unit_error(unit: PrivacyUnit) -> InputError:
     )
 
 
+def missing_value_error(column: str) -> InputError:
+    """The error for a missing value in a column a metric reads, in a row of an aggregated
+    group (raised before any charge)."""
+    return InputError(
+        f"column {column!r} has missing values", hint="impute or drop them in the policy"
+    )
+
+
 # -- the aggregation ------------------------------------------------------------------------
 
 
@@ -256,9 +264,7 @@ def dp_aggregate(
     for col in value_cols:
         v = df[col].to_numpy(dtype=np.float64, na_value=np.nan)[rows_in]
         if np.isnan(v).any():
-            raise InputError(
-                f"column {col!r} has missing values", hint="impute or drop them in the policy"
-            )
+            raise missing_value_error(col)
         values[col] = v
 
     # 2. charge: nothing below runs if the budget refuses

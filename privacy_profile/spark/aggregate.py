@@ -3,10 +3,12 @@ for a Spark DataFrame, under the same losses (pure epsilon-delta, or zCDP).
 
 Driver first: the parameters and columns are checked and the budget plan is made (pure, no
 data: :func:`~privacy_profile.dp.aggregate.plan_budget`, so a refused request, such as private
-selection under zCDP, runs no Spark job), then one small Spark job counts missing units and
-values (refused with nothing spent), then the plan is charged to the ledger by
-:func:`~privacy_profile.dp.aggregate.charge_parts` (epsilon and delta, or rho per part under
-zCDP, the pandas path's rows and labels) before Spark bounds or aggregates anything.
+selection under zCDP, runs no Spark job). One small Spark job counts missing units and values
+(null, or NaN in a floating-point column; values in the rows the pandas path reads: with a key
+in every ``by`` column, in a public group if listed), refused with nothing spent. Then the plan
+is charged to the ledger by :func:`~privacy_profile.dp.aggregate.charge_parts` (epsilon and
+delta, or rho per part under zCDP: the pandas path's rows and labels) before Spark bounds or
+aggregates anything.
 Then on the cluster, contribution bounding with secure random keys (never a data-dependent
 order): (1) the (unit, group) pairs are formed by ``groupBy``; each pair gets a key drawn from
 the operating system's entropy source (:class:`~privacy_profile.dp.rng.DPRandom`, built in
@@ -35,6 +37,7 @@ from privacy_profile.dp.aggregate import (
     charge_parts,
     check_request,
     missing_unit_error,
+    missing_value_error,
     plan_budget,
     release_aggregates,
 )
@@ -49,11 +52,22 @@ from privacy_profile.dp.model import (
     ZcdpLoss,
 )
 from privacy_profile.dp.rng import DPRandom
-from privacy_profile.errors import InputError, PrivacyParameterError
+from privacy_profile.errors import PrivacyParameterError
 
 __all__ = ["spark_dp_aggregate"]
 
 _KEY = "_pp_random_key"
+
+
+def _missing(frame: Any, column: str) -> Any:
+    """True where ``column`` is missing: null, or NaN in a floating-point column (the pandas
+    path's missing values)."""
+    from pyspark.sql import functions as F
+
+    col = F.col(column)
+    if dict(frame.dtypes)[column] in ("double", "float"):
+        return col.isNull() | F.isnan(col)
+    return col.isNull()
 
 
 def _with_secure_key(frame: Any) -> Any:
@@ -139,31 +153,34 @@ def spark_dp_aggregate(
     rng = rng if rng is not None else DPRandom()
     # 1. the plan (pure): a request the plan refuses runs no Spark job
     plan = plan_budget(unit=unit, metrics=metrics, loss=loss, groups=groups, weights=weights)
-    # rows without a unit or a value are refused before the charge (nothing spent)
-    nulls = sdf.select(
-        *[F.sum(F.col(c).isNull().cast("long")).alias(c) for c in [unit.column, *value_cols]]
+    # the rows the pandas path reads: a key in every `by` column, in a public group if listed
+    data = sdf.select(unit.column, *by, *value_cols)
+    in_groups = F.lit(True)
+    for c in by:
+        in_groups = in_groups & ~_missing(data, c)
+    if isinstance(groups, PublicGroups):
+        keys_out: list[tuple[Hashable, ...]] = list(groups.keys)
+        if by:
+            in_groups = in_groups & F.struct(*[F.col(c) for c in by]).isin(
+                [F.struct(*[F.lit(v) for v in key]) for key in keys_out]
+            )
+    # rows without a unit, or read rows without a value, are refused before the charge
+    missing = data.select(
+        F.sum(_missing(data, unit.column).cast("long")).alias("_pp_missing_0"),
+        *[
+            F.sum((in_groups & _missing(data, c)).cast("long")).alias(f"_pp_missing_{i}")
+            for i, c in enumerate(value_cols, start=1)
+        ],
     ).collect()[0]
-    if nulls[unit.column]:
+    if missing[0]:
         raise missing_unit_error(unit)
-    for c in value_cols:
-        if nulls[c]:
-            raise InputError(f"column {c!r} has missing values", hint="impute or drop them")
+    for i, c in enumerate(value_cols, start=1):
+        if missing[i]:
+            raise missing_value_error(c)
 
     # charge on the driver, as the pandas path does: nothing below runs if the budget refuses
     charges = charge_parts(ledger, plan.parts, run_id=run_id, label=label)
-    data = sdf.select(unit.column, *by, *value_cols)
-    for c in by:
-        data = data.where(F.col(c).isNotNull())
-    if isinstance(groups, PublicGroups):
-        keys_out: list[tuple[Hashable, ...]] = list(groups.keys)
-        allowed = (
-            F.struct(*[F.col(c) for c in by]).isin(
-                [F.struct(*[F.lit(v) for v in key]) for key in keys_out]
-            )
-            if by
-            else F.lit(True)
-        )
-        data = data.where(allowed)
+    data = data.where(in_groups)
 
     # 2.-3. bounding and true statistics on the cluster
     stats = _bounded_statistics(data, unit, by, plan.parts)

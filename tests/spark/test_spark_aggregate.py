@@ -149,6 +149,43 @@ def test_missing_units_are_refused_before_any_charge(spark: Any) -> None:
     assert ledger.charges_for_run("r") == []
 
 
+def test_missing_values_are_refused_before_any_charge_where_pandas_refuses_them(
+    spark: Any,
+) -> None:
+    """A NaN (not only a null) in a read row is refused with nothing charged; rows the pandas
+    path does not read (outside the public groups, no group key) are not refused, as on pandas
+    (the NaN was clamped to the upper bound before)."""
+    from pyspark.sql import functions as F
+
+    df = _orders(max_orders=3)
+    sdf = spark.createDataFrame(df)
+    nan = float("nan")
+    args: dict[str, Any] = {
+        "unit": PrivacyUnit(column="user", max_groups_contributed=3, max_rows_per_group=3),
+        "by": ["seg", "city"],
+        "metrics": METRICS,
+        "loss": PrivacyLoss(epsilon=1.0),
+        "run_id": "r",
+        "groups": GROUPS,
+        "threshold": 0,
+        "rng": DPRandom.for_testing(1),
+    }
+    ledger = _ledger()
+    bad = sdf.withColumn(
+        "amount", F.when(F.col("user") == 0, F.lit(nan)).otherwise(F.col("amount"))
+    )
+    with pytest.raises(InputError, match="'amount' has missing values"):
+        spark_dp_aggregate(bad, ledger=ledger, **args)
+    assert ledger.charges_for_run("r") == []
+    unread = [(9998, "q", "w", nan), (9999, None, "x", nan)]
+    spark_dp_aggregate(
+        sdf.unionByName(spark.createDataFrame(unread, schema=sdf.schema)), ledger=ledger, **args
+    )
+    with_unread = pd.concat([df, pd.DataFrame(unread, columns=df.columns)], ignore_index=True)
+    dp_aggregate(with_unread, ledger=ledger, **(args | {"run_id": "p"}))
+    assert len(ledger.charges_for_run("r")) == len(ledger.charges_for_run("p")) == 3
+
+
 def test_huge_epsilon_releases_the_pandas_values(spark: Any) -> None:
     df = _orders(seed=3)
     unit = PrivacyUnit(column="user", max_groups_contributed=10, max_rows_per_group=100)
