@@ -24,9 +24,10 @@ def test_cli_run_with_engine_spark_and_audit_verify(
 
     runner = CliRunner()
     loaded = demo[0]
-    # the CLI measures recency to the clock: data generated up to now
+    # the CLI measures recency to the clock: data generated up to now; 800 users keep the
+    # units with a paid order (about 0.17 per user) well above the threshold of 50 at any hour
     data = generate_demo_data(
-        tmp_path / "data", n_users=300, seed=12, now=dt.datetime.now(dt.UTC), policy=loaded.policy
+        tmp_path / "data", n_users=800, seed=12, now=dt.datetime.now(dt.UTC), policy=loaded.policy
     )
     input_dir = data.input_dir
     out, ledger = tmp_path / "out", tmp_path / "ledger.sqlite"
