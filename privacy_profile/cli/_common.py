@@ -31,7 +31,16 @@ __all__ = [
 
 PolicyOption = Annotated[Path, typer.Option("--policy", help="The policy YAML file.")]
 PurposeOption = Annotated[str, typer.Option("--purpose", help="The run's purpose (a data use).")]
-InputOption = Annotated[Path, typer.Option("--input", help="Folder with one file per table.")]
+# a string, not a Path: Path would turn s3://bucket/x into s3:/bucket/x
+InputOption = Annotated[
+    str,
+    typer.Option(
+        "--input",
+        help="Folder with one file per table: a local path, or a URI pyarrow opens "
+        "(file://, hdfs://, s3://, gs://; credentials from the file system's own "
+        "configuration, never in the URI).",
+    ),
+]
 DevKeysOption = Annotated[
     bool, typer.Option("--dev-keys", help="Use in-memory development keys (demo only).")
 ]

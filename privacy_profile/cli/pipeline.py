@@ -128,7 +128,7 @@ def sanitize_cmd(
     out.print(f"wrote {len(res.files)} files to {out_dir}")
 
 
-def _dry_run(loaded: LoadedPolicy, purpose: str, input_dir: Path, keys: KeyRing) -> None:
+def _dry_run(loaded: LoadedPolicy, purpose: str, input_dir: str, keys: KeyRing) -> None:
     """Sanitize and pre-flight only: print the row counts and the verdict; exit 1 on failure."""
     from privacy_profile.engine import dry_run
     from privacy_profile.pii.for_policy import scanner_for

@@ -8,7 +8,9 @@ record numbers. Encoding errors stop the run with an :class:`InputError` naming 
 the fix (declare ``encoding: gbk`` or re-save as UTF-8) and the first row that does not decode.
 CSV records are one per physical line and numbered by line (row = line - 1): a stray quote
 quarantines its own line, never the rest of the file. Parquet columns must hold scalar values
-(nested types are refused).
+(nested types are refused). The file is an
+:class:`~privacy_profile.ingest.locations.InputLocation`: a local path, or a URI read through
+the pyarrow file system it names.
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -27,6 +29,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from privacy_profile.errors import InputError
+from privacy_profile.ingest.locations import InputLocation, input_location
 from privacy_profile.policy.model import FileFormat, Table
 
 __all__ = ["DEFAULT_BLOCK_BYTES", "DEFAULT_CHUNK_ROWS", "RawChunk", "read_table"]
@@ -46,7 +49,7 @@ class RawChunk:
     malformed: list[tuple[int, str]] = field(default_factory=list)  # (record number, detail)
 
 
-def _encoding_error(path: Path, table: str, encoding: str, where: str) -> InputError:
+def _encoding_error(path: InputLocation, table: str, encoding: str, where: str) -> InputError:
     other = "gbk" if encoding.startswith("utf") else "utf-8"
     return InputError(
         f"{path}: table {table!r} is not valid {encoding} text ({where})",
@@ -56,14 +59,16 @@ def _encoding_error(path: Path, table: str, encoding: str, where: str) -> InputE
 
 
 def read_table(
-    path: Path,
+    file: str | os.PathLike[str] | InputLocation,
     table_name: str,
     spec: Table,
     *,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     block_bytes: int = DEFAULT_BLOCK_BYTES,
 ) -> Iterator[RawChunk]:
-    """Stream ``path`` as the policy declares (format, encoding) in chunks."""
+    """Stream ``file`` (a path, a URI or a location) as the policy declares (format,
+    encoding) in chunks."""
+    path = input_location(file)
     if not path.is_file():
         raise InputError(
             f"{path}: input file for table {table_name!r} not found",
@@ -81,8 +86,8 @@ def read_table(
 # --------------------------------------------------------------------------- CSV
 
 
-def _csv_header(path: Path, table: str, encoding: str) -> list[str]:
-    with path.open("rb") as f:
+def _csv_header(path: InputLocation, table: str, encoding: str) -> list[str]:
+    with path.open_binary() as f:
         first = f.readline()
     try:
         text = first.decode(encoding)
@@ -108,10 +113,10 @@ def _csv_header(path: Path, table: str, encoding: str) -> list[str]:
     return names
 
 
-def _lines(path: Path, block_bytes: int) -> Iterator[tuple[int, bytes]]:
+def _lines(path: InputLocation, block_bytes: int) -> Iterator[tuple[int, bytes]]:
     """Blocks of whole physical lines after the header: (line number of the block's first
     line, bytes ending with a newline except possibly at the end of the file)."""
-    with path.open("rb") as f:
+    with path.open_binary() as f:
         f.readline()  # the header, parsed separately
         line = 2
         rest = b""
@@ -196,7 +201,7 @@ def _empty(names: list[str]) -> pd.DataFrame:
     return pd.DataFrame({n: pd.Series([], dtype="string") for n in names})
 
 
-def _read_csv(path: Path, table: str, spec: Table, block_bytes: int) -> Iterator[RawChunk]:
+def _read_csv(path: InputLocation, table: str, spec: Table, block_bytes: int) -> Iterator[RawChunk]:
     """CSV with one record per physical line; row numbers are line numbers minus one.
 
     Arrow parses each block of whole lines; when the block's record count differs from its
@@ -283,9 +288,10 @@ def _undecodable(block: bytes, first: int, encoding: str) -> str | None:
 # --------------------------------------------------------------------------- Parquet
 
 
-def _read_parquet(path: Path, table: str, chunk_rows: int) -> Iterator[RawChunk]:
+def _read_parquet(path: InputLocation, table: str, chunk_rows: int) -> Iterator[RawChunk]:
+    source, fs = path.arrow_source()
     try:
-        pf = pq.ParquetFile(str(path))
+        pf = pq.ParquetFile(source, filesystem=fs)
     except (pa.ArrowException, OSError) as e:
         raise InputError(
             f"{path}: table {table!r} is not a readable Parquet file ({type(e).__name__})",
@@ -325,7 +331,9 @@ def _cell(v: object) -> str | None:
     return json.dumps(v, ensure_ascii=False)
 
 
-def _read_jsonl(path: Path, table: str, spec: Table, chunk_rows: int) -> Iterator[RawChunk]:
+def _read_jsonl(
+    path: InputLocation, table: str, spec: Table, chunk_rows: int
+) -> Iterator[RawChunk]:
     encoding = spec.encoding
     names: list[str] = []
     known: set[str] = set()
@@ -339,7 +347,7 @@ def _read_jsonl(path: Path, table: str, spec: Table, chunk_rows: int) -> Iterato
         df.index = pd.Index(np.asarray(numbers, dtype=np.int64), name="_row")
         return RawChunk(df, tuple(names), list(malformed))
 
-    with path.open("rb") as f:
+    with path.open_binary() as f:
         for lineno, raw in enumerate(f, start=1):
             try:
                 text = raw.decode(encoding)

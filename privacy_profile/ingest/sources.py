@@ -1,8 +1,10 @@
 """Where a run's raw tables come from: a folder, a file per table, or a DataFrame per table.
 
-:func:`resolve_inputs` turns what an API caller passes (a folder path, a mapping of table name
-to path, a mapping of table name to pandas DataFrame) into :class:`InputTables`, checking every
-table name and value type before anything is read; :func:`resolve_policy` does the same for a
+:func:`resolve_inputs` turns what an API caller passes (a folder path or URI, a mapping of
+table name to path or URI, a mapping of table name to pandas DataFrame) into
+:class:`InputTables`, checking every table name and value type before anything is read (a
+folder or file given as a URI is an :class:`~privacy_profile.ingest.locations.InputLocation`
+on the file system pyarrow opens for it); :func:`resolve_policy` does the same for a
 :class:`LoadedPolicy`, a :class:`Policy` or a policy file; :func:`normalize_run_args` does both
 (the engine's entry calls it). Wrong types are an :class:`InputError` or a :class:`PolicyError`
 naming what was given and what is accepted.
@@ -20,6 +22,12 @@ import numpy as np
 import pandas as pd
 
 from privacy_profile.errors import InputError, PolicyError
+from privacy_profile.ingest.locations import (
+    InputLocation,
+    common_parent,
+    input_location,
+    relative_name,
+)
 from privacy_profile.ingest.readers import (
     DEFAULT_BLOCK_BYTES,
     DEFAULT_CHUNK_ROWS,
@@ -43,8 +51,9 @@ __all__ = [
     "resolve_policy",
 ]
 
-InputsLike: TypeAlias = "str | os.PathLike[str] | Mapping[str, Any] | InputTables"
-"""A folder, a mapping of table name to file path, or of table name to pandas DataFrame."""
+InputsLike: TypeAlias = "str | os.PathLike[str] | InputLocation | Mapping[str, Any] | InputTables"
+"""A folder (path or URI), a mapping of table name to file (path or URI), or of table name to
+pandas DataFrame."""
 PolicyLike: TypeAlias = "LoadedPolicy | Policy | str | os.PathLike[str]"
 
 IN_MEMORY = "memory://privacy_profile"
@@ -56,14 +65,14 @@ class InputTables:
     """The source of each table: a folder (files named as the policy says), explicit files,
     or in-memory DataFrames (never written anywhere)."""
 
-    folder: Path | None = None
-    paths: Mapping[str, Path] = field(default_factory=dict)
+    folder: InputLocation | None = None
+    paths: Mapping[str, InputLocation] = field(default_factory=dict)
     frames: Mapping[str, pd.DataFrame] = field(default_factory=dict)
 
-    def location(self, name: str, spec: Table) -> Path:
+    def location(self, name: str, spec: Table) -> InputLocation:
         """The file of table ``name`` (for DataFrames, a descriptive pseudo-path for messages)."""
         if name in self.frames:
-            return Path(f"<DataFrame {name}>")
+            return InputLocation.of_path(f"<DataFrame {name}>")
         if name in self.paths:
             return self.paths[name]
         if self.folder is None:
@@ -71,29 +80,38 @@ class InputTables:
                 f"table {name!r} has no input: give a folder, or its file or DataFrame",
                 hint="pass every table the policy declares",
             )
-        return self.folder / spec.file_name(name)
+        return self.folder.child(spec.file_name(name))
 
     def has(self, name: str, spec: Table) -> bool:
         return name in self.frames or self.location(name, spec).is_file()
 
     @property
+    def local_folder(self) -> Path | None:
+        """The input folder on this machine (a path or a ``file://`` URI), else None."""
+        return self.folder.local_path if self.folder is not None else None
+
+    @property
     def namespace(self) -> str:
         """The lineage namespace of the inputs (the folder's URI, or in-memory)."""
         if self.folder is not None:
-            return self.folder.resolve().as_uri()
-        if self.paths and not self.frames:
-            return self._common_parent().as_uri()
+            return _as_uri(self.folder)
+        parent = self._common_parent()
+        if parent is not None:
+            return _as_uri(parent)
         return IN_MEMORY
 
-    def _common_parent(self) -> Path:
-        return Path(os.path.commonpath([str(p.resolve().parent) for p in self.paths.values()]))
+    def _common_parent(self) -> InputLocation | None:
+        if not self.paths or self.frames:
+            return None
+        return common_parent(list(self.paths.values()))
 
     def dataset_name(self, name: str, spec: Table) -> str:
         """The dataset name lineage records for table ``name``."""
         if name in self.frames:
             return name
-        if name in self.paths and self.folder is None and not self.frames:
-            return str(self.paths[name].resolve().relative_to(self._common_parent()))
+        parent = self._common_parent()
+        if name in self.paths and self.folder is None and parent is not None:
+            return relative_name(self.paths[name], parent)
         return self.location(name, spec).name
 
     def read(
@@ -115,6 +133,10 @@ class InputTables:
                 chunk_rows=chunk_rows,
                 block_bytes=block_bytes,
             )
+
+
+def _as_uri(loc: InputLocation) -> str:
+    return loc.local.resolve().as_uri() if loc.local is not None else loc.text
 
 
 def _as_strings(s: pd.Series) -> pd.Series:
@@ -147,6 +169,10 @@ def _is_pathlike(v: object) -> bool:
     return isinstance(v, str | os.PathLike)
 
 
+def _is_location(v: object) -> bool:
+    return isinstance(v, str | os.PathLike | InputLocation)
+
+
 def resolve_inputs(inputs: InputsLike, policy: Policy) -> InputTables:
     """Check and normalise ``inputs`` against the tables ``policy`` declares."""
     if isinstance(inputs, InputTables):
@@ -156,8 +182,8 @@ def resolve_inputs(inputs: InputsLike, policy: Policy) -> InputTables:
             "inputs is a single DataFrame; give a mapping of table name to DataFrame",
             hint=f"pass {{{', '.join(repr(t) + ': ...' for t in policy.tables)}}}",
         )
-    if _is_pathlike(inputs):
-        folder = Path(inputs)  # type: ignore[arg-type]
+    if _is_location(inputs):
+        folder = input_location(inputs)  # type: ignore[arg-type]
         if not folder.is_dir():
             raise InputError(
                 f"{folder}: the input folder does not exist or is not a folder",
@@ -183,7 +209,7 @@ def resolve_inputs(inputs: InputsLike, policy: Policy) -> InputTables:
             "inputs do not match the policy's tables: " + "; ".join(parts),
             hint=f"give exactly the declared tables: {', '.join(declared)}",
         )
-    paths: dict[str, Path] = {}
+    paths: dict[str, InputLocation] = {}
     frames: dict[str, pd.DataFrame] = {}
     for name, value in inputs.items():
         if isinstance(value, pd.DataFrame):
@@ -195,8 +221,8 @@ def resolve_inputs(inputs: InputsLike, policy: Policy) -> InputTables:
                     hint="name the columns as the policy declares them",
                 )
             frames[name] = value
-        elif _is_pathlike(value):
-            p = Path(value)
+        elif _is_location(value):
+            p = input_location(value)
             if not p.is_file():
                 raise InputError(
                     f"{p}: input file for table {name!r} not found",
@@ -206,7 +232,7 @@ def resolve_inputs(inputs: InputsLike, policy: Policy) -> InputTables:
         else:
             raise InputError(
                 f"the input for table {name!r} is a {type(value).__name__}",
-                hint="give a file path or a pandas DataFrame for each table",
+                hint="give a file path (or URI) or a pandas DataFrame for each table",
             )
     return InputTables(paths=paths, frames=frames)
 

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from privacy_profile.errors import InputError
+from privacy_profile.ingest.locations import InputLocation
 from privacy_profile.ingest.readers import MALFORMED, RawChunk
 from privacy_profile.policy.model import (
     Column,
@@ -52,7 +53,7 @@ class TableSchema:
 
     name: str
     spec: Table
-    path: Path
+    path: Path | InputLocation
     now: dt.datetime | None = None
 
 

@@ -58,7 +58,7 @@ def input_locations(policy: Policy, inputs: InputTables) -> dict[str, tuple[str,
         if tname in inputs.frames:
             out[tname] = (IN_MEMORY, tname)
             continue
-        ds = dataset_name(inputs.location(tname, table))
+        ds = dataset_name(inputs.location(tname, table).lineage_location)
         out[tname] = (ds.namespace, ds.name)
     return out
 

@@ -47,7 +47,6 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -59,6 +58,7 @@ from privacy_profile.ingest.backend import PandasBackend
 from privacy_profile.ingest.consent import PreparedGate
 from privacy_profile.ingest.identifiers import IdentifierIndex, IndexDigests, IndexTwin
 from privacy_profile.ingest.keys import KeyMaterial, KeyRing
+from privacy_profile.ingest.locations import InputLocation
 from privacy_profile.ingest.pseudonymize import Pseudonymizer
 from privacy_profile.ingest.readers import RawChunk
 from privacy_profile.ingest.report import TableReportBuilder
@@ -397,7 +397,7 @@ class SparkBackend:
         if (
             path is None
             or run.subject_filter is not None
-            or (path.is_file() and path.stat().st_size < self.driver_bytes)
+            or (path.is_file() and path.size() < self.driver_bytes)
         ):
             return PandasBackend().run_table(run, name, spec, gate, rb)
         if not path.is_file():
@@ -414,7 +414,7 @@ class SparkBackend:
         spec: Table,
         gate: PreparedGate,
         rb: TableReportBuilder,
-        path: Path,
+        path: InputLocation,
         df: Any,
     ) -> TableProcessor:
         header = tuple(c for c in df.columns if c != ROW)
