@@ -2,13 +2,15 @@
 :func:`privacy_profile.segments.features.compute_features` for Spark DataFrames.
 
 Every per-row step runs on the cluster: each row's UTC day, the run-window filter and its
-dropped counts, one ``groupBy`` per unit over the orders and events rows (first appearance,
-first / last seen, active days, frequency, gross, refunds, last order, coupon rate, event
-counts by kind), the distinct (unit, day) activity rows, and each unit's top categories
-(counts per (unit, category), ranked with a window). Only per-unit and per-(unit, day) results
-are collected; the driver then runs the pandas engine's own finishing code
-(:func:`~privacy_profile.segments.features.finish_features`: the subjects' demographics and
-tags, derived features, spending bands, top category).
+dropped counts (one single-row job), a ``groupBy`` per (unit, day) over the orders and events
+rows together (first appearance and the additive parts: paid rows, gross, refunds, coupons,
+event counts by kind; cached, collected as the activity rows), a ``groupBy`` per unit over
+that (first / last seen, active days, sums, last order, coupon rate) joined with the distinct
+paid order ids per unit (frequency), and each unit's top categories (counts per (unit,
+category), ranked with a window). Only per-unit and per-(unit, day) results are collected
+(and the subjects table's first row per unit); the driver then runs the pandas engine's own
+finishing code (:func:`~privacy_profile.segments.features.finish_features`: the subjects'
+demographics and tags, derived features, spending bands, top category).
 
 The result equals ``compute_features`` on the same tables collected to pandas (the tables'
 ``toPandas()``), row for row and in the same order: units and activity rows in order of first
@@ -173,35 +175,20 @@ def _event_rows(events: Any, ec: EventColumns, params: FeatureParams) -> tuple[A
     return unified, dropped
 
 
-def _per_unit_aggregates(
-    oc: OrderColumns | None, ec: EventColumns | None, coupon: bool
-) -> list[Any]:
+def _unit_day_aggregates(oc: OrderColumns | None, ec: EventColumns | None) -> list[Any]:
+    """The aggregates per (unit, day): first appearance and the additive parts of the
+    per-unit features (paid rows, gross, refunds, coupons, event counts by kind)."""
     from pyspark.sql import functions as F
 
-    first = F.min(F.struct(F.col(_SRC), F.col(_POS))).alias(_FIRST)
-    aggs = [
-        first,
-        F.min(_D).alias("first_seen"),
-        F.max(_D).alias("last_seen"),
-        F.countDistinct(_D).alias("active_days"),
-    ]
+    aggs = [F.min(F.struct(F.col(_SRC), F.col(_POS))).alias(_FIRST)]
     if oc is not None:
         paid = F.col(_PAID)
-        has_paid = F.max(paid.cast("int")) == 1
         aggs += [
-            F.countDistinct(F.when(paid, F.col(_OID))).alias("frequency"),
+            F.sum(paid.cast("long")).alias("_pp_paid_n"),
             F.sum(F.when(paid, F.col(_AMT))).alias("gross"),
-            F.max(F.when(paid, F.col(_D))).alias("last_order"),
-            # pandas joins refunds to the units with a paid order only
-            F.when(
-                has_paid,
-                F.coalesce(
-                    F.sum(F.when(F.col(_REFUND), F.least(F.col(_AMT), F.lit(0.0)))), F.lit(0.0)
-                ),
-            ).alias("refunds"),
+            F.sum(F.when(F.col(_REFUND), F.least(F.col(_AMT), F.lit(0.0)))).alias("refunds"),
+            F.sum(F.when(paid, F.col(_COUPON))).alias("_pp_coupons"),
         ]
-        if coupon:
-            aggs.append(F.avg(F.when(paid, F.col(_COUPON))).alias("coupon_rate"))
     if ec is not None:
         kind = F.col(_KIND)
         aggs.append(F.count(F.when(F.col(_SRC) == 1, kind)).alias("events"))
@@ -213,6 +200,33 @@ def _per_unit_aggregates(
         ):
             hit = (F.col(_SRC) == 1) & kind.isin(list(values)) if values else F.lit(False)
             aggs.append(F.count(F.when(hit, F.lit(1))).alias(name))
+    return aggs
+
+
+def _unit_aggregates(oc: OrderColumns | None, ec: EventColumns | None, coupon: bool) -> list[Any]:
+    """The per-unit aggregates over the (unit, day) rows of :func:`_unit_day_aggregates`."""
+    from pyspark.sql import functions as F
+
+    aggs = [
+        F.min(_FIRST).alias(_FIRST),
+        F.min(_D).alias("first_seen"),
+        F.max(_D).alias("last_seen"),
+        F.count(F.lit(1)).alias("active_days"),
+    ]
+    if oc is not None:
+        paid_n = F.sum("_pp_paid_n")
+        aggs += [
+            F.sum("gross").alias("gross"),
+            F.max(F.when(F.col("_pp_paid_n") > 0, F.col(_D))).alias("last_order"),
+            # pandas joins refunds to the units with a paid order only
+            F.when(paid_n > 0, F.coalesce(F.sum("refunds"), F.lit(0.0))).alias("refunds"),
+        ]
+        if coupon:
+            # the mean over paid rows: coupons on paid rows / paid rows
+            rate = F.sum("_pp_coupons") / paid_n
+            aggs.append(F.when(paid_n > 0, rate).alias("coupon_rate"))
+    if ec is not None:
+        aggs += [F.sum(name).alias(name) for name in _EVENT_PARTS]
     return aggs
 
 
@@ -308,6 +322,7 @@ def spark_compute_features(tables: Mapping[str, Any], params: FeatureParams) -> 
     """Per-unit features from the Spark DataFrames ``tables`` (see the module docstring): the
     same :class:`~privacy_profile.segments.features.UnitFeatures` as ``compute_features`` on
     the collected tables."""
+    from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
     c, u = params.columns, params.unit_column
@@ -340,22 +355,32 @@ def spark_compute_features(tables: Mapping[str, Any], params: FeatureParams) -> 
     # dropped counts: one small job (one row, a column per reason)
     dropped = {k: int(v) for k, v in counts.collect()[0].asDict().items()}
 
-    # the distinct (unit, day) rows, in order of first appearance
-    first = F.min(F.struct(F.col(_SRC), F.col(_POS))).alias(_FIRST)
-    act = _in_order(_collect(_first_appearance(rows.groupBy(_U, _D).agg(first))))
+    o_sel = oc if orders is not None else None
+    e_sel = ec if events is not None else None
+    # one row per (unit, day): the activity rows and the additive parts of the features,
+    # cached for the two collections below
+    days = rows.groupBy(_U, _D).agg(*_unit_day_aggregates(o_sel, e_sel))
+    days = days.persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        # the distinct (unit, day) rows, in order of first appearance
+        act = _in_order(_collect(_first_appearance(days.select(_U, _D, _FIRST))))
+        # one row per unit: activity span, orders and events aggregates
+        per_unit_rows = (
+            days.where(F.col(_U).isNotNull())
+            .groupBy(_U)
+            .agg(*_unit_aggregates(o_sel, e_sel, coupon))
+        )
+        if o_sel is not None:
+            # orders per unit: distinct order ids over paid rows
+            freq = (
+                rows.where(F.col(_PAID)).groupBy(_U).agg(F.countDistinct(_OID).alias("frequency"))
+            )
+            per_unit_rows = per_unit_rows.join(freq, on=_U, how="left")
+        per = _in_order(_collect(_first_appearance(per_unit_rows)))
+    finally:
+        days.unpersist()
     activity = pd.DataFrame({u: act[_U].astype("string"), "_day": _days(act[_D])}, index=act.index)
 
-    # one row per unit: activity span, orders and events aggregates
-    per = (
-        rows.where(F.col(_U).isNotNull())
-        .groupBy(_U)
-        .agg(
-            *_per_unit_aggregates(
-                oc if orders is not None else None, ec if events is not None else None, coupon
-            )
-        )
-    )
-    per = _in_order(_collect(_first_appearance(per)))
     index = pd.Index(per[_U].astype("string"), name=u)
     table = pd.DataFrame(
         {
@@ -369,7 +394,7 @@ def spark_compute_features(tables: Mapping[str, Any], params: FeatureParams) -> 
     if orders is not None and oc is not None:
         o = pd.DataFrame(
             {
-                "frequency": per["frequency"].to_numpy(dtype=np.int64),
+                "frequency": per["frequency"].fillna(0).to_numpy(dtype=np.int64),
                 "gross": pd.array(per["gross"], dtype="Float64"),
                 "last_order": _days(per["last_order"]).to_numpy(),
                 "refunds": pd.array(per["refunds"], dtype="Float64"),
