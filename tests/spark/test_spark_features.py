@@ -140,11 +140,15 @@ def test_spark_features_without_events_or_optional_columns(
 ) -> None:
     tables, params = shop
     orders = tables["orders"].drop(columns=["coupon_used", "category"])
+    # times as ISO strings (parsed by each engine; Spark's session time zone is UTC here)
+    iso = orders["ordered_at"].dt.strftime("%Y-%m-%dT%H:%M:%S").astype("string")
+    orders["ordered_at"] = iso
     users = tables["users"].drop(columns=["registered_at", "channel"])
     small = {"orders": orders, "users": users}  # no events table; no lookback
     p = replace(params, lookback_days=None, order_amount_upper=None)
     want = compute_features(small, p)
     assert want.categories.empty and want.table["coupon_rate"].isna().all()
+    assert want.dropped == {"orders_after_run_date_or_no_time": 2}
     _assert_same(want, spark_compute_features(_on_spark(spark, small), p))
 
 
