@@ -13,6 +13,7 @@ refunded row carrying a negative amount (a refund or reversal record) is subtrac
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -136,30 +137,52 @@ def _day(col: pd.Series) -> pd.Series:
     return ts.dt.tz_localize(None).dt.floor("D")
 
 
-def _window(
-    df: pd.DataFrame, ts: pd.Series, p: FeatureParams, name: str, dropped: dict[str, int]
-) -> pd.DataFrame:
+#: ``dropped`` keys of the run-window filter, per table name (both engines).
+AFTER_RUN_KEY = "{}_after_run_date_or_no_time"
+BEFORE_LOOKBACK_KEY = "{}_before_lookback"
+
+
+def window_bounds(p: FeatureParams) -> tuple[pd.Timestamp, pd.Timestamp | None]:
+    """The run window of ``p``: a row's day must be ``<= now`` (naive UTC) and, with a
+    lookback, ``>= cutoff`` (``now``'s day minus ``lookback_days``); ``cutoff`` is None
+    without a lookback."""
     now = (
         pd.Timestamp(p.now).tz_localize(None)
         if p.now.tzinfo is None
         else (pd.Timestamp(p.now).tz_convert("UTC").tz_localize(None))
     )
+    if p.lookback_days is None:
+        return now, None
+    return now, now.floor("D") - pd.Timedelta(days=p.lookback_days)
+
+
+def _window(
+    df: pd.DataFrame, ts: pd.Series, p: FeatureParams, name: str, dropped: dict[str, int]
+) -> pd.DataFrame:
+    now, cutoff = window_bounds(p)
     keep = ts.notna() & (ts <= now)
-    dropped[f"{name}_after_run_date_or_no_time"] = int((~keep).sum())
-    if p.lookback_days is not None:
-        old = keep & (ts < now.floor("D") - pd.Timedelta(days=p.lookback_days))
-        dropped[f"{name}_before_lookback"] = int(old.sum())
+    dropped[AFTER_RUN_KEY.format(name)] = int((~keep).sum())
+    if cutoff is not None:
+        old = keep & (ts < cutoff)
+        dropped[BEFORE_LOOKBACK_KEY.format(name)] = int(old.sum())
         keep &= ~old
     return df.loc[keep.to_numpy()]
 
 
-def _need(df: pd.DataFrame, cols: list[str], table: str) -> None:
-    missing = [c for c in cols if c not in df.columns]
+def need_columns(columns: Iterable[str], cols: list[str], table: str) -> None:
+    """Raise :class:`InputError` unless every name of ``cols`` is in ``columns``."""
+    have = set(columns)
+    missing = [c for c in cols if c not in have]
     if missing:
         raise InputError(
             f"table {table!r} lacks columns {missing}",
             hint="pass the pseudonymous tables produced by the ingestion layer",
         )
+
+
+def no_source_error() -> InputError:
+    """The error when neither an orders nor an events table is there."""
+    return InputError("segments need an orders or an events table", hint="pass one of them")
 
 
 def compute_features(tables: dict[str, pd.DataFrame], params: FeatureParams) -> UnitFeatures:
@@ -170,15 +193,16 @@ def compute_features(tables: dict[str, pd.DataFrame], params: FeatureParams) -> 
     events = tables.get(ec.table) if ec is not None else None
     users = tables.get(c.users) if c.users is not None else None
     if orders is None and events is None:
-        raise InputError("segments need an orders or an events table", hint="pass one of them")
+        raise no_source_error()
     dropped: dict[str, int] = {}
-    run_day = pd.Timestamp(params.now.date())
     frames: list[pd.DataFrame] = []  # (unit, day) activity
     cat_frames: list[pd.DataFrame] = []  # (unit, category) interest rows
     per_unit: list[pd.DataFrame] = []
 
     if orders is not None and oc is not None:
-        _need(orders, [u, oc.order_id, oc.amount, oc.status, oc.ordered_at], oc.table)
+        need_columns(
+            orders.columns, [u, oc.order_id, oc.amount, oc.status, oc.ordered_at], oc.table
+        )
         o = orders.assign(_day=_day(orders[oc.ordered_at]))
         o = _window(o, o["_day"], params, "orders", dropped)
         amount = pd.to_numeric(o[oc.amount], errors="coerce").fillna(0.0)
@@ -205,7 +229,7 @@ def compute_features(tables: dict[str, pd.DataFrame], params: FeatureParams) -> 
             cat_frames.append(op[[u, oc.category]].rename(columns={oc.category: "_cat"}))
 
     if events is not None and ec is not None:
-        _need(events, [u, ec.event_type, ec.ts], ec.table)
+        need_columns(events.columns, [u, ec.event_type, ec.ts], ec.table)
         e = events.assign(_day=_day(events[ec.ts]))
         e = _window(e, e["_day"], params, "events", dropped)
         per_unit.append(_event_counts(e[u], e[ec.event_type], ec))
@@ -214,21 +238,55 @@ def compute_features(tables: dict[str, pd.DataFrame], params: FeatureParams) -> 
             cat_frames.append(e[[u, ec.category]].rename(columns={ec.category: "_cat"}))
 
     activity, table = _activity(pd.concat(frames, ignore_index=True), u)
+    categories = _top_categories(cat_frames, u, params.max_categories_per_user)
+    return finish_features(table, per_unit, users, categories, activity, dropped, params)
+
+
+def subject_columns(c: FeatureColumns) -> list[tuple[str, str]]:
+    """(subjects column, feature name) of the demographics and custom tags."""
+    return [
+        *(
+            (src, dst)
+            for src, dst in (
+                (c.age_band, "age_band"),
+                (c.gender, "gender"),
+                (c.province, "province"),
+                (c.channel, "channel"),
+            )
+            if src is not None
+        ),
+        *c.tags,
+    ]
+
+
+def finish_features(
+    table: pd.DataFrame,
+    per_unit: list[pd.DataFrame],
+    users: pd.DataFrame | None,
+    categories: pd.DataFrame,
+    activity: pd.DataFrame,
+    dropped: dict[str, int],
+    params: FeatureParams,
+) -> UnitFeatures:
+    """The per-unit finishing both engines share: ``table`` (indexed by unit, in order of
+    first appearance, with ``first_seen``, ``last_seen``, ``active_days``) joined with the
+    ``per_unit`` aggregate parts (orders: ``frequency``, ``gross``, ``last_order``,
+    ``refunds``, ``coupon_rate``; events: ``events`` and the kind counts) and the subjects'
+    demographics and tags (first row per unit; ``first_seen`` moved back to the registration
+    day where earlier), then the derived features, bands and the top category."""
+    c, u = params.columns, params.unit_column
     for part in per_unit:
         table = table.join(part, how="left")
 
     if users is not None and c.users is not None:
-        _need(users, [u], c.users)
-        sources = [
-            (c.age_band, "age_band"),
-            (c.gender, "gender"),
-            (c.province, "province"),
-            (c.channel, "channel"),
-            *c.tags,
-        ]
+        need_columns(users.columns, [u], c.users)
         demo = users.drop_duplicates(u).set_index(u)
         picked = pd.DataFrame(
-            {dst: demo[src].astype("string") for src, dst in sources if src in demo.columns},
+            {
+                dst: demo[src].astype("string")
+                for src, dst in subject_columns(c)
+                if src in demo.columns
+            },
             index=demo.index,
         )
         table = table.join(picked, how="left")
@@ -241,8 +299,7 @@ def compute_features(tables: dict[str, pd.DataFrame], params: FeatureParams) -> 
     for _src, tag in c.tags:
         if tag not in table.columns:
             table[tag] = pd.Series(pd.NA, index=table.index, dtype="string")
-    _finish(table, run_day, params)
-    categories = _top_categories(cat_frames, u, params.max_categories_per_user)
+    _finish(table, pd.Timestamp(params.now.date()), params)
     top1 = categories.loc[categories["rank"] == 1].set_index(u)["category"]
     table["top_category"] = top1.reindex(table.index).astype("string")
     table.index.name = u
@@ -363,12 +420,11 @@ def _finish(table: pd.DataFrame, run_day: pd.Timestamp, p: FeatureParams) -> Non
 def _top_categories(frames: list[pd.DataFrame], unit: str, k: int) -> pd.DataFrame:
     """Each unit's ``k`` most frequent categories (ties broken by category name): bounds the
     groups a unit contributes to in persona category counts."""
-    empty = pd.DataFrame({unit: [], "category": [], "weight": [], "rank": []})
     if not frames:
-        return empty
+        return empty_categories(unit)
     rows = pd.concat(frames, ignore_index=True).dropna(subset=["_cat"])
     if rows.empty:
-        return empty
+        return empty_categories(unit)
     rows["_cat"] = rows["_cat"].astype("string")
     counts = rows.groupby([unit, "_cat"], sort=False).size().rename("n").reset_index()
     totals = counts.groupby(unit, sort=False)["n"].transform("sum")
@@ -378,3 +434,8 @@ def _top_categories(frames: list[pd.DataFrame], unit: str, k: int) -> pd.DataFra
     top = counts.loc[counts["rank"] <= k, [unit, "_cat", "weight", "rank"]]
     out: Any = top.rename(columns={"_cat": "category"}).reset_index(drop=True)
     return out
+
+
+def empty_categories(unit: str) -> pd.DataFrame:
+    """The ``categories`` frame when no unit has a category."""
+    return pd.DataFrame({unit: [], "category": [], "weight": [], "rank": []})
