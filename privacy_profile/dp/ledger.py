@@ -24,7 +24,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 import sqlite3
-import weakref
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
@@ -111,10 +110,9 @@ class BudgetLedger:
         self.window = window
         self.lease = check_lease(lease)
         self._clock = clock
-        # this ledger's reservations by run (weak: an abandoned one lapses after its lease)
-        self._reservations: weakref.WeakValueDictionary[str, Reservation] = (
-            weakref.WeakValueDictionary()
-        )
+        # the reservations made through this ledger, by run: renewed until closed or until the
+        # ledger is closed; a lost one refuses its run's charges
+        self._reservations: dict[str, Reservation] = {}
         self._init_schema()
 
     # -- construction ------------------------------------------------------------------------

@@ -229,9 +229,10 @@ class Reservation:
     was recorded before its noise was drawn, and a failure may depend on the noisy values.
 
     While it is open a daemon thread renews its lease every third of the lease
-    (:meth:`renew`); the thread stops on :meth:`close`, and when the object is garbage
-    collected (an abandoned reservation lapses after its lease). :attr:`lost` says why the
-    reservation no longer holds, once a renewal found it stale or closed (None while it holds).
+    (:meth:`renew`); the thread stops on :meth:`close`, when its ledger is closed, when the
+    process ends (then the reservation lapses after its lease), or when the object is garbage
+    collected. :attr:`lost` says why the reservation no longer holds, once a renewal found it
+    stale or closed (None while it holds).
     """
 
     def __init__(
