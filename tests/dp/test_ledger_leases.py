@@ -320,3 +320,60 @@ def test_a_new_ledger_file_is_private_whatever_the_umask(tmp_path: Path) -> None
     mine.chmod(0o640)
     BudgetLedger.open(mine, dataset="d", budget=BUDGET, window=BudgetWindow.lifetime()).close()
     assert stat.S_IMODE(mine.stat().st_mode) == 0o640
+
+
+def _reserve_renew_and_spend(where: str, dataset: str, run: str, barrier: Any) -> tuple[bool, int]:
+    """Reserve 0.3 with a 2 s lease and spend it in six charges over about two seconds, while
+    the heartbeat renews the lease; returns whether the reservation was granted and how many
+    charges were."""
+    ledger = BudgetLedger.open(
+        where,
+        dataset=dataset,
+        budget=BUDGET,
+        window=BudgetWindow.lifetime(),
+        lease=dt.timedelta(seconds=2),
+    )
+    reserved, charged = False, 0
+    barrier.wait()
+    try:
+        with ledger.reserve(run, PrivacyLoss(epsilon=0.3)) as r:
+            reserved = True
+            barrier.wait()  # every racer has asked before any granted one spends
+            for _ in range(6):
+                time.sleep(0.3)
+                try:
+                    _charge(ledger, run, 0.05)
+                    charged += 1
+                except BudgetExceededError:
+                    pass  # a lease lost on a very busy host is refused: never an overspend
+            r.mark_released()
+    except BudgetExceededError:
+        if not reserved:
+            barrier.wait()
+    finally:
+        ledger.close()
+    return reserved, charged
+
+
+@pytest.mark.slow  # spawns 6 interpreters
+def test_racing_holders_with_heartbeats_never_overspend(where: str) -> None:
+    """6 processes reserve 0.3 of 1.0 and spend it while their heartbeats renew 2 s leases:
+    exactly 3 are granted, and the budget is never overspent."""
+    dataset = _dataset()
+    _open(where, dataset, [T0]).close()
+    ctx = mp.get_context("spawn")
+    with ctx.Manager() as manager:
+        barrier = manager.Barrier(6, timeout=240)
+        with ctx.Pool(6) as pool:
+            results = pool.starmap(
+                _reserve_renew_and_spend, [(where, dataset, f"r{i}", barrier) for i in range(6)]
+            )
+    assert sum(1 for reserved, _ in results if reserved) == 3
+    assert all(n == 0 for reserved, n in results if not reserved)
+    with BudgetLedger.open(
+        where, dataset=dataset, budget=BUDGET, window=BudgetWindow.lifetime()
+    ) as ledger:
+        spent = ledger.spent().epsilon
+        assert spent == pytest.approx(0.05 * sum(n for _, n in results))
+        assert spent <= BUDGET.epsilon + 1e-9
+        assert ledger.reserved().epsilon == 0
