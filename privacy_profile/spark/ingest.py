@@ -1,4 +1,4 @@
-"""Ingestion on Spark: each data table is read by Spark, numbered by record, and every Arrow
+"""Ingestion on Spark: each data table is read by Spark (one pass over the file), and every Arrow
 batch of every partition goes through the same stages as a pandas chunk (validation, consent
 gate, retention, pseudonymization, generalization, free-text scan:
 :class:`~privacy_profile.ingest.table_stage.TableProcessor`) with ``mapInPandas``.
@@ -14,29 +14,43 @@ What runs where:
 * executors: one :class:`TableProcessor` per partition, fed every Arrow batch; the PII
   scanner is built once per Python worker (a lazy singleton keyed by the policy's
   ``pii_scan`` section).
-* driver, after: the per-batch results are merged in record order (counts, quarantine,
-  tokens), the raw identifier values the batches read are added to the run's identifier index
-  (the release guard's), scanned free text is checked once more against the full index, and
-  k-anonymity is enforced on the whole table, exactly as the pandas loop does.
+* executors, at the end of a partition: its sanitized rows are written as one Parquet file
+  to the run's staging directory (:func:`staging_root`); only the partition's counts,
+  quarantine evidence, activation tokens, the raw identifier values it read and the file's
+  name go back to the driver, so the sanitized table never passes through the driver's JVM.
+* driver, after: Spark's row ids become record numbers (1-based, file order) from the rows
+  each input partition held, as the tasks counted them; the per-partition results are merged
+  in record order (counts, quarantine, tokens), the raw identifier values the batches read
+  are added to the run's identifier index (the release guard's), the staged files named by
+  the partitions (a retried task's leftovers are ignored) are read back with pyarrow and the
+  staging directory is deleted; then scanned free text is checked once more against the full
+  index, and k-anonymity is enforced on the whole table, exactly as the pandas loop does.
 
 **Keys on executors.** Pseudonymization and tokenization run on the executors, so the key
 material travels with the task (serialized by Spark inside the cluster, never logged or
 written by this package). The executors, the driver and Spark's shuffle/broadcast files are
 inside the trust boundary: on a shared cluster enable ``spark.authenticate``,
-``spark.network.crypto.enabled`` and ``spark.io.encryption.enabled`` (see docs/scale.md).
+``spark.network.crypto.enabled`` and ``spark.io.encryption.enabled`` (see docs/scale.md). So
+is the staging directory (pseudonymous rows, deleted after each table is read back).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import pickle
+import shutil
+import tempfile
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from privacy_profile.errors import InputError
@@ -53,9 +67,14 @@ from privacy_profile.ingest.validate import TableSchema, check_columns, validate
 from privacy_profile.policy.enums import FileFormat
 from privacy_profile.policy.model import ColumnRole, Policy, Table
 
-__all__ = ["SparkBackend"]
+__all__ = ["STAGING_CONF", "SparkBackend", "staging_root"]
 
 ROW = "_row"
+
+#: The Spark configuration key naming the staging directory (``--conf
+#: spark.privacy_profile.staging=hdfs:///tmp/pp``): a directory the executors write the
+#: sanitized partitions to and the driver reads them back from.
+STAGING_CONF = "spark.privacy_profile.staging"
 
 #: A local input file smaller than this runs on the driver with the pandas loop: each Spark job
 #: costs about a second of scheduling and JVM work, more than the pandas loop spends on such a
@@ -99,6 +118,7 @@ class _Task:
     gate: PreparedGate
     scan_dropped: frozenset[str]
     columns: tuple[str, ...]
+    staging: str  # this table's staging directory (a local path or a pyarrow file system URI)
 
     def key_ring(self) -> KeyRing:
         return KeyRing(
@@ -121,9 +141,11 @@ def _scanner(policy: Policy) -> TextScanner:
 
 @dataclass
 class _Part:
-    """One batch's result, returned to the driver."""
+    """One partition's result, returned to the driver (its sanitized rows are in ``file``)."""
 
-    outputs: list[pd.DataFrame]
+    file: str | None  # the staged Parquet file of the partition's sanitized rows, if any
+    rows: int
+    held: dict[int, int]  # rows read per input partition (Spark row ids, see _Ids)
     quarantines: list[pd.DataFrame]
     report: TableReportBuilder
     tokens: list[pd.DataFrame]
@@ -164,11 +186,15 @@ def _process(task: _Task, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFr
     proc.col_scan_done = True
     proc.scan_dropped = set(task.scan_dropped)
     read: dict[str, set[str]] = {}
+    held: Counter[int] = Counter()  # rows per input partition (for the record numbers)
     for pdf in batches:
+        ids_ = pdf[ROW].astype("int64").to_numpy()
         frame = pd.DataFrame(
             {c: pdf[c].astype("string").array for c in task.columns},
-            index=pd.Index(pdf[ROW].astype("int64").to_numpy(), name=ROW),
+            index=pd.Index(ids_, name=ROW),
         )
+        parts, counts = np.unique(ids_ >> _Ids.SHIFT, return_counts=True)
+        held.update(dict(zip(parts.tolist(), counts.tolist(), strict=True)))
         rb.input_rows += len(frame)
         for c, category in ids:  # this partition's index (the driver checks with the run's)
             run.identifiers.add(frame[c], category)
@@ -179,8 +205,88 @@ def _process(task: _Task, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFr
         rb.unknown_values.update(v.unknown_values)
         proc.process(v)
     identifiers = [(category, sorted(values)) for category, values in read.items()]
-    part = _Part(proc.outputs, proc.quarantines, rb, proc.tokens, identifiers)
+    outputs = [o for o in proc.outputs if len(o)]
+    file, rows = None, 0
+    if outputs:
+        frame = pd.concat(outputs) if len(outputs) > 1 else outputs[0]
+        file, rows = _write_staged(task.staging, frame), len(frame)
+    part = _Part(file, rows, dict(held), proc.quarantines, rb, proc.tokens, identifiers)
     yield pd.DataFrame({"part": [pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL)]})
+
+
+def _write_staged(staging: str, frame: pd.DataFrame) -> str:
+    """Write one partition's sanitized rows (record number as the index) as a Parquet file in
+    ``staging`` under a name no other task attempt uses; return the file's path."""
+    import pyarrow as pa
+    import pyarrow.fs as pafs
+    import pyarrow.parquet as pq
+
+    fs, base = pafs.FileSystem.from_uri(staging)
+    path = f"{base.rstrip('/')}/part-{uuid.uuid4().hex}.parquet"
+    table = pa.Table.from_pandas(frame, preserve_index=True)
+    pq.write_table(table, path, filesystem=fs, compression="lz4")
+    return f"{staging.rstrip('/')}/{path.rsplit('/', 1)[1]}"
+
+
+def _read_staged(files: list[str]) -> pd.DataFrame:
+    """The staged files' rows as one frame in record order, with the pandas loop's dtypes (the
+    Parquet files carry the pandas schema)."""
+    import pyarrow.fs as pafs
+    import pyarrow.parquet as pq
+
+    frames = []
+    for f in files:
+        fs, path = pafs.FileSystem.from_uri(f)
+        frames.append(pq.read_table(path, filesystem=fs).to_pandas())
+    frame = pd.concat(frames) if len(frames) > 1 else frames[0]
+    return frame.sort_index(kind="stable")
+
+
+def staging_root(spark: Any, staging: str | None = None) -> tuple[str, bool]:
+    """Where the executors stage sanitized partitions: ``staging``, else the session's
+    :data:`STAGING_CONF`, else (a local master only) a new private temporary directory on this
+    machine. Returns the directory (a local path or a file system URI pyarrow opens: hdfs://,
+    s3://, gs://) and whether it was created here (and is removed after the run).
+
+    A cluster needs a directory every executor and the driver reach: without one the run is
+    refused before anything is read."""
+    chosen = staging or spark.conf.get(STAGING_CONF, None)
+    if chosen:
+        if "://" not in chosen:
+            chosen = os.path.abspath(chosen)
+        return str(chosen), False
+    master = str(spark.sparkContext.master)
+    if not master.startswith("local"):
+        raise InputError(
+            f"the Spark engine on master {master!r} needs a staging directory shared by the "
+            "executors and the driver",
+            hint=f"pass --conf {STAGING_CONF}=<hdfs://, s3:// or a shared file system path> "
+            "(or SparkBackend(staging=...)); it holds pseudonymous rows: keep it inside the "
+            "trust boundary",
+        )
+    return tempfile.mkdtemp(prefix="privacy_profile-spark-"), True
+
+
+class _Ids:
+    """Spark row ids (``monotonically_increasing_id``: input partition << 33 + position) to
+    1-based record numbers in file order, from the rows each input partition held."""
+
+    SHIFT = 33
+    MASK = (1 << 33) - 1
+
+    def __init__(self, held: Counter[int]) -> None:
+        size = max(held, default=-1) + 1
+        counts = np.zeros(size, dtype=np.int64)
+        for part, n in held.items():
+            counts[part] = n
+        self.first = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+
+    def records(self, ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        ids = np.asarray(ids, dtype=np.int64)
+        if not len(ids):
+            return ids
+        out: npt.NDArray[np.int64] = self.first[ids >> self.SHIFT] + (ids & self.MASK) + 1
+        return out
 
 
 def _merge_counts(into: TableReportBuilder, part: TableReportBuilder) -> None:
@@ -201,7 +307,8 @@ class SparkBackend:
 
     ``spark`` is a ``pyspark.sql.SparkSession`` (:func:`~privacy_profile.spark.spark_session`);
     ``partitions`` the number of partitions each table is split into (default: the session's
-    default parallelism).
+    default parallelism); ``staging`` the directory the executors write sanitized partitions
+    to (default: :func:`staging_root`).
     """
 
     name = "spark"
@@ -212,10 +319,12 @@ class SparkBackend:
         *,
         partitions: int | None = None,
         driver_bytes: int = DRIVER_BYTES,
+        staging: str | None = None,
     ) -> None:
         self.spark = spark
         self.partitions = partitions
         self.driver_bytes = driver_bytes
+        self.staging = staging
 
     def describe(self) -> dict[str, str]:
         sc = self.spark.sparkContext
@@ -228,13 +337,14 @@ class SparkBackend:
 
     # -- reading ---------------------------------------------------------------------------------
     def _read(self, run: IngestRun, name: str, spec: Table) -> Any:
-        """The table as string columns plus ``_row``, the record number (1-based, file order).
+        """The table as string columns plus ``_row``, Spark's row id (see :class:`_Ids`), in
+        one pass over the file: the record numbers (1-based, file order) are derived on the
+        driver afterwards from the rows each input partition held, which the tasks count.
 
-        Records are numbered in the JVM, without a Python pass over the data: Spark reads a
-        file's splits in file order, ``monotonically_increasing_id`` is (partition index << 33)
-        + position in the partition, and one small count per partition gives each partition's
-        offset (a broadcast join). The numbered table is spread round-robin over the session's
-        parallelism when the file came in fewer partitions (a CSV under 128 MiB is one)."""
+        Spark reads a file's splits in file order and ``monotonically_increasing_id`` is
+        (input partition << 33) + position in it, so the id orders rows as the file does. The
+        table is spread round-robin over the session's parallelism when the file came in fewer
+        partitions (a CSV under 128 MiB is one); the ids travel with the rows."""
         from pyspark.sql import functions as F
 
         path = str(run.inputs.location(name, spec))
@@ -258,21 +368,7 @@ class SparkBackend:
         else:
             df = reader.json(path, primitivesAsString=True)
         columns = [df[c].cast("string").alias(c) for c in df.columns]
-        df = df.select(*columns, F.monotonically_increasing_id().alias("_mid"))
-        df = df.withColumn("_part", F.shiftright(F.col("_mid"), 33))
-        sizes = sorted(
-            (int(r["_part"]), int(r["count"])) for r in df.groupBy("_part").count().collect()
-        )
-        offsets, total = [], 0
-        for part, n in sizes:
-            offsets.append((part, total))
-            total += n
-        first = self.spark.createDataFrame(offsets or [(0, 0)], "_part long, _first long")
-        mask = (1 << 33) - 1
-        numbered = df.join(F.broadcast(first), "_part").select(
-            *[F.col(c) for c in df.columns if c not in ("_mid", "_part")],
-            (F.col("_first") + F.col("_mid").bitwiseAND(F.lit(mask)) + 1).alias(ROW),
-        )
+        numbered = df.select(*columns, F.monotonically_increasing_id().alias(ROW))
         n = int(self.partitions or self.spark.sparkContext.defaultParallelism)
         if numbered.rdd.getNumPartitions() < n:
             numbered = numbered.repartition(max(n, 1))
@@ -326,6 +422,8 @@ class SparkBackend:
                     proc._column_scan(first)
                     break
         proc.col_scan_done = True
+        root, created = staging_root(self.spark, self.staging)
+        staging = f"{root.rstrip('/')}/{uuid.uuid4().hex}-{name}"
         task = _Task(
             policy=run.policy,
             purpose=run.purpose.data_use,
@@ -339,13 +437,34 @@ class SparkBackend:
             gate=gate,
             scan_dropped=frozenset(proc.scan_dropped),
             columns=columns,
+            staging=staging,
         )
 
         def process(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
             return _process(task, batches)
 
-        rows = df.select(*columns, ROW).mapInPandas(process, "part binary").collect()
-        parts: list[_Part] = [pickle.loads(r["part"]) for r in rows]
+        import pyarrow.fs as pafs
+
+        fs, staging_path = pafs.FileSystem.from_uri(staging)
+        try:
+            fs.create_dir(staging_path, recursive=True)
+            rows = df.select(*columns, ROW).mapInPandas(process, "part binary").collect()
+            parts: list[_Part] = [pickle.loads(r["part"]) for r in rows]
+            held: Counter[int] = Counter()
+            for p in parts:
+                held.update(p.held)
+            ids = _Ids(held)
+            files = [p.file for p in parts if p.file is not None]
+            if files:
+                # record order, as the pandas loop leaves them (partitions may come round-robin)
+                out = _read_staged(files)
+                out.index = pd.Index(ids.records(out.index.to_numpy()), name=ROW)
+                proc.outputs = [out]
+        finally:
+            if created:
+                shutil.rmtree(root, ignore_errors=True)
+            else:
+                fs.delete_dir(staging_path)
         # the raw identifiers each partition read join the run's index: the row checks after
         # every table (sanitize) see all of them, as on pandas
         tokens: list[pd.DataFrame] = []
@@ -353,12 +472,11 @@ class SparkBackend:
             _merge_counts(rb, p.report)
             for category, values in p.identifiers:
                 run.identifiers.add(pd.Series(values, dtype="string"), category)
-            proc.quarantines.extend(p.quarantines)
+            for q in p.quarantines:
+                if len(q):
+                    q[ROW] = ids.records(q[ROW].to_numpy())
+                proc.quarantines.append(q)
             tokens.extend(p.tokens)
-        outputs = [o for p in parts for o in p.outputs]
-        # record order, as the pandas loop leaves them (partitions may come round-robin)
-        if outputs:
-            proc.outputs = [pd.concat(outputs).sort_index(kind="stable")]
         quarantines = [q for q in proc.quarantines if len(q)]
         if quarantines:
             merged = pd.concat(quarantines, ignore_index=True)

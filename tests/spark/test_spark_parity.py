@@ -28,21 +28,38 @@ def _sorted_quarantine(q: pd.DataFrame) -> pd.DataFrame:
     return q.sort_values("_row", kind="stable").reset_index(drop=True) if len(q) else q
 
 
+@pytest.mark.parametrize(
+    "split_bytes",
+    [
+        None,  # each file one input partition, spread round-robin over three
+        32 * 1024,  # many input partitions per file: record numbers across splits
+    ],
+)
 def test_sanitize_on_spark_equals_pandas(
-    demo: tuple[LoadedPolicy, Path, KeyRing], spark: Any
+    demo: tuple[LoadedPolicy, Path, KeyRing], spark: Any, split_bytes: int | None
 ) -> None:
     loaded, input_dir, keys = demo
     scanner = scanner_for(loaded.policy)
     a = sanitize(input_dir, loaded, PURPOSE, keys, now=NOW, scanner=scanner)
-    b = sanitize(
-        input_dir,
-        loaded,
-        PURPOSE,
-        keys,
-        now=NOW,
-        scanner=scanner,
-        backend=SparkBackend(spark, partitions=3, driver_bytes=0),
-    )
+    key = "spark.sql.files.maxPartitionBytes"
+    before = spark.conf.get(key)
+    if split_bytes is not None:
+        spark.conf.set(key, str(split_bytes))
+        events = loaded.policy.tables["events"]
+        path = input_dir / events.file_name("events")
+        assert spark.read.text(str(path)).rdd.getNumPartitions() > 3
+    try:
+        b = sanitize(
+            input_dir,
+            loaded,
+            PURPOSE,
+            keys,
+            now=NOW,
+            scanner=scanner,
+            backend=SparkBackend(spark, partitions=3, driver_bytes=0),
+        )
+    finally:
+        spark.conf.set(key, before)
     assert set(a.tables) == set(b.tables)
     data_tables = [t for t in a.tables if t != loaded.policy.subjects.table]
     assert data_tables  # the Spark path really ran
