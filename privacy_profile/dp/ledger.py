@@ -48,6 +48,7 @@ from privacy_profile.dp.ledger_model import (
 )
 from privacy_profile.dp.ledger_read import CHARGE_COLUMNS, charge_from_row, read_charges
 from privacy_profile.dp.ledger_store import (
+    INDEXES,
     LedgerStore,
     SqliteStore,
     open_store,
@@ -154,17 +155,29 @@ class BudgetLedger:
         store = SqliteStore.open(":memory:")
         return cls(store, dataset=dataset, budget=budget, window=window, clock=clock, lease=lease)
 
+    def _schema_complete(self) -> bool:
+        """Whether every table, column and index of this version exists: then nothing is
+        created or altered, and a writer with only SELECT, INSERT and UPDATE can open it."""
+        c = self._conn
+        return (
+            c.has_column("budgets", "delta_units")
+            and c.has_column("charges", "rho_units")
+            and c.has_column("reservations", "lease_until")
+            and all(c.has_index(name) for name in INDEXES)
+        )
+
     def _init_schema(self) -> None:
         self._conn.begin_schema()
         try:
-            for statement in self._conn.schema():
-                self._conn.execute(statement)
-            if not self._conn.has_column("charges", "rho_units"):  # a file from before zCDP
-                self._conn.execute(
-                    "ALTER TABLE charges ADD COLUMN rho_units INTEGER NOT NULL DEFAULT 0"
-                )
-            if not self._conn.has_column("reservations", "lease_until"):  # before leases
-                self._conn.execute("ALTER TABLE reservations ADD COLUMN lease_until TEXT")
+            if not self._schema_complete():
+                for statement in self._conn.schema():
+                    self._conn.execute(statement)
+                if not self._conn.has_column("charges", "rho_units"):  # from before zCDP
+                    self._conn.execute(
+                        "ALTER TABLE charges ADD COLUMN rho_units INTEGER NOT NULL DEFAULT 0"
+                    )
+                if not self._conn.has_column("reservations", "lease_until"):  # before leases
+                    self._conn.execute("ALTER TABLE reservations ADD COLUMN lease_until TEXT")
             row = self._conn.execute(
                 'SELECT "window", epsilon_units, delta_units FROM budgets WHERE dataset = ?',
                 (self.dataset,),

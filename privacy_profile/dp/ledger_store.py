@@ -35,6 +35,7 @@ from privacy_profile.dp._sqlite import connect_shared, create_private
 from privacy_profile.errors import InputError
 
 __all__ = [
+    "INDEXES",
     "LedgerStore",
     "PostgresStore",
     "Rows",
@@ -83,8 +84,18 @@ CREATE TABLE IF NOT EXISTS reservations (
     closed_at TEXT,
     lease_until TEXT
 );
-CREATE INDEX IF NOT EXISTS reservations_by_state ON reservations(dataset, state)
+CREATE INDEX IF NOT EXISTS reservations_by_state ON reservations(dataset, state);
+CREATE INDEX IF NOT EXISTS reservations_by_run ON reservations(dataset, run_id)
 """
+
+#: The indexes of :data:`_TABLES` (a ledger that has them all, and every table and column,
+#: needs no CREATE or ALTER: a writer with SELECT, INSERT and UPDATE only can open it).
+INDEXES = (
+    "charges_by_dataset_time",
+    "charges_by_run",
+    "reservations_by_state",
+    "reservations_by_run",
+)
 
 
 class Rows:
@@ -153,6 +164,10 @@ class LedgerStore(Protocol):
         """Whether ``table`` has ``column`` (ledgers written by older versions lack some)."""
         ...
 
+    def has_index(self, name: str) -> bool:
+        """Whether the index ``name`` exists."""
+        ...
+
     def begin_schema(self) -> None:
         """Start the transaction that creates the tables (serialised across processes)."""
         ...
@@ -197,6 +212,12 @@ class SqliteStore:
     def has_column(self, table: str, column: str) -> bool:
         rows = self.execute(f"PRAGMA table_info({table})").fetchall()
         return any(row[1] == column for row in rows)
+
+    def has_index(self, name: str) -> bool:
+        row = self.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?", (name,)
+        ).fetchone()
+        return row is not None
 
     def _begin(self) -> None:
         self._turns.begin()
@@ -298,6 +319,13 @@ class PostgresStore:
             "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() "
             "AND table_name = ? AND column_name = ?",
             (table, column),
+        ).fetchone()
+        return row is not None
+
+    def has_index(self, name: str) -> bool:
+        row = self.execute(
+            "SELECT 1 FROM pg_indexes WHERE schemaname = current_schema() AND indexname = ?",
+            (name,),
         ).fetchone()
         return row is not None
 
