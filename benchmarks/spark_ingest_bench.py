@@ -9,8 +9,8 @@ does), then runs :func:`privacy_profile.ingest.sanitize` in a fresh child proces
 reported apart), and prints wall time, rows and peak resident memory: the child's own
 (``ru_maxrss``) and its whole process tree's (sampled twice a second from /proc: for Spark the
 driver, the JVM and its Python workers). ``--generate-only`` writes the inputs and stops; each
-engine can be run alone with ``--child pandas|spark``. Both engines must give the same accepted and quarantined
-counts (checked).
+engine can be run alone with ``--child pandas|spark``. Both engines must give the same
+accepted and quarantined counts (checked).
 """
 
 from __future__ import annotations

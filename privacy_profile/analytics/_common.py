@@ -37,6 +37,7 @@ __all__ = [
     "ratio_interval",
     "segment_index",
     "sorted_keys",
+    "unique_segment_keys",
     "z_value",
 ]
 
@@ -230,9 +231,15 @@ def segment_index(
     if segment_column is None:
         raise PrivacyParameterError("give both segment_column and segments, or neither")
     check_columns(segments, [unit_column, segment_column], table="segments")
-    if segments[unit_column].duplicated().any():
+    repeated = np.flatnonzero(segments[unit_column].duplicated().to_numpy())
+    if repeated.size:
+        # located by row positions, never by the user's (pseudonymous) value
+        codes = pd.factorize(segments[unit_column], use_na_sentinel=False)[0]
+        second = int(repeated[0])
+        first = int(np.flatnonzero(codes == codes[second])[0])
         raise InputError(
-            "the segment table lists a user twice: each user must be in one segment",
+            f"the segment table lists a user twice (rows {first + 1} and {second + 1}, counting "
+            f"from 1; {repeated.size} repeated row(s) in all): each user must be in one segment",
             hint="give one segment family (one segment per user)",
         )
     index = {k: i for i, k in enumerate(keys)}
@@ -240,6 +247,24 @@ def segment_index(
         segments[segment_column].map(lambda v: index.get(v, -1)).to_numpy(),
         index=segments[unit_column].to_numpy(),
     )
+
+
+def unique_segment_keys(segments: Sequence[Hashable]) -> tuple[Hashable, ...]:
+    """The public segment keys of an analysis, as given; refused when there is none or when a
+    key is listed twice (the error names the key and both positions)."""
+    keys = tuple(segments)
+    message = "segment keys must be a non-empty list of unique keys"
+    if not keys:
+        raise PrivacyParameterError(message, hint="list the public segment keys")
+    seen: dict[Hashable, int] = {}
+    for i, key in enumerate(keys, start=1):
+        if key in seen:
+            raise PrivacyParameterError(
+                f"{message}: {key!r} is listed at positions {seen[key]} and {i}",
+                hint="list each segment once",
+            )
+        seen[key] = i
+    return keys
 
 
 def z_value(level: float = INTERVAL_LEVEL) -> float:

@@ -24,6 +24,7 @@ from privacy_profile.analytics.policy_analyses import (
     ab_from_policy,
     analytics_spec,
     funnel_from_policy,
+    kpi_costs,
     kpi_from_policy,
     privacy_unit,
     read_cost_table,
@@ -47,6 +48,7 @@ __all__ = [
     "analyze_sanitized",
     "check_run_budget",
     "funnel_from_policy",
+    "kpi_costs",
     "kpi_from_policy",
     "read_cost_table",
     "read_sanitized_tables",
@@ -133,6 +135,9 @@ def run_analytics(
             "window. Nothing was computed or released.",
             hint="wait for the budget window to renew, or lower the analytics' epsilon shares",
         )
+    # the public cost table is read before any charge: a bad one fails the run, not the KPIs
+    # after the other analyses were paid
+    costs = kpi_costs(policy, cost_dir) if "kpi" in wanted else None
     run = AnalysisRun(
         tables=tables,
         policy=policy,
@@ -145,7 +150,7 @@ def run_analytics(
         "funnel": lambda: funnel_from_policy(run),
         "ab": lambda: ab_from_policy(run),
         "retention": lambda: retention_from_policy(run, now=now),
-        "kpi": lambda: kpi_from_policy(run, cost_dir=cost_dir),
+        "kpi": lambda: kpi_from_policy(run, cost_dir=cost_dir, costs=costs),
     }
     for name in wanted:
         out[name] = runners[name]()
@@ -226,7 +231,8 @@ def analyze_sanitized(
 
 def runnable_analyses(policy: Policy, cost_dir: Path | None) -> tuple[list[str], list[str]]:
     """The analyses of the policy a run can deliver, and a note for each it cannot: the KPIs
-    need the public cost table, which only a folder of inputs holds. Decided before any
+    need the public cost table, which only a folder of inputs holds (a table that is there but
+    malformed is refused, :class:`~privacy_profile.errors.InputError`). Decided before any
     charge, so a run never pays for an analysis it would then fail."""
     spec = analytics_spec(policy)
     planned, notes = [], []
@@ -239,6 +245,7 @@ def runnable_analyses(policy: Policy, cost_dir: Path | None) -> tuple[list[str],
                     "inputs); nothing was charged for them"
                 )
                 continue
+            kpi_costs(policy, cost_dir)  # a bad cost table is refused here, before any charge
         planned.append(name)
     return planned, notes
 

@@ -38,6 +38,7 @@ from privacy_profile.analytics._common import (
     plan_parts,
     segment_index,
     sorted_keys,
+    unique_segment_keys,
 )
 from privacy_profile.dp.ledger import BudgetLedger, Charge
 from privacy_profile.dp.mechanisms import MechanismRecord
@@ -83,10 +84,7 @@ class FunnelParams:
                 "a per-segment funnel needs both segment_column and the public segment keys"
             )
         if self.segments is not None:
-            keys = tuple(self.segments)
-            if not keys or len(set(keys)) != len(keys):
-                raise PrivacyParameterError("segment keys must be a non-empty list of unique keys")
-            object.__setattr__(self, "segments", keys)
+            object.__setattr__(self, "segments", unique_segment_keys(self.segments))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -37,6 +37,7 @@ from privacy_profile.analytics._common import (
     ratio_interval,
     segment_index,
     sorted_keys,
+    unique_segment_keys,
 )
 from privacy_profile.analytics.funnel import OVERALL
 from privacy_profile.dp.bounding import bound_contributions
@@ -92,7 +93,7 @@ class KpiParams:
         if (self.segment_column is None) != (self.segments is None):
             raise PrivacyParameterError("give both segment_column and segments, or neither")
         if self.segments is not None:
-            object.__setattr__(self, "segments", tuple(self.segments))
+            object.__setattr__(self, "segments", unique_segment_keys(self.segments))
 
 
 @dataclass(frozen=True, kw_only=True)

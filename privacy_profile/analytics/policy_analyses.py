@@ -31,7 +31,7 @@ from privacy_profile.dp.mechanisms import MechanismRecord
 from privacy_profile.dp.model import Bounds, PrivacyLoss, ZcdpLoss
 from privacy_profile.dp.rng import DPRandom
 from privacy_profile.errors import InputError, PolicyError
-from privacy_profile.policy.analytics import AnalyticsSpec, RevenueBounds
+from privacy_profile.policy.analytics import AnalyticsSpec, KpiSpec, RevenueBounds
 from privacy_profile.policy.model import Policy
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "ab_from_policy",
     "analytics_spec",
     "funnel_from_policy",
+    "kpi_costs",
     "kpi_from_policy",
     "privacy_unit",
     "read_cost_table",
@@ -251,29 +252,56 @@ def read_cost_table(path: Path, campaign_column: str, cost_column: str) -> dict[
             f"the cost table {path.name} needs columns {campaign_column!r} and {cost_column!r}"
         )
     costs: dict[str, float] = {}
-    for camp, cost in zip(frame[campaign_column], frame[cost_column], strict=True):
-        value = float(cost)
-        if not (math.isfinite(value) and value > 0) or camp in costs:
+    rows: dict[str, int] = {}
+    fix = "one row per campaign with a positive cost"
+    for row, (camp, cost) in enumerate(
+        zip(frame[campaign_column], frame[cost_column], strict=True), start=1
+    ):
+        where = f"the cost table {path.name}, row {row} after the header"
+        if pd.isna(camp):
+            raise InputError(f"{where}: no campaign", hint=fix)
+        name = str(camp)
+        if name in rows:
             raise InputError(
-                f"the cost table {path.name} has a bad or repeated row for campaign {camp!r}",
-                hint="one row per campaign with a positive cost",
+                f"{where}: campaign {name!r} is listed again (first at row {rows[name]})",
+                hint=fix,
             )
-        costs[str(camp)] = value
+        try:
+            value = float(cost)
+        except (TypeError, ValueError):
+            value = math.nan
+        if not (math.isfinite(value) and value > 0):
+            raise InputError(f"{where}: campaign {name!r} needs a positive cost", hint=fix)
+        costs[name], rows[name] = value, row
     return costs
 
 
-def kpi_from_policy(run: AnalysisRun, *, cost_dir: Path | None) -> KpiResult:
-    """The policy's campaign KPIs, with costs from the public table in ``cost_dir``."""
-    spec = analytics_spec(run.policy).kpi
+def _kpi_spec(policy: Policy) -> KpiSpec:
+    spec = analytics_spec(policy).kpi
     if spec is None:
         raise PolicyError("the analytics section declares no KPIs", hint="add analytics.kpi")
-    ct = spec.cost_table
+    return spec
+
+
+def kpi_costs(policy: Policy, cost_dir: Path | None) -> dict[str, float]:
+    """The policy's public campaign cost table from ``cost_dir``, checked (read before any
+    charge of a run: a bad table must not fail a run after other releases were paid)."""
+    ct = _kpi_spec(policy).cost_table
     if cost_dir is None:
         raise InputError(
             f"the public campaign cost table {ct.file} has no folder to be read from",
             hint="give the inputs as a folder holding it (or the cost folder to analyze kpi)",
         )
-    costs = read_cost_table(Path(cost_dir) / ct.file, ct.campaign_column, ct.cost_column)
+    return read_cost_table(Path(cost_dir) / ct.file, ct.campaign_column, ct.cost_column)
+
+
+def kpi_from_policy(
+    run: AnalysisRun, *, cost_dir: Path | None, costs: Mapping[str, float] | None = None
+) -> KpiResult:
+    """The policy's campaign KPIs, with ``costs`` (default: the public table in ``cost_dir``,
+    :func:`kpi_costs`)."""
+    spec = _kpi_spec(run.policy)
+    costs = costs if costs is not None else kpi_costs(run.policy, cost_dir)
     params = KpiParams(
         campaign_column=spec.campaign_column,
         interaction_column=spec.interaction_column,

@@ -32,6 +32,7 @@ from privacy_profile.analytics._common import (
     ratio_interval,
     segment_index,
     sorted_keys,
+    unique_segment_keys,
 )
 from privacy_profile.analytics.funnel import OVERALL, _times_ns
 from privacy_profile.dp import mechanisms as _mech
@@ -75,10 +76,7 @@ class RetentionParams:
         if (self.segment_column is None) != (self.segments is None):
             raise PrivacyParameterError("give both segment_column and segments, or neither")
         if self.segments is not None:
-            keys = tuple(self.segments)
-            if not keys or len(set(keys)) != len(keys):
-                raise PrivacyParameterError("segment keys must be a non-empty list of unique keys")
-            object.__setattr__(self, "segments", keys)
+            object.__setattr__(self, "segments", unique_segment_keys(self.segments))
 
     def cohort_labels(self) -> list[str]:
         out = []

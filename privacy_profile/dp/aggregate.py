@@ -25,7 +25,8 @@ the L2 sensitivities are ``sqrt(k)`` (distinct units), ``sqrt(k) * m`` (rows) an
 ``sqrt(k) * m * grid_units`` (sums, in grid units). Private selection is refused under zCDP:
 its threshold is calibrated for discrete Laplace noise.
 
-Everything is charged to the ledger in one transaction before the data is touched; the plan
+Everything is charged to the ledger in one transaction (:func:`charge_parts`) after every
+refusal (parameters, missing units or values: nothing spent) and before any noise; the plan
 (parts, losses, sensitivities, scales) is made without data by
 :func:`~privacy_profile.dp.aggregate_plan.plan_budget`, re-exported here.
 
@@ -55,6 +56,7 @@ from privacy_profile.dp.aggregate_plan import (
     ROWS_PART,
     BudgetPlan,
     NoisePart,
+    charge_parts,
     plan_budget,
 )
 from privacy_profile.dp.bounding import bound_contributions
@@ -77,6 +79,7 @@ __all__ = [
     "ROWS_PART",
     "AggregateResult",
     "BudgetPlan",
+    "charge_parts",
     "dp_aggregate",
     "plan_budget",
     "release_aggregates",
@@ -198,6 +201,14 @@ def missing_unit_error(unit: PrivacyUnit) -> InputError:
     )
 
 
+def missing_value_error(column: str) -> InputError:
+    """The error for a missing value in a column a metric reads, in a row of an aggregated
+    group (raised before any charge)."""
+    return InputError(
+        f"column {column!r} has missing values", hint="impute or drop them in the policy"
+    )
+
+
 # -- the aggregation ------------------------------------------------------------------------
 
 
@@ -234,14 +245,8 @@ def dp_aggregate(
     if (unit_codes < 0).any():
         raise missing_unit_error(unit)
 
-    # 1. plan and charge: nothing below runs if the budget refuses
+    # 1. plan (pure), codes and values: every refusal comes before the charge
     plan = plan_budget(unit=unit, metrics=metrics, loss=loss, groups=groups, weights=weights)
-    charges = ledger.charge_many(
-        run_id=run_id,
-        requests=[p.request(f"{label}/{p.name}") for p in plan.parts],
-    )
-
-    # 2. codes
     row_groups, data_keys = _group_codes(df, by)
     if isinstance(groups, PublicGroups):
         index = {key: i for i, key in enumerate(groups.keys)}
@@ -259,10 +264,11 @@ def dp_aggregate(
     for col in value_cols:
         v = df[col].to_numpy(dtype=np.float64, na_value=np.nan)[rows_in]
         if np.isnan(v).any():
-            raise InputError(
-                f"column {col!r} has missing values", hint="impute or drop them in the policy"
-            )
+            raise missing_value_error(col)
         values[col] = v
+
+    # 2. charge: nothing below runs if the budget refuses
+    charges = charge_parts(ledger, plan.parts, run_id=run_id, label=label)
 
     # 3. bounding
     bounded = bound_contributions(

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from privacy_profile.dp import mechanisms as _mech
-from privacy_profile.dp.ledger import ChargeRequest, ZcdpChargeRequest
+from privacy_profile.dp.ledger import BudgetLedger, Charge, ChargeRequest, ZcdpChargeRequest
 from privacy_profile.dp.model import (
     Aggregation,
     Bounds,
@@ -33,6 +33,7 @@ __all__ = [
     "ROWS_PART",
     "BudgetPlan",
     "NoisePart",
+    "charge_parts",
     "plan_budget",
 ]
 
@@ -80,6 +81,18 @@ class NoisePart:
     def halfwidth(self, level: float = _mech.INTERVAL_LEVEL) -> float:
         """P(|noise| <= halfwidth) >= level."""
         return _mech.interval_halfwidth(self.mechanism, self.scale, level, step=self.step)
+
+
+def charge_parts(
+    ledger: BudgetLedger, parts: Sequence[NoisePart], *, run_id: str, label: str
+) -> list[Charge]:
+    """Charge every part to ``ledger`` in one transaction, each labelled ``<label>/<name>``
+    (epsilon and delta; rho for a zCDP part), before any noise is drawn. A refusal
+    (:class:`~privacy_profile.errors.BudgetExceededError`) charges nothing. Both aggregation
+    engines (pandas, Spark) charge through here."""
+    return ledger.charge_many(
+        run_id=run_id, requests=[p.request(f"{label}/{p.name}") for p in parts]
+    )
 
 
 @dataclass(frozen=True, kw_only=True)

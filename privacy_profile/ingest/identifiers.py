@@ -56,7 +56,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pandas.util import hash_array
 
-__all__ = ["IdentifierIndex", "identifier_label"]
+__all__ = ["IdentifierIndex", "IndexDigests", "IndexTwin", "identifier_label"]
 
 U64 = npt.NDArray[np.uint64]
 
@@ -164,6 +164,28 @@ def _windows(text: str, lengths: Sequence[int]) -> Iterable[str]:
                 yield text[b:e]
 
 
+@dataclass(frozen=True)
+class IndexTwin:
+    """What a worker inside the trust boundary (a Spark executor) needs to digest identifiers
+    exactly as an index does: its key and length limits (:meth:`IdentifierIndex.twin`). It is
+    picklable on purpose, to travel with a task; ``repr`` never shows the key."""
+
+    key: str = field(repr=False)
+    min_length: int
+    min_cjk_length: int
+    min_numeric_length: int
+
+
+@dataclass(frozen=True)
+class IndexDigests:
+    """An index's digests and indexed lengths of one category (:meth:`IdentifierIndex.export`),
+    for :meth:`IdentifierIndex.merge` into the index whose twin made them: no raw value."""
+
+    label: str
+    digests: U64 = field(repr=False)
+    lengths: tuple[int, ...]
+
+
 class IdentifierIndex:
     """Keyed digests of raw identifier values by category; see the module docstring."""
 
@@ -182,6 +204,50 @@ class IdentifierIndex:
 
     def __reduce__(self) -> str | tuple[Any, ...]:
         raise TypeError("IdentifierIndex cannot be pickled (it holds a secret key)")
+
+    # -- workers ---------------------------------------------------------------------------------
+    def twin(self) -> IndexTwin:
+        """This index's key and limits for a worker inside the trust boundary: an index built
+        there with :meth:`from_twin` digests values as this one does, and its :meth:`export`
+        merges here, so raw identifier values never leave the worker."""
+        return IndexTwin(
+            key=self._key,
+            min_length=self.min_length,
+            min_cjk_length=self.min_cjk_length,
+            min_numeric_length=self.min_numeric_length,
+        )
+
+    @classmethod
+    def from_twin(cls, twin: IndexTwin) -> IdentifierIndex:
+        """An empty index with ``twin``'s key and limits (see :meth:`twin`)."""
+        index = cls(
+            min_length=twin.min_length,
+            min_cjk_length=twin.min_cjk_length,
+            min_numeric_length=twin.min_numeric_length,
+        )
+        index._key = twin.key
+        return index
+
+    def export(self) -> list[IndexDigests]:
+        """The digests and indexed lengths of every category (no raw value, no key)."""
+        return [
+            IndexDigests(label, store.consolidate().copy(), tuple(sorted(store.lengths)))
+            for label, store in sorted(self._stores.items())
+            if len(store.consolidate())
+        ]
+
+    def merge(self, parts: Iterable[IndexDigests]) -> None:
+        """Add digests exported by an index built from this index's :meth:`twin`."""
+        for part in parts:
+            if part.label not in _STYLE_OF_LABEL and part.label != "id":
+                raise ValueError(f"unknown identifier category {part.label!r}")
+            store = self._stores.setdefault(part.label, _Store())
+            store.lengths.update(part.lengths)
+            digests = np.asarray(part.digests, dtype=np.uint64)
+            store.pending.append(digests)
+            store.pending_n += len(digests)
+            if store.pending_n > max(_CONSOLIDATE, len(store.sorted)):
+                store.consolidate()
 
     def __len__(self) -> int:
         return sum(len(s.consolidate()) for s in self._stores.values())

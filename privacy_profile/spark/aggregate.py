@@ -1,9 +1,14 @@
 """DP aggregation on Spark: :func:`spark_dp_aggregate` is :func:`privacy_profile.dp.dp_aggregate`
-for a Spark DataFrame.
+for a Spark DataFrame, under the same losses (pure epsilon-delta, or zCDP).
 
-Driver first: the parameters and columns are checked and one small Spark job counts missing
-units and values (refused with nothing spent), then the same budget plan is charged to the
-ledger before Spark bounds or aggregates anything.
+Driver first: the parameters and columns are checked and the budget plan is made (pure, no
+data: :func:`~privacy_profile.dp.aggregate.plan_budget`, so a refused request, such as private
+selection under zCDP, runs no Spark job). One small Spark job counts missing units and values
+(null, or NaN in a floating-point column; values in the rows the pandas path reads: with a key
+in every ``by`` column, in a public group if listed), refused with nothing spent. Then the plan
+is charged to the ledger by :func:`~privacy_profile.dp.aggregate.charge_parts` (epsilon and
+delta, or rho per part under zCDP: the pandas path's rows and labels) before Spark bounds or
+aggregates anything.
 Then on the cluster, contribution bounding with secure random keys (never a data-dependent
 order): (1) the (unit, group) pairs are formed by ``groupBy``; each pair gets a key drawn from
 the operating system's entropy source (:class:`~privacy_profile.dp.rng.DPRandom`, built in
@@ -11,8 +16,9 @@ each Python task) and a window per unit keeps the ``max_groups_contributed`` pai
 smallest keys, a uniformly random subset; (2) every row of a kept pair gets its own secure key
 and a window per pair keeps ``max_rows_per_group`` rows the same way. The true bounded
 statistics (distinct units, rows, clamped and centred sums) are ``groupBy`` aggregates; the
-small per-group table is collected and noise, selection and thresholds are applied on the
-driver by :func:`~privacy_profile.dp.aggregate.release_aggregates`, the pandas path's own code.
+small per-group table is collected and noise (discrete Laplace, or discrete Gaussian under
+zCDP), selection and thresholds are applied on the driver by
+:func:`~privacy_profile.dp.aggregate.release_aggregates`, the pandas path's own code.
 """
 
 from __future__ import annotations
@@ -28,8 +34,10 @@ from privacy_profile.dp.aggregate import (
     COUNT_PART,
     ROWS_PART,
     AggregateResult,
+    charge_parts,
     check_request,
     missing_unit_error,
+    missing_value_error,
     plan_budget,
     release_aggregates,
 )
@@ -41,13 +49,25 @@ from privacy_profile.dp.model import (
     PrivacyUnit,
     PrivateSelection,
     PublicGroups,
+    ZcdpLoss,
 )
 from privacy_profile.dp.rng import DPRandom
-from privacy_profile.errors import InputError, PrivacyParameterError
+from privacy_profile.errors import PrivacyParameterError
 
 __all__ = ["spark_dp_aggregate"]
 
 _KEY = "_pp_random_key"
+
+
+def _missing(frame: Any, column: str) -> Any:
+    """True where ``column`` is missing: null, or NaN in a floating-point column (the pandas
+    path's missing values)."""
+    from pyspark.sql import functions as F
+
+    col = F.col(column)
+    if dict(frame.dtypes)[column] in ("double", "float"):
+        return col.isNull() | F.isnan(col)
+    return col.isNull()
 
 
 def _with_secure_key(frame: Any) -> Any:
@@ -113,7 +133,7 @@ def spark_dp_aggregate(
     unit: PrivacyUnit,
     by: Sequence[str],
     metrics: Sequence[MetricSpec],
-    loss: PrivacyLoss,
+    loss: PrivacyLoss | ZcdpLoss,
     ledger: BudgetLedger,
     run_id: str,
     groups: PublicGroups | PrivateSelection,
@@ -123,7 +143,7 @@ def spark_dp_aggregate(
     label: str = "dp_aggregate",
 ) -> AggregateResult:
     """Grouped DP aggregation of the Spark DataFrame ``sdf`` (see the module docstring);
-    the same parameters and result as :func:`privacy_profile.dp.dp_aggregate`."""
+    the same parameters, losses and result as :func:`privacy_profile.dp.dp_aggregate`."""
     from pyspark.sql import functions as F
 
     by = list(by)
@@ -131,34 +151,36 @@ def spark_dp_aggregate(
         sdf.columns, unit=unit, by=by, metrics=metrics, groups=groups, threshold=threshold
     )
     rng = rng if rng is not None else DPRandom()
-    # rows without a unit or a value are refused before the charge (nothing spent)
-    nulls = sdf.select(
-        *[F.sum(F.col(c).isNull().cast("long")).alias(c) for c in [unit.column, *value_cols]]
-    ).collect()[0]
-    if nulls[unit.column]:
-        raise missing_unit_error(unit)
-    for c in value_cols:
-        if nulls[c]:
-            raise InputError(f"column {c!r} has missing values", hint="impute or drop them")
-
-    # 1. plan and charge on the driver: nothing below runs if the budget refuses
+    # 1. the plan (pure): a request the plan refuses runs no Spark job
     plan = plan_budget(unit=unit, metrics=metrics, loss=loss, groups=groups, weights=weights)
-    charges = ledger.charge_many(
-        run_id=run_id, requests=[p.request(f"{label}/{p.name}") for p in plan.parts]
-    )
+    # the rows the pandas path reads: a key in every `by` column, in a public group if listed
     data = sdf.select(unit.column, *by, *value_cols)
+    in_groups = F.lit(True)
     for c in by:
-        data = data.where(F.col(c).isNotNull())
+        in_groups = in_groups & ~_missing(data, c)
     if isinstance(groups, PublicGroups):
         keys_out: list[tuple[Hashable, ...]] = list(groups.keys)
-        allowed = (
-            F.struct(*[F.col(c) for c in by]).isin(
+        if by:
+            in_groups = in_groups & F.struct(*[F.col(c) for c in by]).isin(
                 [F.struct(*[F.lit(v) for v in key]) for key in keys_out]
             )
-            if by
-            else F.lit(True)
-        )
-        data = data.where(allowed)
+    # rows without a unit, or read rows without a value, are refused before the charge
+    missing = data.select(
+        F.sum(_missing(data, unit.column).cast("long")).alias("_pp_missing_0"),
+        *[
+            F.sum((in_groups & _missing(data, c)).cast("long")).alias(f"_pp_missing_{i}")
+            for i, c in enumerate(value_cols, start=1)
+        ],
+    ).collect()[0]
+    if missing[0]:
+        raise missing_unit_error(unit)
+    for i, c in enumerate(value_cols, start=1):
+        if missing[i]:
+            raise missing_value_error(c)
+
+    # charge on the driver, as the pandas path does: nothing below runs if the budget refuses
+    charges = charge_parts(ledger, plan.parts, run_id=run_id, label=label)
+    data = data.where(in_groups)
 
     # 2.-3. bounding and true statistics on the cluster
     stats = _bounded_statistics(data, unit, by, plan.parts)

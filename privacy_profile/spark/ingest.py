@@ -16,12 +16,13 @@ What runs where:
   ``pii_scan`` section).
 * executors, at the end of a partition: its sanitized rows are written as one Parquet file
   to the run's staging directory (:func:`staging_root`); only the partition's counts,
-  quarantine evidence, activation tokens, the raw identifier values it read and the file's
-  name go back to the driver, so the sanitized table never passes through the driver's JVM.
+  quarantine evidence, activation tokens, the keyed digests of the identifiers it read (under
+  the run's index key, shipped with the task; the values themselves stay) and the file's name
+  go back to the driver, so the sanitized table never passes through the driver's JVM.
 * driver, after: Spark's row ids become record numbers (1-based, file order) from the rows
   each input partition held, as the tasks counted them; the per-partition results are merged
-  in record order (counts, quarantine, tokens), the raw identifier values the batches read
-  are added to the run's identifier index (the release guard's), the staged files named by
+  in record order (counts, quarantine, tokens), the identifier digests are merged into the
+  run's identifier index (the release guard's), the staged files named by
   the partitions (a retried task's leftovers are ignored) are read back with pyarrow and the
   staging directory is deleted; then scanned free text is checked once more against the full
   index, and k-anonymity is enforced on the whole table, exactly as the pandas loop does.
@@ -56,7 +57,7 @@ import pandas as pd
 from privacy_profile.errors import InputError
 from privacy_profile.ingest.backend import PandasBackend
 from privacy_profile.ingest.consent import PreparedGate
-from privacy_profile.ingest.identifiers import IdentifierIndex
+from privacy_profile.ingest.identifiers import IdentifierIndex, IndexDigests, IndexTwin
 from privacy_profile.ingest.keys import KeyMaterial, KeyRing
 from privacy_profile.ingest.pseudonymize import Pseudonymizer
 from privacy_profile.ingest.readers import RawChunk
@@ -80,6 +81,12 @@ STAGING_CONF = "spark.privacy_profile.staging"
 #: costs about a second of scheduling and JVM work, more than the pandas loop spends on such a
 #: table. ``SparkBackend(driver_bytes=0)`` sends every table to Spark (the parity tests do).
 DRIVER_BYTES = 64 * 1024 * 1024
+
+#: Rows per Arrow batch handed to the stages (``spark.sql.execution.arrow.maxRecordsPerBatch``
+#: while a table runs; Spark's default, 10,000, made the per-batch set-up of the stages cost
+#: more than their per-row work). The pandas loop's chunks are 500,000 rows.
+BATCH_ROWS = 200_000
+_BATCH_CONF = "spark.sql.execution.arrow.maxRecordsPerBatch"
 
 
 @dataclass(frozen=True)
@@ -119,6 +126,7 @@ class _Task:
     scan_dropped: frozenset[str]
     columns: tuple[str, ...]
     staging: str  # this table's staging directory (a local path or a pyarrow file system URI)
+    index: IndexTwin = field(repr=False)  # the run's identifier index key: digests, not values
 
     def key_ring(self) -> KeyRing:
         return KeyRing(
@@ -149,7 +157,7 @@ class _Part:
     quarantines: list[pd.DataFrame]
     report: TableReportBuilder
     tokens: list[pd.DataFrame]
-    identifiers: list[tuple[str, list[str]]]  # (category, distinct raw values) read
+    identifiers: list[IndexDigests]  # keyed digests of the raw identifiers read (no value)
 
 
 def _process(task: _Task, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
@@ -178,14 +186,13 @@ def _process(task: _Task, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFr
         inputs=InputTables(),
         chunk_rows=1 << 30,
         block_bytes=1,
-        identifiers=IdentifierIndex(),
+        identifiers=IdentifierIndex.from_twin(task.index),
         pseudonymizer=Pseudonymizer(keys),
     )
     rb = TableReportBuilder(task.name, task.file)
     proc = TableProcessor(run, task.name, spec, task.gate, rb)
     proc.col_scan_done = True
     proc.scan_dropped = set(task.scan_dropped)
-    read: dict[str, set[str]] = {}
     held: Counter[int] = Counter()  # rows per input partition (for the record numbers)
     for pdf in batches:
         ids_ = pdf[ROW].astype("int64").to_numpy()
@@ -196,15 +203,14 @@ def _process(task: _Task, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFr
         parts, counts = np.unique(ids_ >> _Ids.SHIFT, return_counts=True)
         held.update(dict(zip(parts.tolist(), counts.tolist(), strict=True)))
         rb.input_rows += len(frame)
-        for c, category in ids:  # this partition's index (the driver checks with the run's)
+        for c, category in ids:  # digested with the run's key; the digests go to the driver
             run.identifiers.add(frame[c], category)
-            read.setdefault(category, set()).update(str(v) for v in pd.unique(frame[c].dropna()))
         v = validate_chunk(RawChunk(frame, task.columns, []), schema)
         for reason, n in v.reasons.items():
             rb.quarantine(reason, n)
         rb.unknown_values.update(v.unknown_values)
         proc.process(v)
-    identifiers = [(category, sorted(values)) for category, values in read.items()]
+    identifiers = run.identifiers.export()
     outputs = [o for o in proc.outputs if len(o)]
     file, rows = None, 0
     if outputs:
@@ -308,7 +314,7 @@ class SparkBackend:
     ``spark`` is a ``pyspark.sql.SparkSession`` (:func:`~privacy_profile.spark.spark_session`);
     ``partitions`` the number of partitions each table is split into (default: the session's
     default parallelism); ``staging`` the directory the executors write sanitized partitions
-    to (default: :func:`staging_root`).
+    to (default: :func:`staging_root`); ``batch_rows`` the rows per Arrow batch the stages get.
     """
 
     name = "spark"
@@ -320,8 +326,14 @@ class SparkBackend:
         partitions: int | None = None,
         driver_bytes: int = DRIVER_BYTES,
         staging: str | None = None,
+        batch_rows: int = BATCH_ROWS,
     ) -> None:
+        if batch_rows < 1:
+            raise InputError(
+                f"batch_rows must be at least 1, got {batch_rows}", hint="use e.g. 200000"
+            )
         self.spark = spark
+        self.batch_rows = batch_rows
         self.partitions = partitions
         self.driver_bytes = driver_bytes
         self.staging = staging
@@ -438,6 +450,7 @@ class SparkBackend:
             scan_dropped=frozenset(proc.scan_dropped),
             columns=columns,
             staging=staging,
+            index=run.identifiers.twin(),
         )
 
         def process(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
@@ -446,8 +459,10 @@ class SparkBackend:
         import pyarrow.fs as pafs
 
         fs, staging_path = pafs.FileSystem.from_uri(staging)
+        batch_before = self.spark.conf.get(_BATCH_CONF, None)
         try:
             fs.create_dir(staging_path, recursive=True)
+            self.spark.conf.set(_BATCH_CONF, str(self.batch_rows))
             rows = df.select(*columns, ROW).mapInPandas(process, "part binary").collect()
             parts: list[_Part] = [pickle.loads(r["part"]) for r in rows]
             held: Counter[int] = Counter()
@@ -461,17 +476,20 @@ class SparkBackend:
                 out.index = pd.Index(ids.records(out.index.to_numpy()), name=ROW)
                 proc.outputs = [out]
         finally:
+            if batch_before is None:
+                self.spark.conf.unset(_BATCH_CONF)
+            else:
+                self.spark.conf.set(_BATCH_CONF, batch_before)
             if created:
                 shutil.rmtree(root, ignore_errors=True)
             else:
                 fs.delete_dir(staging_path)
-        # the raw identifiers each partition read join the run's index: the row checks after
-        # every table (sanitize) see all of them, as on pandas
+        # the identifiers each partition read join the run's index (as digests under its key):
+        # the row checks after every table (sanitize) see all of them, as on pandas
         tokens: list[pd.DataFrame] = []
         for p in parts:
             _merge_counts(rb, p.report)
-            for category, values in p.identifiers:
-                run.identifiers.add(pd.Series(values, dtype="string"), category)
+            run.identifiers.merge(p.identifiers)
             for q in p.quarantines:
                 if len(q):
                     q[ROW] = ids.records(q[ROW].to_numpy())

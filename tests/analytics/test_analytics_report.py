@@ -15,7 +15,7 @@ from privacy_profile.analytics.from_policy import AnalyticsRelease, run_analytic
 from privacy_profile.analytics.report import ReportContext, render_marketer_report
 from privacy_profile.demo.campaigns import COST_FILE, CampaignTables
 from privacy_profile.dp import BudgetLedger, BudgetWindow, DPRandom, PrivacyLoss
-from privacy_profile.errors import BudgetExceededError
+from privacy_profile.errors import BudgetExceededError, InputError
 from privacy_profile.ingest import IdentifierIndex
 from privacy_profile.lineage.guard import ReleaseGuard
 
@@ -169,3 +169,47 @@ def test_kpis_without_a_cost_table_are_planned_out_before_any_charge(
         else:
             with pytest.raises(BudgetExceededError):
                 check_run_budget(POLICY, ledger, analyses=planned)
+
+
+def test_a_repeated_campaign_in_the_cost_table_fails_the_run_before_any_charge(
+    campaigns: CampaignTables, tmp_path: Path
+) -> None:
+    """The KPIs run last: a bad cost table read by them failed the run after the funnel, the
+    A/B readout and the retention cohorts were charged (0.35 spent for nothing)."""
+    from privacy_profile.analytics.from_policy import runnable_analyses
+
+    costs = campaigns.costs
+    pd.concat([costs, costs.iloc[[0]]], ignore_index=True).to_csv(tmp_path / COST_FILE, index=False)
+    ledger = BudgetLedger.in_memory(
+        dataset="t", budget=PrivacyLoss(epsilon=10), window=BudgetWindow.lifetime()
+    )
+    camp = costs["campaign_id"].iloc[0]
+    where = f"{COST_FILE}, row {len(costs) + 1} after the header: campaign {camp!r} is listed"
+    with pytest.raises(InputError, match=f"{where} again \\(first at row 1\\)"):
+        run_analytics(_tables(campaigns), POLICY, ledger=ledger, run_id="r", now=NOW,
+                      cost_dir=tmp_path)  # fmt: skip
+    assert ledger.spent().epsilon == 0.0
+    with pytest.raises(InputError, match="listed again"):  # the engine's plan refuses it too
+        runnable_analyses(POLICY, tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ("a,1\n,2\n", "row 2 after the header: no campaign"),
+        ("a,1\nb,abc\n", "row 2 after the header: campaign 'b' needs a positive cost"),
+        ("a,1\nb,-3\n", "row 2 after the header: campaign 'b' needs a positive cost"),
+        ("a,1\nb,2\na,1\n", "row 3 after the header: campaign 'a' is listed again"),
+    ],
+)
+def test_cost_table_rows_are_refused_where_they_are(
+    tmp_path: Path, rows: str, message: str
+) -> None:
+    from privacy_profile.analytics.from_policy import read_cost_table
+
+    path = tmp_path / "costs.csv"
+    path.write_text("campaign,cost\n" + rows, encoding="utf-8")
+    with pytest.raises(InputError, match=message) as e:
+        read_cost_table(path, "campaign", "cost")
+    assert "costs.csv" in e.value.message
+    assert e.value.hint == "one row per campaign with a positive cost"

@@ -1,5 +1,6 @@
 """The per-user segment table, read in one place (``segment_index``) by the funnel, the
-retention cohorts and the KPIs: same positions, same refusals."""
+retention cohorts and the KPIs: same positions, same refusals (located by row, never by the
+user's value); the public segment keys checked in one place (``unique_segment_keys``)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,15 @@ import pytest
 from privacy_profile.analytics import (
     AnalysisPrivacy,
     FunnelParams,
+    KpiParams,
     RetentionParams,
+    dp_campaign_kpis,
     dp_funnel,
     dp_retention,
 )
 from privacy_profile.analytics._common import segment_index
-from privacy_profile.dp import BudgetLedger, DPRandom, PrivacyLoss
+from privacy_profile.demo.campaigns import CampaignTables
+from privacy_profile.dp import Bounds, BudgetLedger, DPRandom, PrivacyLoss
 from privacy_profile.errors import InputError, PrivacyParameterError
 
 from .conftest import funnel_events
@@ -40,6 +44,19 @@ SEGMENTED_RETENTION = RetentionParams(
     segment_column="s",
     segments=("a", "b"),
 )
+SEGMENTED_KPI = KpiParams(
+    campaign_column="campaign_id",
+    interaction_column="event",
+    impression_value="impression",
+    click_value="click",
+    conversion_value_column="amount",
+    costs={"push2611": 4000.0, "coupon2611": 18000.0},
+    revenue_bounds=Bounds(lower=0, upper=5000),
+    max_campaigns=2,
+    max_orders=5,
+    segment_column="s",
+    segments=("a", "b"),
+)
 
 
 def test_positions_follow_the_public_keys_and_unknown_segments_are_minus_one() -> None:
@@ -48,11 +65,30 @@ def test_positions_follow_the_public_keys_and_unknown_segments_are_minus_one() -
     assert seg.to_dict() == {"x": 1, "y": 0, "z": -1}
 
 
-def test_a_user_listed_twice_is_refused_with_a_fix() -> None:
-    table = pd.DataFrame({"u": ["x", "x"], "s": ["a", "b"]})
+def test_a_user_listed_twice_is_refused_with_its_rows_and_a_fix() -> None:
+    table = pd.DataFrame({"u": ["w", "x", "y", "x", "y"], "s": ["a", "a", "b", "b", "a"]})
     with pytest.raises(InputError, match="lists a user twice") as e:
         segment_index(table, segment_column="s", unit_column="u", keys=["a"], needed_by="")
+    assert "rows 2 and 4, counting from 1; 2 repeated row(s)" in e.value.message
+    assert "'x'" not in e.value.message  # located by row, never by the user's value
     assert e.value.hint == "give one segment family (one segment per user)"
+
+
+def test_kpis_refuse_a_user_listed_twice_with_its_rows_before_any_charge(
+    campaigns: CampaignTables, ledger: BudgetLedger
+) -> None:
+    t = campaigns.tables
+    users = t["campaign_sends"]["openid"].drop_duplicates()
+    seg = pd.DataFrame({"openid": [*users, users.iloc[3]], "s": "a"})
+    red = t["redemptions"].assign(amount=t["redemptions"]["amount"].astype(float))
+    privacy = AnalysisPrivacy(unit_column="openid", loss=PrivacyLoss(epsilon=1.0))
+    with pytest.raises(InputError, match="lists a user twice") as e:
+        dp_campaign_kpis(
+            t["campaign_sends"], t["campaign_events"], red, params=SEGMENTED_KPI,
+            privacy=privacy, ledger=ledger, run_id="r", rng=DPRandom.for_testing(1), segments=seg,
+        )  # fmt: skip
+    assert f"rows 4 and {len(users) + 1}" in e.value.message
+    assert ledger.charges_for_run("r") == []
 
 
 def test_a_missing_column_or_segment_column_is_refused() -> None:
@@ -103,15 +139,18 @@ def test_each_analysis_reads_the_segment_table_the_same_way(
     [
         ((), "s", "non-empty list of unique keys"),
         (("a", "a"), "s", "non-empty list of unique keys"),
+        (("a", "b", "a"), "s", "'a' is listed at positions 1 and 3"),
         (("a",), None, "both"),
         (None, "s", "both"),
     ],
 )
 @pytest.mark.parametrize(
-    "build", [SEGMENTED_FUNNEL, SEGMENTED_RETENTION], ids=["funnel", "retention"]
+    "build",
+    [SEGMENTED_FUNNEL, SEGMENTED_RETENTION, SEGMENTED_KPI],
+    ids=["funnel", "retention", "kpi"],
 )
 def test_segment_keys_are_checked_the_same_way(
-    build: FunnelParams | RetentionParams,
+    build: FunnelParams | RetentionParams | KpiParams,
     segments: tuple[str, ...] | None,
     column: str | None,
     message: str,

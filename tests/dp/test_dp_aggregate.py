@@ -241,6 +241,21 @@ def test_bad_inputs_fail_closed(orders: pd.DataFrame, ledger: BudgetLedger) -> N
     assert ledger.charges_for_run("run-1") == []  # refused before any charge
 
 
+def test_missing_values_are_refused_before_any_charge(
+    orders: pd.DataFrame, ledger: BudgetLedger
+) -> None:
+    """A summed column with a missing value in a released group spends nothing (it was
+    refused after the charge: budget spent on a run that released nothing)."""
+    df = orders.assign(amount=orders.amount.where(orders.index > 0))
+    with pytest.raises(InputError, match="'amount' has missing values"):
+        _run(df, ledger)
+    assert ledger.charges_for_run("run-1") == []
+    # a missing value outside the public groups is not read, so not refused
+    outside = pd.DataFrame({"user": [9999], "seg": ["q"], "city": ["w"], "amount": [np.nan]})
+    _run(pd.concat([orders, outside], ignore_index=True), ledger)
+    assert len(ledger.charges_for_run("run-1")) == 3
+
+
 def test_one_row_per_unit_blocks(ledger: BudgetLedger) -> None:
     v = np.linspace(0, 100, 1000)
     kw: dict[str, Any] = {"ledger": ledger, "run_id": "b", "rng": DPRandom.for_testing(1)}

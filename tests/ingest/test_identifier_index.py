@@ -191,3 +191,26 @@ def test_repeated_adds_consolidate_to_distinct_digests() -> None:
 
 def test_an_empty_index_finds_nothing() -> None:
     assert IdentifierIndex().find(["13812345678", OPENID]) == {}
+
+
+def test_a_twin_digests_as_its_index_and_only_digests_travel_back() -> None:
+    run = IdentifierIndex(min_numeric_length=8)
+    twin = run.twin()
+    assert run._key not in repr(twin)
+    worker = IdentifierIndex.from_twin(pickle.loads(pickle.dumps(twin)))  # as a Spark task
+    assert worker.min_numeric_length == 8
+    worker.add(pd.Series([OPENID, None], dtype="string"), OPENID_CAT)
+    worker.add(pd.Series(["139 1234 5678"], dtype="string"), "user.contact.phone_number")
+    exported = pickle.loads(pickle.dumps(worker.export()))
+    blob = pickle.dumps(exported)
+    assert OPENID.encode() not in blob and OPENID.lower().encode() not in blob
+    assert b"13912345678" not in blob
+    assert not _hit(run, OPENID)
+    run.merge(exported)
+    assert _hit(run, OPENID) == ["openid"]
+    assert _hit(run, "call +86 139-1234-5678") == ["phone"]
+    assert len(run) == len(worker) == 2
+    # digests made under another index's key are not found
+    other = IdentifierIndex()
+    other.merge(exported)
+    assert not _hit(other, OPENID)

@@ -56,7 +56,10 @@ def test_sanitize_on_spark_equals_pandas(
             keys,
             now=NOW,
             scanner=scanner,
-            backend=SparkBackend(spark, partitions=3, driver_bytes=0),
+            # with many splits, also many Arrow batches per partition
+            backend=SparkBackend(
+                spark, partitions=3, driver_bytes=0, batch_rows=300 if split_bytes else 200_000
+            ),
         )
     finally:
         spark.conf.set(key, before)

@@ -62,6 +62,11 @@ def test_the_staging_directory_comes_from_the_argument_then_the_conf(tmp_path: P
     assert Path(relative).is_absolute()
 
 
+def test_batch_rows_must_be_positive() -> None:
+    with pytest.raises(InputError, match="batch_rows"):
+        SparkBackend(_Session("local[2]"), batch_rows=0)
+
+
 def test_a_local_master_gets_a_private_temporary_directory() -> None:
     root, created = staging_root(_Session("local[2]"))
     try:
@@ -93,8 +98,12 @@ def test_a_spark_sanitize_leaves_nothing_in_the_staging_directory(
     loaded, input_dir, keys = demo
     staging = tmp_path / "staging"
     staging.mkdir()
+    batch_conf = "spark.sql.execution.arrow.maxRecordsPerBatch"
+    spark.conf.set(batch_conf, "1234")
     backend = SparkBackend(spark, driver_bytes=0, staging=str(staging))
     res = sanitize(input_dir, loaded, PURPOSE, keys, now=NOW, backend=backend)
+    assert spark.conf.get(batch_conf) == "1234"  # the session's own setting is given back
+    spark.conf.unset(batch_conf)
     data = [t for t in res.tables if t != loaded.policy.subjects.table]
     assert data
     for name in data:
