@@ -48,17 +48,22 @@ from privacy_profile.dp.ledger_model import (
 )
 from privacy_profile.dp.ledger_read import CHARGE_COLUMNS, charge_from_row, read_charges
 from privacy_profile.dp.ledger_store import (
+    INDEXES,
     LedgerStore,
     SqliteStore,
     open_store,
 )
 from privacy_profile.dp.model import Mechanism, PrivacyLoss
 from privacy_profile.dp.reservations import (
+    DEFAULT_LEASE,
+    Holder,
     Reservation,
+    check_lease,
     check_within,
     draw,
     held_units,
     insert_reservation,
+    stale_note,
 )
 from privacy_profile.dp.zcdp import zcdp_epsilon
 from privacy_profile.errors import BudgetExceededError, PrivacyParameterError
@@ -79,7 +84,10 @@ __all__ = [
 class BudgetLedger:
     """A privacy-budget ledger for one dataset. Open with :meth:`open` (a SQLite file or a
     ``postgresql://`` URL) or :meth:`in_memory` (tests only). There is no default budget: you
-    must state it. The logic is the same on every store (:mod:`privacy_profile.dp.ledger_store`)."""
+    must state it. The logic is the same on every store (:mod:`privacy_profile.dp.ledger_store`).
+
+    ``lease`` is how long a reservation holds without a renewal (:meth:`reserve`; its holder
+    renews it every third of the lease, :mod:`privacy_profile.dp.reservations`)."""
 
     def __init__(
         self,
@@ -89,6 +97,7 @@ class BudgetLedger:
         budget: PrivacyLoss,
         window: BudgetWindow,
         clock: Clock = utcnow,
+        lease: dt.timedelta = DEFAULT_LEASE,
     ) -> None:
         if not isinstance(budget, PrivacyLoss):
             raise PrivacyParameterError("the budget must be a PrivacyLoss")
@@ -100,7 +109,11 @@ class BudgetLedger:
         self.dataset = dataset
         self.budget = budget
         self.window = window
+        self.lease = check_lease(lease)
         self._clock = clock
+        # the reservations made through this ledger, by run: renewed until closed or until the
+        # ledger is closed; a lost one refuses its run's charges
+        self._reservations: dict[str, Reservation] = {}
         self._init_schema()
 
     # -- construction ------------------------------------------------------------------------
@@ -113,33 +126,58 @@ class BudgetLedger:
         budget: PrivacyLoss,
         window: BudgetWindow,
         clock: Clock = utcnow,
+        lease: dt.timedelta = DEFAULT_LEASE,
     ) -> BudgetLedger:
-        """Open (or create) the ledger at ``path``: a SQLite file, or a PostgreSQL database for
-        a ``postgresql://user@host:port/db`` URL (password from PGPASSWORD or ~/.pgpass)."""
+        """Open (or create) the ledger at ``path``: a SQLite file (created with mode 0600), or
+        a PostgreSQL database for a ``postgresql://user@host:port/db`` URL (password from
+        PGPASSWORD or ~/.pgpass)."""
+        check_lease(lease)
         store = open_store(path)
         try:
-            return cls(store, dataset=dataset, budget=budget, window=window, clock=clock)
+            return cls(
+                store, dataset=dataset, budget=budget, window=window, clock=clock, lease=lease
+            )
         except BaseException:
             store.close()
             raise
 
     @classmethod
     def in_memory(
-        cls, *, dataset: str, budget: PrivacyLoss, window: BudgetWindow, clock: Clock = utcnow
+        cls,
+        *,
+        dataset: str,
+        budget: PrivacyLoss,
+        window: BudgetWindow,
+        clock: Clock = utcnow,
+        lease: dt.timedelta = DEFAULT_LEASE,
     ) -> BudgetLedger:
         """A throw-away ledger in memory, for tests only (nothing survives the process)."""
         store = SqliteStore.open(":memory:")
-        return cls(store, dataset=dataset, budget=budget, window=window, clock=clock)
+        return cls(store, dataset=dataset, budget=budget, window=window, clock=clock, lease=lease)
+
+    def _schema_complete(self) -> bool:
+        """Whether every table, column and index of this version exists: then nothing is
+        created or altered, and a writer with only SELECT, INSERT and UPDATE can open it."""
+        c = self._conn
+        return (
+            c.has_column("budgets", "delta_units")
+            and c.has_column("charges", "rho_units")
+            and c.has_column("reservations", "lease_until")
+            and all(c.has_index(name) for name in INDEXES)
+        )
 
     def _init_schema(self) -> None:
         self._conn.begin_schema()
         try:
-            for statement in self._conn.schema():
-                self._conn.execute(statement)
-            if not self._conn.has_column("charges", "rho_units"):  # a file from before zCDP
-                self._conn.execute(
-                    "ALTER TABLE charges ADD COLUMN rho_units INTEGER NOT NULL DEFAULT 0"
-                )
+            if not self._schema_complete():
+                for statement in self._conn.schema():
+                    self._conn.execute(statement)
+                if not self._conn.has_column("charges", "rho_units"):  # from before zCDP
+                    self._conn.execute(
+                        "ALTER TABLE charges ADD COLUMN rho_units INTEGER NOT NULL DEFAULT 0"
+                    )
+                if not self._conn.has_column("reservations", "lease_until"):  # before leases
+                    self._conn.execute("ALTER TABLE reservations ADD COLUMN lease_until TEXT")
             row = self._conn.execute(
                 'SELECT "window", epsilon_units, delta_units FROM budgets WHERE dataset = ?',
                 (self.dataset,),
@@ -163,6 +201,10 @@ class BudgetLedger:
             raise
 
     def close(self) -> None:
+        """Stop the heartbeats of this ledger's open reservations (each then lapses after its
+        lease) and close the connection."""
+        for reservation in list(self._reservations.values()):
+            reservation._stop_heartbeat()
         self._conn.close()
 
     def __enter__(self) -> BudgetLedger:
@@ -240,7 +282,13 @@ class BudgetLedger:
 
     # -- reservations ------------------------------------------------------------------------
     def reserve(
-        self, run_id: str, loss: PrivacyLoss, *, ttl: dt.timedelta = dt.timedelta(hours=12)
+        self,
+        run_id: str,
+        loss: PrivacyLoss,
+        *,
+        ttl: dt.timedelta = dt.timedelta(hours=12),
+        lease: dt.timedelta | None = None,
+        heartbeat: bool = True,
     ) -> Reservation:
         """Reserve a run's whole ``loss`` before it computes anything, or raise
         :class:`~privacy_profile.errors.BudgetExceededError` (nothing recorded).
@@ -252,15 +300,21 @@ class BudgetLedger:
         refused) and no other run can spend what it holds. Use it as a context manager: on
         exit the unspent part is returned (the reservation is *cancelled* when the block raised
         before :meth:`Reservation.mark_released`, else *closed*); charges already made stand.
-        A reservation whose process is gone (same host) or that passed ``ttl`` is stale and no
-        longer holds anything.
+
+        The reservation is a lease of ``lease`` (default: the ledger's), renewed by a daemon
+        thread while it is open (``heartbeat=False``: only by calling
+        :meth:`Reservation.renew`). A reservation whose lease or ``ttl`` has passed, whatever
+        host holds it, or whose process is gone (same host), is stale and no longer holds
+        anything; a run whose reservation went stale has its next charge refused.
         """
         if not run_id:
             raise PrivacyParameterError("a reservation needs a run id")
         if not isinstance(loss, PrivacyLoss):
             raise PrivacyParameterError("a reservation needs a PrivacyLoss")
-        if not ttl > dt.timedelta(0):
+        if not (isinstance(ttl, dt.timedelta) and ttl > dt.timedelta(0)):
             raise PrivacyParameterError("a reservation needs a positive time to live")
+        lease = self.lease if lease is None else check_lease(lease)
+        holder = Holder.this_process()
         want_eps, want_delta = units(loss.epsilon, EPS_UNIT), units(loss.delta, DELTA_UNIT)
         budget_eps = units(self.budget.epsilon, EPS_UNIT)
         budget_delta = units(self.budget.delta, DELTA_UNIT)
@@ -297,19 +351,26 @@ class BudgetLedger:
                 delta_units=want_delta,
                 now=now,
                 ttl=ttl,
+                lease=lease,
+                holder=holder,
             )
             self._conn.commit()
         except BaseException:
             self._conn.rollback()
             raise
-        return Reservation(
+        reservation = Reservation(
             self._conn,
             dataset=self.dataset,
             reservation_id=rid,
             run_id=run_id,
             loss=loss,
             clock=self._clock,
+            lease=lease,
+            holder=holder,
+            heartbeat=heartbeat,
         )
+        self._reservations[run_id] = reservation
+        return reservation
 
     def reserved(self) -> BudgetUsage:
         """What open reservations hold (reserved and not yet charged), stale ones excluded."""
@@ -359,9 +420,14 @@ class BudgetLedger:
     def charge_many(
         self, *, run_id: str, requests: Sequence[ChargeRequest | ZcdpChargeRequest]
     ) -> list[Charge]:
-        """Charge every request in one transaction: all are recorded, or none."""
+        """Charge every request in one transaction: all are recorded, or none. A run whose
+        reservation was lost (its lease or time to live passed, see :meth:`reserve`) is
+        refused."""
         if not run_id:
             raise PrivacyParameterError("a charge needs a run id")
+        mine = self._reservations.get(run_id)
+        if mine is not None:
+            mine.check_held()  # a renewal found it stale or closed: fail closed
         if not requests:
             raise PrivacyParameterError("nothing to charge")
         rows = []
@@ -394,6 +460,13 @@ class BudgetLedger:
             over_delta = old_rho + add_rho > 0 and old_delta + add_delta >= budget_delta
             cost_eps, cost_delta = new_eps - spent_eps, new_delta - spent_delta
             own, held_eps, held_delta = self._held_units(run_id, now)
+            lost = stale_note(self._conn, self.dataset, run_id) if own is None else None
+            if lost is not None:
+                raise BudgetExceededError(
+                    f"{lost}. {self._charged_note(run_id)}",
+                    hint="the run stops here; start it again (it reserves anew), and keep the "
+                    "process running and its ledger connection up while a run is open",
+                )
             if own is not None and not over_delta:
                 check_within(run_id, own, cost_eps, cost_delta, self._charged_note(run_id))
             elif (

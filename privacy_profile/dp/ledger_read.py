@@ -87,7 +87,7 @@ def _read_postgres(url: str, sql: str, args: list[str]) -> list[Any]:
     try:
         store.execute("BEGIN READ ONLY")
         rows: list[Any] = store.execute(sql, args).fetchall()
-        store.rollback()
+        store.execute("ROLLBACK")
     except Exception as e:  # psycopg.Error, but psycopg is an optional import
         raise InputError(
             f"ledger {store.url} cannot be read ({type(e).__name__})",

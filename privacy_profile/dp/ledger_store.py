@@ -14,22 +14,31 @@ small seam (dialect, connection, write lock), under the one ledger logic of
   and is never logged.
 
 Statements are written once with ``?`` placeholders; a store converts them to its paramstyle.
+
+A store's one connection is shared by the ledger's thread and the heartbeat threads of its
+reservations (:mod:`privacy_profile.dp.reservations`): a transaction holds the connection from
+``begin_*`` to ``commit``/``rollback``, a statement outside a transaction waits for an open one
+to end, and every statement's rows are read before the connection is handed on.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from privacy_profile.dp._sqlite import connect_shared
+from privacy_profile.dp._sqlite import connect_shared, create_private
 from privacy_profile.errors import InputError
 
 __all__ = [
+    "INDEXES",
     "LedgerStore",
     "PostgresStore",
+    "Rows",
     "SqliteStore",
     "is_database_url",
     "open_store",
@@ -72,10 +81,72 @@ CREATE TABLE IF NOT EXISTS reservations (
     pid BIGINT NOT NULL,
     reserved_at TEXT NOT NULL,
     expires_at TEXT NOT NULL,
-    closed_at TEXT
+    closed_at TEXT,
+    lease_until TEXT
 );
-CREATE INDEX IF NOT EXISTS reservations_by_state ON reservations(dataset, state)
+CREATE INDEX IF NOT EXISTS reservations_by_state ON reservations(dataset, state);
+CREATE INDEX IF NOT EXISTS reservations_by_run ON reservations(dataset, run_id)
 """
+
+#: The indexes of :data:`_TABLES` (a ledger that has them all, and every table and column,
+#: needs no CREATE or ALTER: a writer with SELECT, INSERT and UPDATE only can open it).
+INDEXES = (
+    "charges_by_dataset_time",
+    "charges_by_run",
+    "reservations_by_state",
+    "reservations_by_run",
+)
+
+
+class Rows:
+    """A statement's result, read in full: ``fetchone``, ``fetchall`` and ``rowcount``."""
+
+    def __init__(self, rows: list[Any], rowcount: int) -> None:
+        self._rows = rows
+        self.rowcount = rowcount
+
+    @classmethod
+    def of(cls, cursor: Any) -> Rows:
+        rows = list(cursor.fetchall()) if cursor.description is not None else []
+        return cls(rows, int(cursor.rowcount))
+
+    def fetchone(self) -> Any:
+        return self._rows.pop(0) if self._rows else None
+
+    def fetchall(self) -> list[Any]:
+        rows, self._rows = self._rows, []
+        return rows
+
+
+class _Turns:
+    """Whose turn it is on a connection shared by threads: a transaction holds it from begin
+    to end; a statement outside a transaction takes it for itself."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._owner: int | None = None
+
+    def owned(self) -> bool:
+        return self._owner == threading.get_ident()
+
+    def begin(self) -> None:
+        if self.owned():
+            raise RuntimeError("a ledger transaction is already open in this thread")
+        self._lock.acquire()
+        self._owner = threading.get_ident()
+
+    def end(self) -> None:
+        if self.owned():
+            self._owner = None
+            self._lock.release()
+
+    @contextlib.contextmanager
+    def statement(self) -> Iterator[None]:
+        if self.owned():
+            yield
+        else:
+            with self._lock:
+                yield
 
 
 class LedgerStore(Protocol):
@@ -85,12 +156,16 @@ class LedgerStore(Protocol):
         """The CREATE statements of the ledger's tables in this dialect."""
         ...
 
-    def execute(self, sql: str, args: Sequence[Any] = ()) -> Any:
-        """Run one statement; returns a cursor (``fetchone``/``fetchall``)."""
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> Rows:
+        """Run one statement; returns its rows (``fetchone``/``fetchall``, ``rowcount``)."""
         ...
 
     def has_column(self, table: str, column: str) -> bool:
         """Whether ``table`` has ``column`` (ledgers written by older versions lack some)."""
+        ...
+
+    def has_index(self, name: str) -> bool:
+        """Whether the index ``name`` exists."""
         ...
 
     def begin_schema(self) -> None:
@@ -103,7 +178,9 @@ class LedgerStore(Protocol):
 
     def commit(self) -> None: ...
 
-    def rollback(self) -> None: ...
+    def rollback(self) -> None:
+        """Roll back this thread's open transaction (nothing when it has none)."""
+        ...
 
     def close(self) -> None: ...
 
@@ -113,37 +190,65 @@ class SqliteStore:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
+        self._turns = _Turns()
 
     @classmethod
     def open(cls, path: str | Path) -> SqliteStore:
+        """Open the file at ``path`` (created with mode 0600, whatever the umask), or a
+        throw-away database for ``:memory:``."""
         if str(path) == ":memory:":
             return cls(sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False))
-        return cls(connect_shared(path))
+        created = create_private(path)
+        return cls(connect_shared(path, private=created))
 
     def schema(self) -> list[str]:
         ddl = _TABLES.format(serial="INTEGER PRIMARY KEY AUTOINCREMENT")
         return [s for s in ddl.split(";") if s.strip()]
 
-    def execute(self, sql: str, args: Sequence[Any] = ()) -> Any:
-        return self.conn.execute(sql, tuple(args))
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> Rows:
+        with self._turns.statement():
+            return Rows.of(self.conn.execute(sql, tuple(args)))
 
     def has_column(self, table: str, column: str) -> bool:
-        return any(row[1] == column for row in self.conn.execute(f"PRAGMA table_info({table})"))
+        rows = self.execute(f"PRAGMA table_info({table})").fetchall()
+        return any(row[1] == column for row in rows)
+
+    def has_index(self, name: str) -> bool:
+        row = self.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?", (name,)
+        ).fetchone()
+        return row is not None
+
+    def _begin(self) -> None:
+        self._turns.begin()
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")  # the database's write lock, across processes
+        except BaseException:
+            self._turns.end()
+            raise
 
     def begin_schema(self) -> None:
-        self.conn.execute("BEGIN IMMEDIATE")
+        self._begin()
 
     def begin_write(self, dataset: str) -> None:
-        self.conn.execute("BEGIN IMMEDIATE")  # the database's write lock, across processes
+        self._begin()
 
     def commit(self) -> None:
         self.conn.execute("COMMIT")
+        self._turns.end()
 
     def rollback(self) -> None:
-        self.conn.execute("ROLLBACK")
+        if not self._turns.owned():
+            return
+        try:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+        finally:
+            self._turns.end()
 
     def close(self) -> None:
-        self.conn.close()
+        with self._turns.statement():
+            self.conn.close()
 
 
 def is_database_url(location: str | Path) -> bool:
@@ -175,6 +280,7 @@ class PostgresStore:
     def __init__(self, conn: Any, url: str) -> None:
         self.conn = conn
         self.url = url  # without a password (checked by connect)
+        self._turns = _Turns()
 
     @classmethod
     def connect(cls, location: str | Path) -> PostgresStore:
@@ -204,29 +310,53 @@ class PostgresStore:
         ddl = _TABLES.format(serial="BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY")
         return [s for s in ddl.split(";") if s.strip()]
 
-    def execute(self, sql: str, args: Sequence[Any] = ()) -> Any:
-        return self.conn.execute(sql.replace("?", "%s"), tuple(args))
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> Rows:
+        with self._turns.statement():
+            return Rows.of(self.conn.execute(sql.replace("?", "%s"), tuple(args)))
 
     def has_column(self, table: str, column: str) -> bool:
-        row = self.conn.execute(
+        row = self.execute(
             "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() "
-            "AND table_name = %s AND column_name = %s",
+            "AND table_name = ? AND column_name = ?",
             (table, column),
         ).fetchone()
         return row is not None
 
+    def has_index(self, name: str) -> bool:
+        row = self.execute(
+            "SELECT 1 FROM pg_indexes WHERE schemaname = current_schema() AND indexname = ?",
+            (name,),
+        ).fetchone()
+        return row is not None
+
+    def _begin(self) -> None:
+        self._turns.begin()
+        try:
+            self.conn.execute("BEGIN")
+        except BaseException:
+            self._turns.end()
+            raise
+
     def begin_schema(self) -> None:
-        self.conn.execute("BEGIN")
+        self._begin()
         # CREATE ... IF NOT EXISTS races between sessions: one at a time
-        self.conn.execute("SELECT pg_advisory_xact_lock(hashtext('privacy_profile.ledger'))")
+        try:
+            self.execute("SELECT pg_advisory_xact_lock(hashtext('privacy_profile.ledger'))")
+        except BaseException:
+            self.rollback()
+            raise
 
     def begin_write(self, dataset: str) -> None:
-        self.conn.execute("BEGIN")
-        row = self.conn.execute(
-            "SELECT dataset FROM budgets WHERE dataset = %s FOR UPDATE", (dataset,)
-        ).fetchone()
+        self._begin()
+        try:
+            row = self.execute(
+                "SELECT dataset FROM budgets WHERE dataset = ? FOR UPDATE", (dataset,)
+            ).fetchone()
+        except BaseException:
+            self.rollback()
+            raise
         if row is None:
-            self.conn.execute("ROLLBACK")
+            self.rollback()
             raise InputError(
                 f"the ledger database has no budget for dataset {dataset!r}",
                 hint="open the ledger with the policy (open_ledger) so its budget is recorded",
@@ -234,12 +364,19 @@ class PostgresStore:
 
     def commit(self) -> None:
         self.conn.execute("COMMIT")
+        self._turns.end()
 
     def rollback(self) -> None:
-        self.conn.execute("ROLLBACK")
+        if not self._turns.owned():
+            return
+        try:
+            self.conn.execute("ROLLBACK")
+        finally:
+            self._turns.end()
 
     def close(self) -> None:
-        self.conn.close()
+        with self._turns.statement():
+            self.conn.close()
 
 
 def open_store(location: str | Path) -> LedgerStore:

@@ -241,3 +241,34 @@ def test_the_policy_ledger_opens_a_postgresql_url(pg_url: str) -> None:
         _charge(ledger, "p", 0.5)
     status = budget_status(pg_url, policy)
     assert "0.5" in status and policy.privacy.budget_dataset in status
+
+
+def test_a_writer_with_select_insert_update_only_can_use_the_ledger(pg_url: str) -> None:
+    """Once the tables exist, the writer needs no CREATE or ALTER (docs/scale.md): it opens the
+    ledger, charges, reserves and renews; the audit reads it."""
+    import uuid
+
+    import psycopg
+
+    from privacy_profile.dp import read_charges
+    from privacy_profile.lineage.ledger_audit import read_ledger_budget
+
+    tag = uuid.uuid4().hex[:10]
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE least_{tag}")
+    owner_url = pg_url.rsplit("/", 1)[0] + f"/least_{tag}"
+    _open(owner_url, "least").close()  # the owner creates the tables
+    with psycopg.connect(owner_url, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE writer_{tag} LOGIN")
+        conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+        tables = "budgets, charges, reservations"
+        conn.execute(f"GRANT SELECT, INSERT, UPDATE ON {tables} TO writer_{tag}")
+    writer_url = owner_url.replace("postgres@", f"writer_{tag}@")
+    with _open(writer_url, "least") as ledger:
+        with ledger.reserve("w", PrivacyLoss(epsilon=0.5), heartbeat=False) as r:
+            assert r.renew()
+            _charge(ledger, "w", 0.25, "by the writer")
+            r.mark_released()
+        assert ledger.spent().epsilon == pytest.approx(0.25)
+    assert [c.label for c in read_charges(writer_url, dataset="least")] == ["by the writer"]
+    assert read_ledger_budget(writer_url, "least") is not None
