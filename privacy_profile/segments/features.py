@@ -13,9 +13,9 @@ refunded row carrying a negative amount (a refund or reversal record) is subtrac
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -185,15 +185,26 @@ def no_source_error() -> InputError:
     return InputError("segments need an orders or an events table", hint="pass one of them")
 
 
+T = TypeVar("T")
+
+
+def feature_sources(tables: Mapping[str, T], columns: FeatureColumns) -> tuple[T | None, ...]:
+    """The orders, events and subjects tables ``columns`` names, ``None`` where inactive or
+    absent (for any kind of table: pandas or Spark); refused when neither orders nor events."""
+    oc, ec = columns.orders, columns.events
+    orders = tables.get(oc.table) if oc is not None else None
+    events = tables.get(ec.table) if ec is not None else None
+    users = tables.get(columns.users) if columns.users is not None else None
+    if orders is None and events is None:
+        raise no_source_error()
+    return orders, events, users
+
+
 def compute_features(tables: dict[str, pd.DataFrame], params: FeatureParams) -> UnitFeatures:
     """Per-unit features from ``tables`` (see the module doc)."""
     c, u = params.columns, params.unit_column
     oc, ec = c.orders, c.events
-    orders = tables.get(oc.table) if oc is not None else None
-    events = tables.get(ec.table) if ec is not None else None
-    users = tables.get(c.users) if c.users is not None else None
-    if orders is None and events is None:
-        raise no_source_error()
+    orders, events, users = feature_sources(tables, c)
     dropped: dict[str, int] = {}
     frames: list[pd.DataFrame] = []  # (unit, day) activity
     cat_frames: list[pd.DataFrame] = []  # (unit, category) interest rows

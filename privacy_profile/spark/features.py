@@ -47,9 +47,9 @@ from privacy_profile.segments.features import (
     OrderColumns,
     UnitFeatures,
     empty_categories,
+    feature_sources,
     finish_features,
     need_columns,
-    no_source_error,
     subject_columns,
     window_bounds,
 )
@@ -327,11 +327,7 @@ def spark_compute_features(tables: Mapping[str, Any], params: FeatureParams) -> 
 
     c, u = params.columns, params.unit_column
     oc, ec = c.orders, c.events
-    orders = tables.get(oc.table) if oc is not None else None
-    events = tables.get(ec.table) if ec is not None else None
-    users = tables.get(c.users) if c.users is not None else None
-    if orders is None and events is None:
-        raise no_source_error()
+    orders, events, users = feature_sources(tables, c)
     if orders is not None and oc is not None:
         need_columns(
             orders.columns, [u, oc.order_id, oc.amount, oc.status, oc.ordered_at], oc.table
