@@ -215,6 +215,17 @@ def run_cmd(
             show_default=False,
         ),
     ] = None,
+    spark_staging: Annotated[
+        str | None,
+        typer.Option(
+            "--spark-staging",
+            help="For --engine spark: the directory the executors write sanitized partitions "
+            "to (a shared path or an hdfs://, s3:// or gs:// URI; needed on a cluster) "
+            "[default: spark.privacy_profile.staging, or a private temporary directory with a "
+            "local master].",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Sanitize, build DP segments and personas, release them through the guard, with lineage.
 
@@ -241,7 +252,7 @@ def run_cmd(
     signer = _signer(signing_key)
     sender = call(sender_from_environment)  # OpenLineage settings, when any are configured
     suppression = suppression_for(rights_register, loaded)
-    backend = call(lambda: ingest_backend(engine, spark_master))
+    backend = call(lambda: ingest_backend(engine, spark_master, staging=spark_staging))
     progress, on_stage = _progress()
     with call(lambda: open_ledger(book_path, loaded.policy)) as book, progress:
         release = call(

@@ -266,8 +266,9 @@ def staging_root(spark: Any, staging: str | None = None) -> tuple[str, bool]:
         raise InputError(
             f"the Spark engine on master {master!r} needs a staging directory shared by the "
             "executors and the driver",
-            hint=f"pass --conf {STAGING_CONF}=<hdfs://, s3:// or a shared file system path> "
-            "(or SparkBackend(staging=...)); it holds pseudonymous rows: keep it inside the "
+            hint=f"pass --spark-staging (privacy-profile run), --conf {STAGING_CONF}=... "
+            "(spark-submit) or SparkBackend(staging=...): a shared file system path or an "
+            "hdfs://, s3:// or gs:// URI; it holds pseudonymous rows: keep it inside the "
             "trust boundary",
         )
     return tempfile.mkdtemp(prefix="privacy_profile-spark-"), True

@@ -55,14 +55,22 @@ def spark_session(master: str | None = None, *, app_name: str = "privacy_profile
     return session
 
 
-def ingest_backend(engine: str, master: str | None = None) -> IngestBackend:
-    """The ingest backend named ``engine`` (``pandas`` or ``spark``; ``master`` for Spark)."""
+def ingest_backend(
+    engine: str, master: str | None = None, *, staging: str | None = None
+) -> IngestBackend:
+    """The ingest backend named ``engine`` (``pandas`` or ``spark``; for Spark, ``master`` and
+    the ``staging`` directory of :class:`~privacy_profile.spark.SparkBackend`)."""
     if engine == "pandas":
+        if staging is not None:
+            raise InputError(
+                "a staging directory is for the Spark engine only",
+                hint="add --engine spark, or leave out --spark-staging",
+            )
         return PandasBackend()
     if engine == "spark":
         from privacy_profile.spark.ingest import SparkBackend
 
-        return SparkBackend(spark_session(master))
+        return SparkBackend(spark_session(master), staging=staging)
     raise InputError(
         f"unknown engine {engine!r}",
         hint="use --engine " + " or --engine ".join(ENGINES),

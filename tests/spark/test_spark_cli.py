@@ -59,3 +59,38 @@ def test_cli_run_with_an_unknown_engine_is_a_clear_error(tmp_path: Path) -> None
     assert "unknown engine 'dask'" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_cli_run_passes_the_staging_directory_to_the_spark_backend(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    from typer.testing import CliRunner
+
+    import privacy_profile.spark.session as session
+    from privacy_profile.cli import app
+
+    asked: list[tuple[str, str | None, str | None]] = []
+
+    def backend(engine: str, master: str | None = None, *, staging: str | None = None) -> Any:
+        asked.append((engine, master, staging))
+        raise session.InputError("stop here", hint="(test)")
+
+    monkeypatch.setattr(session, "ingest_backend", backend)
+    args = ["run", "--policy", "policies/wechat_shop.yaml", "--purpose", PURPOSE, "--dev-keys"]
+    args += ["--allow-development-keys-i-know", "--input", str(tmp_path)]
+    args += ["--out", str(tmp_path / "out"), "--ledger", str(tmp_path / "l.sqlite")]
+    args += ["--engine", "spark", "--spark-master", "spark://head:7077"]
+    result = CliRunner().invoke(app, [*args, "--spark-staging", "hdfs:///pp/staging"])
+    assert asked == [("spark", "spark://head:7077", "hdfs:///pp/staging")]
+    assert result.exit_code == 1 and "stop here" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_staging_directory_without_the_spark_engine_is_refused() -> None:
+    import pytest
+
+    from privacy_profile.errors import InputError
+    from privacy_profile.spark.session import ingest_backend
+
+    with pytest.raises(InputError, match="Spark engine only"):
+        ingest_backend("pandas", staging="/tmp/x")
