@@ -19,7 +19,7 @@ import csv
 import io
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,7 +32,15 @@ from privacy_profile.errors import InputError
 from privacy_profile.ingest.locations import InputLocation, input_location
 from privacy_profile.policy.model import FileFormat, Table
 
-__all__ = ["DEFAULT_BLOCK_BYTES", "DEFAULT_CHUNK_ROWS", "RawChunk", "read_table"]
+__all__ = [
+    "DEFAULT_BLOCK_BYTES",
+    "DEFAULT_CHUNK_ROWS",
+    "RawChunk",
+    "csv_header",
+    "encoding_error",
+    "parse_csv_lines",
+    "read_table",
+]
 
 DEFAULT_CHUNK_ROWS = 500_000
 DEFAULT_BLOCK_BYTES = 32 << 20
@@ -49,7 +57,7 @@ class RawChunk:
     malformed: list[tuple[int, str]] = field(default_factory=list)  # (record number, detail)
 
 
-def _encoding_error(path: InputLocation, table: str, encoding: str, where: str) -> InputError:
+def encoding_error(path: InputLocation, table: str, encoding: str, where: str) -> InputError:
     other = "gbk" if encoding.startswith("utf") else "utf-8"
     return InputError(
         f"{path}: table {table!r} is not valid {encoding} text ({where})",
@@ -92,7 +100,7 @@ def _csv_header(path: InputLocation, table: str, encoding: str) -> list[str]:
     try:
         text = first.decode(encoding)
     except UnicodeDecodeError:
-        raise _encoding_error(path, table, encoding, "header line") from None
+        raise encoding_error(path, table, encoding, "header line") from None
     if not text.strip():
         raise InputError(f"{path}: table {table!r} has no header line", hint="add a header row")
     try:
@@ -169,16 +177,17 @@ def _parse_block(
 
 
 def _line_by_line(
-    lines: list[bytes], first: int, names: list[str], encoding: str
+    lines: list[bytes], records: np.ndarray, names: list[str], encoding: str
 ) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
     """The exact path for a block whose records do not map one to one onto its lines (an
     unbalanced quote, or a line break inside a quoted value): each line is parsed on its own,
-    so one stray quote quarantines one row and never swallows the rows after it."""
+    so one stray quote quarantines one row and never swallows the rows after it.
+    ``records[i]`` is line ``i``'s record number."""
     rows: list[list[str | None]] = []
     numbers: list[int] = []
     bad: list[tuple[int, str]] = []
     for i, raw in enumerate(lines):
-        rec = first + i - 1  # record number = physical line number - 1 (the header)
+        rec = int(records[i])
         text = raw.decode(encoding).rstrip("\r")
         if not text:
             continue
@@ -201,6 +210,15 @@ def _empty(names: list[str]) -> pd.DataFrame:
     return pd.DataFrame({n: pd.Series([], dtype="string") for n in names})
 
 
+def csv_header(path: InputLocation, table: str, encoding: str) -> list[str]:
+    """The column names of a CSV file's header line (a UTF-8 byte order mark removed), checked
+    as the CSV reader checks them."""
+    names = _csv_header(path, table, encoding)
+    if encoding == "utf-8-sig" and names and names[0].startswith("\ufeff"):
+        names[0] = names[0][1:]
+    return names
+
+
 def _read_csv(path: InputLocation, table: str, spec: Table, block_bytes: int) -> Iterator[RawChunk]:
     """CSV with one record per physical line; row numbers are line numbers minus one.
 
@@ -210,41 +228,89 @@ def _read_csv(path: InputLocation, table: str, spec: Table, block_bytes: int) ->
     A quoted value holding a line break is therefore not supported: its lines are quarantined.
     """
     encoding = spec.encoding
-    names = _csv_header(path, table, encoding)
-    if encoding == "utf-8-sig" and names and names[0].startswith("\ufeff"):
-        names[0] = names[0][1:]
+    names = csv_header(path, table, encoding)
     pa_enc = "utf8" if encoding in ("utf-8", "utf-8-sig") else encoding
     py_enc = "utf-8" if encoding == "utf-8-sig" else encoding
     for first, block in _lines(path, block_bytes):
-        nonempty = _nonempty_lines(block)
-        parsed: pa.Table | None = None
         if pa_enc == "utf8":  # before Arrow, whose bad-row callback cannot decode the row
             where = _undecodable(block, first, py_enc)
             if where is not None:
-                raise _encoding_error(path, table, encoding, where)
-        try:
-            parsed, bad = _parse_block(block, names, pa_enc)
-        except (pa.ArrowInvalid, UnicodeDecodeError) as e:
+                raise encoding_error(path, table, encoding, where)
+
+        def undecodable(block: bytes = block, first: int = first) -> None:
             where = _undecodable(block, first, py_enc)
             if where is not None:
-                raise _encoding_error(path, table, encoding, where) from None
-            if not isinstance(e, pa.ArrowInvalid):  # pragma: no cover - decoded above
-                raise
-        if (
-            parsed is not None
-            and parsed.num_rows + len(bad) == len(nonempty)
-            and all(b > 0 for b, _ in bad)
-        ):
-            recs = nonempty + first - 1  # record number of each non-empty line
-            good = np.ones(len(recs), dtype=bool)
-            good[np.asarray([b - 1 for b, _ in bad], dtype=np.int64)] = False
-            df = parsed.to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get)
-            df.columns = names
-            df.index = pd.Index(recs[good], name="_row")
-            malformed = [(int(recs[b - 1]), d) for b, d in bad]
-        else:
-            df, malformed = _line_by_line(_split_lines(block), first, names, py_enc)
+                raise encoding_error(path, table, encoding, where)
+
+        n_lines = block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
+        records = np.arange(first - 1, first - 1 + n_lines, dtype=np.int64)
+        df, malformed = _parse_lines(block, records, names, pa_enc, py_enc, undecodable)
         yield RawChunk(df, tuple(names), malformed)
+
+
+def parse_csv_lines(
+    lines: list[bytes], records: np.ndarray, names: list[str], encoding: str
+) -> tuple[pd.DataFrame, list[tuple[int, str]], int | None]:
+    """Parse physical lines of a CSV file in ``encoding`` (raw bytes, no header, no ``\\n``)
+    exactly as the CSV reader parses a block of the file: ``records[i]`` is line ``i``'s record
+    number (the frame's index and the malformed records' numbers); blank lines are skipped; a
+    line with too many or too few fields or an unbalanced quote is a malformed record. The
+    third value is the record number of the first line that does not decode (then nothing is
+    parsed: the caller stops the run with :func:`encoding_error`). The Spark engine parses its
+    partitions' lines with it."""
+    pa_enc = "utf8" if encoding in ("utf-8", "utf-8-sig") else encoding
+    py_enc = "utf-8" if encoding == "utf-8-sig" else encoding
+    block = b"\n".join(lines) + b"\n" if lines else b""
+    try:
+        block.decode(py_enc)
+    except UnicodeDecodeError:
+        for i, raw in enumerate(lines):
+            try:
+                raw.decode(py_enc)
+            except UnicodeDecodeError:
+                return _empty(names), [], int(records[i])
+
+    def never() -> None:  # the block decodes (checked above)
+        return None
+
+    df, malformed = _parse_lines(block, records, names, pa_enc, py_enc, never)
+    return df, malformed, None
+
+
+def _parse_lines(
+    block: bytes,
+    records: np.ndarray,
+    names: list[str],
+    pa_enc: str,
+    py_enc: str,
+    check_encoding: Callable[[], None],
+) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
+    """A block of whole physical lines as records (``records[i]``: line ``i``'s number) and
+    its malformed records; ``check_encoding`` raises the located encoding error when Arrow
+    could not decode the block."""
+    if not block:
+        return _empty(names).set_axis(pd.Index([], dtype=np.int64, name="_row")), []
+    nonempty = _nonempty_lines(block)
+    parsed: pa.Table | None = None
+    try:
+        parsed, bad = _parse_block(block, names, pa_enc)
+    except (pa.ArrowInvalid, UnicodeDecodeError) as e:
+        check_encoding()
+        if not isinstance(e, pa.ArrowInvalid):  # pragma: no cover - decoded above
+            raise
+    if (
+        parsed is not None
+        and parsed.num_rows + len(bad) == len(nonempty)
+        and all(b > 0 for b, _ in bad)
+    ):
+        recs = records[nonempty]  # record number of each non-empty line
+        good = np.ones(len(recs), dtype=bool)
+        good[np.asarray([b - 1 for b, _ in bad], dtype=np.int64)] = False
+        df = parsed.to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get)
+        df.columns = names
+        df.index = pd.Index(recs[good], name="_row")
+        return df, [(int(recs[b - 1]), d) for b, d in bad]
+    return _line_by_line(_split_lines(block), records, names, py_enc)
 
 
 def _split_lines(block: bytes) -> list[bytes]:
@@ -352,7 +418,7 @@ def _read_jsonl(
             try:
                 text = raw.decode(encoding)
             except UnicodeDecodeError:
-                raise _encoding_error(path, table, encoding, f"line {lineno}") from None
+                raise encoding_error(path, table, encoding, f"line {lineno}") from None
             if not text.strip():
                 continue
             try:

@@ -60,7 +60,7 @@ from privacy_profile.ingest.identifiers import IdentifierIndex, IndexDigests, In
 from privacy_profile.ingest.keys import KeyMaterial, KeyRing
 from privacy_profile.ingest.locations import InputLocation
 from privacy_profile.ingest.pseudonymize import Pseudonymizer
-from privacy_profile.ingest.readers import RawChunk
+from privacy_profile.ingest.readers import RawChunk, csv_header, encoding_error, parse_csv_lines
 from privacy_profile.ingest.report import TableReportBuilder
 from privacy_profile.ingest.scan import TextScanner
 from privacy_profile.ingest.table_stage import IngestRun, TableProcessor
@@ -71,6 +71,7 @@ from privacy_profile.policy.model import ColumnRole, Policy, Table
 __all__ = ["STAGING_CONF", "SparkBackend", "staging_root"]
 
 ROW = "_row"
+_LINE = "_pp_line"  # a CSV file's physical line (raw bytes), parsed on the executors
 
 #: The Spark configuration key naming the staging directory (``--conf
 #: spark.privacy_profile.staging=hdfs:///tmp/pp``): a directory the executors write the
@@ -127,6 +128,8 @@ class _Task:
     columns: tuple[str, ...]
     staging: str  # this table's staging directory (a local path or a pyarrow file system URI)
     index: IndexTwin = field(repr=False)  # the run's identifier index key: digests, not values
+    csv_names: tuple[str, ...] | None = None  # a CSV read as lines: its header's names
+    encoding: str = "utf-8"  # the CSV's encoding
 
     def key_ring(self) -> KeyRing:
         return KeyRing(
@@ -154,6 +157,7 @@ class _Part:
     file: str | None  # the staged Parquet file of the partition's sanitized rows, if any
     rows: int
     held: dict[int, int]  # rows read per input partition (Spark row ids, see _Ids)
+    undecodable: int | None  # the Spark row id of the first line that is not valid UTF-8
     quarantines: list[pd.DataFrame]
     report: TableReportBuilder
     tokens: list[pd.DataFrame]
@@ -194,18 +198,30 @@ def _process(task: _Task, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFr
     proc.col_scan_done = True
     proc.scan_dropped = set(task.scan_dropped)
     held: Counter[int] = Counter()  # rows per input partition (for the record numbers)
+    undecodable: int | None = None
     for pdf in batches:
         ids_ = pdf[ROW].astype("int64").to_numpy()
-        frame = pd.DataFrame(
-            {c: pdf[c].astype("string").array for c in task.columns},
-            index=pd.Index(ids_, name=ROW),
-        )
         parts, counts = np.unique(ids_ >> _Ids.SHIFT, return_counts=True)
         held.update(dict(zip(parts.tolist(), counts.tolist(), strict=True)))
-        rb.input_rows += len(frame)
+        malformed: list[tuple[int, str]] = []
+        if task.csv_names is not None:  # physical lines: the CSV reader's own parsing
+            body = ids_ != 0  # id 0 is the file's first line, the header
+            lines = [bytes(x) for x in pdf[_LINE].to_numpy(dtype=object)[body]]
+            parsed, malformed, bad = parse_csv_lines(
+                lines, ids_[body], list(task.csv_names), task.encoding
+            )
+            if bad is not None:
+                undecodable = bad if undecodable is None else min(undecodable, bad)
+            frame = parsed[list(task.columns)]
+        else:
+            frame = pd.DataFrame(
+                {c: pdf[c].astype("string").array for c in task.columns},
+                index=pd.Index(ids_, name=ROW),
+            )
+        rb.input_rows += len(frame) + len(malformed)
         for c, category in ids:  # digested with the run's key; the digests go to the driver
             run.identifiers.add(frame[c], category)
-        v = validate_chunk(RawChunk(frame, task.columns, []), schema)
+        v = validate_chunk(RawChunk(frame, task.columns, malformed), schema)
         for reason, n in v.reasons.items():
             rb.quarantine(reason, n)
         rb.unknown_values.update(v.unknown_values)
@@ -216,7 +232,9 @@ def _process(task: _Task, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFr
     if outputs:
         frame = pd.concat(outputs) if len(outputs) > 1 else outputs[0]
         file, rows = _write_staged(task.staging, frame), len(frame)
-    part = _Part(file, rows, dict(held), proc.quarantines, rb, proc.tokens, identifiers)
+    part = _Part(
+        file, rows, dict(held), undecodable, proc.quarantines, rb, proc.tokens, identifiers
+    )
     yield pd.DataFrame({"part": [pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL)]})
 
 
@@ -281,7 +299,9 @@ class _Ids:
     SHIFT = 33
     MASK = (1 << 33) - 1
 
-    def __init__(self, held: Counter[int]) -> None:
+    def __init__(self, held: Counter[int], *, header_lines: int = 0) -> None:
+        # a CSV read as lines: line 1 is the header, record numbers are line numbers - 1
+        self.header_lines = header_lines
         size = max(held, default=-1) + 1
         counts = np.zeros(size, dtype=np.int64)
         for part, n in held.items():
@@ -292,7 +312,9 @@ class _Ids:
         ids = np.asarray(ids, dtype=np.int64)
         if not len(ids):
             return ids
-        out: npt.NDArray[np.int64] = self.first[ids >> self.SHIFT] + (ids & self.MASK) + 1
+        out: npt.NDArray[np.int64] = (
+            self.first[ids >> self.SHIFT] + (ids & self.MASK) + 1 - self.header_lines
+        )
         return out
 
 
@@ -349,43 +371,49 @@ class SparkBackend:
         }
 
     # -- reading ---------------------------------------------------------------------------------
-    def _read(self, run: IngestRun, name: str, spec: Table) -> Any:
-        """The table as string columns plus ``_row``, Spark's row id (see :class:`_Ids`), in
-        one pass over the file: the record numbers (1-based, file order) are derived on the
-        driver afterwards from the rows each input partition held, which the tasks count.
+    def _read(self, run: IngestRun, name: str, spec: Table) -> tuple[Any, tuple[str, ...], bool]:
+        """The table, its header and whether it is read as lines, in one pass over the file:
+        string columns (or, for a CSV, its physical lines) plus ``_row``, Spark's row id
+        (see :class:`_Ids`); the record numbers (file order) are derived on the driver
+        afterwards from the rows each input partition held, which the tasks count.
+
+        A CSV file is read as the raw bytes of its physical lines (split on ``\\n`` only) and
+        decoded and parsed on the executors by the CSV reader's own code
+        (:func:`~privacy_profile.ingest.readers.parse_csv_lines`): blank lines, a record with
+        too many or too few fields, an unbalanced quote and a line that does not decode are
+        handled exactly as on pandas (Spark's CSV source pads or truncates such a record).
 
         Spark reads a file's splits in file order and ``monotonically_increasing_id`` is
         (input partition << 33) + position in it, so the id orders rows as the file does. The
         table is spread round-robin over the session's parallelism when the file came in fewer
-        partitions (a CSV under 128 MiB is one); the ids travel with the rows."""
+        partitions (a file under 128 MiB is one); the ids travel with the rows."""
         from pyspark.sql import functions as F
 
-        path = str(run.inputs.location(name, spec))
+        location = run.inputs.location(name, spec)
+        path = str(location)
         reader = self.spark.read
-        if spec.format is FileFormat.CSV:
-            # one record per physical line, as the pandas reader (quoted line breaks are not
-            # supported there either): the file is splittable, read by every core
-            df = (
-                reader.option("header", True)
-                .option("multiLine", False)
-                .option("encoding", "UTF-8" if spec.encoding == "utf-8-sig" else spec.encoding)
-                .option("inferSchema", False)
-                .option("mode", "PERMISSIVE")
-                .option("escape", '"')
-                .csv(path)
+        lines = spec.format is FileFormat.CSV
+        if lines:
+            header = tuple(csv_header(location, name, spec.encoding))
+            # raw bytes of each physical line (split on the \\n byte, which no supported
+            # encoding uses inside a character), decoded and parsed on the executors
+            raw = reader.option("lineSep", "\n").text(path)
+            numbered = raw.select(
+                F.col("value").cast("binary").alias(_LINE),
+                F.monotonically_increasing_id().alias(ROW),
             )
-            if df.columns and df.columns[0].startswith("\ufeff"):
-                df = df.withColumnRenamed(df.columns[0], df.columns[0][1:])
-        elif spec.format is FileFormat.PARQUET:
-            df = reader.parquet(path)
         else:
-            df = reader.json(path, primitivesAsString=True)
-        columns = [df[c].cast("string").alias(c) for c in df.columns]
-        numbered = df.select(*columns, F.monotonically_increasing_id().alias(ROW))
+            if spec.format is FileFormat.PARQUET:
+                df = reader.parquet(path)
+            else:
+                df = reader.json(path, primitivesAsString=True)
+            header = tuple(df.columns)
+            columns = [df[c].cast("string").alias(c) for c in df.columns]
+            numbered = df.select(*columns, F.monotonically_increasing_id().alias(ROW))
         n = int(self.partitions or self.spark.sparkContext.defaultParallelism)
         if numbered.rdd.getNumPartitions() < n:
             numbered = numbered.repartition(max(n, 1))
-        return numbered
+        return numbered, header, lines
 
     # -- the table -------------------------------------------------------------------------------
     def run_table(
@@ -406,7 +434,8 @@ class SparkBackend:
                 f"{path}: input file for table {name!r} not found",
                 hint=f"put {spec.file_name(name)} in the input directory",
             )
-        return self._run_spark(run, name, spec, gate, rb, path, self._read(run, name, spec))
+        df, header, lines = self._read(run, name, spec)
+        return self._run_spark(run, name, spec, gate, rb, path, df, header, lines)
 
     def _run_spark(
         self,
@@ -417,8 +446,9 @@ class SparkBackend:
         rb: TableReportBuilder,
         path: InputLocation,
         df: Any,
+        header: tuple[str, ...],
+        lines: bool,
     ) -> TableProcessor:
-        header = tuple(c for c in df.columns if c != ROW)
         schema = TableSchema(name=name, spec=spec, path=path, now=run.now)
         rb.undeclared_columns_dropped.extend(check_columns(header, schema))
         columns = tuple(c for c in header if c in spec.columns)
@@ -452,6 +482,8 @@ class SparkBackend:
             columns=columns,
             staging=staging,
             index=run.identifiers.twin(),
+            csv_names=header if lines else None,
+            encoding=spec.encoding,
         )
 
         def process(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
@@ -464,12 +496,18 @@ class SparkBackend:
         try:
             fs.create_dir(staging_path, recursive=True)
             self.spark.conf.set(_BATCH_CONF, str(self.batch_rows))
-            rows = df.select(*columns, ROW).mapInPandas(process, "part binary").collect()
+            selected = df.select(_LINE, ROW) if lines else df.select(*columns, ROW)
+            rows = selected.mapInPandas(process, "part binary").collect()
             parts: list[_Part] = [pickle.loads(r["part"]) for r in rows]
             held: Counter[int] = Counter()
             for p in parts:
                 held.update(p.held)
-            ids = _Ids(held)
+            ids = _Ids(held, header_lines=1 if lines else 0)
+            bad = [p.undecodable for p in parts if p.undecodable is not None]
+            if bad:
+                record = int(ids.records(np.asarray([min(bad)], dtype=np.int64))[0])
+                where = f"row {record}, line {record + 1}"
+                raise encoding_error(path, name, spec.encoding, where)
             files = [p.file for p in parts if p.file is not None]
             if files:
                 # record order, as the pandas loop leaves them (partitions may come round-robin)

@@ -28,7 +28,7 @@ def test_sanitize_on_spark_from_a_file_uri_equals_pandas_from_the_path(
     a = sanitize(input_dir, loaded, PURPOSE, keys, now=NOW, scanner=scanner)
     read: list[str] = []
     reader = type(spark.read)
-    for fmt in ("csv", "json", "parquet"):  # record what Spark is asked to read
+    for fmt in ("text", "csv", "json", "parquet"):  # record what Spark is asked to read
         original = getattr(reader, fmt)
 
         def spy(self: Any, path: str, *args: Any, _f: Any = original, **kw: Any) -> Any:
