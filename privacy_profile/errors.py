@@ -15,6 +15,7 @@ code, never a traceback::
     ├── PrivacyParameterError        unsafe DP parameters (e.g. bounds derived from data)
     ├── ScanError                    the PII scanner could not run as configured
     ├── PreflightError               the run cannot produce what the policy asks (nothing spent)
+    ├── EngineError                  the Spark engine failed to run a job (cluster, executors)
     └── AuditError                   `audit verify` found a mismatch (hash chain, outputs, ledger)
 
 Messages never contain a key, and never contain a data value from an identifier column.
@@ -26,6 +27,7 @@ __all__ = [
     "AuditError",
     "BudgetExceededError",
     "ConsentError",
+    "EngineError",
     "InputError",
     "KeyMaterialError",
     "LeakDetectedError",
@@ -140,6 +142,12 @@ class PreflightError(PrivacyProfileError):
             f"pre-flight failed ({n} problem{'s' if n != 1 else ''}); no budget was spent and "
             "nothing was released:\n" + "\n".join(lines)
         )
+
+
+class EngineError(PrivacyProfileError):
+    """The Spark engine could not run a job (an executor lost or out of memory, a cluster or
+    file-system connector failure): not a problem of the policy or the data. Ingestion runs
+    before any budget is charged, so nothing was spent or released."""
 
 
 class AuditError(PrivacyProfileError):

@@ -53,7 +53,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from privacy_profile.errors import InputError
+from privacy_profile.errors import EngineError, InputError
 from privacy_profile.ingest.backend import PandasBackend
 from privacy_profile.ingest.consent import PreparedGate
 from privacy_profile.ingest.identifiers import IdentifierIndex, IndexDigests, IndexTwin
@@ -318,6 +318,14 @@ class _Ids:
         return out
 
 
+def _spark_failures() -> tuple[type[BaseException], ...]:
+    """The exceptions of a failed Spark job or a lost connection to the JVM."""
+    from py4j.protocol import Py4JError
+    from pyspark.errors import PySparkException
+
+    return (PySparkException, Py4JError)
+
+
 def _merge_counts(into: TableReportBuilder, part: TableReportBuilder) -> None:
     """Add a partition's counts (every counter of the report builder, and the per-column
     counters) to the table's."""
@@ -434,8 +442,19 @@ class SparkBackend:
                 f"{path}: input file for table {name!r} not found",
                 hint=f"put {spec.file_name(name)} in the input directory",
             )
-        df, header, lines = self._read(run, name, spec)
-        return self._run_spark(run, name, spec, gate, rb, path, df, header, lines)
+        try:
+            df, header, lines = self._read(run, name, spec)
+            return self._run_spark(run, name, spec, gate, rb, path, df, header, lines)
+        except _spark_failures() as e:
+            # the message of a failed Spark job can quote input rows: only its type is shown
+            raise EngineError(
+                f"the Spark job for table {name!r} failed ({type(e).__name__}); nothing was "
+                "spent or released",
+                hint="see the Spark application's logs (application id "
+                f"{self.spark.sparkContext.applicationId}); an executor out of memory wants "
+                "more executor memory or more partitions; PRIVACY_PROFILE_DEBUG=1 shows the "
+                "cause",
+            ) from e
 
     def _run_spark(
         self,

@@ -124,3 +124,32 @@ def test_spark_row_ids_become_record_numbers_in_file_order() -> None:
     spark_ids = np.array([(1 << 33) + 1, 0, 2, (3 << 33) + 3, 1 << 33, (3 << 33)], dtype=np.int64)
     assert ids.records(spark_ids).tolist() == [5, 1, 3, 9, 4, 6]
     assert ids.records(np.array([], dtype=np.int64)).tolist() == []
+
+
+@pytest.mark.slow
+def test_a_failed_spark_job_is_an_engine_error_without_the_rows(
+    demo: tuple[LoadedPolicy, Path, KeyRing], spark: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pyspark.sql import functions as F
+
+    from privacy_profile.errors import EngineError
+    from privacy_profile.spark import ingest as spark_ingest
+
+    loaded, input_dir, keys = demo
+    secret = "oSECRETopenid0000000001"
+
+    def broken_read(self: Any, run: Any, name: str, spec: Any) -> Any:
+        # lines that are strings, not bytes: the executors' parsing fails on every row
+        rows = spark.range(4).select(
+            F.lit(secret).alias(spark_ingest._LINE), F.col("id").alias(spark_ingest.ROW)
+        )
+        header = spark_ingest.csv_header(run.inputs.location(name, spec), name, spec.encoding)
+        return rows, tuple(header), True
+
+    monkeypatch.setattr(SparkBackend, "_read", broken_read)
+    backend = SparkBackend(spark, driver_bytes=0)
+    with pytest.raises(EngineError) as err:
+        sanitize(input_dir, loaded, PURPOSE, keys, now=NOW, backend=backend)
+    assert "failed (" in str(err.value) and "nothing was spent" in str(err.value)
+    assert secret not in str(err.value) and secret not in (err.value.hint or "")
+    assert spark.sparkContext.applicationId in (err.value.hint or "")
