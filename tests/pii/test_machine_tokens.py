@@ -2,8 +2,9 @@
 
 About one SHA-256 digest in 500 holds eleven decimal digits in a row that spell a mainland
 mobile number; lineage events carry dozens of digests, so the release guard once refused a
-COMPLETE event for a "CN_MOBILE" inside a file's digest (a flaky demo test). Number
-recognizers skip matches that lie inside a digest (32+ hex characters with a letter) or a UUID.
+COMPLETE event for a "CN_MOBILE" inside a file's digest (a flaky demo test), and later for a
+"PHONE_NUMBER" (00 and a country code) inside a run id. Number recognizers skip matches that
+lie inside a digest (32+ hex characters with a letter) or a UUID.
 """
 
 from __future__ import annotations
@@ -32,6 +33,15 @@ def scanner() -> PiiScanner:
         (f"sha256:{DIGEST}", []),
         (DIGEST.upper(), []),
         (f"run 01a22a20-fb42-751d-9fe1-a{PHONE}", []),  # last UUID group: 12 hex
+        # an international dialling prefix (00) and a code spelled by a UUID's groups: found
+        # by the international phone recognizer before it skipped machine values (a lineage
+        # event naming a run's folder was refused by chance)
+        ("runs/00828369-0781-a395-35fa-450bf8a60f29/marketing", []),
+        ("runs/3128e716-0062-0574-4861-1a5094a01de5/marketing", []),
+        ("runs/a91a23d9-7372-53c5-83a7-008231027383/marketing", []),
+        # still an international number outside a machine value
+        ("call 00852 2345 6789 today", ["PHONE_NUMBER"]),
+        ("whatsapp +65 8123 4567", ["PHONE_NUMBER"]),
         # still phones: a short hex-looking neighbour, letters outside a-f, separators
         (f"ab{PHONE}", ["CN_MOBILE"]),
         (f"call{PHONE} now", ["CN_MOBILE"]),

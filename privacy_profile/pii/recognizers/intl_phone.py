@@ -16,6 +16,7 @@ import re
 from typing import ClassVar
 
 from privacy_profile.pii._checks import DIGITS as D
+from privacy_profile.pii._checks import in_machine_token
 from privacy_profile.pii.recognizers._base import ContextPatternRecognizer, Match, Pattern
 
 #: Country code -> (fewest, most) national digits, and allowed first national digits ("" any).
@@ -75,13 +76,16 @@ class IntlPhoneRecognizer(ContextPatternRecognizer):
 
     def matches(self, text: str) -> list[Match]:
         """The patterns' matches; a match whose digits are too many for its code is cut back
-        to the longest valid number ending at a group boundary (``+65 8610 1302 2007年``)."""
+        to the longest valid number ending at a group boundary (``+65 8610 1302 2007年``);
+        none inside a hex digest or a UUID (as the other number recognizers)."""
         out: list[Match] = []
         taken: list[tuple[int, int]] = []
         for name, rx, base in self._patterns:
             for m in rx.finditer(text):
                 start, end = m.span("v")
                 if any(a < end and start < b for a, b in taken):
+                    continue
+                if in_machine_token(text, start, end):  # "00828369-0781" inside a run id
                     continue
                 value = text[start:end]
                 cuts = [end] + [
