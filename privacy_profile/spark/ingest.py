@@ -252,7 +252,7 @@ def _write_staged(staging: str, frame: pd.DataFrame) -> str:
     return f"{staging.rstrip('/')}/{path.rsplit('/', 1)[1]}"
 
 
-def _read_staged(files: list[str]) -> pd.DataFrame:
+def read_staged(files: list[str]) -> pd.DataFrame:
     """The staged files' rows as one frame in record order, with the pandas loop's dtypes (the
     Parquet files carry the pandas schema)."""
     import pyarrow.fs as pafs
@@ -530,7 +530,7 @@ class SparkBackend:
             files = [p.file for p in parts if p.file is not None]
             if files:
                 # record order, as the pandas loop leaves them (partitions may come round-robin)
-                out = _read_staged(files)
+                out = read_staged(files)
                 out.index = pd.Index(ids.records(out.index.to_numpy()), name=ROW)
                 proc.outputs = [out]
         finally:

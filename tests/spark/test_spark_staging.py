@@ -18,7 +18,7 @@ from privacy_profile.policy import LoadedPolicy
 from privacy_profile.spark import SparkBackend
 from privacy_profile.spark.ingest import (
     STAGING_CONF,
-    _read_staged,
+    read_staged,
     _write_staged,
     staging_root,
 )
@@ -85,7 +85,7 @@ def test_only_the_named_files_are_read_back_in_record_order(tmp_path: Path) -> N
     late = _write_staged(str(tmp_path), frame([5, 7], "b"))
     early = _write_staged(str(tmp_path), frame([1, 2], "a"))
     _write_staged(str(tmp_path), frame([3], "retried"))  # a failed attempt's leftover
-    back = _read_staged([late, early])
+    back = read_staged([late, early])
     pd.testing.assert_frame_equal(back, frame([1, 2, 5, 7], "x").assign(v=back["v"]))
     assert back["v"].tolist() == ["a1", "a2", "b5", "b7"]
     assert str(back["v"].dtype) == "string"
