@@ -67,8 +67,9 @@ POSITION = "_pp_position"
 _U, _T, _S, _A, _V, _C = "_pp_unit", "_pp_t", "_pp_step", "_pp_arm", "_pp_value", "_pp_campaign"
 _US_PER_DAY = 86_400_000_000
 _US_PER_HOUR, _US_PER_MINUTE = 3_600_000_000, 60_000_000
-# an ISO 8601 time with its own offset (or Z): read as that instant, not as UTC wall time
-_OFFSET = r"(?i)(z|[+-][0-9]{2}(:?[0-9]{2})?)$"
+# an ISO 8601 time of day with its own offset (or Z): read as that instant, not as UTC wall
+# time (a date alone, 2026-11-01, ends like an offset but has none)
+_OFFSET = r"(?i)[0-9]{2}:[0-9]{2}(:[0-9]{2}([.,][0-9]*)?)? ?(z|[+-][0-9]{2}(:?[0-9]{2})?)$"
 
 
 def table_frame(table: Any, *, rename: dict[str, str] | None = None, position: bool = False) -> Any:

@@ -241,6 +241,31 @@ def test_kpi_pairs_equal_pandas_in_order_and_bound_alike(
     pd.testing.assert_frame_equal(a.table, b.table)
 
 
+def test_kpi_pairs_follow_the_staged_record_order(
+    spark: Any, shop: tuple[LoadedPolicy, Path, dict[str, Any]]
+) -> None:
+    """A staged table's rows come in any order; its record numbers put the pairs in the
+    pandas order (here the sends are stored in reverse)."""
+    from privacy_profile.spark.analytics import table_frame
+    from privacy_profile.spark.tables import RECORD
+
+    _, input_dir, t = shop
+    params = _kpi(input_dir, max_campaigns=1)
+    sends = t["campaign_sends"]
+    stored = sends.assign(**{RECORD: np.arange(1, len(sends) + 1)}).iloc[::-1]
+    table = SparkTable.of(_spark(spark, stored.reset_index(drop=True), "sent_at"))
+    frames = [table_frame(table, position=True)] + [
+        _spark(spark, t[n], TIME_COLUMNS[n]) for n in ("campaign_events", "redemptions")
+    ]
+    want = kpi_pairs(sends, t["campaign_events"], t["redemptions"], params, U)
+    got = spark_kpi_pairs(*frames, params, U)
+    assert got[U].astype(str).tolist() == want[U].astype(str).tolist()
+    assert got["campaign_id"].astype(str).tolist() == want["campaign_id"].astype(str).tolist()
+    # without the record numbers the stored (reversed) order would be used
+    unordered = spark_kpi_pairs(table.frame(), *frames[1:], params, U)
+    assert unordered[U].astype(str).tolist() != want[U].astype(str).tolist()
+
+
 def _table_map(spark: Any, tables: dict[str, pd.DataFrame]) -> TableMap:
     remote = {n: SparkTable.of(_spark(spark, tables[n], TIME_COLUMNS[n])) for n in DATA_TABLES}
     local = {n: f for n, f in tables.items() if n not in remote}
@@ -303,28 +328,54 @@ def _timed_events() -> pd.DataFrame:
         ("c", "cart", "2026-11-02T00:00:00"),
         ("d", "buy", "2026-11-01T00:00:00"),  # no view: depth 0
         ("e", "view", "2026-12-01T00:00:00+00:00"),
+        ("f", "view", "2026-11-03"),  # a date alone: midnight UTC (not an offset of -03)
+        ("f", "cart", "2026-11-09T23:59:59.999999+00:00"),  # in the window
+        ("f", "buy", "2026-11-10T00:00:00.000001Z"),  # one microsecond after its end
     ]
     frame = pd.DataFrame(rows, columns=[U, "event_type", "ts"])
     return frame.astype({U: "string", "event_type": "string", "ts": "string"})
 
 
-@pytest.mark.parametrize("kind", ["string", "ntz", "timestamp"])
-def test_time_types_read_as_the_pandas_engine_reads_them(spark: Any, kind: str) -> None:
+@pytest.mark.parametrize(
+    ("kind", "zone"),
+    [
+        ("string", "UTC"),
+        ("ntz", "UTC"),
+        ("timestamp", "UTC"),
+        # the session time zone plays no part (US daylight saving time ends on 2026-11-01)
+        ("string", "America/New_York"),
+        ("ntz", "America/New_York"),
+    ],
+)
+def test_time_types_read_as_the_pandas_engine_reads_them(spark: Any, kind: str, zone: str) -> None:
+    from pyspark.sql import functions as F
+
     frame = _timed_events()
-    if kind != "string":  # typed times: the instants pandas reads from the strings
-        frame["ts"] = pd.to_datetime(frame["ts"], utc=True, format="mixed")
-        if kind == "ntz":
-            frame["ts"] = frame["ts"].dt.tz_localize(None)
-    df = _spark(spark, frame, "ts", kind)
-    params = _funnel()
-    want = _by_unit(*funnel_depths(frame, params, U))
-    assert want.to_dict() == {"a": 3, "b": 1, "c": 2, "d": 0, "e": 1}
-    pd.testing.assert_series_equal(_by_unit(*spark_funnel_depths(df, params, U)), want)
-    rp = _retention("day", 40, 35)
-    pd.testing.assert_frame_equal(
-        _sorted_pairs(spark_retention_pairs(df, rp, U)),
-        _sorted_pairs(retention_pairs(frame, rp, U)),
-    )
+    instants = pd.to_datetime(frame["ts"], utc=True, format="mixed")
+    df = spark.createDataFrame(frame)
+    if kind == "ntz":  # the UTC wall-clock times, as staged Parquet holds them
+        utc_text = instants.dt.tz_localize(None).astype(str).to_numpy()
+        frame = frame.assign(ts=instants.dt.tz_localize(None))
+        df = spark.createDataFrame(frame.assign(ts=utc_text))
+        df = df.withColumn("ts", F.col("ts").cast("timestamp_ntz"))
+    elif kind == "timestamp":
+        frame = frame.assign(ts=instants)
+        df = spark.createDataFrame(frame)
+    assert kind == "string" or df.schema["ts"].dataType.typeName().startswith("timestamp")
+    before = spark.conf.get("spark.sql.session.timeZone")
+    spark.conf.set("spark.sql.session.timeZone", zone)
+    try:
+        params = _funnel()
+        want = _by_unit(*funnel_depths(frame, params, U))
+        assert want.to_dict() == {"a": 3, "b": 1, "c": 2, "d": 0, "e": 1, "f": 2}
+        pd.testing.assert_series_equal(_by_unit(*spark_funnel_depths(df, params, U)), want)
+        rp = _retention("day", 40, 35)
+        pd.testing.assert_frame_equal(
+            _sorted_pairs(spark_retention_pairs(df, rp, U)),
+            _sorted_pairs(retention_pairs(frame, rp, U)),
+        )
+    finally:
+        spark.conf.set("spark.sql.session.timeZone", before)
 
 
 @pytest.mark.parametrize(
