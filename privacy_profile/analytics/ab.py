@@ -26,6 +26,7 @@ import datetime as dt
 import math
 from collections.abc import Hashable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -59,6 +60,7 @@ __all__ = [
     "dp_ab_from_users",
     "dp_ab_readout",
     "minimum_detectable_effect",
+    "user_arms",
 ]
 
 PARTS = ("exposed", "converters", "revenue")
@@ -186,11 +188,28 @@ def ab_per_user(
     inside = (out["t"].to_numpy() >= t0) & (out["t"].to_numpy() <= t0 + window)
     per = out[inside].groupby("u")["v"].agg(["size", "sum"])
     per = per.reindex(first.index)
-    converted = per["size"].fillna(0).to_numpy() > 0
+    return user_arms(
+        first["arm"].to_numpy().astype(np.int64),
+        per["size"].fillna(0).to_numpy(),
+        per["sum"].fillna(0.0).to_numpy(dtype=np.float64),
+        params,
+    )
+
+
+def user_arms(
+    arm: npt.NDArray[np.int64],
+    outcomes: npt.NDArray[Any],
+    total: npt.NDArray[np.float64],
+    params: ABParams,
+) -> UserArms:
+    """Each user's contribution from their arm, number of outcomes in the window and their
+    total value (one entry per exposed user, from either engine's reduction): converted when
+    any outcome, revenue clamped to the public bounds."""
     b = params.revenue_bounds
-    revenue = np.clip(per["sum"].fillna(0.0).to_numpy(dtype=np.float64), b.lower, b.upper)
     return UserArms(
-        arm=first["arm"].to_numpy().astype(np.int64), converted=converted, revenue=revenue
+        arm=np.asarray(arm, dtype=np.int64),
+        converted=np.asarray(outcomes) > 0,
+        revenue=np.clip(np.asarray(total, dtype=np.float64), b.lower, b.upper),
     )
 
 

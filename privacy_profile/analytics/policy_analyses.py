@@ -108,7 +108,7 @@ class AnalysisRun:
 
     ``tables``: pandas frames by name, or a :class:`~privacy_profile.ingest.tables.TableMap`
     whose remote Spark tables an analysis reduces on Spark (:meth:`spark_frames`, see
-    :mod:`privacy_profile.spark.analytics`) instead of collecting them."""
+    :mod:`privacy_profile.analytics.on_spark`) instead of collecting them."""
 
     tables: Mapping[str, pd.DataFrame]
     policy: Policy
@@ -188,9 +188,9 @@ def funnel_from_policy(run: AnalysisRun) -> FunnelResult:
     charging = run.charging(spec.epsilon, "funnel")
     frames = run.spark_frames(spec.table)
     if frames is not None:
-        from privacy_profile.spark.analytics import spark_funnel_depths
+        from privacy_profile.analytics.on_spark import funnel_depths_spark
 
-        depth, units = spark_funnel_depths(frames[0], params, charging["privacy"].unit_column)
+        depth, units = funnel_depths_spark(frames[0], params, charging["privacy"].unit_column)
         return dp_funnel_from_depths(depth, units, params=params, **charging)
     return dp_funnel(run.table(spec.table), params=params, **charging)
 
@@ -224,9 +224,9 @@ def ab_from_policy(run: AnalysisRun) -> ABReadouts:
         label = f"analytics/ab/{exp.campaign}"
         r: ABResult
         if frames is not None:
-            from privacy_profile.spark.analytics import spark_ab_per_user
+            from privacy_profile.analytics.on_spark import ab_per_user_spark
 
-            users = spark_ab_per_user(frames[0], frames[1], params, privacy_unit(run.policy))
+            users = ab_per_user_spark(frames[0], frames[1], params, privacy_unit(run.policy))
             r = dp_ab_from_users(users, params=params, label=label, **run.charging(eps))
         else:
             r = dp_ab_readout(exposures, outcomes, params=params, label=label, **run.charging(eps))
@@ -298,9 +298,9 @@ def retention_from_policy(run: AnalysisRun, *, now: dt.datetime) -> RetentionRes
     )
     frames = run.spark_frames(spec.table)
     if frames is not None:
-        from privacy_profile.spark.analytics import spark_retention_pairs
+        from privacy_profile.analytics.on_spark import retention_pairs_spark
 
-        pairs = spark_retention_pairs(frames[0], params, privacy_unit(run.policy))
+        pairs = retention_pairs_spark(frames[0], params, privacy_unit(run.policy))
         return dp_retention_from_pairs(pairs, params=params, **run.charging(spec.epsilon))
     return dp_retention(run.table(spec.table), params=params, **run.charging(spec.epsilon))
 
@@ -382,10 +382,10 @@ def kpi_from_policy(
     names = (spec.sends_table, spec.interactions_table, spec.conversions_table)
     frames = run.spark_frames(*names, position=[spec.sends_table])
     if frames is not None:
-        from privacy_profile.spark.analytics import spark_kpi_pairs
+        from privacy_profile.analytics.on_spark import kpi_pairs_spark
 
         sends, interactions, conversions = frames
-        pairs = spark_kpi_pairs(sends, interactions, conversions, params, privacy_unit(run.policy))
+        pairs = kpi_pairs_spark(sends, interactions, conversions, params, privacy_unit(run.policy))
         return dp_kpis_from_pairs(pairs, params=params, **run.charging(spec.epsilon))
     return dp_campaign_kpis(
         run.table(spec.sends_table),

@@ -30,6 +30,11 @@ engine reads them the same way (``pd.to_datetime(utc=True)``; it also accepts no
 which Spark refuses here as not a time). Money sums may differ from pandas in the last bits
 (floating-point addition in another order).
 
+The functions take plain column names and public parameters (this layer does not import the
+analytics); :mod:`privacy_profile.analytics.on_spark` calls them with an analysis's parameter
+object, and ``AnalysisRun`` (:mod:`privacy_profile.analytics.policy_analyses`) when the
+tables are remote Spark tables.
+
 pyspark is imported when a function runs, not with this module.
 """
 
@@ -43,14 +48,12 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from privacy_profile.analytics._common import check_columns
-from privacy_profile.analytics.ab import ABParams, UserArms
-from privacy_profile.analytics.funnel import FunnelParams
-from privacy_profile.analytics.kpi import PAIR_FIGURES, KpiParams
-from privacy_profile.analytics.retention import COHORT, OFFSET, RetentionParams
 from privacy_profile.errors import InputError
 
 __all__ = [
+    "COHORT",
+    "OFFSET",
+    "PAIR_FIGURES",
     "POSITION",
     "spark_ab_per_user",
     "spark_funnel_depths",
@@ -62,6 +65,11 @@ __all__ = [
 #: A column giving each row's position in the pandas table's order (the staged files' record
 #: number, see :func:`table_frame`); without it, the frame's partition order is used.
 POSITION = "_pp_position"
+
+#: The columns of :func:`spark_retention_pairs` besides the unit column.
+COHORT, OFFSET = "cohort", "offset"
+#: The figure columns of :func:`spark_kpi_pairs` besides the unit and campaign columns.
+PAIR_FIGURES = ("impressed", "clicked", "orders", "revenue")
 
 # internal column names (no input column is kept under its own name)
 _U, _T, _S, _A, _V, _C = "_pp_unit", "_pp_t", "_pp_step", "_pp_arm", "_pp_value", "_pp_campaign"
@@ -103,7 +111,13 @@ def _col(name: str) -> Any:
 
 
 def _check_columns(frame: Any, columns: Sequence[str], *, table: str) -> None:
-    check_columns(pd.DataFrame(columns=list(frame.columns)), columns, table=table)
+    """The pandas engine's check (``analytics._common.check_columns``), same message."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise InputError(
+            f"the {table} table has no column(s) {missing}",
+            hint="check the table and column roles in the policy's analytics section",
+        )
 
 
 def _ntz_micros(col: Any) -> Any:
@@ -188,7 +202,13 @@ def _us(delta: dt.timedelta) -> int:
 
 
 def spark_funnel_depths(
-    events: Any, params: FunnelParams, unit_column: str
+    events: Any,
+    *,
+    unit_column: str,
+    event_column: str,
+    time_column: str,
+    steps: Sequence[str],
+    window: dt.timedelta,
 ) -> tuple[npt.NDArray[np.int64], pd.Index]:
     """Each unit's funnel depth (0 .. len(steps)) and the unit values, computed on Spark:
     :func:`~privacy_profile.analytics.funnel.funnel_depths` for a Spark DataFrame (units in
@@ -196,21 +216,21 @@ def spark_funnel_depths(
     the units still on their path; the collected frame has one row per unit."""
     from pyspark.sql import functions as F
 
-    _check_columns(events, [unit_column, params.event_column, params.time_column], table="events")
-    ev = events.where(_col(params.event_column).cast("string").isin(list(params.steps)))
+    _check_columns(events, [unit_column, event_column, time_column], table="events")
+    ev = events.where(_col(event_column).cast("string").isin(list(steps)))
     _refuse(
         ev,
         [
             (_col(unit_column).isNull(), f"the events table has rows without a {unit_column!r}"),
-            *_time_checks(ev, params.time_column, "events"),
+            *_time_checks(ev, time_column, "events"),
         ],
     )
     rows = ev.select(
         _col(unit_column).alias(_U),
-        _index_of(_col(params.event_column), params.steps).alias(_S),
-        _micros(ev, params.time_column).alias(_T),
+        _index_of(_col(event_column), steps).alias(_S),
+        _micros(ev, time_column).alias(_T),
     )
-    window = _us(params.window)
+    window_us = _us(window)
     prev, deadline, depth, nxt = "_pp_prev", "_pp_deadline", "_pp_depth", "_pp_next"
     state = (
         rows.where(F.col(_S) == 0)
@@ -220,10 +240,10 @@ def spark_funnel_depths(
             _U,
             F.lit(1).cast("long").alias(depth),
             F.col(prev),
-            (F.col(prev) + F.lit(window)).alias(deadline),
+            (F.col(prev) + F.lit(window_us)).alias(deadline),
         )
     )
-    for k in range(1, len(params.steps)):
+    for k in range(1, len(steps)):
         on_path = state.where(F.col(depth) == k).select(_U, prev, deadline)
         reached = (
             rows.where(F.col(_S) == k)
@@ -247,87 +267,107 @@ def spark_funnel_depths(
 
 
 def spark_ab_per_user(
-    exposures: Any, outcomes: Any, params: ABParams, unit_column: str
-) -> UserArms:
-    """Each exposed user's arm, conversion and clamped revenue, computed on Spark:
+    exposures: Any,
+    outcomes: Any,
+    *,
+    unit_column: str,
+    arm_column: str,
+    arms: Sequence[str],
+    exposure_time_column: str,
+    outcome_time_column: str,
+    outcome_value_column: str,
+    window: dt.timedelta,
+    campaign_column: str | None = None,
+    campaign: Hashable | None = None,
+) -> pd.DataFrame:
+    """Each exposed user's ``arm`` (position in ``arms``), number of ``outcomes`` in the
+    window after the exposure and their ``total`` value, computed on Spark: the reduction of
     :func:`~privacy_profile.analytics.ab.ab_per_user` for Spark DataFrames (users in no
     particular order). The arm is that of the user's first exposure (earliest time, then
-    first arm in sorted order), as in pandas; the collected frame has one row per user."""
+    first position in ``arms``), as in pandas; the collected frame has one row per user."""
     from pyspark.sql import functions as F
 
-    unit, camp = unit_column, params.campaign_column
-    cols = [unit, params.arm_column, params.exposure_time_column]
+    unit, camp = unit_column, campaign_column
+    cols = [unit, arm_column, exposure_time_column]
     if camp is not None:
         cols.append(camp)
     _check_columns(exposures, cols, table="exposure")
-    ocols = [unit, params.outcome_time_column, params.outcome_value_column]
+    ocols = [unit, outcome_time_column, outcome_value_column]
     if camp is not None and camp in outcomes.columns:
         ocols.append(camp)
     _check_columns(outcomes, ocols, table="outcome")
     ex = exposures
     if camp is not None:
-        ex = ex.where(_col(camp) == F.lit(params.campaign))
+        ex = ex.where(_col(camp) == F.lit(campaign))
         if camp in outcomes.columns:
-            outcomes = outcomes.where(_col(camp) == F.lit(params.campaign))
-    _refuse(ex, _time_checks(ex, params.exposure_time_column, "exposure"))
-    arms = sorted(params.arms)
+            outcomes = outcomes.where(_col(camp) == F.lit(campaign))
+    _refuse(ex, _time_checks(ex, exposure_time_column, "exposure"))
     first = (
         ex.select(
             _col(unit).alias(_U),
-            _index_of(_col(params.arm_column), arms).alias(_A),
-            _micros(ex, params.exposure_time_column).alias(_T),
+            _index_of(_col(arm_column), arms).alias(_A),
+            _micros(ex, exposure_time_column).alias(_T),
         )
         .where(F.col(_A).isNotNull())  # exposures to an arm the policy does not list
         .groupBy(_U)
         .agg(F.min(F.struct(F.col(_T), F.col(_A))).alias("_pp_first"))
         .select(_U, F.col("_pp_first")[_T].alias("_pp_t0"), F.col("_pp_first")[_A].alias(_A))
     )
-    value = _col(params.outcome_value_column).try_cast("double")
+    value = _col(outcome_value_column).try_cast("double")
     value_check = (
         value.isNull() | F.isnan(value),
-        f"the outcome column {params.outcome_value_column!r} has missing values",
+        f"the outcome column {outcome_value_column!r} has missing values",
     )
-    _refuse(outcomes, [*_time_checks(outcomes, params.outcome_time_column, "outcome"), value_check])
+    _refuse(outcomes, [*_time_checks(outcomes, outcome_time_column, "outcome"), value_check])
     out = outcomes.select(
         _col(unit).alias(_U),
-        _micros(outcomes, params.outcome_time_column).alias(_T),
+        _micros(outcomes, outcome_time_column).alias(_T),
         value.alias(_V),
     )
-    window = _us(params.window)
+    window_us = _us(window)
     t0 = F.col("_pp_t0")
     per = (
         out.join(first.select(_U, "_pp_t0"), _U)
-        .where((F.col(_T) >= t0) & (F.col(_T) <= t0 + F.lit(window)))
+        .where((F.col(_T) >= t0) & (F.col(_T) <= t0 + F.lit(window_us)))
         .groupBy(_U)
         .agg(F.count(F.lit(1)).alias("_pp_n"), F.sum(_V).alias("_pp_sum"))
     )
     got = _collect(first.join(per, _U, "left").select(_A, "_pp_n", "_pp_sum"))
-    b = params.revenue_bounds
-    revenue = pd.to_numeric(got["_pp_sum"]).fillna(0.0).to_numpy(dtype=np.float64)
-    return UserArms(
-        arm=got[_A].to_numpy(dtype=np.int64),
-        converted=pd.to_numeric(got["_pp_n"]).fillna(0).to_numpy() > 0,
-        revenue=np.clip(revenue, b.lower, b.upper),
+    return pd.DataFrame(
+        {
+            "arm": got[_A].to_numpy(dtype=np.int64),
+            "outcomes": pd.to_numeric(got["_pp_n"]).fillna(0).to_numpy(dtype=np.int64),
+            "total": pd.to_numeric(got["_pp_sum"]).fillna(0.0).to_numpy(dtype=np.float64),
+        }
     )
 
 
-def _period(t: Any, params: RetentionParams) -> Any:
+def _period(t: Any, period: str, start: dt.date) -> Any:
     """Each time's period index from the public start (as the pandas engine's)."""
     from pyspark.sql import functions as F
 
     days = ((t - F.pmod(t, F.lit(_US_PER_DAY))) / F.lit(_US_PER_DAY)).cast("long")
-    start = (params.start - dt.date(1970, 1, 1)).days
-    if params.period == "day":
-        return days - F.lit(start)
-    if params.period == "week":
-        d = days - F.lit(start)
+    first_day = (start - dt.date(1970, 1, 1)).days
+    if period == "day":
+        return days - F.lit(first_day)
+    if period == "week":
+        d = days - F.lit(first_day)
         return ((d - F.pmod(d, F.lit(7))) / F.lit(7)).cast("long")
     date = F.date_from_unix_date(days.cast("int"))
-    s = params.start.year * 12 + params.start.month - 1
+    s = start.year * 12 + start.month - 1
     return F.year(date).cast("long") * 12 + F.month(date).cast("long") - 1 - F.lit(s)
 
 
-def spark_retention_pairs(activity: Any, params: RetentionParams, unit_column: str) -> pd.DataFrame:
+def spark_retention_pairs(
+    activity: Any,
+    *,
+    unit_column: str,
+    time_column: str,
+    period: str,
+    start: dt.date,
+    cohorts: int,
+    max_offset: int,
+) -> pd.DataFrame:
     """The distinct (unit, cohort, offset) cells each unit is active in, computed on Spark:
     :func:`~privacy_profile.analytics.retention.retention_pairs` for a Spark DataFrame (rows
     in no particular order). Each unit's first period comes from a window over its rows;
@@ -335,24 +375,24 @@ def spark_retention_pairs(activity: Any, params: RetentionParams, unit_column: s
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    _check_columns(activity, [unit_column, params.time_column], table="activity")
+    _check_columns(activity, [unit_column, time_column], table="activity")
     _refuse(
         activity,
         [
             (_col(unit_column).isNull(), f"the activity table has rows without a {unit_column!r}"),
-            *_time_checks(activity, params.time_column, "activity"),
+            *_time_checks(activity, time_column, "activity"),
         ],
     )
-    period = _period(_micros(activity, params.time_column), params)
-    rows = activity.select(_col(unit_column).alias(_U), period.alias("_pp_period"))
+    index = _period(_micros(activity, time_column), period, start)
+    rows = activity.select(_col(unit_column).alias(_U), index.alias("_pp_period"))
     first = F.min("_pp_period").over(Window.partitionBy(_U))
     cells = _collect(
         rows.select(_U, first.alias(COHORT), (F.col("_pp_period") - first).alias(OFFSET))
         .where(
             (F.col(COHORT) >= 0)
-            & (F.col(COHORT) < params.cohorts)
+            & (F.col(COHORT) < cohorts)
             & (F.col(OFFSET) >= 0)
-            & (F.col(OFFSET) <= params.max_offset)
+            & (F.col(OFFSET) <= max_offset)
         )
         .distinct()
     )
@@ -382,8 +422,14 @@ def spark_kpi_pairs(
     sends: Any,
     interactions: Any,
     conversions: Any,
-    params: KpiParams,
+    *,
     unit_column: str,
+    campaign_column: str,
+    campaigns: Sequence[str],
+    interaction_column: str,
+    impression_value: str,
+    click_value: str,
+    conversion_value_column: str,
 ) -> pd.DataFrame:
     """One row per (user, campaign) sent, with the user's (unclamped) figures, computed on
     Spark: :func:`~privacy_profile.analytics.kpi.kpi_pairs` for Spark DataFrames, rows in the
@@ -392,17 +438,17 @@ def spark_kpi_pairs(
     The pairs are joined on Spark; one row per pair is collected."""
     from pyspark.sql import functions as F
 
-    unit, camp = unit_column, params.campaign_column
+    unit, camp = unit_column, campaign_column
     _check_columns(sends, [unit, camp], table="sends")
-    _check_columns(interactions, [unit, camp, params.interaction_column], table="interactions")
-    _check_columns(conversions, [unit, camp, params.conversion_value_column], table="conversions")
-    value = _col(params.conversion_value_column).try_cast("double")
+    _check_columns(interactions, [unit, camp, interaction_column], table="interactions")
+    _check_columns(conversions, [unit, camp, conversion_value_column], table="conversions")
+    value = _col(conversion_value_column).try_cast("double")
     _refuse(
         conversions,
         [
             (
                 value.isNull() | F.isnan(value),
-                f"conversion column {params.conversion_value_column!r} has missing values",
+                f"conversion column {conversion_value_column!r} has missing values",
             )
         ],
     )
@@ -410,13 +456,13 @@ def spark_kpi_pairs(
     keys = (_U, _C)
     sent = (
         sends.select(_col(unit).alias(_U), _col(camp).alias(_C), pos.alias(POSITION))
-        .where(_col_isin(_C, params.campaigns))
+        .where(_col_isin(_C, campaigns))
         .groupBy(_U, _C)
         .agg(F.min(POSITION).alias(POSITION))
     )
-    kind = _col(params.interaction_column).cast("string")
+    kind = _col(interaction_column).cast("string")
     flags = []
-    for name, which in (("impressed", params.impression_value), ("clicked", params.click_value)):
+    for name, which in (("impressed", impression_value), ("clicked", click_value)):
         flags.append(
             interactions.where(kind == F.lit(which))
             .select(_col(unit).alias(_U), _col(camp).alias(_C))

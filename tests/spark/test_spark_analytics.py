@@ -20,6 +20,12 @@ from privacy_profile.analytics.ab import ABParams, ab_per_user
 from privacy_profile.analytics.from_policy import run_analytics
 from privacy_profile.analytics.funnel import FunnelParams, funnel_depths
 from privacy_profile.analytics.kpi import KpiParams, dp_kpis_from_pairs, kpi_pairs
+from privacy_profile.analytics.on_spark import (
+    ab_per_user_spark,
+    funnel_depths_spark,
+    kpi_pairs_spark,
+    retention_pairs_spark,
+)
 from privacy_profile.analytics.policy_analyses import read_cost_table
 from privacy_profile.analytics.retention import RetentionParams, retention_pairs
 from privacy_profile.dp import BudgetLedger, BudgetWindow, PrivacyLoss
@@ -30,12 +36,6 @@ from privacy_profile.ingest import KeyRing
 from privacy_profile.ingest.sanitize import sanitize
 from privacy_profile.ingest.tables import TableMap
 from privacy_profile.policy import LoadedPolicy
-from privacy_profile.spark.analytics import (
-    spark_ab_per_user,
-    spark_funnel_depths,
-    spark_kpi_pairs,
-    spark_retention_pairs,
-)
 from privacy_profile.spark.tables import SparkTable
 
 from .conftest import NOW, PURPOSE
@@ -110,7 +110,7 @@ def test_funnel_depths_equal_pandas(
 ) -> None:
     params = _funnel(steps, days)
     want = _by_unit(*funnel_depths(shop[2]["events"], params, U))
-    got = _by_unit(*spark_funnel_depths(remote["events"], params, U))
+    got = _by_unit(*funnel_depths_spark(remote["events"], params, U))
     assert len(got) == len(want) > 50
     pd.testing.assert_series_equal(got, want)
     assert set(want.unique()) == set(range(len(steps) + 1))  # every depth occurs
@@ -154,7 +154,7 @@ def test_ab_per_user_equals_pandas(
     t = shop[2]
     params = _ab(campaign, arms, days)
     want = _user_rows(ab_per_user(t["campaign_sends"], t["redemptions"], params, U))
-    got = _user_rows(spark_ab_per_user(remote["campaign_sends"], remote["redemptions"], params, U))
+    got = _user_rows(ab_per_user_spark(remote["campaign_sends"], remote["redemptions"], params, U))
     assert len(want) > 10
     pd.testing.assert_frame_equal(got[["arm", "converted"]], want[["arm", "converted"]])
     # money: the same values up to the order of floating-point additions
@@ -189,7 +189,7 @@ def test_retention_pairs_equal_pandas(
 ) -> None:
     params = _retention(period, cohorts, max_offset)
     want = _sorted_pairs(retention_pairs(shop[2]["events"], params, U))
-    got = _sorted_pairs(spark_retention_pairs(remote["events"], params, U))
+    got = _sorted_pairs(retention_pairs_spark(remote["events"], params, U))
     assert len(want) > 20 and want["offset"].max() > 0
     pd.testing.assert_frame_equal(got, want)
 
@@ -216,7 +216,7 @@ def test_kpi_pairs_equal_pandas_in_order_and_bound_alike(
     _, input_dir, t = shop
     params = _kpi(input_dir, max_campaigns=1)
     want = kpi_pairs(t["campaign_sends"], t["campaign_events"], t["redemptions"], params, U)
-    got = spark_kpi_pairs(
+    got = kpi_pairs_spark(
         remote["campaign_sends"], remote["campaign_events"], remote["redemptions"], params, U
     )
     assert want[U].duplicated().any()  # some users got both campaigns: bounding chooses
@@ -258,11 +258,11 @@ def test_kpi_pairs_follow_the_staged_record_order(
         _spark(spark, t[n], TIME_COLUMNS[n]) for n in ("campaign_events", "redemptions")
     ]
     want = kpi_pairs(sends, t["campaign_events"], t["redemptions"], params, U)
-    got = spark_kpi_pairs(*frames, params, U)
+    got = kpi_pairs_spark(*frames, params, U)
     assert got[U].astype(str).tolist() == want[U].astype(str).tolist()
     assert got["campaign_id"].astype(str).tolist() == want["campaign_id"].astype(str).tolist()
     # without the record numbers the stored (reversed) order would be used
-    unordered = spark_kpi_pairs(table.frame(), *frames[1:], params, U)
+    unordered = kpi_pairs_spark(table.frame(), *frames[1:], params, U)
     assert unordered[U].astype(str).tolist() != want[U].astype(str).tolist()
 
 
@@ -304,7 +304,7 @@ def test_huge_epsilon_on_spark_gives_the_truth(
 
     events = shop[2]["events"]
     params = _funnel()
-    depth, units = spark_funnel_depths(_spark(spark, events, "ts"), params, U)
+    depth, units = funnel_depths_spark(_spark(spark, events, "ts"), params, U)
     privacy = AnalysisPrivacy(unit_column=U, loss=PrivacyLoss(epsilon=1e6), threshold=0)
     res = dp_funnel_from_depths(
         depth, units, params=params, privacy=privacy, ledger=_ledger(), run_id="r",
@@ -368,10 +368,10 @@ def test_time_types_read_as_the_pandas_engine_reads_them(spark: Any, kind: str, 
         params = _funnel()
         want = _by_unit(*funnel_depths(frame, params, U))
         assert want.to_dict() == {"a": 3, "b": 1, "c": 2, "d": 0, "e": 1, "f": 2}
-        pd.testing.assert_series_equal(_by_unit(*spark_funnel_depths(df, params, U)), want)
+        pd.testing.assert_series_equal(_by_unit(*funnel_depths_spark(df, params, U)), want)
         rp = _retention("day", 40, 35)
         pd.testing.assert_frame_equal(
-            _sorted_pairs(spark_retention_pairs(df, rp, U)),
+            _sorted_pairs(retention_pairs_spark(df, rp, U)),
             _sorted_pairs(retention_pairs(frame, rp, U)),
         )
     finally:
@@ -395,6 +395,6 @@ def test_bad_rows_are_refused_as_in_pandas(
     with pytest.raises(InputError, match=message):
         funnel_depths(frame, _funnel(), U)
     with pytest.raises(InputError, match=message):
-        spark_funnel_depths(_spark(spark, frame, None), _funnel(), U)
+        funnel_depths_spark(_spark(spark, frame, None), _funnel(), U)
     with pytest.raises(InputError, match=message):
-        spark_retention_pairs(_spark(spark, frame, None), _retention("day", 40, 35), U)
+        retention_pairs_spark(_spark(spark, frame, None), _retention("day", 40, 35), U)
