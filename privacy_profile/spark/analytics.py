@@ -154,36 +154,40 @@ def _micros(frame: Any, name: str) -> Any:
     return F.when(text.rlike(_OFFSET), zoned).otherwise(naive)
 
 
-def _time_checks(frame: Any, name: str, table: str) -> list[tuple[Any, str]]:
-    """The rows of ``frame`` whose time ``name`` is not a time / missing, and the messages the
-    pandas engine gives for them."""
+#: A check of the input rows: the rows it refuses (a boolean column), the error's message and
+#: hint (as the pandas engine words them).
+_Check = tuple[Any, str, str | None]
+
+
+def _time_checks(frame: Any, name: str, table: str) -> list[_Check]:
+    """The rows of ``frame`` whose time ``name`` is not a time / missing."""
     raw = _col(name)
     t = _micros(frame, name)
-    hint = "declare it as a timestamp column in the policy"
     return [
-        (raw.isNotNull() & t.isNull(), f"the {table} table's {name!r} column is not a time|{hint}"),
-        (raw.isNull(), f"the {table} table's {name!r} column has missing times"),
+        (
+            raw.isNotNull() & t.isNull(),
+            f"the {table} table's {name!r} column is not a time",
+            "declare it as a timestamp column in the policy",
+        ),
+        (raw.isNull(), f"the {table} table's {name!r} column has missing times", None),
     ]
 
 
-def _refuse(frame: Any, checks: Sequence[tuple[Any, str]]) -> None:
+def _refuse(frame: Any, checks: Sequence[_Check]) -> None:
     """One pass over ``frame`` counting the rows of each check; the first check with rows
-    raises its :class:`InputError` (``message|hint``; the count, never a value)."""
-    if not checks:
-        return
+    raises its :class:`InputError` (with the count, never a value)."""
     from pyspark.sql import functions as F
 
     counts = frame.agg(
         *[
             F.coalesce(F.sum(c.cast("long")), F.lit(0)).alias(f"c{i}")
-            for i, (c, _) in enumerate(checks)
+            for i, (c, _, _) in enumerate(checks)
         ]
     ).collect()[0]
-    for i, (_, text) in enumerate(checks):
+    for i, (_, message, hint) in enumerate(checks):
         n = int(counts[f"c{i}"])
         if n:
-            message, _, hint = text.partition("|")
-            raise InputError(f"{message} ({n} row(s))", hint=hint or None)
+            raise InputError(f"{message} ({n} row(s))", hint=hint)
 
 
 def _index_of(col: Any, values: Sequence[str]) -> Any:
@@ -221,7 +225,11 @@ def spark_funnel_depths(
     _refuse(
         ev,
         [
-            (_col(unit_column).isNull(), f"the events table has rows without a {unit_column!r}"),
+            (
+                _col(unit_column).isNull(),
+                f"the events table has rows without a {unit_column!r}",
+                None,
+            ),
             *_time_checks(ev, time_column, "events"),
         ],
     )
@@ -317,6 +325,7 @@ def spark_ab_per_user(
     value_check = (
         value.isNull() | F.isnan(value),
         f"the outcome column {outcome_value_column!r} has missing values",
+        None,
     )
     _refuse(outcomes, [*_time_checks(outcomes, outcome_time_column, "outcome"), value_check])
     out = outcomes.select(
@@ -379,7 +388,11 @@ def spark_retention_pairs(
     _refuse(
         activity,
         [
-            (_col(unit_column).isNull(), f"the activity table has rows without a {unit_column!r}"),
+            (
+                _col(unit_column).isNull(),
+                f"the activity table has rows without a {unit_column!r}",
+                None,
+            ),
             *_time_checks(activity, time_column, "activity"),
         ],
     )
@@ -449,6 +462,7 @@ def spark_kpi_pairs(
             (
                 value.isNull() | F.isnan(value),
                 f"conversion column {conversion_value_column!r} has missing values",
+                None,
             )
         ],
     )
