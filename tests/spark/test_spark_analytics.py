@@ -398,3 +398,28 @@ def test_bad_rows_are_refused_as_in_pandas(
         funnel_depths_spark(_spark(spark, frame, None), _funnel(), U)
     with pytest.raises(InputError, match=message):
         retention_pairs_spark(_spark(spark, frame, None), _retention("day", 40, 35), U)
+
+
+def test_an_analysis_reads_spark_frames_only_when_all_its_tables_are_on_spark(
+    spark: Any, shop: tuple[LoadedPolicy, Path, dict[str, Any]]
+) -> None:
+    """Mixed local and remote tables (or plain dicts) fall back to pandas frames, collecting
+    the remote ones (recorded); remote Spark tables give Spark frames, nothing collected."""
+    from privacy_profile.analytics.policy_analyses import AnalysisRun
+
+    loaded, _, tables = shop
+    sends = SparkTable.of(spark.createDataFrame(tables["campaign_sends"].iloc[:5]))
+    outcomes = SparkTable.of(spark.createDataFrame(tables["redemptions"].iloc[:5]))
+
+    def run(t: Any) -> AnalysisRun:
+        return AnalysisRun(tables=t, policy=loaded.policy, ledger=_ledger(), run_id="r")
+
+    both = TableMap({"users": tables["users"]}, {"campaign_sends": sends, "redemptions": outcomes})
+    frames = run(both).spark_frames("campaign_sends", "redemptions")
+    assert frames is not None and [f.count() for f in frames] == [5, 5]
+    assert U in frames[0].columns and both.collected == []
+    mixed = TableMap({"redemptions": tables["redemptions"]}, {"campaign_sends": sends})
+    assert run(mixed).spark_frames("campaign_sends", "redemptions") is None
+    assert run(dict(tables)).spark_frames("campaign_sends") is None
+    with pytest.raises(InputError, match="not among the sanitized tables"):
+        run(both).spark_frames("orders")
