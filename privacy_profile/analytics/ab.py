@@ -26,6 +26,7 @@ import datetime as dt
 import math
 from collections.abc import Hashable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -53,9 +54,13 @@ __all__ = [
     "ABParams",
     "ABResult",
     "MinimumDetectableEffect",
+    "UserArms",
+    "ab_per_user",
     "ab_truth",
+    "dp_ab_from_users",
     "dp_ab_readout",
     "minimum_detectable_effect",
+    "user_arms",
 ]
 
 PARTS = ("exposed", "converters", "revenue")
@@ -124,15 +129,20 @@ class ABResult:
 
 
 @dataclass(frozen=True, kw_only=True)
-class _UserArms:
+class UserArms:
+    """Each exposed user's contribution, one entry per user (in no particular order): the
+    arm (index into the sorted arms), whether they converted, their revenue in the window
+    (clamped to the public bounds). Not private: the true input of the DP release."""
+
     arm: npt.NDArray[np.int64]  # index into sorted arms, per user
     converted: npt.NDArray[np.bool_]
     revenue: npt.NDArray[np.float64]
 
 
-def _per_user(
+def ab_per_user(
     exposures: pd.DataFrame, outcomes: pd.DataFrame, params: ABParams, unit: str
-) -> _UserArms:
+) -> UserArms:
+    """Each exposed user's arm, conversion and clamped revenue (see the module doc)."""
     cols = [unit, params.arm_column, params.exposure_time_column]
     if params.campaign_column is not None:
         cols.append(params.campaign_column)
@@ -178,11 +188,28 @@ def _per_user(
     inside = (out["t"].to_numpy() >= t0) & (out["t"].to_numpy() <= t0 + window)
     per = out[inside].groupby("u")["v"].agg(["size", "sum"])
     per = per.reindex(first.index)
-    converted = per["size"].fillna(0).to_numpy() > 0
+    return user_arms(
+        first["arm"].to_numpy().astype(np.int64),
+        per["size"].fillna(0).to_numpy(),
+        per["sum"].fillna(0.0).to_numpy(dtype=np.float64),
+        params,
+    )
+
+
+def user_arms(
+    arm: npt.NDArray[np.int64],
+    outcomes: npt.NDArray[Any],
+    total: npt.NDArray[np.float64],
+    params: ABParams,
+) -> UserArms:
+    """Each user's contribution from their arm, number of outcomes in the window and their
+    total value (one entry per exposed user, from either engine's reduction): converted when
+    any outcome, revenue clamped to the public bounds."""
     b = params.revenue_bounds
-    revenue = np.clip(per["sum"].fillna(0.0).to_numpy(dtype=np.float64), b.lower, b.upper)
-    return _UserArms(
-        arm=first["arm"].to_numpy().astype(np.int64), converted=converted, revenue=revenue
+    return UserArms(
+        arm=np.asarray(arm, dtype=np.int64),
+        converted=np.asarray(outcomes) > 0,
+        revenue=np.clip(np.asarray(total, dtype=np.float64), b.lower, b.upper),
     )
 
 
@@ -190,7 +217,7 @@ def ab_truth(
     exposures: pd.DataFrame, outcomes: pd.DataFrame, params: ABParams, unit_column: str
 ) -> pd.DataFrame:
     """The non-private per-arm figures (for tests and benchmarks; never released)."""
-    u = _per_user(exposures, outcomes, params, unit_column)
+    u = ab_per_user(exposures, outcomes, params, unit_column)
     k = len(params.arms)
     n = np.bincount(u.arm, minlength=k)
     c = np.bincount(u.arm, weights=u.converted.astype(np.float64), minlength=k)
@@ -210,6 +237,27 @@ def dp_ab_readout(
     label: str = "analytics/ab",
 ) -> ABResult:
     """Release a DP A/B read-out (see the module doc). Charged before any noise."""
+    unit = privacy.unit_column
+    check_columns(exposures, [unit, params.arm_column], table="exposure")
+    # the per-user figures first: a malformed table fails here, before any charge
+    users = ab_per_user(exposures, outcomes, params, unit)
+    return dp_ab_from_users(
+        users, params=params, privacy=privacy, ledger=ledger, run_id=run_id, rng=rng, label=label
+    )
+
+
+def dp_ab_from_users(
+    users: UserArms,
+    *,
+    params: ABParams,
+    privacy: AnalysisPrivacy,
+    ledger: BudgetLedger,
+    run_id: str,
+    rng: DPRandom | None = None,
+    label: str = "analytics/ab",
+) -> ABResult:
+    """The DP step of :func:`dp_ab_readout`: release the read-out of the per-user figures
+    :func:`ab_per_user` gives (whichever engine computed them)."""
     b = params.revenue_bounds
     rev_sens = max(abs(b.lower), abs(b.upper))
     plans = plan_parts(
@@ -221,12 +269,21 @@ def dp_ab_readout(
         ],
         grids={"revenue": rev_sens},
     )
-    unit = privacy.unit_column
-    check_columns(exposures, [unit, params.arm_column], table="exposure")
+    k = len(params.arms)
+    u = users
+    n = u.arm.shape[0]
+    if (
+        u.converted.shape != (n,)
+        or u.revenue.shape != (n,)
+        or ((u.arm < 0) | (u.arm >= k)).any()
+        or ((u.revenue < b.lower) | (u.revenue > b.upper)).any()
+    ):
+        raise PrivacyParameterError(
+            "per-user A/B figures must give each user an arm index and a clamped revenue",
+            hint="compute them with ab_per_user",
+        )
     charges = charge(ledger, run_id, label, plans)
     rng = rng if rng is not None else DPRandom()
-    u = _per_user(exposures, outcomes, params, unit)
-    k = len(params.arms)
     truths = {
         "exposed": np.bincount(u.arm, minlength=k).astype(np.int64),
         "converters": np.bincount(u.arm, weights=u.converted.astype(np.float64), minlength=k),

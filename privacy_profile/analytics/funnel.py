@@ -46,7 +46,14 @@ from privacy_profile.dp.model import Mechanism, ZcdpLoss
 from privacy_profile.dp.rng import DPRandom
 from privacy_profile.errors import InputError, PrivacyParameterError
 
-__all__ = ["FunnelParams", "FunnelResult", "dp_funnel", "monotone_non_increasing"]
+__all__ = [
+    "FunnelParams",
+    "FunnelResult",
+    "dp_funnel",
+    "dp_funnel_from_depths",
+    "funnel_depths",
+    "monotone_non_increasing",
+]
 
 OVERALL = "all"
 
@@ -201,15 +208,49 @@ def dp_funnel(
     """Release a DP funnel of ``events`` (see the module doc). Charged before any noise."""
     unit = privacy.unit_column
     check_columns(events, [unit, params.event_column, params.time_column], table="events")
+    depth, units = funnel_depths(events, params, unit)
+    return dp_funnel_from_depths(
+        depth,
+        units,
+        params=params,
+        privacy=privacy,
+        ledger=ledger,
+        run_id=run_id,
+        rng=rng,
+        segments=segments,
+        label=label,
+    )
+
+
+def dp_funnel_from_depths(
+    depth: npt.NDArray[np.int64],
+    units: pd.Index,
+    *,
+    params: FunnelParams,
+    privacy: AnalysisPrivacy,
+    ledger: BudgetLedger,
+    run_id: str,
+    rng: DPRandom | None = None,
+    segments: pd.DataFrame | None = None,
+    label: str = "analytics/funnel",
+) -> FunnelResult:
+    """The DP step of :func:`dp_funnel`: release the funnel of each unit's depth (one value
+    per unit, as :func:`funnel_depths` gives them, whichever engine computed them)."""
+    unit = privacy.unit_column
     keys: list[Hashable] = (
         sorted_keys(list(params.segments)) if params.segments is not None else [OVERALL]
     )
     n_steps = len(params.steps)
+    depth = np.asarray(depth, dtype=np.int64)
+    if depth.shape != (len(units),) or ((depth < 0) | (depth > n_steps)).any():
+        raise PrivacyParameterError(
+            f"funnel depths must be one value in 0..{n_steps} per unit",
+            hint="compute them with funnel_depths",
+        )
     # one path per user: a user is in one cell, so L1 = L2 = 1 (discrete Gaussian under zCDP)
     mech = Mechanism.DISCRETE_GAUSSIAN if isinstance(privacy.loss, ZcdpLoss) else _LAPLACE
     plans = plan_parts(privacy.loss, [("depth_histogram", mech, 1.0, 1.0)])
     # the true histogram first: a malformed segment table fails here, before any charge
-    depth, units = funnel_depths(events, params, unit)
     seg = _segment_of_units(units, segments, params, unit, keys)
     keep = (depth > 0) & (seg >= 0)
     cell = seg[keep] * n_steps + (depth[keep] - 1)

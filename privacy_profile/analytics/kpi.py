@@ -47,7 +47,17 @@ from privacy_profile.dp.model import Bounds, Mechanism, PrivacyUnit
 from privacy_profile.dp.rng import DPRandom
 from privacy_profile.errors import InputError, PrivacyParameterError
 
-__all__ = ["KpiParams", "KpiResult", "dp_campaign_kpis", "kpi_truth"]
+__all__ = [
+    "KpiParams",
+    "KpiResult",
+    "dp_campaign_kpis",
+    "dp_kpis_from_pairs",
+    "kpi_pairs",
+    "kpi_truth",
+]
+
+#: The figure columns of :func:`kpi_pairs` (besides the unit and campaign columns).
+PAIR_FIGURES = ("impressed", "clicked", "orders", "revenue")
 
 COUNTS = ("sent", "impressed", "clicked", "converted")
 PARTS = (*COUNTS, "orders", "revenue")
@@ -109,14 +119,17 @@ class KpiResult:
     charges: tuple[Charge, ...]
 
 
-def _pairs(
+def kpi_pairs(
     sends: pd.DataFrame,
     interactions: pd.DataFrame,
     conversions: pd.DataFrame,
     params: KpiParams,
     unit: str,
 ) -> pd.DataFrame:
-    """One row per (user, campaign) sent, with the user's (unclamped) figures."""
+    """One row per (user, campaign) sent, with the user's (unclamped) figures: the unit and
+    campaign columns, ``impressed`` and ``clicked`` (0/1), ``orders`` and ``revenue``
+    (floats), in order of each pair's first send (the sends table's row order). Not
+    private: the true input of the DP release, which bounds each user's campaigns."""
     camp = params.campaign_column
     check_columns(sends, [unit, camp], table="sends")
     check_columns(interactions, [unit, camp, params.interaction_column], table="interactions")
@@ -167,7 +180,7 @@ def kpi_truth(
     unit_column: str,
 ) -> pd.DataFrame:
     """Non-private per-campaign sums (unbounded; for tests and benchmarks, never released)."""
-    p = _pairs(sends, interactions, conversions, params, unit_column)
+    p = kpi_pairs(sends, interactions, conversions, params, unit_column)
     return (
         p.assign(sent=1, converted=(p["orders"] > 0).astype(int))
         .groupby(params.campaign_column, observed=True)[list(PARTS)]
@@ -191,6 +204,36 @@ def dp_campaign_kpis(
 ) -> KpiResult:
     """Release DP campaign KPIs (see the module doc). Charged before any noise."""
     unit = privacy.unit_column
+    check_columns(sends, [unit, params.campaign_column], table="sends")
+    pairs = kpi_pairs(sends, interactions, conversions, params, unit)
+    return dp_kpis_from_pairs(
+        pairs,
+        params=params,
+        privacy=privacy,
+        ledger=ledger,
+        run_id=run_id,
+        rng=rng,
+        segments=segments,
+        label=label,
+    )
+
+
+def dp_kpis_from_pairs(
+    pairs: pd.DataFrame,
+    *,
+    params: KpiParams,
+    privacy: AnalysisPrivacy,
+    ledger: BudgetLedger,
+    run_id: str,
+    rng: DPRandom | None = None,
+    segments: pd.DataFrame | None = None,
+    label: str = "analytics/kpi",
+) -> KpiResult:
+    """The DP step of :func:`dp_campaign_kpis`: bound each user's campaigns (a secure random
+    choice) and release the KPIs of the (user, campaign) rows :func:`kpi_pairs` gives
+    (whichever engine computed them; the choice follows the rows' order, as the seeded
+    random source does)."""
+    unit = privacy.unit_column
     k, m = params.max_campaigns, params.max_orders
     b = params.revenue_bounds
     spec = [(name, Mechanism.DISCRETE_LAPLACE, float(k), 1.0) for name in COUNTS]
@@ -198,10 +241,16 @@ def dp_campaign_kpis(
     hw = max(abs(b.lower), abs(b.upper))
     spec.append(("revenue", Mechanism.DISCRETE_LAPLACE_GRID, k * hw, 1.0))
     plans = plan_parts(privacy.loss, spec, grids={"revenue": hw})
-    check_columns(sends, [unit, params.campaign_column], table="sends")
-    # the (user, campaign) pairs and their segments first: a malformed segment table fails
-    # here, before any charge
-    pairs = _pairs(sends, interactions, conversions, params, unit)
+    check_columns(pairs, [unit, params.campaign_column, *PAIR_FIGURES], table="KPI pairs")
+    if (~pairs[params.campaign_column].isin(params.campaigns)).any() or pairs.duplicated(
+        [unit, params.campaign_column]
+    ).any():
+        raise PrivacyParameterError(
+            "KPI pairs must be distinct (user, campaign) rows of the public campaigns",
+            hint="compute them with kpi_pairs",
+        )
+    # the (user, campaign) pairs' segments first: a malformed segment table fails here,
+    # before any charge
     seg, seg_keys = _segment_codes(pairs, segments, params, unit)
     charges = charge(ledger, run_id, label, plans)
     rng = rng if rng is not None else DPRandom()

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypedDict
+from typing import Any, TypedDict
 
 import pandas as pd
 
@@ -20,17 +20,34 @@ from privacy_profile.analytics._common import AnalysisPrivacy
 from privacy_profile.analytics.ab import (
     ABParams,
     ABResult,
+    dp_ab_from_users,
     dp_ab_readout,
     minimum_detectable_effect,
 )
-from privacy_profile.analytics.funnel import FunnelParams, FunnelResult, dp_funnel
-from privacy_profile.analytics.kpi import KpiParams, KpiResult, dp_campaign_kpis
-from privacy_profile.analytics.retention import RetentionParams, RetentionResult, dp_retention
+from privacy_profile.analytics.funnel import (
+    FunnelParams,
+    FunnelResult,
+    dp_funnel,
+    dp_funnel_from_depths,
+)
+from privacy_profile.analytics.kpi import (
+    KpiParams,
+    KpiResult,
+    dp_campaign_kpis,
+    dp_kpis_from_pairs,
+)
+from privacy_profile.analytics.retention import (
+    RetentionParams,
+    RetentionResult,
+    dp_retention,
+    dp_retention_from_pairs,
+)
 from privacy_profile.dp.ledger import BudgetLedger, Charge
 from privacy_profile.dp.mechanisms import MechanismRecord
 from privacy_profile.dp.model import Bounds, PrivacyLoss, ZcdpLoss
 from privacy_profile.dp.rng import DPRandom
 from privacy_profile.errors import InputError, PolicyError
+from privacy_profile.ingest.tables import TableMap
 from privacy_profile.policy.analytics import AnalyticsSpec, KpiSpec, RevenueBounds
 from privacy_profile.policy.model import Policy
 
@@ -87,7 +104,11 @@ class _Charging(TypedDict):
 @dataclass(frozen=True, kw_only=True)
 class AnalysisRun:
     """What the analyses of one run share: the pseudonymous tables, the policy, the ledger
-    they charge, the run id and the random source (``None``: a fresh secure one per call)."""
+    they charge, the run id and the random source (``None``: a fresh secure one per call).
+
+    ``tables``: pandas frames by name, or a :class:`~privacy_profile.ingest.tables.TableMap`
+    whose remote Spark tables an analysis reduces on Spark (:meth:`spark_frames`, see
+    :mod:`privacy_profile.analytics.on_spark`) instead of collecting them."""
 
     tables: Mapping[str, pd.DataFrame]
     policy: Policy
@@ -95,18 +116,46 @@ class AnalysisRun:
     run_id: str
     rng: DPRandom | None = None
 
-    def table(self, name: str) -> pd.DataFrame:
-        """The pseudonymous table ``name`` with its subject column named as the privacy unit."""
+    def _known(self, name: str) -> None:
         if name not in self.tables:
             raise InputError(
                 f"table {name!r} is not among the sanitized tables",
                 hint="sanitize the inputs with a policy that declares it",
             )
+
+    def table(self, name: str) -> pd.DataFrame:
+        """The pseudonymous table ``name`` with its subject column named as the privacy unit
+        (a remote table is collected into this process)."""
+        self._known(name)
         frame = self.tables[name]
         subject, unit = self.policy.tables[name].subject_column, privacy_unit(self.policy)
         if subject != unit:
             frame = frame.rename(columns={subject: unit})
         return frame
+
+    def spark_frames(self, *names: str, position: Collection[str] = ()) -> list[Any] | None:
+        """The Spark DataFrames of the tables ``names`` (subject column named as the privacy
+        unit; the tables in ``position`` with their record order, see
+        :func:`privacy_profile.spark.analytics.table_frame`) when every one of them is a
+        remote Spark table; else None, and the analysis reads them with :meth:`table`."""
+        for name in names:
+            self._known(name)
+        if not isinstance(self.tables, TableMap):
+            return None
+        remote = [self.tables.remote(name) for name in names]
+        if any(r is None or r.engine != "spark" for r in remote):
+            return None
+        from privacy_profile.spark.analytics import table_frame
+
+        unit = privacy_unit(self.policy)
+        return [
+            table_frame(
+                r,
+                rename={self.policy.tables[name].subject_column: unit},
+                position=name in position,
+            )
+            for name, r in zip(names, remote, strict=True)
+        ]
 
     def charging(self, epsilon: float, family: str | None = None) -> _Charging:
         """The privacy context of an analysis spending ``epsilon``, and where it is charged.
@@ -136,7 +185,14 @@ def funnel_from_policy(run: AnalysisRun) -> FunnelResult:
         time_column=spec.time_column,
         window=dt.timedelta(days=spec.window_days),
     )
-    return dp_funnel(run.table(spec.table), params=params, **run.charging(spec.epsilon, "funnel"))
+    charging = run.charging(spec.epsilon, "funnel")
+    frames = run.spark_frames(spec.table)
+    if frames is not None:
+        from privacy_profile.analytics.on_spark import funnel_depths_spark
+
+        depth, units = funnel_depths_spark(frames[0], params, charging["privacy"].unit_column)
+        return dp_funnel_from_depths(depth, units, params=params, **charging)
+    return dp_funnel(run.table(spec.table), params=params, **charging)
 
 
 def ab_from_policy(run: AnalysisRun) -> ABReadouts:
@@ -144,8 +200,10 @@ def ab_from_policy(run: AnalysisRun) -> ABReadouts:
     spec = analytics_spec(run.policy).ab
     if spec is None:
         raise PolicyError("the analytics section declares no A/B test", hint="add analytics.ab")
-    exposures = run.table(spec.exposure_table)
-    outcomes = run.table(spec.outcome_table)
+    frames = run.spark_frames(spec.exposure_table, spec.outcome_table)
+    if frames is None:
+        exposures = run.table(spec.exposure_table)
+        outcomes = run.table(spec.outcome_table)
     eps = spec.epsilon / len(spec.experiments)
     arms, comps, mdes = [], [], []
     records: list[MechanismRecord] = []
@@ -163,13 +221,15 @@ def ab_from_policy(run: AnalysisRun) -> ABReadouts:
             campaign_column=spec.campaign_column,
             campaign=exp.campaign,
         )
-        r: ABResult = dp_ab_readout(
-            exposures,
-            outcomes,
-            params=params,
-            label=f"analytics/ab/{exp.campaign}",
-            **run.charging(eps),
-        )
+        label = f"analytics/ab/{exp.campaign}"
+        r: ABResult
+        if frames is not None:
+            from privacy_profile.analytics.on_spark import ab_per_user_spark
+
+            users = ab_per_user_spark(frames[0], frames[1], params, privacy_unit(run.policy))
+            r = dp_ab_from_users(users, params=params, label=label, **run.charging(eps))
+        else:
+            r = dp_ab_readout(exposures, outcomes, params=params, label=label, **run.charging(eps))
         arms.append(r.arms.assign(campaign=exp.campaign))
         comps.append(r.comparisons.assign(campaign=exp.campaign))
         records.extend(r.records)
@@ -236,6 +296,12 @@ def retention_from_policy(run: AnalysisRun, *, now: dt.datetime) -> RetentionRes
         cohorts=spec.cohorts,
         max_offset=spec.max_offset,
     )
+    frames = run.spark_frames(spec.table)
+    if frames is not None:
+        from privacy_profile.analytics.on_spark import retention_pairs_spark
+
+        pairs = retention_pairs_spark(frames[0], params, privacy_unit(run.policy))
+        return dp_retention_from_pairs(pairs, params=params, **run.charging(spec.epsilon))
     return dp_retention(run.table(spec.table), params=params, **run.charging(spec.epsilon))
 
 
@@ -313,6 +379,14 @@ def kpi_from_policy(
         max_campaigns=spec.max_campaigns,
         max_orders=spec.max_orders,
     )
+    names = (spec.sends_table, spec.interactions_table, spec.conversions_table)
+    frames = run.spark_frames(*names, position=[spec.sends_table])
+    if frames is not None:
+        from privacy_profile.analytics.on_spark import kpi_pairs_spark
+
+        sends, interactions, conversions = frames
+        pairs = kpi_pairs_spark(sends, interactions, conversions, params, privacy_unit(run.policy))
+        return dp_kpis_from_pairs(pairs, params=params, **run.charging(spec.epsilon))
     return dp_campaign_kpis(
         run.table(spec.sends_table),
         run.table(spec.interactions_table),

@@ -42,7 +42,18 @@ from privacy_profile.dp.model import Mechanism
 from privacy_profile.dp.rng import DPRandom
 from privacy_profile.errors import InputError, PrivacyParameterError
 
-__all__ = ["RetentionParams", "RetentionResult", "dp_retention", "retention_cells"]
+__all__ = [
+    "RetentionParams",
+    "RetentionResult",
+    "dp_retention",
+    "dp_retention_from_pairs",
+    "retention_cells",
+    "retention_cells_from_pairs",
+    "retention_pairs",
+]
+
+#: The columns of :func:`retention_pairs` besides the unit column.
+COHORT, OFFSET = "cohort", "offset"
 
 Period = Literal["day", "week", "month"]
 
@@ -114,13 +125,13 @@ def _period_index(t_ns: npt.NDArray[np.int64], params: RetentionParams) -> npt.N
     return np.asarray(months - s, dtype=np.int64)
 
 
-def retention_cells(
-    activity: pd.DataFrame,
-    params: RetentionParams,
-    unit_column: str,
-    segment_of: pd.Series | None = None,
-) -> npt.NDArray[np.int64]:
-    """True distinct-user counts, shape (segments, cohorts, max_offset + 1). Not private."""
+def retention_pairs(
+    activity: pd.DataFrame, params: RetentionParams, unit_column: str
+) -> pd.DataFrame:
+    """The distinct (unit, cohort, offset) cells each unit is active in: ``unit_column``,
+    ``cohort`` (index of the unit's first active period among the public cohorts) and
+    ``offset`` (periods since then, at most ``max_offset``); units whose first activity is
+    outside the cohorts are left out. Not private: the true input of the DP release."""
     check_columns(activity, [unit_column, params.time_column], table="activity")
     codes, units = pd.factorize(activity[unit_column], sort=False)
     if (codes < 0).any():
@@ -132,28 +143,62 @@ def retention_cells(
     big = np.iinfo(np.int64).max
     first = np.full(n_units, big, dtype=np.int64)
     np.minimum.at(first, codes, period)
-    n_seg = 1 if params.segments is None else len(params.segments)
-    seg = (
-        np.zeros(n_units, dtype=np.int64)
-        if segment_of is None
-        else np.asarray(segment_of.reindex(units).fillna(-1).to_numpy(), dtype=np.int64)
-    )
     cohort = first[codes]
     offset = period - cohort
-    ok = (
-        (cohort >= 0)
-        & (cohort < params.cohorts)
-        & (offset >= 0)
-        & (offset <= params.max_offset)
-        & (seg[codes] >= 0)
-    )
+    ok = (cohort >= 0) & (cohort < params.cohorts) & (offset >= 0) & (offset <= params.max_offset)
     width = params.max_offset + 1
-    cell = (seg[codes[ok]] * params.cohorts + cohort[ok]) * width + offset[ok]
-    # distinct users per cell: one (user, cell) pair counts once
-    pair = np.unique(codes[ok].astype(np.int64) * (n_seg * params.cohorts * width) + cell)
-    cells = pair % (n_seg * params.cohorts * width)
-    out = np.bincount(cells, minlength=n_seg * params.cohorts * width)
+    per_unit = params.cohorts * width
+    # distinct (unit, cohort, offset): one user counts once per cell
+    pair = np.unique(codes[ok].astype(np.int64) * per_unit + cohort[ok] * width + offset[ok])
+    rest = pair % per_unit
+    return pd.DataFrame(
+        {
+            unit_column: pd.Index(units).take(pair // per_unit),
+            COHORT: rest // width,
+            OFFSET: rest % width,
+        }
+    )
+
+
+def retention_cells_from_pairs(
+    pairs: pd.DataFrame,
+    params: RetentionParams,
+    unit_column: str,
+    segment_of: pd.Series | None = None,
+) -> npt.NDArray[np.int64]:
+    """Distinct-user counts, shape (segments, cohorts, max_offset + 1), of the distinct
+    (unit, cohort, offset) rows :func:`retention_pairs` gives. Not private."""
+    check_columns(pairs, [unit_column, COHORT, OFFSET], table="retention pairs")
+    cohort = pairs[COHORT].to_numpy(dtype=np.int64)
+    offset = pairs[OFFSET].to_numpy(dtype=np.int64)
+    width = params.max_offset + 1
+    outside = (cohort < 0) | (cohort >= params.cohorts) | (offset < 0) | (offset >= width)
+    if outside.any() or pairs.duplicated([unit_column, COHORT, OFFSET]).any():
+        raise PrivacyParameterError(
+            "retention pairs must be distinct (unit, cohort, offset) rows within the cohorts",
+            hint="compute them with retention_pairs",
+        )
+    n_seg = 1 if params.segments is None else len(params.segments)
+    seg = (
+        np.zeros(len(pairs), dtype=np.int64)
+        if segment_of is None
+        else np.asarray(segment_of.reindex(pairs[unit_column]).fillna(-1).to_numpy(), np.int64)
+    )
+    ok = seg >= 0
+    cell = (seg[ok] * params.cohorts + cohort[ok]) * width + offset[ok]
+    out = np.bincount(cell, minlength=n_seg * params.cohorts * width)
     return out.astype(np.int64).reshape(n_seg, params.cohorts, width)
+
+
+def retention_cells(
+    activity: pd.DataFrame,
+    params: RetentionParams,
+    unit_column: str,
+    segment_of: pd.Series | None = None,
+) -> npt.NDArray[np.int64]:
+    """True distinct-user counts, shape (segments, cohorts, max_offset + 1). Not private."""
+    pairs = retention_pairs(activity, params, unit_column)
+    return retention_cells_from_pairs(pairs, params, unit_column, segment_of)
 
 
 def _segment_series(
@@ -184,11 +229,40 @@ def dp_retention(
     """Release DP retention cohorts (see the module doc). Charged before any noise."""
     unit = privacy.unit_column
     check_columns(activity, [unit, params.time_column], table="activity")
+    pairs = retention_pairs(activity, params, unit)
+    return dp_retention_from_pairs(
+        pairs,
+        params=params,
+        privacy=privacy,
+        ledger=ledger,
+        run_id=run_id,
+        rng=rng,
+        segments=segments,
+        label=label,
+    )
+
+
+def dp_retention_from_pairs(
+    pairs: pd.DataFrame,
+    *,
+    params: RetentionParams,
+    privacy: AnalysisPrivacy,
+    ledger: BudgetLedger,
+    run_id: str,
+    rng: DPRandom | None = None,
+    segments: pd.DataFrame | None = None,
+    label: str = "analytics/retention",
+) -> RetentionResult:
+    """The DP step of :func:`dp_retention`: release the cohorts of the distinct (unit, cohort,
+    offset) rows :func:`retention_pairs` gives (whichever engine computed them)."""
+    unit = privacy.unit_column
     keys = sorted_keys(list(params.segments)) if params.segments is not None else [OVERALL]
     width = params.max_offset + 1
     plans = plan_parts(privacy.loss, [("cells", Mechanism.DISCRETE_LAPLACE, float(width), 1.0)])
     # the true cells first: a malformed segment table fails here, before any charge
-    true = retention_cells(activity, params, unit, _segment_series(segments, params, unit, keys))
+    true = retention_cells_from_pairs(
+        pairs, params, unit, _segment_series(segments, params, unit, keys)
+    )
     charges = charge(ledger, run_id, label, plans)
     rng = rng if rng is not None else DPRandom()
     noisy, records = add_part_noise(plans, {"cells": true.ravel()}, rng, label)
