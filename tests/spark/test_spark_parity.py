@@ -125,6 +125,14 @@ def test_run_on_spark_releases_the_same_values_and_verifies(
     pd.testing.assert_frame_equal(pandas_run.personas, spark_run.personas)
     assert spark_run.epsilon_spent == pytest.approx(pandas_run.epsilon_spent)
     assert spark_run.epsilon_spent > 0
+    # the analytics (funnel, A/B, retention, KPIs) reduced on Spark release the same tables
+    assert [p.name for p in spark_run.analytics_files] == [
+        p.name for p in pandas_run.analytics_files
+    ]
+    assert any(p.suffix == ".csv" for p in spark_run.analytics_files)
+    for a, b in zip(pandas_run.analytics_files, spark_run.analytics_files, strict=True):
+        if a.suffix == ".csv":
+            pd.testing.assert_frame_equal(pd.read_csv(a), pd.read_csv(b))
     # the release guard wrote the marketing files; the audit passes on the Spark run
     assert spark_run.marketing_files
     report = verify_run(spark_run.run_dir, ledger_path=tmp_path / "spark" / "ledger.sqlite")
