@@ -420,6 +420,8 @@ def measure(a: argparse.Namespace) -> list[Result]:
             if outcome == "ok":
                 figures = json.loads(run.stdout.strip().splitlines()[-1])
                 stage = figures.get("stage_s", figures.get("sanitize_s"))
+                if figures.get("reconciles") is False:  # --e2e: every row accounted for?
+                    outcome, detail = "failed", "the row counts do not reconcile"
             name = engine if engine == "pandas" else f"spark {a.master}"
             peak = run.peak / MIB if run.peak else None
             r = Result(name, size, events, outcome, run.wall_s, stage, peak, run.rss / MIB, detail)
