@@ -55,6 +55,8 @@ HERE = Path(__file__).resolve().parent
 INGEST_BENCH = HERE / "spark_ingest_bench.py"
 ENGINES = ("pandas", "spark")
 V1_ROOT, V2_ROOT = Path("/sys/fs/cgroup/memory"), Path("/sys/fs/cgroup")
+MIB = 1024 * 1024
+GIB = 1024 * MIB
 
 
 def _load_ingest_bench() -> Any:
@@ -67,8 +69,6 @@ def _load_ingest_bench() -> Any:
 
 
 ingest_bench = _load_ingest_bench()
-MIB = 1024 * 1024
-GIB = 1024 * MIB
 
 
 # --- pure parts (tested in tests/benchmarks/test_spark_scale_bench.py) ---------------------
