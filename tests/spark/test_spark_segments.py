@@ -283,3 +283,36 @@ def test_build_segments_on_spark_releases_what_pandas_releases(
     for key, tokens in want.audiences.items():
         pd.testing.assert_frame_equal(got.audiences[key], tokens, obj=key)
     assert got.dropped == want.dropped and got.epsilon == want.epsilon
+
+
+def test_a_local_orders_table_beside_remote_events(
+    remote: TableMap, san: SanitizeResult, demo: tuple[LoadedPolicy, Path, KeyRing]
+) -> None:
+    """A map with the orders in pandas and the events on Spark: the orders go to Spark for
+    the features (naive times kept naive) and their units to the active-units count."""
+    unit = unit_column(demo[0].policy)
+    active = len(
+        set(san.tables["orders"][unit].dropna()) | set(san.tables["events"][unit].dropna())
+    )
+    mixed = remote.replace("orders", san.tables["orders"])
+    assert mixed.remote("orders") is None and mixed.remote("events") is not None
+    on_spark = dataclasses.replace(san, tables=mixed)
+    for threshold in (active, active + 1):  # k-means and lifecycle pass, then fail
+        policy = _loose(demo[0].policy, threshold=threshold)
+        cols = feature_columns(policy)
+        want, got = (
+            preflight(policy, r.report, r.quarantine, segment_tables(policy, r), cols, unit)
+            for r in (san, on_spark)
+        )
+        assert got == want
+        failing = any(i.reason.startswith(("kmeans:", "lifecycle:")) for i in want.issues)
+        assert failing == (threshold > active)
+    params = FeatureParams(unit_column=unit, now=NOW, columns=cols, lookback_days=730)
+    want_f = compute_features(segment_tables(policy, san), params)
+    tables = segment_tables(policy, on_spark)
+    got_f = unit_features(tables, params)
+    assert tables.collected == [] and mixed.collected == []
+    pd.testing.assert_frame_equal(got_f.table, want_f.table, check_exact=False, rtol=1e-12)
+    pd.testing.assert_frame_equal(got_f.categories, want_f.categories)
+    pd.testing.assert_frame_equal(got_f.activity, want_f.activity)
+    assert got_f.dropped == want_f.dropped
