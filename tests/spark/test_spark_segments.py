@@ -316,3 +316,60 @@ def test_a_local_orders_table_beside_remote_events(
     pd.testing.assert_frame_equal(got_f.categories, want_f.categories)
     pd.testing.assert_frame_equal(got_f.activity, want_f.activity)
     assert got_f.dropped == want_f.dropped
+
+
+def test_staged_parquet_orders_with_identity_links_and_another_subject_column(
+    spark: Any,
+    san: SanitizeResult,
+    demo: tuple[LoadedPolicy, Path, KeyRing],
+    tmp_path: Path,
+) -> None:
+    """Orders as the Spark engine stages them: Parquet files written from the pandas frame
+    with the record number (naive times: TIMESTAMP_NTZ when Spark reads them; the later
+    records in the larger file, which Spark reads first), an identity link applied as the
+    rows are read, the subject column named ``buyer``: the same pre-flight and features as
+    the pandas engine on the linked table, nothing collected."""
+    from pyspark.sql import types as T
+
+    base = _loose(demo[0].policy, threshold=5)
+    unit = unit_column(base)
+    spec = base.tables["orders"].model_copy(update={"subject_column": "buyer"})
+    policy = base.model_copy(update={"tables": {**base.tables, "orders": spec}})
+    orders = san.tables["orders"].rename(columns={unit: "buyer"})
+    staged = orders.assign(**{RECORD: np.arange(1, len(orders) + 1)})
+    cut = len(staged) // 4
+    files = []
+    for i, part in enumerate((staged.iloc[:cut], staged.iloc[cut:])):
+        path = tmp_path / f"part-{i}.parquet"
+        part.to_parquet(path, index=False)
+        files.append(str(path))
+    buyers = orders["buyer"].dropna().unique()
+    links = pd.Series([buyers[1]], index=[buyers[0]])  # account buyers[0] is person buyers[1]
+    table = SparkTable(
+        source=spark.read.parquet(*files),
+        columns=tuple(str(c) for c in orders.columns),
+        rows=len(orders),
+        files=tuple(files),
+    ).with_links("buyer", links)
+    linked = orders.assign(buyer=orders["buyer"].where(orders["buyer"] != buyers[0], buyers[1]))
+    assert (linked["buyer"] == buyers[1]).sum() > (orders["buyer"] == buyers[1]).sum()
+    local = dataclasses.replace(san, tables={**san.tables, "orders": linked})
+    others = {n: f for n, f in san.tables.items() if n != "orders"}
+    on_spark = dataclasses.replace(san, tables=TableMap(others, {"orders": table}))
+
+    want, got = segment_tables(policy, local), segment_tables(policy, on_spark)
+    ours = got.remote("orders")
+    assert isinstance(ours, UnitColumnTable)
+    assert isinstance(ours.frame().schema["ordered_at"].dataType, T.TimestampNTZType)
+    cols = feature_columns(policy)
+    assert preflight(policy, san.report, san.quarantine, got, cols, unit) == preflight(
+        policy, san.report, san.quarantine, want, cols, unit
+    )
+    params = FeatureParams(unit_column=unit, now=NOW, columns=cols, lookback_days=730)
+    want_f, got_f = compute_features(want, params), unit_features(got, params)
+    assert got.collected == [] and on_spark.tables.collected == []
+    pd.testing.assert_frame_equal(got_f.table, want_f.table, check_exact=False, rtol=1e-12)
+    pd.testing.assert_frame_equal(got_f.categories, want_f.categories)
+    pd.testing.assert_frame_equal(got_f.activity, want_f.activity)
+    # collected on purpose, from the staged files: renamed, linked, in record order
+    pd.testing.assert_frame_equal(ours.to_pandas(), want["orders"])
