@@ -305,8 +305,8 @@ def preflight(
     lives (exact Spark aggregations, one number back each), never collected."""
     issues: list[PreflightIssue] = []
     issues.extend(_tables(report, quarantine))
-    subjects = table_of(tables, policy.subjects.table)
-    if _units(subjects, unit_column) == 0:
+    admitted = _units(table_of(tables, policy.subjects.table), unit_column)
+    if admitted == 0:
         issues.append(
             PreflightIssue(
                 "subjects_admitted",
@@ -321,7 +321,7 @@ def preflight(
     if spec is not None:
         threshold = policy.privacy.aggregation_threshold.threshold
         issues.extend(_families(spec, tables, columns, unit_column, threshold))
-        if _units(subjects, unit_column):  # with no subject every dimension is unknown anyway
+        if admitted:  # with no subject every dimension is unknown anyway
             issues.extend(_dimensions(spec, tables, columns))
     return PreflightResult(checks=CHECKS, issues=tuple(issues))
 
