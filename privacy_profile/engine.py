@@ -246,6 +246,12 @@ def sanitize_then_segment(
                     result.tables, pol, ledger=ledger, run_id=run_id,
                     now=utc_naive(run_now), cost_dir=source.local_folder, rng=rng, only=planned,
                 )  # fmt: skip
+        if result.tables.collected:  # a stage without a version for the engine holding them
+            notes.append(
+                "collected to the driver (a stage without a "
+                f"{backend.name if backend is not None else 'remote'} version): "
+                + ", ".join(sorted(set(result.tables.collected)))
+            )
         with stage("release"):  # into the staging folder: nothing is visible until published
             staged = stage_outputs(
                 policy=pol, result=result, seg=seg, analytics=analytics, guard=guard,
@@ -303,6 +309,8 @@ def sanitize_then_segment(
     finally:
         if reservation is not None:
             reservation.close(cancelled=not published)
+        if backend is not None:  # the rows it kept for this run (staged files) are deleted
+            backend.cleanup()
     delivery = () if lineage_sender is None else (lineage_sender.close().describe(),)
 
     def final(p: Path) -> Path:

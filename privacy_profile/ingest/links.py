@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from privacy_profile.ingest.tables import RemoteTable, TableMap
 from privacy_profile.policy.model import Policy
 
 __all__ = ["LinkResult", "link_identities"]
@@ -23,20 +24,25 @@ __all__ = ["LinkResult", "link_identities"]
 class LinkResult:
     """The linked tables and the counts for the ingest report (no data value)."""
 
-    tables: dict[str, pd.DataFrame]
+    tables: TableMap
     opted_out: frozenset[str]
     tokens: pd.DataFrame | None
     counts: dict[str, int]
 
 
-def _links(policy: Policy, tables: Mapping[str, pd.DataFrame]) -> tuple[pd.Series, int]:
+def _links(policy: Policy, tables: TableMap) -> tuple[pd.Series, int]:
     """account pseudonym -> person pseudonym, and the number of ambiguous accounts."""
     pairs = []
     for link in policy.identity_links:
-        frame = tables.get(link.table)
-        if frame is None or link.account_column not in frame or link.person_column not in frame:
+        if link.table not in tables:
             continue
-        p = frame[[link.account_column, link.person_column]].dropna()
+        columns = tables.columns(link.table)
+        if link.account_column not in columns or link.person_column not in columns:
+            continue
+        held = tables.remote(link.table)
+        wanted = [link.account_column, link.person_column]
+        # a table kept by an engine: its distinct pairs only (unit scale), never its rows
+        p = held.distinct(wanted) if held is not None else tables[link.table][wanted].dropna()
         p.columns = pd.Index(["account", "person"])
         pairs.append(p.astype("string"))
     if not pairs:
@@ -51,22 +57,35 @@ def _links(policy: Policy, tables: Mapping[str, pd.DataFrame]) -> tuple[pd.Serie
 
 def link_identities(
     policy: Policy,
-    tables: dict[str, pd.DataFrame],
+    tables: Mapping[str, pd.DataFrame],
     opted_out: frozenset[str],
     tokens: pd.DataFrame | None,
 ) -> LinkResult:
     """Replace linked account pseudonyms by person pseudonyms in every table's subject
-    column (see the module doc)."""
+    column (see the module doc); a table an engine kept is linked where it is (on read)."""
+    if not isinstance(tables, TableMap):
+        tables = TableMap(tables)
     if not policy.identity_links:
         return LinkResult(tables, opted_out, tokens, {})
     mapping, ambiguous = _links(policy, tables)
     out: dict[str, pd.DataFrame] = {}
+    kept: dict[str, RemoteTable] = {}
     linked: set[str] = set()
-    for name, frame in tables.items():
+    for name in tables:
         spec = policy.tables.get(name)
-        if spec is None or spec.subject_column not in frame.columns or mapping.empty:
-            out[name] = frame
+        held = tables.remote(name)
+        if spec is None or spec.subject_column not in tables.columns(name) or mapping.empty:
+            if held is not None:
+                kept[name] = held
+            else:
+                out[name] = tables[name]
             continue
+        if held is not None:
+            ids = held.distinct([spec.subject_column]).iloc[:, 0].astype("string")
+            linked.update(ids[ids.isin(mapping.index)].tolist())
+            kept[name] = held.with_links(spec.subject_column, mapping)
+            continue
+        frame = tables[name]
         ids = frame[spec.subject_column].astype("string")
         hit = ids.isin(mapping.index)
         linked.update(ids[hit].dropna().unique().tolist())
@@ -85,4 +104,4 @@ def link_identities(
         "persons_linked": len(persons),
         "accounts_ambiguous_unlinked": ambiguous,
     }
-    return LinkResult(out, opted, tokens, counts)
+    return LinkResult(TableMap(out, kept, order=list(tables)), opted, tokens, counts)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import pandas as pd
+
 from privacy_profile.ingest.sanitize import SanitizeResult
 from privacy_profile.policy.model import Policy, Pseudonymize, Tokenize
 
@@ -14,13 +16,22 @@ __all__ = ["pseudonym_values"]
 def pseudonym_values(policy: Policy, result: SanitizeResult) -> Iterator[str]:
     """Each distinct pseudonym and token of the run, once (the same pseudonym is in every
     table of a domain; de-duplicating before ``str`` keeps this linear in distinct values)."""
-    columns = [
-        frame[cname]
-        for tname, frame in result.tables.items()
-        if (spec := policy.tables.get(tname)) is not None
-        for cname, col in spec.columns.items()
-        if isinstance(col.treatment, Pseudonymize | Tokenize) and cname in frame.columns
-    ]
+    columns: list[pd.Series] = []
+    for tname in result.tables:
+        spec = policy.tables.get(tname)
+        if spec is None:
+            continue
+        have = result.tables.columns(tname)
+        held = result.tables.remote(tname)
+        for cname, col in spec.columns.items():
+            if not isinstance(col.treatment, Pseudonymize | Tokenize) or cname not in have:
+                continue
+            # rows an engine kept: their distinct values only (unit scale), never the rows
+            columns.append(
+                held.distinct([cname]).iloc[:, 0]
+                if held is not None
+                else result.tables[tname][cname]
+            )
     tokens = result.activation.tokens
     if tokens is not None:
         columns.append(tokens["token"])

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -48,6 +48,7 @@ from privacy_profile.ingest.table_stage import (
     mask_quarantine,
     read_chunks,
 )
+from privacy_profile.ingest.tables import RemoteTable, TableMap
 from privacy_profile.ingest.validate import Validated
 from privacy_profile.policy.model import ConsentRecordsSpec, DuplicateSubjects
 
@@ -74,7 +75,11 @@ class ActivationInfo:
 
 @dataclass(frozen=True)
 class SanitizeResult:
-    tables: dict[str, pd.DataFrame]
+    """What ``sanitize`` produced. ``tables`` maps each table to its pseudonymous rows: pandas
+    frames, or rows an engine kept (:class:`~privacy_profile.ingest.tables.TableMap`: read
+    ``tables.remote(name)`` to work where they are; ``tables[name]`` collects them here)."""
+
+    tables: TableMap
     quarantine: dict[str, pd.DataFrame]
     report: IngestReport
     activation: ActivationInfo
@@ -351,8 +356,20 @@ def sanitize(
     # every identifier of every table is indexed now: per-row checks, then k-anonymity, the
     # subjects table first so that its suppressed subjects leave the other tables too
     suppressed: frozenset[str] = frozenset()
+    remote: dict[str, RemoteTable] = {}
+    leaks: list[str] = []  # raw identifiers the engine found in the rows it kept
     for proc in procs:
         name, spec, rb = proc.name, proc.spec, proc.rb
+        if proc.staged is not None:  # rows the engine kept: checked there, left there
+            empty, _ = proc.collect()  # (no row here: the table's columns and report entries)
+            done = engine.finish_table(run, proc, suppressed)
+            leaks.extend(done.leaks)
+            quarantine[name], kreports[name] = done.quarantine, None
+            if done.table is not None:
+                remote[name] = done.table
+            else:  # no row left: an empty table with the table's columns
+                tables[name] = empty.reset_index(drop=True)
+            continue
         frame, q = proc.collect()
         frame, checked = check_rows(run, name, spec, frame, rb)
         if len(checked):
@@ -368,7 +385,10 @@ def sanitize(
 
     reports = {}
     for name, rb in builders.items():
-        accepted = state.records_used if name == consent_table else len(tables[name])
+        if name == consent_table:
+            accepted = state.records_used
+        else:
+            accepted = remote[name].rows if name in remote else len(tables[name])
         reports[name] = rb.build(accepted, kreports.get(name))
 
     subj_cat = pol.tables[pol.consent_records.table].columns[pol.consent_records.user_column]
@@ -394,8 +414,9 @@ def sanitize(
         tf = pd.concat(tokens, ignore_index=True).drop_duplicates("pseudonym")
         token_frame = tf[~tf["pseudonym"].isin(opted_set)].reset_index(drop=True)
     # identity links: after pseudonymization, before any bounding (one person, one unit)
-    linked = link_identities(pol, tables, opted_set, token_frame)
-    tables, opted_set, token_frame = linked.tables, linked.opted_out, linked.tokens
+    ordered = [p.name for p in procs]
+    linked = link_identities(pol, TableMap(tables, remote, order=ordered), opted_set, token_frame)
+    table_map, opted_set, token_frame = linked.tables, linked.opted_out, linked.tokens
     activation = ActivationInfo(
         allowed=pur.activation.allowed,
         opt_out_effect=pur.consent.opt_out.value,
@@ -409,6 +430,8 @@ def sanitize(
         notes.append(
             "engine: " + ", ".join(f"{k} {v}" for k, v in sorted(engine.describe().items()))
         )
+        if remote:
+            notes.append(f"tables kept on {engine.name}: {', '.join(sorted(remote))}")
     if keys.is_development:
         notes.append("DEVELOPMENT KEYS: pseudonyms are not protected; never use on real data")
     if linked.counts:
@@ -442,11 +465,16 @@ def sanitize(
         rights=rights,
         identity_links=linked.counts,
     )
-    refuse_raw_identifiers(
-        run.identifiers, {**tables, **{f"quarantine/{k}": v for k, v in quarantine.items()}}
+    refuse_raw_identifiers(  # the kept rows were searched where they are (``leaks``)
+        run.identifiers,
+        {
+            **dict(table_map.local_items()),
+            **{f"quarantine/{k}": v for k, v in quarantine.items()},
+        },
+        found=leaks,
     )
     return SanitizeResult(
-        tables=tables,
+        tables=table_map,
         quarantine=quarantine,
         report=report,
         activation=activation,
@@ -454,12 +482,15 @@ def sanitize(
     )
 
 
-def refuse_raw_identifiers(index: IdentifierIndex, tables: Mapping[str, pd.DataFrame]) -> None:
+def refuse_raw_identifiers(
+    index: IdentifierIndex, tables: Mapping[str, pd.DataFrame], *, found: Sequence[str] = ()
+) -> None:
     """Raise :class:`LeakDetectedError` if a string cell of a sanitized table holds a raw
     identifier value of the input (e.g. an undeclared identifier in a ``keep`` column). The
     same index search as the release guard's; this one runs on the pseudonymous tables, which
-    hold pseudonyms by design."""
-    found: list[str] = []
+    hold pseudonyms by design. ``found`` adds what an engine's own search found in the rows it
+    kept (same wording)."""
+    found = list(found)
     for name, frame in tables.items():
         for col in frame.columns:
             s = frame[col]

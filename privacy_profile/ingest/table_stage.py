@@ -191,6 +191,9 @@ class TableProcessor:
         self.scan_dropped: set[str] = set()
         self.tokenizer = Tokenizer(run.keys.custodian) if run.keys.custodian else None
         self.is_subjects = name == run.policy.subjects.table
+        # rows an engine kept where it computed them (its handle, finished by the backend's
+        # ``finish_table``); ``outputs`` is then empty
+        self.staged: Any = None
 
     def _column_scan(self, frame: pd.DataFrame) -> None:
         ps = self.run.policy.pii_scan

@@ -52,6 +52,11 @@ class RemoteTable(Protocol):
         """Every row, collected into this process (record order, a fresh RangeIndex)."""
         ...
 
+    def with_links(self, column: str, mapping: pd.Series) -> RemoteTable:
+        """The same rows with the values of ``column`` found in ``mapping``'s index replaced
+        by their mapped value when read (identity links: account -> person pseudonym)."""
+        ...
+
 
 class TableMap(Mapping[str, pd.DataFrame]):
     """Table name -> pandas frame; a remote table is collected on first access (and cached).
@@ -63,6 +68,8 @@ class TableMap(Mapping[str, pd.DataFrame]):
         self,
         local: Mapping[str, pd.DataFrame] | None = None,
         remote: Mapping[str, RemoteTable] | None = None,
+        *,
+        order: Sequence[str] | None = None,
     ) -> None:
         self._local: dict[str, pd.DataFrame] = dict(local or {})
         self._remote: dict[str, RemoteTable] = dict(remote or {})
@@ -70,6 +77,10 @@ class TableMap(Mapping[str, pd.DataFrame]):
         if both:
             raise ValueError(f"tables both local and remote: {sorted(both)}")
         self._order = [*self._local, *self._remote]
+        if order is not None:  # the given order first (e.g. the run's table order)
+            if set(order) != set(self._order):
+                raise ValueError(f"order {list(order)} does not name the tables {self._order}")
+            self._order = list(order)
         self.collected: list[str] = []
 
     def __getitem__(self, name: str) -> pd.DataFrame:
@@ -120,7 +131,7 @@ class TableMap(Mapping[str, pd.DataFrame]):
             local[name] = table
         else:
             remote[name] = table
-        out = TableMap(local, remote)
-        out._order = list(self._order) if name in self else [*self._order, name]
+        order = list(self._order) if name in self else [*self._order, name]
+        out = TableMap(local, remote, order=order)
         out.collected = [c for c in self.collected if c != name]
         return out

@@ -37,8 +37,7 @@ is the staging directory (pseudonymous rows, deleted after each table is read ba
 
 from __future__ import annotations
 
-import dataclasses
-import json
+import atexit
 import os
 import pickle
 import shutil
@@ -46,31 +45,37 @@ import tempfile
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
 from privacy_profile.errors import EngineError, InputError
-from privacy_profile.ingest.backend import PandasBackend
+from privacy_profile.ingest.backend import FinishedTable, PandasBackend
 from privacy_profile.ingest.consent import PreparedGate
-from privacy_profile.ingest.identifiers import IdentifierIndex, IndexDigests, IndexTwin
-from privacy_profile.ingest.keys import KeyMaterial, KeyRing
+from privacy_profile.ingest.identifiers import IndexDigests
 from privacy_profile.ingest.locations import InputLocation
-from privacy_profile.ingest.pseudonymize import Pseudonymizer
 from privacy_profile.ingest.readers import RawChunk, csv_header, encoding_error, parse_csv_lines
 from privacy_profile.ingest.report import TableReportBuilder
-from privacy_profile.ingest.scan import TextScanner
-from privacy_profile.ingest.table_stage import IngestRun, TableProcessor
+from privacy_profile.ingest.table_stage import IngestRun, TableProcessor, quasi_identifiers
 from privacy_profile.ingest.validate import TableSchema, check_columns, validate_chunk
 from privacy_profile.policy.enums import FileFormat
-from privacy_profile.policy.model import ColumnRole, Policy, Table
+from privacy_profile.policy.model import ColumnRole, Table
+from privacy_profile.spark.tasks import (
+    ROW,
+    RowIds,
+    SealedKey,
+    Staged,
+    Task,
+    executor_run,
+    merge_counts,
+    read_staged,
+    write_staged,
+)
 
 __all__ = ["STAGING_CONF", "SparkBackend", "staging_root"]
 
-ROW = "_row"
 _LINE = "_pp_line"  # a CSV file's physical line (raw bytes), parsed on the executors
 
 #: The Spark configuration key naming the staging directory (``--conf
@@ -90,73 +95,13 @@ BATCH_ROWS = 200_000
 _BATCH_CONF = "spark.sql.execution.arrow.maxRecordsPerBatch"
 
 
-@dataclass(frozen=True)
-class _SealedKey:
-    """A key's fields for the executors; rebuilt there with :meth:`KeyMaterial.from_bytes`
-    (which recomputes the fingerprint). ``repr`` never shows the secret."""
-
-    key_id: str
-    source: str
-    development: bool
-    secret: bytes = field(repr=False)
-
-    @classmethod
-    def of(cls, k: KeyMaterial) -> _SealedKey:
-        return cls(k.key_id, k.source, k.development, k.secret())
-
-    def open(self) -> KeyMaterial:
-        return KeyMaterial.from_bytes(
-            self.secret, key_id=self.key_id, source=self.source, development=self.development
-        )
-
-
-@dataclass(frozen=True)
-class _Task:
-    """Everything an executor needs for one table (pickled by Spark with the task)."""
-
-    policy: Policy
-    purpose: str
-    domain: str
-    keys: tuple[tuple[str, _SealedKey], ...] = field(repr=False)
-    custodian: _SealedKey | None = field(repr=False)
-    now: Any
-    scan: bool
-    name: str
-    file: str
-    gate: PreparedGate
-    scan_dropped: frozenset[str]
-    columns: tuple[str, ...]
-    staging: str  # this table's staging directory (a local path or a pyarrow file system URI)
-    index: IndexTwin = field(repr=False)  # the run's identifier index key: digests, not values
-    csv_names: tuple[str, ...] | None = None  # a CSV read as lines: its header's names
-    encoding: str = "utf-8"  # the CSV's encoding
-
-    def key_ring(self) -> KeyRing:
-        return KeyRing(
-            domains={d: k.open() for d, k in self.keys},
-            custodian=self.custodian.open() if self.custodian else None,
-        )
-
-
-_SCANNERS: dict[str, TextScanner] = {}  # one PII scanner per Python worker and configuration
-
-
-def _scanner(policy: Policy) -> TextScanner:
-    from privacy_profile.pii.for_policy import scanner_for
-
-    key = json.dumps(policy.pii_scan.model_dump(mode="json"), sort_keys=True)
-    if key not in _SCANNERS:
-        _SCANNERS[key] = scanner_for(policy)
-    return _SCANNERS[key]
-
-
 @dataclass
 class _Part:
     """One partition's result, returned to the driver (its sanitized rows are in ``file``)."""
 
     file: str | None  # the staged Parquet file of the partition's sanitized rows, if any
     rows: int
-    held: dict[int, int]  # rows read per input partition (Spark row ids, see _Ids)
+    held: dict[int, int]  # rows read per input partition (Spark row ids, see RowIds)
     undecodable: int | None  # the Spark row id of the first line that is not valid UTF-8
     quarantines: list[pd.DataFrame]
     report: TableReportBuilder
@@ -164,15 +109,12 @@ class _Part:
     identifiers: list[IndexDigests]  # keyed digests of the raw identifiers read (no value)
 
 
-def _process(task: _Task, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+def _process(task: Task, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
     """The executor side: the same stages as a pandas chunk, for every Arrow batch of one
     partition, with one run context and one :class:`TableProcessor` per partition (their set-up,
     keys and scanner included, is paid once per partition, not per batch)."""
     from pathlib import Path
 
-    from privacy_profile.ingest.sources import InputTables
-
-    keys = task.key_ring()
     spec = task.policy.tables[task.name]
     schema = TableSchema(name=task.name, spec=spec, path=Path(task.file), now=task.now)
     ids = [
@@ -180,19 +122,7 @@ def _process(task: _Task, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFr
         for c, col in spec.columns.items()
         if col.role is ColumnRole.DIRECT_IDENTIFIER and c in task.columns
     ]
-    run = IngestRun(
-        policy=task.policy,
-        purpose=task.policy.purpose(task.purpose),
-        domain=task.domain,
-        keys=keys,
-        now=task.now,
-        scanner=_scanner(task.policy) if task.scan else None,
-        inputs=InputTables(),
-        chunk_rows=1 << 30,
-        block_bytes=1,
-        identifiers=IdentifierIndex.from_twin(task.index),
-        pseudonymizer=Pseudonymizer(keys),
-    )
+    run = executor_run(task)
     rb = TableReportBuilder(task.name, task.file)
     proc = TableProcessor(run, task.name, spec, task.gate, rb)
     proc.col_scan_done = True
@@ -201,7 +131,7 @@ def _process(task: _Task, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFr
     undecodable: int | None = None
     for pdf in batches:
         ids_ = pdf[ROW].astype("int64").to_numpy()
-        parts, counts = np.unique(ids_ >> _Ids.SHIFT, return_counts=True)
+        parts, counts = np.unique(ids_ >> RowIds.SHIFT, return_counts=True)
         held.update(dict(zip(parts.tolist(), counts.tolist(), strict=True)))
         malformed: list[tuple[int, str]] = []
         if task.csv_names is not None:  # physical lines: the CSV reader's own parsing
@@ -231,39 +161,11 @@ def _process(task: _Task, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFr
     file, rows = None, 0
     if outputs:
         frame = pd.concat(outputs) if len(outputs) > 1 else outputs[0]
-        file, rows = _write_staged(task.staging, frame), len(frame)
+        file, rows = write_staged(task.staging, frame), len(frame)
     part = _Part(
         file, rows, dict(held), undecodable, proc.quarantines, rb, proc.tokens, identifiers
     )
     yield pd.DataFrame({"part": [pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL)]})
-
-
-def _write_staged(staging: str, frame: pd.DataFrame) -> str:
-    """Write one partition's sanitized rows (record number as the index) as a Parquet file in
-    ``staging`` under a name no other task attempt uses; return the file's path."""
-    import pyarrow as pa
-    import pyarrow.fs as pafs
-    import pyarrow.parquet as pq
-
-    fs, base = pafs.FileSystem.from_uri(staging)
-    path = f"{base.rstrip('/')}/part-{uuid.uuid4().hex}.parquet"
-    table = pa.Table.from_pandas(frame, preserve_index=True)
-    pq.write_table(table, path, filesystem=fs, compression="lz4")
-    return f"{staging.rstrip('/')}/{path.rsplit('/', 1)[1]}"
-
-
-def read_staged(files: list[str]) -> pd.DataFrame:
-    """The staged files' rows as one frame in record order, with the pandas loop's dtypes (the
-    Parquet files carry the pandas schema)."""
-    import pyarrow.fs as pafs
-    import pyarrow.parquet as pq
-
-    frames = []
-    for f in files:
-        fs, path = pafs.FileSystem.from_uri(f)
-        frames.append(pq.read_table(path, filesystem=fs).to_pandas())
-    frame = pd.concat(frames) if len(frames) > 1 else frames[0]
-    return frame.sort_index(kind="stable")
 
 
 def staging_root(spark: Any, staging: str | None = None) -> tuple[str, bool]:
@@ -292,32 +194,6 @@ def staging_root(spark: Any, staging: str | None = None) -> tuple[str, bool]:
     return tempfile.mkdtemp(prefix="privacy_profile-spark-"), True
 
 
-class _Ids:
-    """Spark row ids (``monotonically_increasing_id``: input partition << 33 + position) to
-    1-based record numbers in file order, from the rows each input partition held."""
-
-    SHIFT = 33
-    MASK = (1 << 33) - 1
-
-    def __init__(self, held: Counter[int], *, header_lines: int = 0) -> None:
-        # a CSV read as lines: line 1 is the header, record numbers are line numbers - 1
-        self.header_lines = header_lines
-        size = max(held, default=-1) + 1
-        counts = np.zeros(size, dtype=np.int64)
-        for part, n in held.items():
-            counts[part] = n
-        self.first = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
-
-    def records(self, ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-        ids = np.asarray(ids, dtype=np.int64)
-        if not len(ids):
-            return ids
-        out: npt.NDArray[np.int64] = (
-            self.first[ids >> self.SHIFT] + (ids & self.MASK) + 1 - self.header_lines
-        )
-        return out
-
-
 def _spark_failures() -> tuple[type[BaseException], ...]:
     """The exceptions of a failed Spark job or a lost connection to the JVM."""
     from py4j.protocol import Py4JError
@@ -326,26 +202,17 @@ def _spark_failures() -> tuple[type[BaseException], ...]:
     return (PySparkException, Py4JError)
 
 
-def _merge_counts(into: TableReportBuilder, part: TableReportBuilder) -> None:
-    """Add a partition's counts (every counter of the report builder, and the per-column
-    counters) to the table's."""
-    into.input_rows += part.input_rows
-    for f in dataclasses.fields(part):
-        mine, theirs = getattr(into, f.name), getattr(part, f.name)
-        if isinstance(theirs, Counter):
-            mine.update(theirs)
-        elif isinstance(theirs, dict) and all(isinstance(v, Counter) for v in theirs.values()):
-            for c, found in theirs.items():
-                mine.setdefault(c, Counter()).update(found)
-
-
 class SparkBackend:
     """Runs the data tables' stages on a Spark session (see the module docstring).
 
     ``spark`` is a ``pyspark.sql.SparkSession`` (:func:`~privacy_profile.spark.spark_session`);
     ``partitions`` the number of partitions each table is split into (default: the session's
     default parallelism); ``staging`` the directory the executors write sanitized partitions
-    to (default: :func:`staging_root`); ``batch_rows`` the rows per Arrow batch the stages get.
+    to (default: :func:`staging_root`); ``batch_rows`` the rows per Arrow batch the stages get;
+    ``keep_tables`` leaves each data table's sanitized rows on Spark (a
+    :class:`~privacy_profile.spark.tables.SparkTable` in the result; False reads them back to
+    the driver, as before). Rows kept on Spark are deleted by :meth:`cleanup` (the engine calls
+    it at the end of a run; at the latest, when the process exits).
     """
 
     name = "spark"
@@ -358,6 +225,7 @@ class SparkBackend:
         driver_bytes: int = DRIVER_BYTES,
         staging: str | None = None,
         batch_rows: int = BATCH_ROWS,
+        keep_tables: bool = True,
     ) -> None:
         if batch_rows < 1:
             raise InputError(
@@ -368,6 +236,10 @@ class SparkBackend:
         self.partitions = partitions
         self.driver_bytes = driver_bytes
         self.staging = staging
+        self.keep_tables = keep_tables
+        self._created: list[str] = []  # private staging roots made here (removed by cleanup)
+        self._kept: list[str] = []  # staging directories of tables kept on Spark
+        atexit.register(self.cleanup)
 
     def describe(self) -> dict[str, str]:
         sc = self.spark.sparkContext
@@ -382,7 +254,7 @@ class SparkBackend:
     def _read(self, run: IngestRun, name: str, spec: Table) -> tuple[Any, tuple[str, ...], bool]:
         """The table, its header and whether it is read as lines, in one pass over the file:
         string columns (or, for a CSV, its physical lines) plus ``_row``, Spark's row id
-        (see :class:`_Ids`); the record numbers (file order) are derived on the driver
+        (see :class:`RowIds`); the record numbers (file order) are derived on the driver
         afterwards from the rows each input partition held, which the tasks count.
 
         A CSV file is read as the raw bytes of its physical lines (split on ``\\n`` only) and
@@ -484,14 +356,14 @@ class SparkBackend:
                     proc._column_scan(first)
                     break
         proc.col_scan_done = True
-        root, created = staging_root(self.spark, self.staging)
+        root = self._staging_root()
         staging = f"{root.rstrip('/')}/{uuid.uuid4().hex}-{name}"
-        task = _Task(
+        task = Task(
             policy=run.policy,
             purpose=run.purpose.data_use,
             domain=run.domain,
-            keys=tuple((d, _SealedKey.of(k)) for d, k in sorted(run.keys.domains.items())),
-            custodian=_SealedKey.of(run.keys.custodian) if run.keys.custodian else None,
+            keys=tuple((d, SealedKey.of(k)) for d, k in sorted(run.keys.domains.items())),
+            custodian=SealedKey.of(run.keys.custodian) if run.keys.custodian else None,
             now=run.now,
             scan=run.scanner is not None,
             name=name,
@@ -512,6 +384,11 @@ class SparkBackend:
 
         fs, staging_path = pafs.FileSystem.from_uri(staging)
         batch_before = self.spark.conf.get(_BATCH_CONF, None)
+        # k-anonymity over a table's quasi-identifiers needs the whole table in one place: such
+        # a table (rare outside the subjects table) is read back to the driver, as are the
+        # tables of a backend told to keep nothing on Spark
+        keep = self.keep_tables and not quasi_identifiers(run.policy, name, spec)
+        kept = False
         try:
             fs.create_dir(staging_path, recursive=True)
             self.spark.conf.set(_BATCH_CONF, str(self.batch_rows))
@@ -521,14 +398,18 @@ class SparkBackend:
             held: Counter[int] = Counter()
             for p in parts:
                 held.update(p.held)
-            ids = _Ids(held, header_lines=1 if lines else 0)
+            ids = RowIds(held, header_lines=1 if lines else 0)
             bad = [p.undecodable for p in parts if p.undecodable is not None]
             if bad:
                 record = int(ids.records(np.asarray([min(bad)], dtype=np.int64))[0])
                 where = f"row {record}, line {record + 1}"
                 raise encoding_error(path, name, spec.encoding, where)
             files = [p.file for p in parts if p.file is not None]
-            if files:
+            if files and keep:  # the rows stay in the staged files (finish_table)
+                proc.staged = Staged(task, tuple(files), ids, staging)
+                self._kept.append(staging)
+                kept = True
+            elif files:
                 # record order, as the pandas loop leaves them (partitions may come round-robin)
                 out = read_staged(files)
                 out.index = pd.Index(ids.records(out.index.to_numpy()), name=ROW)
@@ -538,15 +419,13 @@ class SparkBackend:
                 self.spark.conf.unset(_BATCH_CONF)
             else:
                 self.spark.conf.set(_BATCH_CONF, batch_before)
-            if created:
-                shutil.rmtree(root, ignore_errors=True)
-            else:
+            if not kept:
                 fs.delete_dir(staging_path)
         # the identifiers each partition read join the run's index (as digests under its key):
         # the row checks after every table (sanitize) see all of them, as on pandas
         tokens: list[pd.DataFrame] = []
         for p in parts:
-            _merge_counts(rb, p.report)
+            merge_counts(rb, p.report)
             run.identifiers.merge(p.identifiers)
             for q in p.quarantines:
                 if len(q):
@@ -559,3 +438,47 @@ class SparkBackend:
             proc.quarantines = [merged.sort_values(ROW, kind="stable").reset_index(drop=True)]
         proc.tokens = tokens
         return proc
+
+    # -- the rows kept on Spark ------------------------------------------------------------------
+    def _staging_root(self) -> str:
+        """This backend's staging root (a private temporary directory it created, for a
+        local master without a configured one; see :func:`staging_root`)."""
+        root, created = staging_root(self.spark, self.staging)
+        if created:
+            self._created.append(root)
+        return root
+
+    def finish_table(
+        self, run: IngestRun, proc: TableProcessor, suppressed: frozenset[str]
+    ) -> FinishedTable:
+        """The per-row checks, the exclusion of subjects k-anonymity suppressed and the search
+        for raw identifiers, on the executors, over the rows ``proc`` kept on Spark (see
+        :mod:`privacy_profile.spark.finish`); the table stays on Spark."""
+        from privacy_profile.spark.finish import finish_staged
+
+        try:
+            return finish_staged(self.spark, run, proc, suppressed)
+        except _spark_failures() as e:
+            raise EngineError(
+                f"the Spark job checking table {proc.name!r} failed ({type(e).__name__}); "
+                "nothing was spent or released",
+                hint="see the Spark application's logs (application id "
+                f"{self.spark.sparkContext.applicationId}); PRIVACY_PROFILE_DEBUG=1 shows the "
+                "cause",
+            ) from e
+
+    def cleanup(self) -> None:
+        """Delete the staged rows of every table this backend kept on Spark (the engine calls
+        this when its run ends; after it, those tables can no longer be read)."""
+        import pyarrow.fs as pafs
+
+        for root in self._created:
+            shutil.rmtree(root, ignore_errors=True)
+        self._created.clear()
+        for d in self._kept:
+            try:
+                fs, path = pafs.FileSystem.from_uri(d)
+                fs.delete_dir(path)
+            except (OSError, FileNotFoundError):  # already gone
+                continue
+        self._kept.clear()

@@ -77,14 +77,14 @@ class SparkTable:
     def distinct(self, columns: Sequence[str]) -> pd.DataFrame:
         """The distinct non-null combinations of ``columns``, collected (unit scale)."""
         df = self.frame().select(*[f"`{c}`" for c in columns]).dropna().distinct()
-        out = df.toPandas()
+        out: pd.DataFrame = df.toArrow().to_pandas()
         return out.astype("string") if len(out.columns) else out
 
     def to_pandas(self) -> pd.DataFrame:
         """Every row in this process, in record order, with the pandas engine's dtypes."""
         if not self.files:
-            return pd.DataFrame(self.frame().toPandas()).reset_index(drop=True)
-        from privacy_profile.spark.ingest import read_staged
+            return pd.DataFrame(self.frame().toArrow().to_pandas()).reset_index(drop=True)
+        from privacy_profile.spark.tasks import read_staged
 
         frame = read_staged(list(self.files))
         frame = frame.sort_values(RECORD, kind="stable") if RECORD in frame else frame

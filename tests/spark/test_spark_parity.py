@@ -14,6 +14,7 @@ import pytest
 from privacy_profile import open_ledger, sanitize_then_segment, scanner_for
 from privacy_profile.dp.rng import DPRandom
 from privacy_profile.ingest import KeyRing
+from privacy_profile.ingest.run_values import pseudonym_values
 from privacy_profile.ingest.sanitize import sanitize
 from privacy_profile.lineage.audit import verify_run
 from privacy_profile.policy import LoadedPolicy
@@ -66,6 +67,16 @@ def test_sanitize_on_spark_equals_pandas(
     assert set(a.tables) == set(b.tables)
     data_tables = [t for t in a.tables if t != loaded.policy.subjects.table]
     assert data_tables  # the Spark path really ran
+    # the data tables stayed on Spark: nothing was collected to the driver by sanitize itself
+    # (pseudonym values for the guard come from distinct values)
+    assert set(b.tables.remote_names) == set(data_tables) and not a.tables.remote_names
+    assert list(pseudonym_values(loaded.policy, b)) and b.tables.collected == []
+    for name in data_tables:
+        held = b.tables.remote(name)
+        assert held is not None
+        assert held.rows == b.report.tables[name].accepted_rows == held.frame().count()
+        assert held.columns == tuple(a.tables[name].columns)
+    assert any(n.startswith("tables kept on spark: ") for n in b.report.notes)
     for name in a.tables:
         assert len(a.tables[name].columns) > 0
         pd.testing.assert_frame_equal(a.tables[name], b.tables[name])
@@ -104,7 +115,11 @@ def test_run_on_spark_releases_the_same_values_and_verifies(
     demo: tuple[LoadedPolicy, Path, KeyRing], spark: Any, tmp_path: Path
 ) -> None:
     pandas_run = _run(demo, tmp_path / "pandas", None)
-    spark_run = _run(demo, tmp_path / "spark", SparkBackend(spark, driver_bytes=0))
+    staging = tmp_path / "staging"
+    backend = SparkBackend(spark, driver_bytes=0, staging=str(staging))
+    spark_run = _run(demo, tmp_path / "spark", backend)
+    # the rows kept on Spark for the run were deleted when it ended
+    assert staging.is_dir() and not any(staging.iterdir())
     # the same sanitized input and the same DP random stream: the same released values
     pd.testing.assert_frame_equal(pandas_run.segments, spark_run.segments)
     pd.testing.assert_frame_equal(pandas_run.personas, spark_run.personas)

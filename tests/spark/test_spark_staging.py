@@ -16,12 +16,8 @@ from privacy_profile.ingest import KeyRing
 from privacy_profile.ingest.sanitize import sanitize
 from privacy_profile.policy import LoadedPolicy
 from privacy_profile.spark import SparkBackend
-from privacy_profile.spark.ingest import (
-    STAGING_CONF,
-    read_staged,
-    _write_staged,
-    staging_root,
-)
+from privacy_profile.spark.ingest import STAGING_CONF, staging_root
+from privacy_profile.spark.tasks import read_staged, write_staged
 
 from .conftest import NOW, PURPOSE
 
@@ -82,9 +78,9 @@ def test_only_the_named_files_are_read_back_in_record_order(tmp_path: Path) -> N
         values = pd.array([f"{name}{r}" for r in rows], dtype="string")
         return pd.DataFrame({"v": values, "n": pd.array(rows, dtype="Int64")}, index=index)
 
-    late = _write_staged(str(tmp_path), frame([5, 7], "b"))
-    early = _write_staged(str(tmp_path), frame([1, 2], "a"))
-    _write_staged(str(tmp_path), frame([3], "retried"))  # a failed attempt's leftover
+    late = write_staged(str(tmp_path), frame([5, 7], "b"))
+    early = write_staged(str(tmp_path), frame([1, 2], "a"))
+    write_staged(str(tmp_path), frame([3], "retried"))  # a failed attempt's leftover
     back = read_staged([late, early])
     pd.testing.assert_frame_equal(back, frame([1, 2, 5, 7], "x").assign(v=back["v"]))
     assert back["v"].tolist() == ["a1", "a2", "b5", "b7"]
@@ -92,7 +88,7 @@ def test_only_the_named_files_are_read_back_in_record_order(tmp_path: Path) -> N
 
 
 @pytest.mark.slow
-def test_a_spark_sanitize_leaves_nothing_in_the_staging_directory(
+def test_a_spark_sanitize_leaves_nothing_in_the_staging_directory_after_cleanup(
     demo: tuple[LoadedPolicy, Path, KeyRing], spark: Any, tmp_path: Path
 ) -> None:
     loaded, input_dir, keys = demo
@@ -109,6 +105,9 @@ def test_a_spark_sanitize_leaves_nothing_in_the_staging_directory(
     for name in data:
         assert res.report.tables[name].accepted_rows == len(res.tables[name])
     assert sum(len(res.tables[t]) for t in data) > 0
+    # the kept tables live there until the run ends (the engine calls cleanup)
+    assert sorted(p.name.split("-", 1)[1] for p in staging.iterdir()) == sorted(data)
+    backend.cleanup()
     assert list(staging.iterdir()) == []
 
 
@@ -117,10 +116,10 @@ def test_spark_row_ids_become_record_numbers_in_file_order() -> None:
 
     import numpy as np
 
-    from privacy_profile.spark.ingest import _Ids
+    from privacy_profile.spark.tasks import RowIds
 
     # input partitions 0, 1 and 3 held 3, 2 and 4 rows; partition 2 held none
-    ids = _Ids(Counter({0: 3, 1: 2, 3: 4}))
+    ids = RowIds(Counter({0: 3, 1: 2, 3: 4}))
     spark_ids = np.array([(1 << 33) + 1, 0, 2, (3 << 33) + 3, 1 << 33, (3 << 33)], dtype=np.int64)
     assert ids.records(spark_ids).tolist() == [5, 1, 3, 9, 4, 6]
     assert ids.records(np.array([], dtype=np.int64)).tolist() == []
