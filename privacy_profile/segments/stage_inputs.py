@@ -23,7 +23,9 @@ def segment_tables(policy: Policy, result: SanitizeResult) -> TableMap:
 
     A remote table of ``result.tables`` (a :class:`TableMap`) stays remote, its subject
     column renamed where its engine reads it
-    (:func:`~privacy_profile.spark.segments.unit_table`); nothing is collected."""
+    (:func:`~privacy_profile.spark.segments.unit_table`); nothing is collected. The map
+    shares ``result.tables.collected``: a later reader that collects one of its remote tables
+    is recorded there, where the run's notes look."""
     unit = unit_column(policy)
     subjects = policy.subjects.table
     consent = policy.consent_table()
@@ -50,7 +52,10 @@ def segment_tables(policy: Policy, result: SanitizeResult) -> TableMap:
     flags = pd.DataFrame({unit: users[unit].astype("string")})
     flags[OPT_OUT_COLUMN] = flags[unit].isin(result.activation.opted_out)
     local[FLAGS_TABLE] = flags
-    return TableMap(local, remote)
+    out = TableMap(local, remote)
+    if isinstance(result.tables, TableMap):  # a collection here is the run's to report
+        out.collected = result.tables.collected
+    return out
 
 
 def tokenizer_for(result: SanitizeResult) -> Callable[[pd.Series], pd.Series] | None:

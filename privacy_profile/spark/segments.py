@@ -83,6 +83,12 @@ class UnitColumnTable:
         """The distinct non-null combinations of ``columns``, collected (unit scale)."""
         return distinct_rows(self, columns)
 
+    def with_links(self, column: str, mapping: pd.Series) -> UnitColumnTable:
+        """The same rows with ``column``'s linked accounts replaced by their persons (the
+        unit column is the underlying table's subject column)."""
+        base = self.subject if column == self.unit else column
+        return UnitColumnTable(self.table.with_links(base, mapping), self.subject, self.unit)
+
     def to_pandas(self) -> pd.DataFrame:
         """Every row in this process (record order), the subject column renamed."""
         frame = self.table.to_pandas()

@@ -373,3 +373,41 @@ def test_staged_parquet_orders_with_identity_links_and_another_subject_column(
     pd.testing.assert_frame_equal(got_f.activity, want_f.activity)
     # collected on purpose, from the staged files: renamed, linked, in record order
     pd.testing.assert_frame_equal(ours.to_pandas(), want["orders"])
+
+
+def test_a_spark_run_collects_no_table_for_its_segments(
+    demo: tuple[LoadedPolicy, Path, KeyRing], spark: Any, tmp_path: Path
+) -> None:
+    """The engine on Spark (every data table kept there), the policy without analytics: the
+    run's notes name no table collected to the driver; a collection by a segment-stage reader
+    would be named (the segment tables share the run's record of collections)."""
+    from privacy_profile import open_ledger, sanitize_then_segment
+    from privacy_profile.spark import SparkBackend
+
+    loaded, input_dir, keys = demo
+    policy = loaded.policy.model_copy(update={"analytics": None})
+    backend = SparkBackend(spark, driver_bytes=0, staging=str(tmp_path / "staging"))
+    with open_ledger(tmp_path / "ledger.sqlite", policy) as ledger:
+        release = sanitize_then_segment(
+            input_dir,
+            policy,
+            PURPOSE,
+            keys,
+            ledger,
+            tmp_path / "out",
+            scanner=scanner_for(policy),
+            rng=DPRandom.for_testing(5),
+            now=NOW,
+            backend=backend,
+        )
+    assert release.epsilon_spent > 0 and not release.segments.empty
+    assert not [n for n in release.notes if "collected to the driver" in n], release.notes
+
+    result = sanitize(input_dir, loaded, PURPOSE, keys, now=NOW, backend=backend)
+    try:
+        assert isinstance(result.tables, TableMap) and "events" in result.tables.remote_names
+        tables = segment_tables(policy, result)
+        assert tables.remote("events") is not None and len(tables["events"]) > 0
+        assert result.tables.collected == ["events"]  # the run's notes would name it
+    finally:
+        backend.cleanup()
