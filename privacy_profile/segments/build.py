@@ -30,10 +30,10 @@ from privacy_profile.segments.features import (
     FeatureParams,
     UnitFeatures,
     band_labels,
-    compute_features,
 )
 from privacy_profile.segments.personas import Family
 from privacy_profile.segments.registry import BuildState, registry
+from privacy_profile.segments.remote import unit_features
 
 __all__ = [
     "FLAGS_TABLE",
@@ -117,7 +117,7 @@ def check_against_policy(spec: SegmentationSpec, policy: Policy) -> None:
 
 
 def build_segments(
-    tables: dict[str, pd.DataFrame],
+    tables: Mapping[str, pd.DataFrame],
     policy: Policy,
     spec: SegmentationSpec,
     *,
@@ -132,6 +132,9 @@ def build_segments(
 ) -> SegmentRelease:
     """Compute features and release every family of ``spec`` through the DP core.
 
+    ``tables`` may hold remote tables (a :class:`~privacy_profile.ingest.tables.TableMap`):
+    the features of remote orders / events tables are computed by their engine
+    (:func:`~privacy_profile.segments.remote.unit_features`), nothing is collected.
     Each release spends its epsilon share (<= ``privacy.max_epsilon_per_query``); the whole
     call is refused up front if the ledger's remaining budget cannot cover it. Families run in
     the registry's order (:mod:`privacy_profile.segments.registry`).
@@ -156,7 +159,7 @@ def build_segments(
     mcpu = priv.max_groups_contributed
     if spec.personas is not None and spec.personas.max_categories_per_user is not None:
         mcpu = spec.personas.max_categories_per_user
-    feats: UnitFeatures = compute_features(
+    feats: UnitFeatures = unit_features(
         tables,
         FeatureParams(
             unit_column=unit_column,

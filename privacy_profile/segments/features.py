@@ -200,7 +200,7 @@ def feature_sources(tables: Mapping[str, T], columns: FeatureColumns) -> tuple[T
     return orders, events, users
 
 
-def compute_features(tables: dict[str, pd.DataFrame], params: FeatureParams) -> UnitFeatures:
+def compute_features(tables: Mapping[str, pd.DataFrame], params: FeatureParams) -> UnitFeatures:
     """Per-unit features from ``tables`` (see the module doc)."""
     c, u = params.columns, params.unit_column
     oc, ec = c.orders, c.events

@@ -19,7 +19,8 @@ from privacy_profile.errors import PreflightError
 from privacy_profile.ingest.report import IngestReport
 from privacy_profile.policy.model import Policy
 from privacy_profile.policy.segmentation import SegmentationSpec
-from privacy_profile.segments.features import FeatureColumns
+from privacy_profile.segments.features import FeatureColumns, OrderColumns
+from privacy_profile.segments.remote import SegmentTable, columns_of, table_of
 
 __all__ = ["CHECKS", "PreflightIssue", "PreflightResult", "preflight", "require_preflight"]
 
@@ -93,18 +94,59 @@ def _tables(report: IngestReport, quarantine: Mapping[str, pd.DataFrame]) -> lis
     return issues
 
 
-def _units(frame: pd.DataFrame | None, unit: str, mask: pd.Series | None = None) -> int:
-    if frame is None or unit not in frame.columns:
+# Each count below is exact: on the pandas frame, or by a Spark aggregation for a table Spark
+# keeps (privacy_profile.spark.segments: one number comes back, never a row).
+
+
+def _units(frame: SegmentTable | None, unit: str) -> int:
+    if frame is None or unit not in columns_of(frame):
         return 0
-    col = frame[unit] if mask is None else frame.loc[mask.to_numpy(dtype=bool), unit]
-    return int(col.nunique(dropna=True))
+    if not isinstance(frame, pd.DataFrame):
+        from privacy_profile.spark.segments import count_units
+
+        return count_units(frame, unit)
+    return int(frame[unit].nunique(dropna=True))
 
 
-def _paid_mask(orders: pd.DataFrame, cols: FeatureColumns) -> pd.Series | None:
-    oc = cols.orders
-    if oc is None or oc.status not in orders.columns:
-        return None
+def _paid_mask(orders: pd.DataFrame, oc: OrderColumns) -> pd.Series:
     return orders[oc.status].astype("string").isin(list(oc.paid_statuses)).fillna(False)
+
+
+def _has_paid(orders: SegmentTable, oc: OrderColumns) -> bool:
+    """Whether some order has a paid status (False without a status column)."""
+    if oc.status not in columns_of(orders):
+        return False
+    if not isinstance(orders, pd.DataFrame):
+        from privacy_profile.spark.segments import has_status
+
+        return has_status(orders, oc.status, oc.paid_statuses)
+    return bool(_paid_mask(orders, oc).any())
+
+
+def _paid_units(orders: SegmentTable, unit: str, oc: OrderColumns) -> int:
+    """The number of units with a paid order (the status column is there)."""
+    if unit not in columns_of(orders):
+        return 0
+    if not isinstance(orders, pd.DataFrame):
+        from privacy_profile.spark.segments import count_units
+
+        return count_units(orders, unit, status=oc.status, values=oc.paid_statuses)
+    paid = _paid_mask(orders, oc)
+    return int(orders.loc[paid.to_numpy(dtype=bool), unit].nunique(dropna=True))
+
+
+def _active_units(frames: list[SegmentTable | None], unit: str) -> int:
+    """The number of distinct units with an order or an event."""
+    have = [f for f in frames if f is not None and unit in columns_of(f)]
+    local = [f for f in have if isinstance(f, pd.DataFrame)]
+    if len(local) < len(have):
+        from privacy_profile.spark.segments import active_units
+
+        return active_units(have, unit)
+    active = set()
+    for frame in local:
+        active.update(frame[unit].dropna().unique().tolist())
+    return len(active)
 
 
 def _families(
@@ -115,10 +157,9 @@ def _families(
     threshold: int,
 ) -> list[PreflightIssue]:
     issues = []
-    orders = tables.get(cols.orders.table) if cols.orders is not None else None
-    events = tables.get(cols.events.table) if cols.events is not None else None
+    orders = table_of(tables, cols.orders.table) if cols.orders is not None else None
+    events = table_of(tables, cols.events.table) if cols.events is not None else None
     if spec.rfm is not None:
-        paid = None if orders is None else _paid_mask(orders, cols)
         if orders is None or cols.orders is None:
             issues.append(
                 PreflightIssue(
@@ -127,7 +168,7 @@ def _families(
                     "map mapping.orders to the orders table, or remove segmentation.rfm",
                 )
             )
-        elif paid is None or not bool(paid.any()):
+        elif not _has_paid(orders, cols.orders):
             issues.append(
                 PreflightIssue(
                     "paid_orders",
@@ -138,7 +179,7 @@ def _families(
                     "(e.g. {已支付: paid})",
                 )
             )
-        elif _units(orders, unit, paid) < threshold:
+        elif _paid_units(orders, unit, cols.orders) < threshold:
             issues.append(
                 PreflightIssue(
                     "family_units",
@@ -148,12 +189,13 @@ def _families(
                     "or remove segmentation.rfm",
                 )
             )
-    active = set()
-    for frame in (orders, events):
-        if frame is not None and unit in frame.columns:
-            active.update(frame[unit].dropna().unique().tolist())
+    active = None  # counted once, when a family needs it
     for family in ("kmeans", "lifecycle"):
-        if getattr(spec, family) is not None and len(active) < threshold:
+        if getattr(spec, family) is None:
+            continue
+        if active is None:
+            active = _active_units([orders, events], unit)
+        if active < threshold:
             issues.append(
                 PreflightIssue(
                     "family_units",
@@ -186,7 +228,7 @@ def _dimensions(
     if spec.tree is not None:
         wanted.extend(f for f in spec.tree.features if f not in wanted)
     sources = _dimension_sources(cols)
-    users = tables.get(cols.users) if cols.users is not None else None
+    users = table_of(tables, cols.users)
     policy_table = cols.users
     issues = []
     for dim in wanted:
@@ -204,7 +246,7 @@ def _dimensions(
                 )
             continue
         column = sources[dim]
-        if column is None or users is None or column not in users.columns:
+        if column is None or users is None or column not in columns_of(users):
             issues.append(
                 PreflightIssue(
                     "dimensions_known",
@@ -214,11 +256,11 @@ def _dimensions(
                 )
             )
             continue
-        values = users[column].dropna().astype("string")
         domain = spec.tag_domains.get(dim)
-        if values.empty:
+        known, in_domain = _presence(users, column, domain)
+        if not known:
             why = "has no known value among the admitted subjects"
-        elif domain is not None and not bool(values.isin(domain).any()):
+        elif not in_domain:
             why = f"has no value in tag_domains.{dim}"
         else:
             continue
@@ -235,6 +277,16 @@ def _dimensions(
     return issues
 
 
+def _presence(users: SegmentTable, column: str, domain: list[str] | None) -> tuple[bool, bool]:
+    """Whether ``column`` has a known value, and one in ``domain`` (True without a domain)."""
+    if not isinstance(users, pd.DataFrame):
+        from privacy_profile.spark.segments import value_presence
+
+        return value_presence(users, column, domain)
+    values = users[column].dropna().astype("string")
+    return not values.empty, domain is None or bool(values.isin(domain).any())
+
+
 def preflight(
     policy: Policy,
     report: IngestReport,
@@ -247,11 +299,14 @@ def preflight(
     named ``unit_column``), that the policy's segmentation can produce output: no table
     entirely quarantined or empty, some subject admitted, paid orders when RFM is on, each
     family with at least the aggregation threshold of units, every persona dimension and
-    tree feature with a known value. Pure: reads, never spends, never releases."""
+    tree feature with a known value. Pure: reads, never spends, never releases.
+
+    A remote table of a :class:`~privacy_profile.ingest.tables.TableMap` is counted where it
+    lives (exact Spark aggregations, one number back each), never collected."""
     issues: list[PreflightIssue] = []
     issues.extend(_tables(report, quarantine))
-    subjects = tables.get(policy.subjects.table)
-    if _units(subjects, unit_column) == 0:
+    admitted = _units(table_of(tables, policy.subjects.table), unit_column)
+    if admitted == 0:
         issues.append(
             PreflightIssue(
                 "subjects_admitted",
@@ -266,7 +321,7 @@ def preflight(
     if spec is not None:
         threshold = policy.privacy.aggregation_threshold.threshold
         issues.extend(_families(spec, tables, columns, unit_column, threshold))
-        if _units(subjects, unit_column):  # with no subject every dimension is unknown anyway
+        if admitted:  # with no subject every dimension is unknown anyway
             issues.extend(_dimensions(spec, tables, columns))
     return PreflightResult(checks=CHECKS, issues=tuple(issues))
 

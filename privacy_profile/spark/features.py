@@ -15,9 +15,11 @@ demographics and tags, derived features, spending bands, top category).
 The result equals ``compute_features`` on the same tables collected to pandas (the tables'
 ``toPandas()``), row for row and in the same order: units and activity rows in order of first
 appearance (orders before events, each table in its partition order, which is a file's record
-order), categories by unit then rank. The positions come from
-``monotonically_increasing_id``, evaluated in each of the few Spark jobs: give an input with a
-stable partitioning (a file read, a cached frame), not a random repartition. Money sums may
+order), categories by unit then rank. The positions come from a ``position_column`` where a
+frame has one (the input record number of a staged table: then the order is the pandas
+table's whatever the partitioning), else from ``monotonically_increasing_id``, evaluated in
+each of the few Spark jobs: give such an input a stable partitioning (a file read, a cached
+frame), not a random repartition. Money sums may
 differ from pandas in the last bits (floating-point addition in another order). Units are
 compared as strings; days come back as ``datetime64[us]`` and money (``gross``, ``refunds``,
 hence ``monetary``) as ``Float64``, the dtypes the ingestion layer's sanitized tables give the
@@ -90,7 +92,19 @@ def _utc_day(frame: Any, name: str) -> Any:
     return F.date_from_unix_date(days.cast("int"))
 
 
-def _windowed(frame: Any, name: str, ts: str, params: FeatureParams) -> tuple[Any, Any]:
+def _position(frame: Any, position_column: str | None) -> Any:
+    """Each row's position: ``position_column`` where ``frame`` has it (the input record
+    number), else ``monotonically_increasing_id`` (the partition order)."""
+    from pyspark.sql import functions as F
+
+    if position_column is not None and position_column in frame.columns:
+        return _col(position_column).cast("long")
+    return F.monotonically_increasing_id()
+
+
+def _windowed(
+    frame: Any, name: str, ts: str, params: FeatureParams, position_column: str | None
+) -> tuple[Any, Any]:
     """``frame``'s rows inside the run window, with their unit, day and position columns,
     and a one-row frame of the rows dropped per reason (the ``dropped`` keys of ``name``)."""
     from pyspark.sql import functions as F
@@ -100,7 +114,7 @@ def _windowed(frame: Any, name: str, ts: str, params: FeatureParams) -> tuple[An
         "*",
         _col(params.unit_column).cast("string").alias(_U),
         _utc_day(frame, ts).alias(_D),
-        F.monotonically_increasing_id().alias(_POS),
+        _position(frame, position_column).alias(_POS),
     )
     day = F.col(_D)
     # a day is <= now exactly when it is <= now's date (days are midnights)
@@ -115,11 +129,13 @@ def _windowed(frame: Any, name: str, ts: str, params: FeatureParams) -> tuple[An
     return rows.where(keep), rows.agg(*counts)
 
 
-def _order_rows(orders: Any, oc: OrderColumns, params: FeatureParams) -> tuple[Any, Any]:
+def _order_rows(
+    orders: Any, oc: OrderColumns, params: FeatureParams, position_column: str | None
+) -> tuple[Any, Any]:
     """The orders' rows in the run window as unified rows, and their dropped counts."""
     from pyspark.sql import functions as F
 
-    rows, dropped = _windowed(orders, "orders", oc.ordered_at, params)
+    rows, dropped = _windowed(orders, "orders", oc.ordered_at, params, position_column)
     status = _col(oc.status).cast("string")
     amount = _col(oc.amount).try_cast("double")
     coupon = (
@@ -149,11 +165,13 @@ def _order_rows(orders: Any, oc: OrderColumns, params: FeatureParams) -> tuple[A
     return unified, dropped
 
 
-def _event_rows(events: Any, ec: EventColumns, params: FeatureParams) -> tuple[Any, Any]:
+def _event_rows(
+    events: Any, ec: EventColumns, params: FeatureParams, position_column: str | None
+) -> tuple[Any, Any]:
     """The events' rows in the run window as unified rows, and their dropped counts."""
     from pyspark.sql import functions as F
 
-    rows, dropped = _windowed(events, "events", ec.ts, params)
+    rows, dropped = _windowed(events, "events", ec.ts, params, position_column)
     category = (
         _col(ec.category).cast("string")
         if ec.category is not None and ec.category in events.columns
@@ -318,10 +336,18 @@ def _subjects(users: Any, params: FeatureParams) -> pd.DataFrame:
     return demo
 
 
-def spark_compute_features(tables: Mapping[str, Any], params: FeatureParams) -> UnitFeatures:
+def spark_compute_features(
+    tables: Mapping[str, Any], params: FeatureParams, *, position_column: str | None = None
+) -> UnitFeatures:
     """Per-unit features from the Spark DataFrames ``tables`` (see the module docstring): the
     same :class:`~privacy_profile.segments.features.UnitFeatures` as ``compute_features`` on
-    the collected tables."""
+    the collected tables.
+
+    The subjects table may also be a pandas frame (it is small; it stays on the driver).
+    ``position_column``, where an orders or events frame has it, holds each row's position in
+    the pandas table (the input record number, :meth:`SparkTable.frame
+    <privacy_profile.spark.tables.SparkTable.frame>`'s ``record_column``): the order of first
+    appearance then follows it, whatever the frame's partitioning."""
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
@@ -341,10 +367,10 @@ def spark_compute_features(tables: Mapping[str, Any], params: FeatureParams) -> 
     parts: list[tuple[Any, Any]] = []
     coupon = False
     if orders is not None and oc is not None:
-        parts.append(_order_rows(orders, oc, params))
+        parts.append(_order_rows(orders, oc, params, position_column))
         coupon = oc.coupon_used is not None and oc.coupon_used in orders.columns
     if events is not None and ec is not None:
-        parts.append(_event_rows(events, ec, params))
+        parts.append(_event_rows(events, ec, params, position_column))
     rows, counts = parts[0]
     for more, more_counts in parts[1:]:
         rows, counts = rows.unionByName(more), counts.crossJoin(more_counts)
@@ -408,5 +434,9 @@ def spark_compute_features(tables: Mapping[str, Any], params: FeatureParams) -> 
         )
 
     categories = _top_categories(rows, u, params.max_categories_per_user)
-    demo = _subjects(users, params) if users is not None and c.users is not None else None
+    demo = None
+    if isinstance(users, pd.DataFrame):  # on the driver: as the pandas engine reads it
+        demo = users.assign(**{u: users[u].astype("string")})
+    elif users is not None and c.users is not None:
+        demo = _subjects(users, params)
     return finish_features(table, per_unit, demo, categories, activity, dropped, params)
