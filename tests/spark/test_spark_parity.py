@@ -118,8 +118,9 @@ def test_run_on_spark_releases_the_same_values_and_verifies(
     staging = tmp_path / "staging"
     backend = SparkBackend(spark, driver_bytes=0, staging=str(staging))
     spark_run = _run(demo, tmp_path / "spark", backend)
-    # the rows kept on Spark for the run were deleted when it ended
+    # the rows kept on Spark for the run were deleted when it ended; no stage collected them
     assert staging.is_dir() and not any(staging.iterdir())
+    assert not [n for n in spark_run.notes if "collected to the driver" in n], spark_run.notes
     # the same sanitized input and the same DP random stream: the same released values
     pd.testing.assert_frame_equal(pandas_run.segments, spark_run.segments)
     pd.testing.assert_frame_equal(pandas_run.personas, spark_run.personas)
