@@ -335,6 +335,7 @@ def sanitize(
         ages = subject_ages(sj_all, sj, now=run.now, normalizer=id_norm)
     if consent_table is None:  # per-purpose flag columns in the subjects table
         state = _flag_consents(run, sj_all)
+    sj_all, sj_frames = None, []  # the raw subject rows are not needed past this point
 
     gate = prepare_gate(state, ages, GateParams(rule=pur.consent))  # decided once per user
     order = [sj.table] + [t for t in pol.tables if t not in (sj.table, consent_table)]
@@ -348,6 +349,7 @@ def sanitize(
             proc = TableProcessor(run, name, spec, gate, sj_rb)
             for v in sj_chunks:
                 proc.process(v)
+            sj_chunks = []  # raw rows: released before the data tables are read
         else:
             proc = engine.run_table(run, name, spec, gate, TableReportBuilder(name, file))
         procs.append(proc)
