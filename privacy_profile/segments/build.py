@@ -169,6 +169,10 @@ def build_segments(
             spending_bands=tuple(spec.personas.spending_bands) if spec.personas else (0.0,),
             max_categories_per_user=mcpu,
             order_amount_upper=amount_bounds.upper if amount_bounds else None,
+            # the lifecycle stage reads each unit's last active day before its active window
+            activity_before_days=(
+                spec.lifecycle.active_within_days if spec.lifecycle is not None else None
+            ),
         ),
     )
     state = BuildState(

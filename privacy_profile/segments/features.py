@@ -30,6 +30,7 @@ __all__ = [
     "UnitFeatures",
     "band_labels",
     "compute_features",
+    "reduce_activity",
 ]
 
 
@@ -94,6 +95,24 @@ class FeatureParams:
     spending_bands: tuple[float, ...] = (0.0,)
     max_categories_per_user: int = 3
     order_amount_upper: float | None = None
+    # the activity rows the caller reads (see :func:`reduce_activity`): every (unit, day) row
+    # (None), or only each unit's last active day at least this many days before the run date
+    # (the lifecycle stage needs nothing else; one row per unit instead of one per active day)
+    activity_before_days: int | None = None
+
+
+def reduce_activity(activity: pd.DataFrame, params: FeatureParams) -> pd.DataFrame:
+    """The activity rows ``params`` asks for: all of them, or (``activity_before_days``) per
+    unit its last active day at least that many days before the run date, units in order of
+    first appearance. Idempotent; both engines apply it (Spark before collecting)."""
+    n = params.activity_before_days
+    if n is None:
+        return activity
+    u = params.unit_column
+    cutoff = pd.Timestamp(params.now.date()) - pd.Timedelta(days=n)
+    before = activity.loc[(activity["_day"] <= cutoff).to_numpy(dtype=bool)]
+    out = before.groupby(u, sort=False, dropna=False)["_day"].max().reset_index()
+    return out[[u, "_day"]].reset_index(drop=True)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -318,7 +337,7 @@ def finish_features(
     return UnitFeatures(
         table=table,
         categories=categories,
-        activity=activity.reset_index(drop=True),
+        activity=reduce_activity(activity, params).reset_index(drop=True),
         dropped=dropped,
     )
 

@@ -35,6 +35,7 @@ pyspark is imported when the function runs, not with this module.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -385,7 +386,15 @@ def spark_compute_features(
     days = days.persist(StorageLevel.MEMORY_AND_DISK)
     try:
         # the distinct (unit, day) rows, in order of first appearance
-        act = _in_order(_collect(_first_appearance(days.select(_U, _D, _FIRST))))
+        pairs = days.select(_U, _D, _FIRST)
+        if params.activity_before_days is not None:  # reduce_activity, before collecting
+            cutoff = params.now.date() - dt.timedelta(days=params.activity_before_days)
+            pairs = (
+                pairs.where(F.col(_D) <= F.lit(cutoff))
+                .groupBy(_U)
+                .agg(F.max(_D).alias(_D), F.min(_FIRST).alias(_FIRST))
+            )
+        act = _in_order(_collect(_first_appearance(pairs)))
         # one row per unit: activity span, orders and events aggregates
         per_unit_rows = (
             days.where(F.col(_U).isNotNull())

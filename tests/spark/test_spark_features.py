@@ -21,6 +21,7 @@ from privacy_profile.ingest.sanitize import sanitize
 from privacy_profile.policy import LoadedPolicy
 from privacy_profile.segments.columns import feature_columns, unit_column
 from privacy_profile.segments.features import FeatureParams, UnitFeatures, compute_features
+from privacy_profile.segments.lifecycle import LifecycleParams, assign_lifecycle
 from privacy_profile.spark.features import spark_compute_features
 
 from .conftest import NOW, PURPOSE
@@ -173,3 +174,26 @@ def test_module_imports_without_pyspark() -> None:
         "assert callable(f.spark_compute_features)\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path.cwd())
+
+
+def test_spark_features_reduce_the_activity_rows_before_collecting(
+    shop: tuple[dict[str, pd.DataFrame], FeatureParams], spark: Any
+) -> None:
+    """With ``activity_before_days`` (the lifecycle's window) Spark collects one activity row
+    per unit, the pandas engine's reduced rows, and the lifecycle stages are unchanged."""
+    tables, params = shop
+    reduced = replace(params, activity_before_days=30)
+    want = compute_features(tables, reduced)
+    got = spark_compute_features(_on_spark(spark, tables), reduced)
+    _assert_same(want, got)
+    full = compute_features(tables, params)
+    u = params.unit_column
+    assert len(want.activity) == want.activity[u].nunique(dropna=False) < len(full.activity)
+    life = LifecycleParams(
+        new_within_days=30, active_within_days=30, returning_gap_days=60, churned_after_days=180
+    )
+    stages = [
+        assign_lifecycle(f.table, f.activity, life, unit_column=u, now=NOW) for f in (full, want)
+    ]
+    pd.testing.assert_series_equal(stages[0], stages[1])
+    assert stages[0].nunique() > 1
