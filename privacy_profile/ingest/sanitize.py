@@ -52,7 +52,13 @@ from privacy_profile.ingest.tables import RemoteTable, TableMap
 from privacy_profile.ingest.validate import Validated
 from privacy_profile.policy.model import ConsentRecordsSpec, DuplicateSubjects
 
-__all__ = ["ActivationInfo", "SanitizeResult", "refuse_raw_identifiers", "sanitize"]
+__all__ = [
+    "ActivationInfo",
+    "SanitizeResult",
+    "refuse_raw_identifiers",
+    "sanitize",
+    "string_leaks",
+]
 
 BAD_STATUS = "bad_consent_status"
 DUPLICATE_SUBJECT = "duplicate_subject"
@@ -484,6 +490,20 @@ def sanitize(
     )
 
 
+def string_leaks(index: IdentifierIndex, frame: pd.DataFrame) -> dict[str, int]:
+    """Per string column and identifier category, how many distinct values of ``frame`` hold a
+    raw identifier of ``index`` (``"column (LABEL"`` -> count; empty when clean)."""
+    found: dict[str, int] = {}
+    for col in frame.columns:
+        s = frame[col]
+        if not (pd.api.types.is_string_dtype(s) or s.dtype == object):
+            continue
+        texts = [str(v) for v in pd.unique(s.dropna())]
+        for label, mask in sorted(index.find(texts).items()):
+            found[f"{col} ({label}"] = int(mask.sum())
+    return found
+
+
 def refuse_raw_identifiers(
     index: IdentifierIndex, tables: Mapping[str, pd.DataFrame], *, found: Sequence[str] = ()
 ) -> None:
@@ -494,14 +514,8 @@ def refuse_raw_identifiers(
     kept (same wording)."""
     found = list(found)
     for name, frame in tables.items():
-        for col in frame.columns:
-            s = frame[col]
-            if not (pd.api.types.is_string_dtype(s) or s.dtype == object):
-                continue
-            texts = [str(v) for v in pd.unique(s.dropna())]
-            for label, mask in sorted(index.find(texts).items()):
-                n = int(mask.sum())
-                found.append(f"{name}.{col} ({label}, {n} distinct value{'s' if n != 1 else ''})")
+        for where, n in string_leaks(index, frame).items():
+            found.append(f"{name}.{where}, {n} distinct value{'s' if n != 1 else ''})")
     if found:
         raise LeakDetectedError(
             "raw direct-identifier values appear in the output: " + ", ".join(found),

@@ -25,14 +25,15 @@ from typing import Any
 import pandas as pd
 
 from privacy_profile.ingest.backend import FinishedTable
-from privacy_profile.ingest.identifiers import IdentifierIndex, IndexDigests
+from privacy_profile.ingest.identifiers import IndexDigests
 from privacy_profile.ingest.report import TableReportBuilder
 from privacy_profile.ingest.row_checks import check_rows, exclude_subjects
+from privacy_profile.ingest.sanitize import string_leaks
 from privacy_profile.ingest.table_stage import IngestRun, TableProcessor
 from privacy_profile.spark.tables import RECORD, SparkTable
 from privacy_profile.spark.tasks import ROW, Staged, executor_run, merge_counts, read_staged
 
-__all__ = ["finish_staged", "string_leaks"]
+__all__ = ["finish_staged"]
 
 
 @dataclass(frozen=True)
@@ -51,20 +52,6 @@ class _Done:
     quarantine: pd.DataFrame
     leaks: dict[str, int]  # "column (LABEL" -> values found
     columns: tuple[str, ...]  # the table's columns, in the pandas loop's order
-
-
-def string_leaks(index: IdentifierIndex, frame: pd.DataFrame) -> dict[str, int]:
-    """Per string column and identifier category, how many distinct values of ``frame`` hold a
-    raw identifier of ``index`` (``"column (LABEL"`` -> count; empty when clean)."""
-    found: dict[str, int] = {}
-    for col in frame.columns:
-        s = frame[col]
-        if not (pd.api.types.is_string_dtype(s) or s.dtype == object):
-            continue
-        texts = [str(v) for v in pd.unique(s.dropna())]
-        for label, mask in sorted(index.find(texts).items()):
-            found[f"{col} ({label}"] = int(mask.sum())
-    return found
 
 
 def _write(out: str, frame: pd.DataFrame) -> str:

@@ -9,8 +9,7 @@ import pytest
 
 from privacy_profile.errors import LeakDetectedError
 from privacy_profile.ingest import IdentifierIndex
-from privacy_profile.ingest.sanitize import refuse_raw_identifiers
-from privacy_profile.spark.finish import string_leaks
+from privacy_profile.ingest.sanitize import refuse_raw_identifiers, string_leaks
 
 
 def test_string_leaks_finds_indexed_values_in_string_columns_only() -> None:
