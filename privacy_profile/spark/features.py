@@ -381,9 +381,11 @@ def spark_compute_features(
     o_sel = oc if orders is not None else None
     e_sel = ec if events is not None else None
     # one row per (unit, day): the activity rows and the additive parts of the features,
-    # cached for the two collections below
+    # cached for the two collections below, on disk only: a cached block read back from disk
+    # at a memory level is copied whole into the heap (a partition of tens of millions of
+    # events' (unit, day) rows exhausted a 1 GiB driver heap at 30M events)
     days = rows.groupBy(_U, _D).agg(*_unit_day_aggregates(o_sel, e_sel))
-    days = days.persist(StorageLevel.MEMORY_AND_DISK)
+    days = days.persist(StorageLevel.DISK_ONLY)
     try:
         # the distinct (unit, day) rows, in order of first appearance
         pairs = days.select(_U, _D, _FIRST)
