@@ -17,7 +17,7 @@ import pandas as pd
 from privacy_profile.ingest.tables import RemoteTable, TableMap
 from privacy_profile.policy.model import Policy
 
-__all__ = ["LinkResult", "link_identities"]
+__all__ = ["LinkResult", "link_identities", "linked_ids"]
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,13 @@ class LinkResult:
     opted_out: frozenset[str]
     tokens: pd.DataFrame | None
     counts: dict[str, int]
+
+
+def linked_ids(ids: pd.Series, mapping: pd.Series) -> pd.Series:
+    """``ids`` (as strings) with each linked account replaced by its person (``mapping``:
+    account pseudonym -> person pseudonym); other values unchanged."""
+    ids = ids.astype("string")
+    return ids.where(~ids.isin(mapping.index), ids.map(mapping))
 
 
 def _links(policy: Policy, tables: TableMap) -> tuple[pd.Series, int]:
@@ -90,7 +97,7 @@ def link_identities(
         hit = ids.isin(mapping.index)
         linked.update(ids[hit].dropna().unique().tolist())
         frame = frame.copy()
-        frame[spec.subject_column] = ids.where(~hit, ids.map(mapping))
+        frame[spec.subject_column] = linked_ids(ids, mapping)
         out[name] = frame
     persons = {str(mapping[a]) for a in linked}
     opted = frozenset(str(mapping.get(p, p)) for p in opted_out)

@@ -84,15 +84,14 @@ class SparkTable:
         """Every row in this process, in record order, with the pandas engine's dtypes."""
         if not self.files:
             return pd.DataFrame(self.frame().toArrow().to_pandas()).reset_index(drop=True)
+        from privacy_profile.ingest.links import linked_ids
         from privacy_profile.spark.tasks import read_staged
 
         frame = read_staged(list(self.files))
         frame = frame.sort_values(RECORD, kind="stable") if RECORD in frame else frame
         frame = frame[list(self.columns)].reset_index(drop=True)
         if self.subject_map is not None and len(self.subject_map) and self.subject_column:
-            ids = frame[self.subject_column].astype("string")
-            hit = ids.isin(self.subject_map.index)
-            frame[self.subject_column] = ids.where(~hit, ids.map(self.subject_map))
+            frame[self.subject_column] = linked_ids(frame[self.subject_column], self.subject_map)
         return frame
 
     def with_links(self, column: str, mapping: pd.Series) -> SparkTable:
