@@ -122,3 +122,16 @@ class TableMap(Mapping[str, pd.DataFrame]):
     def local_items(self) -> Iterator[tuple[str, pd.DataFrame]]:
         """The tables held in this process (remote ones only once collected)."""
         return iter(list(self._local.items()))
+
+    def replace(self, name: str, table: pd.DataFrame | RemoteTable) -> TableMap:
+        """A new map with ``name`` replaced (local or remote), the others shared."""
+        local = {k: v for k, v in self._local.items() if k != name and k not in self._remote}
+        remote = {k: v for k, v in self._remote.items() if k != name}
+        if isinstance(table, pd.DataFrame):
+            local[name] = table
+        else:
+            remote[name] = table
+        order = list(self._order) if name in self else [*self._order, name]
+        out = TableMap(local, remote, order=order)
+        out.collected = [c for c in self.collected if c != name]
+        return out

@@ -76,6 +76,14 @@ def test_a_table_is_local_or_remote_not_both_and_order_names_them_all() -> None:
         TableMap({"a": frame}, order=["a", "b"])
 
 
+def test_replace_keeps_the_order_and_the_other_tables() -> None:
+    a, b = pd.DataFrame({"x": [1]}), FakeRemote(pd.DataFrame({"y": [2]}))
+    t = TableMap({"a": a}, {"b": b}, order=["b", "a"])
+    u = t.replace("b", pd.DataFrame({"y": [3]}))
+    assert list(u) == ["b", "a"] and u.remote("b") is None and int(u["b"]["y"][0]) == 3
+    assert t.remote("b") is b  # the original is unchanged
+
+
 def test_identity_links_reach_a_remote_table_without_collecting_it(
     linked_policy: Policy,
 ) -> None:
