@@ -161,8 +161,15 @@ def spark_dp_aggregate(
     if isinstance(groups, PublicGroups):
         keys_out: list[tuple[Hashable, ...]] = list(groups.keys)
         if by:
+            # literals of the columns' own types and names (an int key against a bigint column)
+            types = {f.name: f.dataType for f in data.schema.fields}
             in_groups = in_groups & F.struct(*[F.col(c) for c in by]).isin(
-                [F.struct(*[F.lit(v) for v in key]) for key in keys_out]
+                [
+                    F.struct(
+                        *[F.lit(v).cast(types[c]).alias(c) for c, v in zip(by, key, strict=True)]
+                    )
+                    for key in keys_out
+                ]
             )
     # rows without a unit, or read rows without a value, are refused before the charge
     missing = data.select(

@@ -1,0 +1,161 @@
+""":class:`SparkUnitRows`: the :class:`~privacy_profile.segments.units.UnitRows` of the Spark
+engine, one row per unit in a Spark DataFrame.
+
+Batch functions run on the executors through ``mapInPandas`` (one Arrow batch at a time); a
+fold sums its arrays inside each task and sends one array per partition to the driver. The
+frame may carry a position column (:data:`POSITION`, each unit's place in the pandas table's
+order): it is hidden from :attr:`SparkUnitRows.columns` and orders :meth:`values` and
+:meth:`to_pandas`, so both engines give the same rows in the same order.
+
+Timestamps without a zone (``timestamp_ntz``) reach batch functions as ``datetime64`` (the
+pandas table's day columns); a Spark ``date`` column would reach them as Python dates, so day
+columns are kept as ``timestamp_ntz``.
+
+pyspark is imported when a method runs, not with this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from privacy_profile.dp.aggregate import AggregateResult
+from privacy_profile.segments.units import (
+    BatchColumns,
+    BatchFold,
+    BatchPredicate,
+    ColumnType,
+)
+
+__all__ = ["POSITION", "SparkUnitRows"]
+
+#: The hidden column holding each unit's position in the pandas table's order.
+POSITION = "_pp_unit_pos"
+
+_FOLD = "_pp_fold"
+
+
+def _col(name: str) -> Any:
+    from pyspark.sql import functions as F
+
+    return F.col("`" + name.replace("`", "``") + "`")
+
+
+def _field(name: str, kind: ColumnType) -> str:
+    return "`" + name.replace("`", "``") + "` " + kind
+
+
+@dataclass(frozen=True)
+class SparkUnitRows:
+    """One row per unit in the Spark DataFrame ``frame`` (with the hidden :data:`POSITION`
+    column where the unit order is known)."""
+
+    frame: Any = field(repr=False)
+
+    @property
+    def engine(self) -> str:
+        return "spark"
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(c for c in self.frame.columns if c != POSITION)
+
+    def _schema_with(self, schema: Mapping[str, ColumnType]) -> tuple[str, list[str]]:
+        kept = [f for f in self.frame.schema.fields if f.name not in schema]
+        parts = [_field(f.name, f.dataType.simpleString()) for f in kept]
+        parts += [_field(n, t) for n, t in schema.items()]
+        return ", ".join(parts), [f.name for f in kept]
+
+    def with_columns(self, fn: BatchColumns, schema: Mapping[str, ColumnType]) -> SparkUnitRows:
+        ddl, kept = self._schema_with(schema)
+        names = list(schema)
+        hidden = POSITION
+
+        def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+            for b in batches:
+                out = fn(b.drop(columns=[hidden]) if hidden in b.columns else b)
+                if list(out.columns) != names or len(out) != len(b):
+                    raise ValueError(
+                        f"a batch function returned columns {list(out.columns)} and "
+                        f"{len(out)} rows; expected {names} and {len(b)} rows"
+                    )
+                new = b[kept].reset_index(drop=True)
+                for n in names:
+                    new[n] = out[n].to_numpy()
+                yield new
+
+        return SparkUnitRows(self.frame.mapInPandas(run, ddl))
+
+    def where(self, fn: BatchPredicate) -> SparkUnitRows:
+        ddl = self.frame.schema
+        hidden = POSITION
+
+        def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+            for b in batches:
+                keep = np.asarray(
+                    fn(b.drop(columns=[hidden]) if hidden in b.columns else b), dtype=bool
+                )
+                yield b.loc[keep]
+
+        return SparkUnitRows(self.frame.mapInPandas(run, ddl))
+
+    def select(self, columns: Sequence[str]) -> SparkUnitRows:
+        keep = [_col(c) for c in columns]
+        if POSITION in self.frame.columns:
+            keep.append(_col(POSITION))
+        return SparkUnitRows(self.frame.select(*keep))
+
+    def fold(self, fn: BatchFold, shape: tuple[int, ...]) -> npt.NDArray[np.float64]:
+        hidden = POSITION
+        size = int(np.prod(shape))
+
+        def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+            total = np.zeros(shape, dtype=np.float64)
+            for b in batches:
+                if not len(b):
+                    continue
+                part = np.asarray(
+                    fn(b.drop(columns=[hidden]) if hidden in b.columns else b),
+                    dtype=np.float64,
+                )
+                if part.shape != shape:
+                    raise ValueError(f"a fold returned shape {part.shape}; expected {shape}")
+                total += part
+            yield pd.DataFrame({_FOLD: [total.reshape(-1).tolist()]})
+
+        rows = self.frame.mapInPandas(run, f"{_FOLD} array<double>").collect()
+        out = np.zeros(size, dtype=np.float64)
+        for r in rows:
+            out += np.asarray(r[_FOLD], dtype=np.float64)
+        return out.reshape(shape)
+
+    def _ordered(self, columns: Sequence[str]) -> pd.DataFrame:
+        df = self.frame.select(*[_col(c) for c in columns], *self._position())
+        got: pd.DataFrame = df.toArrow().to_pandas()
+        if POSITION in got.columns:
+            got = got.sort_values(POSITION, kind="stable").drop(columns=[POSITION])
+        return got.reset_index(drop=True)
+
+    def _position(self) -> list[Any]:
+        return [_col(POSITION)] if POSITION in self.frame.columns else []
+
+    def values(self, column: str) -> npt.NDArray[np.float64]:
+        got = self._ordered([column])[column]
+        out: npt.NDArray[np.float64] = got.to_numpy(dtype=np.float64, na_value=np.nan)
+        return out
+
+    def count(self) -> int:
+        return int(self.frame.count())
+
+    def dp_aggregate(self, **kwargs: Any) -> AggregateResult:
+        from privacy_profile.spark.aggregate import spark_dp_aggregate
+
+        return spark_dp_aggregate(self.frame, **kwargs)
+
+    def to_pandas(self) -> pd.DataFrame:
+        return self._ordered(list(self.columns))
