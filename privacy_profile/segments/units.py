@@ -41,7 +41,9 @@ __all__ = [
     "BatchPredicate",
     "ColumnType",
     "LocalUnitRows",
+    "UnitLabels",
     "UnitRows",
+    "as_series",
     "unit_rows",
 ]
 
@@ -171,3 +173,26 @@ def unit_rows(table: pd.DataFrame | UnitRows) -> UnitRows:
     if isinstance(table, pd.DataFrame):
         return LocalUnitRows(table)
     return table
+
+
+@dataclass(frozen=True)
+class UnitLabels:
+    """A family's label per unit where the engine keeps it: ``column`` of ``rows`` (one row per
+    labelled unit, ``unit`` its unit column). The pandas engine's families give a
+    ``pd.Series`` (label by unit) instead; :func:`as_series` reads either."""
+
+    rows: UnitRows
+    unit: str
+    column: str
+
+    def to_series(self) -> pd.Series:
+        """The labels in this process: label by unit, in unit order (collects two columns)."""
+        got = self.rows.select([self.unit, self.column]).to_pandas()
+        return pd.Series(got[self.column].to_numpy(), index=got[self.unit].to_numpy())
+
+
+def as_series(assignment: pd.Series | UnitLabels) -> pd.Series:
+    """A family's assignment as a pandas Series (label by unit)."""
+    if isinstance(assignment, UnitLabels):
+        return assignment.to_series()
+    return assignment

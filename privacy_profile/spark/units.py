@@ -57,6 +57,21 @@ class SparkUnitRows:
 
     frame: Any = field(repr=False)
 
+    @classmethod
+    def of_pandas(cls, session: Any, frame: pd.DataFrame) -> SparkUnitRows:
+        """``frame``'s rows on Spark in its order (the :data:`POSITION` column), naive
+        ``datetime64`` columns as ``timestamp_ntz`` (tests and small tables)."""
+        with_pos = frame.reset_index(drop=True).assign(
+            **{POSITION: np.arange(len(frame), dtype=np.int64)}
+        )
+        df = session.createDataFrame(with_pos)
+        for name, dtype in frame.dtypes.items():
+            if pd.api.types.is_datetime64_dtype(dtype) and not isinstance(
+                dtype, pd.DatetimeTZDtype
+            ):
+                df = df.withColumn(str(name), _col(str(name)).cast("timestamp_ntz"))
+        return cls(df)
+
     @property
     def engine(self) -> str:
         return "spark"

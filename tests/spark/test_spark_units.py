@@ -138,3 +138,20 @@ def test_unit_rows_wraps_frames() -> None:
     rows = LocalUnitRows(f)
     assert unit_rows(rows) is rows
     assert isinstance(rows, UnitRows)
+
+
+def test_of_pandas_and_labels(spark: Any) -> None:
+    from privacy_profile.segments.units import UnitLabels, as_series
+
+    f = _frame()
+    rows = SparkUnitRows.of_pandas(spark, f)
+    assert rows.columns == tuple(f.columns)
+    back = rows.to_pandas()
+    assert list(back["unit"]) == list(f["unit"])
+    assert pd.api.types.is_datetime64_dtype(back["day"])
+    labelled = rows.with_columns(_band, {"band": "string", "month": "long"})
+    got = as_series(UnitLabels(labelled, "unit", "band"))
+    want = pd.Series(np.where(f["x"] > 5, "high", "low"), index=f["unit"].to_numpy())
+    assert got.astype(str).to_dict() == want.to_dict()
+    local = pd.Series(["a"], index=["u"])
+    assert as_series(local) is local
