@@ -19,8 +19,8 @@ from privacy_profile.dp import (
     PrivacyUnit,
     PublicGroups,
     ZcdpLoss,
-    dp_aggregate,
 )
+from privacy_profile.segments.units import UnitRows, unit_rows
 
 __all__ = ["SEGMENT_COLUMNS", "ReleaseContext", "SegmentDef", "dp_segment_table", "epsilon_of"]
 
@@ -80,7 +80,7 @@ class SegmentDef:
 
 
 def dp_segment_table(
-    units: pd.DataFrame,
+    units: pd.DataFrame | UnitRows,
     *,
     family: str,
     segments: Sequence[SegmentDef],
@@ -93,9 +93,9 @@ def dp_segment_table(
 ) -> tuple[pd.DataFrame, tuple[MechanismRecord, ...]]:
     """DP size (and means) per segment, one row per unit in ``units``; every public segment
     gets a row, those whose noisy size is below the threshold marked ``suppressed`` with no
-    numbers."""
-    res = dp_aggregate(
-        units,
+    numbers. ``units`` may be kept by an engine (:class:`UnitRows`): its
+    :meth:`~UnitRows.dp_aggregate` then aggregates where the rows are."""
+    res = unit_rows(units).dp_aggregate(
         unit=PrivacyUnit.one_row_per_unit(ctx.unit_column),
         by=[segment_column],
         metrics=[MetricSpec(aggregation=Aggregation.PRIVACY_ID_COUNT), *metrics],

@@ -23,6 +23,7 @@ import pandas as pd
 from privacy_profile.errors import InputError
 
 __all__ = [
+    "PREVIOUS_ACTIVE_DAY",
     "EventColumns",
     "FeatureColumns",
     "FeatureParams",
@@ -113,6 +114,13 @@ def reduce_activity(activity: pd.DataFrame, params: FeatureParams) -> pd.DataFra
     before = activity.loc[(activity["_day"] <= cutoff).to_numpy(dtype=bool)]
     out = before.groupby(u, sort=False, dropna=False)["_day"].max().reset_index()
     return out[[u, "_day"]].reset_index(drop=True)
+
+
+#: The per-unit table's column of each unit's last active day at least
+#: ``FeatureParams.activity_before_days`` before the run date (NaT: none), where the table is
+#: kept by an engine (:class:`~privacy_profile.segments.units.UnitRows`): the lifecycle stage
+#: reads it there instead of the ``activity`` rows.
+PREVIOUS_ACTIVE_DAY = "_pp_previous_active_day"
 
 
 @dataclass(frozen=True, kw_only=True)
