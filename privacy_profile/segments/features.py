@@ -13,14 +13,15 @@ refunded row carrying a negative amount (a refund or reversal record) is subtrac
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
 
 from privacy_profile.errors import InputError
+from privacy_profile.segments.units import UnitRows
 
 __all__ = [
     "PREVIOUS_ACTIVE_DAY",
@@ -117,23 +118,43 @@ def reduce_activity(activity: pd.DataFrame, params: FeatureParams) -> pd.DataFra
 
 
 #: The per-unit table's column of each unit's last active day at least
-#: ``FeatureParams.activity_before_days`` before the run date (NaT: none), where the table is
-#: kept by an engine (:class:`~privacy_profile.segments.units.UnitRows`): the lifecycle stage
-#: reads it there instead of the ``activity`` rows.
+#: ``FeatureParams.activity_before_days`` before the run date (NaT: none), in the table of
+#: both engines when ``activity_before_days`` is set (absent otherwise): the lifecycle stage
+#: reads it on rows an engine keeps (:class:`~privacy_profile.segments.units.UnitRows`)
+#: instead of the ``activity`` rows, which the Spark engine does not send.
 PREVIOUS_ACTIVE_DAY = "_pp_previous_active_day"
 
 
 @dataclass(frozen=True, kw_only=True)
 class UnitFeatures:
-    """``table``: one row per unit (unit column + features); ``categories``: the unit's top
-    categories, at most ``max_categories_per_user`` each (unit, category, weight, rank);
-    ``activity``: one row per (unit, active day ``_day``); ``dropped``: rows dropped per
-    reason (counts only)."""
+    """The per-unit features of a run.
 
-    table: pd.DataFrame
+    ``table``: one row per unit (unit column + features, in order of first appearance; with
+    :data:`PREVIOUS_ACTIVE_DAY` when ``activity_before_days`` is set): a pandas frame from
+    the pandas engine, or :class:`~privacy_profile.segments.units.UnitRows` where an engine
+    keeps the rows (Spark: :class:`~privacy_profile.spark.units.SparkUnitRows`, never
+    collected; ``to_pandas()`` gives the pandas engine's frame). ``categories``: the units'
+    top categories, at most ``max_categories_per_user`` each (unit, category, weight, rank),
+    a pandas frame from every engine (unit scale; the personas read it). ``activity``: one
+    row per (unit, active day ``_day``), or with ``activity_before_days`` the reduced rows
+    of :func:`reduce_activity`, from the pandas engine; an engine keeping the table sends no
+    activity rows (an empty frame with the unit and ``_day`` columns: the lifecycle stage
+    reads :data:`PREVIOUS_ACTIVE_DAY` instead; :func:`activity_of_table` rebuilds the reduced
+    rows from it). ``dropped``: rows dropped per reason (counts only).
+
+    :meth:`close` releases what the engine holds for the table (Spark: its cached rows);
+    the caller calls it once the families are done (the table is recomputed if read after)."""
+
+    table: pd.DataFrame | UnitRows
     categories: pd.DataFrame
     activity: pd.DataFrame
     dropped: dict[str, int]
+    on_close: Callable[[], None] | None = field(default=None, repr=False, compare=False)
+
+    def close(self) -> None:
+        """Release the engine's cached table (nothing for a pandas table); idempotent."""
+        if self.on_close is not None:
+            self.on_close()
 
 
 def band_labels(edges: tuple[float, ...] | list[float]) -> list[str]:
@@ -297,6 +318,79 @@ def subject_columns(c: FeatureColumns) -> list[tuple[str, str]]:
     ]
 
 
+#: Columns of the per-unit rows before :func:`finish_rows` (both engines; never in the
+#: finished table): the registration day (from the subjects' ``registered_at``, by
+#: :func:`subject_features`) and the unit's top category (rank 1 of ``categories``).
+REGISTERED_DAY = "_pp_registered_day"
+TOP_CATEGORY_IN = "_pp_top_category"
+
+
+def subject_features(demo: pd.DataFrame, params: FeatureParams) -> pd.DataFrame:
+    """Row-wise, one row per subjects' row: the unit, the demographics and custom tags (as
+    strings, under their feature names, those whose column ``demo`` has) and, where ``demo``
+    has the ``registered_at`` column, its UTC day (:data:`REGISTERED_DAY`). ``demo`` holds
+    the subjects' first row per unit (the pandas engine: ``drop_duplicates``); both engines
+    call this (Spark per batch of those rows)."""
+    c, u = params.columns, params.unit_column
+    out = pd.DataFrame({u: demo[u]}, index=demo.index)
+    for src, dst in subject_columns(c):
+        if src in demo.columns and src != u:
+            out[dst] = demo[src].astype("string")
+    if c.registered_at is not None and c.registered_at in demo.columns:
+        out[REGISTERED_DAY] = _day(demo[c.registered_at])
+    return out
+
+
+def finish_rows(rows: pd.DataFrame, params: FeatureParams) -> pd.DataFrame:
+    """The row-wise finishing both engines share (the pandas engine on its whole table, Spark
+    per batch of the per-unit rows): ``rows`` holds the unit column, ``first_seen``,
+    ``last_seen``, ``active_days``, the orders' aggregates (``frequency``, ``gross``,
+    ``last_order``, ``refunds``, ``coupon_rate``) and the events' counts where those tables
+    are there, the :func:`subject_features` columns where the subjects table is, and
+    optionally :data:`TOP_CATEGORY_IN` and :data:`PREVIOUS_ACTIVE_DAY`. Returns the finished
+    table (a fresh ``RangeIndex``): ``first_seen`` moved back to the registration day where
+    earlier, missing tags and demographics as missing strings, the derived features and
+    spending bands, ``top_category``, then :data:`PREVIOUS_ACTIVE_DAY` where given."""
+    c = params.columns
+    table = rows.reset_index(drop=True)
+    if REGISTERED_DAY in table.columns:
+        reg = table.pop(REGISTERED_DAY)
+        table["first_seen"] = table["first_seen"].where(
+            reg.isna() | (table["first_seen"] <= reg), reg
+        )
+    top = table.pop(TOP_CATEGORY_IN) if TOP_CATEGORY_IN in table.columns else None
+    previous = table.pop(PREVIOUS_ACTIVE_DAY) if PREVIOUS_ACTIVE_DAY in table.columns else None
+    for _src, tag in c.tags:
+        if tag not in table.columns:
+            table[tag] = pd.Series(pd.NA, index=table.index, dtype="string")
+    _finish(table, pd.Timestamp(params.now.date()), params)
+    if top is None:
+        table["top_category"] = pd.Series(pd.NA, index=table.index, dtype="string")
+    else:
+        table["top_category"] = top.astype("string")
+    if previous is not None:
+        table[PREVIOUS_ACTIVE_DAY] = previous
+    return table
+
+
+def previous_active_day(activity: pd.DataFrame, params: FeatureParams) -> pd.DataFrame:
+    """Per unit its :data:`PREVIOUS_ACTIVE_DAY` (``activity``'s rows reduced by
+    :func:`reduce_activity`; units without a unit value left out), indexed by unit."""
+    u = params.unit_column
+    before = reduce_activity(activity, params).dropna(subset=[u])
+    return before.set_index(u)[["_day"]].rename(columns={"_day": PREVIOUS_ACTIVE_DAY})
+
+
+def activity_of_table(table: pd.DataFrame, unit_column: str) -> pd.DataFrame:
+    """The reduced activity rows (:func:`reduce_activity`: unit, ``_day``) read back from a
+    finished table's :data:`PREVIOUS_ACTIVE_DAY` column, for a reader of ``activity`` given a
+    table whose engine sent no activity rows (units without a unit value are not in a table;
+    the lifecycle stage ignores them)."""
+    keep = table[PREVIOUS_ACTIVE_DAY].notna().to_numpy(dtype=bool)
+    rows = table.loc[keep, [unit_column, PREVIOUS_ACTIVE_DAY]]
+    return rows.rename(columns={PREVIOUS_ACTIVE_DAY: "_day"}).reset_index(drop=True)
+
+
 def finish_features(
     table: pd.DataFrame,
     per_unit: list[pd.DataFrame],
@@ -306,46 +400,30 @@ def finish_features(
     dropped: dict[str, int],
     params: FeatureParams,
 ) -> UnitFeatures:
-    """The per-unit finishing both engines share: ``table`` (indexed by unit, in order of
-    first appearance, with ``first_seen``, ``last_seen``, ``active_days``) joined with the
+    """The pandas engine's per-unit finishing: ``table`` (indexed by unit, in order of first
+    appearance, with ``first_seen``, ``last_seen``, ``active_days``) joined with the
     ``per_unit`` aggregate parts (orders: ``frequency``, ``gross``, ``last_order``,
-    ``refunds``, ``coupon_rate``; events: ``events`` and the kind counts) and the subjects'
-    demographics and tags (first row per unit; ``first_seen`` moved back to the registration
-    day where earlier), then the derived features, bands and the top category."""
+    ``refunds``, ``coupon_rate``; events: ``events`` and the kind counts), the subjects'
+    :func:`subject_features` (first row per unit), the top category and, with
+    ``activity_before_days``, :data:`PREVIOUS_ACTIVE_DAY`; then :func:`finish_rows` (the
+    row-wise part the Spark engine runs per batch)."""
     c, u = params.columns, params.unit_column
     for part in per_unit:
         table = table.join(part, how="left")
-
     if users is not None and c.users is not None:
         need_columns(users.columns, [u], c.users)
-        demo = users.drop_duplicates(u).set_index(u)
-        picked = pd.DataFrame(
-            {
-                dst: demo[src].astype("string")
-                for src, dst in subject_columns(c)
-                if src in demo.columns
-            },
-            index=demo.index,
-        )
-        table = table.join(picked, how="left")
-        if c.registered_at is not None and c.registered_at in demo.columns:
-            reg = _day(demo[c.registered_at]).reindex(table.index)
-            table["first_seen"] = table["first_seen"].where(
-                reg.isna() | (table["first_seen"] <= reg), reg
-            )
-
-    for _src, tag in c.tags:
-        if tag not in table.columns:
-            table[tag] = pd.Series(pd.NA, index=table.index, dtype="string")
-    _finish(table, pd.Timestamp(params.now.date()), params)
+        demo = subject_features(users.drop_duplicates(u), params).set_index(u)
+        table = table.join(demo, how="left")
     top1 = categories.loc[categories["rank"] == 1].set_index(u)["category"]
-    table["top_category"] = top1.reindex(table.index).astype("string")
+    table[TOP_CATEGORY_IN] = top1.reindex(table.index)
+    reduced = reduce_activity(activity, params).reset_index(drop=True)
+    if params.activity_before_days is not None:  # one row per unit already: cheap
+        table = table.join(previous_active_day(reduced, params), how="left")
     table.index.name = u
-    table = table.reset_index()
     return UnitFeatures(
-        table=table,
+        table=finish_rows(table.reset_index(), params),
         categories=categories,
-        activity=reduce_activity(activity, params).reset_index(drop=True),
+        activity=reduced,
         dropped=dropped,
     )
 

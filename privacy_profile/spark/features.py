@@ -36,7 +36,8 @@ pyspark is imported when the function runs, not with this module.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -45,17 +46,22 @@ import pandas as pd
 from privacy_profile.segments.features import (
     AFTER_RUN_KEY,
     BEFORE_LOOKBACK_KEY,
+    PREVIOUS_ACTIVE_DAY,
+    REGISTERED_DAY,
+    TOP_CATEGORY_IN,
     EventColumns,
     FeatureParams,
     OrderColumns,
     UnitFeatures,
     empty_categories,
     feature_sources,
-    finish_features,
+    finish_rows,
     need_columns,
     subject_columns,
+    subject_features,
     window_bounds,
 )
+from privacy_profile.spark.units import POSITION, SparkUnitRows
 
 __all__ = ["spark_compute_features"]
 
@@ -256,31 +262,9 @@ def _collect(frame: Any) -> pd.DataFrame:
     return out
 
 
-def _days(values: pd.Series) -> pd.Series:
-    """Collected Spark dates as ``datetime64[us]`` (None: NaT)."""
-    return pd.Series(pd.to_datetime(values.astype(object)), index=values.index).astype(
-        "datetime64[us]"
-    )
-
-
-def _first_appearance(grouped: Any) -> Any:
-    """``grouped`` with its ``_FIRST`` (source, position) struct as two columns."""
-    from pyspark.sql import functions as F
-
-    first = F.col(_FIRST)
-    return grouped.select(
-        "*", first.getField(_SRC).alias(_SRC), first.getField(_POS).alias(_POS)
-    ).drop(_FIRST)
-
-
-def _in_order(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` sorted by first appearance (source, then position); those columns dropped."""
-    order = np.lexsort((frame[_POS].to_numpy(dtype=np.int64), frame[_SRC].to_numpy(dtype=np.int64)))
-    return frame.iloc[order].drop(columns=[_SRC, _POS]).reset_index(drop=True)
-
-
-def _top_categories(rows: Any, unit: str, k: int) -> pd.DataFrame:
-    """Each unit's ``k`` most frequent categories (ties by category name), ranked on Spark."""
+def _ranked_categories(rows: Any, k: int) -> Any:
+    """Each unit's ``k`` most frequent categories (ties by category name), ranked on Spark:
+    ``_U``, ``_CAT``, ``weight``, ``rank``."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
@@ -290,7 +274,7 @@ def _top_categories(rows: Any, unit: str, k: int) -> pd.DataFrame:
         .agg(F.count(F.lit(1)).alias("_n"))
     )
     by_unit = Window.partitionBy(_U)
-    ranked = (
+    return (
         counts.withColumn("weight", F.col("_n") / F.sum("_n").over(by_unit))
         .withColumn(
             "rank", F.row_number().over(by_unit.orderBy(F.col("_n").desc(), F.col(_CAT).asc()))
@@ -298,6 +282,11 @@ def _top_categories(rows: Any, unit: str, k: int) -> pd.DataFrame:
         .where(F.col("rank") <= k)
         .select(_U, _CAT, "weight", "rank")
     )
+
+
+def _top_categories(ranked: Any, unit: str) -> pd.DataFrame:
+    """The ranked categories collected (unit scale x ``max_categories_per_user``), by unit
+    then rank, with the pandas engine's dtypes."""
     top = _collect(ranked)
     if top.empty:
         return empty_categories(unit)
@@ -310,45 +299,158 @@ def _top_categories(rows: Any, unit: str, k: int) -> pd.DataFrame:
     return top
 
 
-def _subjects(users: Any, params: FeatureParams) -> pd.DataFrame:
-    """The subjects' unit, demographics, tags and registration time, first row per unit (as
-    ``drop_duplicates`` keeps it), collected."""
+# -- the per-unit rows and their row-wise finishing -----------------------------------------
+
+_DAY = "datetime64[us]"
+
+
+def _spark_type(dtype: Any) -> str:
+    """The Spark SQL type holding a column of the pandas ``dtype`` of the finished table."""
+    name = str(dtype)
+    if name in ("string", "str", "object"):
+        return "string"
+    if name.lower() in ("float64",):
+        return "double"
+    if name.lower() in ("int64",):
+        return "bigint"
+    if name.lower() == "boolean" or name == "bool":
+        return "boolean"
+    if name.startswith("datetime64["):
+        return "timestamp_ntz"
+    raise TypeError(f"no Spark type for the per-unit column dtype {name}")
+
+
+def _plain(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with numpy-backed columns for Arrow: strings as objects (None where
+    missing), ``Float64`` as ``float64`` (NaN)."""
+    out = {}
+    for name in frame.columns:
+        col = frame[name]
+        if isinstance(col.dtype, pd.StringDtype):
+            out[name] = col.astype(object).where(col.notna(), None)
+        elif str(col.dtype) in ("Float64", "Int64", "boolean"):
+            kind = np.float64 if str(col.dtype) != "boolean" else object
+            na: Any = np.nan if kind is np.float64 else None
+            out[name] = pd.Series(col.to_numpy(dtype=kind, na_value=na), index=col.index)
+        else:
+            out[name] = col
+    return pd.DataFrame(out, index=frame.index)
+
+
+def _ddl(dtypes: Mapping[str, str]) -> str:
+    return ", ".join(f"`{n.replace('`', '``')}` {_spark_type(t)}" for n, t in dtypes.items())
+
+
+@dataclass(frozen=True)
+class _SubjectBatches:
+    """mapInPandas: the subjects' first rows per unit -> :func:`subject_features` (strings,
+    registration day), numpy-backed for Arrow."""
+
+    params: FeatureParams
+
+    def __call__(self, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for b in batches:
+            yield _plain(subject_features(b, self.params))
+
+
+@dataclass(frozen=True)
+class _FinishBatches:
+    """mapInPandas: per-unit rows -> :func:`finish_rows` (the pandas engine's function), the
+    input columns first given the pandas engine's dtypes, :data:`POSITION` kept."""
+
+    params: FeatureParams
+    dtypes: tuple[tuple[str, str], ...]
+
+    def __call__(self, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for b in batches:
+            position = b[POSITION].to_numpy(dtype=np.int64)
+            rows = b.drop(columns=[POSITION]).astype(dict(self.dtypes))
+            out = _plain(finish_rows(rows, self.params))
+            out[POSITION] = position
+            yield out
+
+
+def _subject_frame(
+    users: Any, params: FeatureParams, session: Any, position_column: str | None
+) -> tuple[Any, dict[str, str]]:
+    """The subjects' :func:`subject_features` on Spark (unit as ``_U``), first row per unit
+    as ``drop_duplicates`` keeps it, and the pandas dtypes of its columns. A pandas subjects
+    table is prepared here (unit scale) and sent to Spark; a Spark one has its first row per
+    unit picked by position and the same function run per batch (a timestamp or date
+    registration column turned into its UTC day on Spark first)."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
+    from pyspark.sql import types as T
 
     c, u = params.columns, params.unit_column
+    if isinstance(users, pd.DataFrame):
+        need_columns(users.columns, [u], c.users or "")
+        demo = subject_features(users.drop_duplicates(u), params)
+        demo = demo.loc[demo[u].notna().to_numpy(dtype=bool)]
+        demo[u] = demo[u].astype("string")
+        if REGISTERED_DAY in demo.columns:
+            demo[REGISTERED_DAY] = demo[REGISTERED_DAY].astype(_DAY)
+        dtypes = {str(k): str(v) for k, v in demo.dtypes.items()}
+        frame = session.createDataFrame(_plain(demo).reset_index(drop=True), _ddl(dtypes))
+        return frame.withColumnRenamed(u, _U), dtypes
+
     wanted = [src for src, _dst in subject_columns(c)]
     if c.registered_at is not None:
         wanted.append(c.registered_at)
     cols = [x for x in dict.fromkeys(wanted) if x in users.columns and x != u]
-    picked = users.select(
-        _col(u).cast("string").alias(_U),
-        *(_col(x) for x in cols),
-        F.monotonically_increasing_id().alias(_POS),
-    )
+    picked = []
+    for x in cols:
+        col = _col(x)
+        if x == c.registered_at and isinstance(
+            users.schema[x].dataType, T.DateType | T.TimestampType | T.TimestampNTZType
+        ):
+            col = _utc_day(users, x).cast("timestamp_ntz")
+        picked.append(col.alias(x))
     first = (
-        picked.withColumn("_pp_n", F.row_number().over(Window.partitionBy(_U).orderBy(_POS)))
+        users.select(
+            _col(u).cast("string").alias(u), *picked, _position(users, position_column).alias(_POS)
+        )
+        .where(_col(u).isNotNull())
+        .withColumn("_pp_n", F.row_number().over(Window.partitionBy(_col(u)).orderBy(_POS)))
         .where(F.col("_pp_n") == 1)
-        .drop("_pp_n")
+        .drop("_pp_n", _POS)
     )
-    demo = _collect(first).sort_values(_POS, kind="stable").drop(columns=[_POS])
-    demo = demo.rename(columns={_U: u}).reset_index(drop=True)
-    demo[u] = demo[u].astype("string")
-    return demo
+    # the output columns and dtypes: the function on an empty batch of the first rows
+    empty = pd.DataFrame({u: pd.Series([], dtype="string")})
+    for x in cols:
+        empty[x] = pd.Series([], dtype=object)
+    if c.registered_at in cols:
+        empty[c.registered_at] = pd.Series([], dtype=_DAY)
+    shape = subject_features(empty, params)
+    dtypes = {str(k): str(v) for k, v in shape.dtypes.items()}
+    if REGISTERED_DAY in dtypes:
+        dtypes[REGISTERED_DAY] = _DAY
+    frame = first.mapInPandas(_SubjectBatches(params), _ddl(dtypes))
+    return frame.withColumnRenamed(u, _U), dtypes
+
+
+def _date_ntz(name: str) -> Any:
+    """The Spark date column ``name`` as ``timestamp_ntz`` (batches see ``datetime64``)."""
+    from pyspark.sql import functions as F
+
+    return F.col(name).cast("timestamp_ntz").alias(name)
 
 
 def spark_compute_features(
     tables: Mapping[str, Any], params: FeatureParams, *, position_column: str | None = None
 ) -> UnitFeatures:
-    """Per-unit features from the Spark DataFrames ``tables`` (see the module docstring): the
-    same :class:`~privacy_profile.segments.features.UnitFeatures` as ``compute_features`` on
-    the collected tables.
+    """Per-unit features from the Spark DataFrames ``tables`` (see the module docstring):
+    ``compute_features`` on the collected tables, with the table kept on Spark
+    (:class:`~privacy_profile.spark.units.SparkUnitRows`, cached on disk until
+    :meth:`UnitFeatures.close <privacy_profile.segments.features.UnitFeatures.close>`), the
+    categories collected, no activity rows.
 
-    The subjects table may also be a pandas frame (it is small; it stays on the driver).
-    ``position_column``, where an orders or events frame has it, holds each row's position in
-    the pandas table (the input record number, :meth:`SparkTable.frame
+    The subjects table may also be a pandas frame (unit scale: prepared on the driver, sent
+    to Spark). ``position_column``, where a frame has it, holds each row's position in the
+    pandas table (the input record number, :meth:`SparkTable.frame
     <privacy_profile.spark.tables.SparkTable.frame>`'s ``record_column``): the order of first
-    appearance then follows it, whatever the frame's partitioning."""
+    appearance (and of the subjects' first row per unit) then follows it, whatever the
+    frame's partitioning."""
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
@@ -375,79 +477,104 @@ def spark_compute_features(
     rows, counts = parts[0]
     for more, more_counts in parts[1:]:
         rows, counts = rows.unionByName(more), counts.crossJoin(more_counts)
+    session = rows.sparkSession
     # dropped counts: one small job (one row, a column per reason)
     dropped = {k: int(v) for k, v in counts.collect()[0].asDict().items()}
 
     o_sel = oc if orders is not None else None
     e_sel = ec if events is not None else None
-    # one row per (unit, day): the activity rows and the additive parts of the features,
-    # cached for the two collections below, on disk only: a cached block read back from disk
-    # at a memory level is copied whole into the heap (a partition of tens of millions of
-    # events' (unit, day) rows exhausted a 1 GiB driver heap at 30M events)
+    ranked = _ranked_categories(rows, params.max_categories_per_user)
+    # one row per (unit, day): the additive parts of the features, read twice below (per
+    # unit, previous active day), cached until the per-unit rows are; on disk only: a cached
+    # block read back from disk at a memory level is copied whole into the heap (a partition
+    # of tens of millions of events' (unit, day) rows exhausted a 1 GiB driver heap at 30M
+    # events)
     days = rows.groupBy(_U, _D).agg(*_unit_day_aggregates(o_sel, e_sel))
     days = days.persist(StorageLevel.DISK_ONLY)
     try:
-        # the distinct (unit, day) rows, in order of first appearance
-        pairs = days.select(_U, _D, _FIRST)
-        if params.activity_before_days is not None:  # reduce_activity, before collecting
-            cutoff = params.now.date() - dt.timedelta(days=params.activity_before_days)
-            pairs = (
-                pairs.where(F.col(_D) <= F.lit(cutoff))
-                .groupBy(_U)
-                .agg(F.max(_D).alias(_D), F.min(_FIRST).alias(_FIRST))
-            )
-        act = _in_order(_collect(_first_appearance(pairs)))
-        # one row per unit: activity span, orders and events aggregates
-        per_unit_rows = (
+        per = (
             days.where(F.col(_U).isNotNull())
             .groupBy(_U)
             .agg(*_unit_aggregates(o_sel, e_sel, coupon))
         )
+        first = F.col(_FIRST)
+        # the order of first appearance (source, then position) as one sort key
+        per = per.withColumn(
+            POSITION,
+            F.shiftleft(first.getField(_SRC).cast("long"), 62) + first.getField(_POS),
+        ).drop(_FIRST)
+        raw: list[Any] = [
+            F.col(_U).alias(u),
+            _date_ntz("first_seen"),
+            _date_ntz("last_seen"),
+            F.col("active_days"),
+        ]
+        dtypes: dict[str, str] = {
+            u: "string",
+            "first_seen": _DAY,
+            "last_seen": _DAY,
+            "active_days": "int64",
+        }
         if o_sel is not None:
             # orders per unit: distinct order ids over paid rows
             freq = (
                 rows.where(F.col(_PAID)).groupBy(_U).agg(F.countDistinct(_OID).alias("frequency"))
             )
-            per_unit_rows = per_unit_rows.join(freq, on=_U, how="left")
-        per = _in_order(_collect(_first_appearance(per_unit_rows)))
+            per = per.join(freq, on=_U, how="left")
+            raw += [
+                F.coalesce(F.col("frequency"), F.lit(0)).cast("long").alias("frequency"),
+                F.col("gross"),
+                _date_ntz("last_order"),
+                F.col("refunds"),
+            ]
+            dtypes |= {"frequency": "int64", "gross": "Float64", "last_order": _DAY}
+            dtypes["refunds"] = "Float64"
+            if coupon:
+                raw.append(F.col("coupon_rate"))
+                dtypes["coupon_rate"] = "float64"
+        if e_sel is not None:
+            raw += [F.col(name).cast("long").alias(name) for name in _EVENT_PARTS]
+            dtypes |= dict.fromkeys(_EVENT_PARTS, "int64")
+        if users is not None and c.users is not None:
+            demo, demo_types = _subject_frame(users, params, session, position_column)
+            per = per.join(demo, on=_U, how="left")
+            raw += [_col(name) for name in demo_types if name != u]
+            dtypes |= {k: v for k, v in demo_types.items() if k != u}
+        top1 = ranked.where(F.col("rank") == 1).select(_U, F.col(_CAT).alias(TOP_CATEGORY_IN))
+        per = per.join(top1, on=_U, how="left")
+        raw.append(F.col(TOP_CATEGORY_IN))
+        dtypes[TOP_CATEGORY_IN] = "string"
+        if params.activity_before_days is not None:  # reduce_activity, per unit
+            cutoff = params.now.date() - dt.timedelta(days=params.activity_before_days)
+            before = (
+                days.where(F.col(_U).isNotNull() & (F.col(_D) <= F.lit(cutoff)))
+                .groupBy(_U)
+                .agg(F.max(_D).alias(PREVIOUS_ACTIVE_DAY))
+            )
+            per = per.join(before, on=_U, how="left")
+            raw.append(_date_ntz(PREVIOUS_ACTIVE_DAY))
+            dtypes[PREVIOUS_ACTIVE_DAY] = _DAY
+        raw.append(F.col(POSITION))
+        # the finished table's columns and dtypes: the finishing function on an empty batch
+        empty = pd.DataFrame({n: pd.Series([], dtype=t) for n, t in dtypes.items()})
+        done = {str(k): str(v) for k, v in finish_rows(empty, params).dtypes.items()}
+        finished = per.select(*raw).mapInPandas(
+            _FinishBatches(params, tuple(dtypes.items())),
+            _ddl(done) + f", `{POSITION}` bigint",
+        )
+        # cached (several families read it), on disk only (see above); filled now, while
+        # the (unit, day) rows are cached
+        finished = finished.persist(StorageLevel.DISK_ONLY)
+        finished.count()
     finally:
         days.unpersist()
-    activity = pd.DataFrame({u: act[_U].astype("string"), "_day": _days(act[_D])}, index=act.index)
-
-    index = pd.Index(per[_U].astype("string"), name=u)
-    table = pd.DataFrame(
-        {
-            "first_seen": _days(per["first_seen"]).to_numpy(),
-            "last_seen": _days(per["last_seen"]).to_numpy(),
-            "active_days": per["active_days"].to_numpy(dtype=np.int64),
-        },
-        index=index,
+    table = SparkUnitRows(finished, tuple(done.items()))
+    categories = _top_categories(ranked, u)
+    activity = pd.DataFrame({u: pd.Series([], dtype="string"), "_day": pd.Series([], dtype=_DAY)})
+    return UnitFeatures(
+        table=table,
+        categories=categories,
+        activity=activity,
+        dropped=dropped,
+        on_close=finished.unpersist,
     )
-    per_unit: list[pd.DataFrame] = []
-    if orders is not None and oc is not None:
-        o = pd.DataFrame(
-            {
-                "frequency": per["frequency"].fillna(0).to_numpy(dtype=np.int64),
-                "gross": pd.array(per["gross"], dtype="Float64"),
-                "last_order": _days(per["last_order"]).to_numpy(),
-                "refunds": pd.array(per["refunds"], dtype="Float64"),
-            },
-            index=index,
-        )
-        if coupon:
-            o["coupon_rate"] = per["coupon_rate"].to_numpy(dtype=np.float64, na_value=np.nan)
-        per_unit.append(o)
-    if events is not None and ec is not None:
-        per_unit.append(
-            pd.DataFrame(
-                {name: per[name].to_numpy(dtype=np.int64) for name in _EVENT_PARTS}, index=index
-            )
-        )
-
-    categories = _top_categories(rows, u, params.max_categories_per_user)
-    demo = None
-    if isinstance(users, pd.DataFrame):  # on the driver: as the pandas engine reads it
-        demo = users.assign(**{u: users[u].astype("string")})
-    elif users is not None and c.users is not None:
-        demo = _subjects(users, params)
-    return finish_features(table, per_unit, demo, categories, activity, dropped, params)

@@ -50,12 +50,32 @@ def _field(name: str, kind: ColumnType) -> str:
     return "`" + name.replace("`", "``") + "` " + kind
 
 
+def _typed(batch: pd.DataFrame, dtypes: tuple[tuple[str, str], ...]) -> pd.DataFrame:
+    """``batch`` with the pandas ``dtypes`` of its columns named there (a copy where one
+    changes)."""
+    todo = {c: t for c, t in dtypes if c in batch.columns and str(batch[c].dtype) != t}
+    return batch.astype(todo) if todo else batch
+
+
 @dataclass(frozen=True)
 class SparkUnitRows:
     """One row per unit in the Spark DataFrame ``frame`` (with the hidden :data:`POSITION`
-    column where the unit order is known)."""
+    column where the unit order is known: a sort key, not necessarily ``0..n-1``).
+
+    ``dtypes``: (column, pandas dtype) pairs restored where a batch reaches a function and in
+    :meth:`to_pandas` (Arrow gives ``float64`` for a ``Float64`` column, ``object`` or ``str``
+    for a ``string`` one): the per-unit features table declares the pandas engine's dtypes,
+    so batches and collected rows have them; a column not named keeps Arrow's dtype."""
 
     frame: Any = field(repr=False)
+    dtypes: tuple[tuple[str, str], ...] = ()
+
+    def _keep_dtypes(
+        self, dropped: Sequence[str] = (), only: Sequence[str] | None = None
+    ) -> tuple[tuple[str, str], ...]:
+        return tuple(
+            (c, t) for c, t in self.dtypes if c not in dropped and (only is None or c in only)
+        )
 
     @classmethod
     def of_pandas(cls, session: Any, frame: pd.DataFrame) -> SparkUnitRows:
@@ -91,9 +111,11 @@ class SparkUnitRows:
         names = list(schema)
         hidden = POSITION
 
+        dtypes = self.dtypes
+
         def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
             for b in batches:
-                out = fn(b.drop(columns=[hidden]) if hidden in b.columns else b)
+                out = fn(_typed(b.drop(columns=[hidden]) if hidden in b.columns else b, dtypes))
                 if list(out.columns) != names or len(out) != len(b):
                     raise ValueError(
                         f"a batch function returned columns {list(out.columns)} and "
@@ -104,30 +126,34 @@ class SparkUnitRows:
                     new[n] = out[n].to_numpy()
                 yield new
 
-        return SparkUnitRows(self.frame.mapInPandas(run, ddl))
+        return SparkUnitRows(self.frame.mapInPandas(run, ddl), self._keep_dtypes(names))
 
     def where(self, fn: BatchPredicate) -> SparkUnitRows:
         ddl = self.frame.schema
         hidden = POSITION
 
+        dtypes = self.dtypes
+
         def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
             for b in batches:
                 keep = np.asarray(
-                    fn(b.drop(columns=[hidden]) if hidden in b.columns else b), dtype=bool
+                    fn(_typed(b.drop(columns=[hidden]) if hidden in b.columns else b, dtypes)),
+                    dtype=bool,
                 )
                 yield b.loc[keep]
 
-        return SparkUnitRows(self.frame.mapInPandas(run, ddl))
+        return SparkUnitRows(self.frame.mapInPandas(run, ddl), self.dtypes)
 
     def select(self, columns: Sequence[str]) -> SparkUnitRows:
         keep = [_col(c) for c in columns]
         if POSITION in self.frame.columns:
             keep.append(_col(POSITION))
-        return SparkUnitRows(self.frame.select(*keep))
+        return SparkUnitRows(self.frame.select(*keep), self._keep_dtypes(only=columns))
 
     def fold(self, fn: BatchFold, shape: tuple[int, ...]) -> npt.NDArray[np.float64]:
         hidden = POSITION
         size = int(np.prod(shape))
+        dtypes = self.dtypes
 
         def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
             total = np.zeros(shape, dtype=np.float64)
@@ -135,7 +161,7 @@ class SparkUnitRows:
                 if not len(b):
                     continue
                 part = np.asarray(
-                    fn(b.drop(columns=[hidden]) if hidden in b.columns else b),
+                    fn(_typed(b.drop(columns=[hidden]) if hidden in b.columns else b, dtypes)),
                     dtype=np.float64,
                 )
                 if part.shape != shape:
@@ -154,7 +180,7 @@ class SparkUnitRows:
         got: pd.DataFrame = df.toArrow().to_pandas()
         if POSITION in got.columns:
             got = got.sort_values(POSITION, kind="stable").drop(columns=[POSITION])
-        return got.reset_index(drop=True)
+        return _typed(got.reset_index(drop=True), self.dtypes)
 
     def _position(self) -> list[Any]:
         return [_col(POSITION)] if POSITION in self.frame.columns else []

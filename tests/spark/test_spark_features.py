@@ -23,6 +23,7 @@ from privacy_profile.segments.columns import feature_columns, unit_column
 from privacy_profile.segments.features import FeatureParams, UnitFeatures, compute_features
 from privacy_profile.segments.lifecycle import LifecycleParams, assign_lifecycle
 from privacy_profile.spark.features import spark_compute_features
+from privacy_profile.spark.units import SparkUnitRows
 
 from .conftest import NOW, PURPOSE
 
@@ -88,11 +89,20 @@ def _on_spark(spark: Any, tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
     return {name: spark.createDataFrame(t) for name, t in tables.items()}
 
 
-def _assert_same(a: UnitFeatures, b: UnitFeatures) -> None:
-    pd.testing.assert_frame_equal(a.table, b.table, check_exact=False, rtol=1e-12)
-    pd.testing.assert_frame_equal(a.categories, b.categories)
-    pd.testing.assert_frame_equal(a.activity, b.activity)
-    assert list(a.dropped.items()) == list(b.dropped.items())
+def _assert_same(want: UnitFeatures, got: UnitFeatures) -> None:
+    """``got`` (Spark: the table kept there) equals ``want`` (pandas): the table's values,
+    dtypes and unit order, the categories and dropped counts; Spark sends no activity rows
+    (an empty frame with the unit and day columns)."""
+    assert isinstance(want.table, pd.DataFrame) and isinstance(got.table, SparkUnitRows)
+    assert got.table.columns == tuple(want.table.columns)
+    table = got.table.to_pandas()
+    pd.testing.assert_frame_equal(table, want.table, check_exact=False, rtol=1e-12)
+    pd.testing.assert_frame_equal(got.categories, want.categories)
+    u = want.table.columns[0]
+    assert got.activity.empty and list(got.activity.columns) == [u, "_day"]
+    assert list(want.dropped.items()) == list(got.dropped.items())
+    got.close()
+    got.close()  # idempotent
 
 
 def test_spark_features_equal_pandas_and_collect_only_per_unit_rows(

@@ -30,6 +30,7 @@ from privacy_profile.segments.remote import unit_features
 from privacy_profile.segments.stage_inputs import segment_tables, tokenizer_for
 from privacy_profile.spark.segments import UnitColumnTable
 from privacy_profile.spark.tables import RECORD, SparkTable
+from privacy_profile.spark.units import SparkUnitRows
 
 from .conftest import NOW, PURPOSE
 
@@ -233,9 +234,12 @@ def test_features_on_spark_equal_pandas_in_record_order(
     got = unit_features(tables, params)
     assert tables.collected == [] and remote.collected == []
     assert len(want.table) > 50 and want.dropped["events_before_lookback"] > 0
-    pd.testing.assert_frame_equal(got.table, want.table, check_exact=False, rtol=1e-12)
+    # the table stays on Spark (collected here to compare); no activity rows are sent
+    assert isinstance(got.table, SparkUnitRows)
+    pd.testing.assert_frame_equal(got.table.to_pandas(), want.table, check_exact=False, rtol=1e-12)
     pd.testing.assert_frame_equal(got.categories, want.categories)
-    pd.testing.assert_frame_equal(got.activity, want.activity)
+    assert got.activity.empty and list(got.activity.columns) == list(want.activity.columns)
+    got.close()
     assert got.dropped == want.dropped
 
 
@@ -312,9 +316,14 @@ def test_a_local_orders_table_beside_remote_events(
     tables = segment_tables(policy, on_spark)
     got_f = unit_features(tables, params)
     assert tables.collected == [] and mixed.collected == []
-    pd.testing.assert_frame_equal(got_f.table, want_f.table, check_exact=False, rtol=1e-12)
+    # the table stays on Spark (collected here to compare); no activity rows are sent
+    assert isinstance(got_f.table, SparkUnitRows)
+    pd.testing.assert_frame_equal(
+        got_f.table.to_pandas(), want_f.table, check_exact=False, rtol=1e-12
+    )
     pd.testing.assert_frame_equal(got_f.categories, want_f.categories)
-    pd.testing.assert_frame_equal(got_f.activity, want_f.activity)
+    assert got_f.activity.empty and list(got_f.activity.columns) == list(want_f.activity.columns)
+    got_f.close()
     assert got_f.dropped == want_f.dropped
 
 
@@ -368,9 +377,14 @@ def test_staged_parquet_orders_with_identity_links_and_another_subject_column(
     params = FeatureParams(unit_column=unit, now=NOW, columns=cols, lookback_days=730)
     want_f, got_f = compute_features(want, params), unit_features(got, params)
     assert got.collected == [] and on_spark.tables.collected == []
-    pd.testing.assert_frame_equal(got_f.table, want_f.table, check_exact=False, rtol=1e-12)
+    # the table stays on Spark (collected here to compare); no activity rows are sent
+    assert isinstance(got_f.table, SparkUnitRows)
+    pd.testing.assert_frame_equal(
+        got_f.table.to_pandas(), want_f.table, check_exact=False, rtol=1e-12
+    )
     pd.testing.assert_frame_equal(got_f.categories, want_f.categories)
-    pd.testing.assert_frame_equal(got_f.activity, want_f.activity)
+    assert got_f.activity.empty and list(got_f.activity.columns) == list(want_f.activity.columns)
+    got_f.close()
     # collected on purpose, from the staged files: renamed, linked, in record order
     pd.testing.assert_frame_equal(ours.to_pandas(), want["orders"])
 
