@@ -40,8 +40,11 @@ def columns_of(table: SegmentTable) -> tuple[str, ...]:
 
 def unit_features(tables: Mapping[str, pd.DataFrame], params: FeatureParams) -> UnitFeatures:
     """Per-unit features: on the engine holding the orders or events table when one of them
-    is remote (:func:`~privacy_profile.spark.segments.spark_unit_features`, the same result),
-    else :func:`~privacy_profile.segments.features.compute_features`."""
+    is remote (:func:`~privacy_profile.spark.segments.spark_unit_features`: the table kept
+    there as :class:`~privacy_profile.segments.units.UnitRows` whose ``to_pandas()`` is the
+    pandas engine's table, the same categories, no activity rows; call
+    :meth:`~privacy_profile.segments.features.UnitFeatures.close` when done), else
+    :func:`~privacy_profile.segments.features.compute_features`."""
     c = params.columns
     names = (
         c.orders.table if c.orders is not None else None,

@@ -1,32 +1,45 @@
 """Per-unit segment features on Spark: :func:`spark_compute_features` is
-:func:`privacy_profile.segments.features.compute_features` for Spark DataFrames.
+:func:`privacy_profile.segments.features.compute_features` for Spark DataFrames, the per-unit
+table kept on Spark (:class:`~privacy_profile.spark.units.SparkUnitRows`).
 
 Every per-row step runs on the cluster: each row's UTC day, the run-window filter and its
 dropped counts (one single-row job), a ``groupBy`` per (unit, day) over the orders and events
 rows together (first appearance and the additive parts: paid rows, gross, refunds, coupons,
-event counts by kind; cached, collected as the activity rows), a ``groupBy`` per unit over
+event counts by kind; cached while the per-unit rows are built), a ``groupBy`` per unit over
 that (first / last seen, active days, sums, last order, coupon rate) joined with the distinct
-paid order ids per unit (frequency), and each unit's top categories (counts per (unit,
-category), ranked with a window). Only per-unit and per-(unit, day) results are collected
-(and the subjects table's first row per unit); the driver then runs the pandas engine's own
-finishing code (:func:`~privacy_profile.segments.features.finish_features`: the subjects'
-demographics and tags, derived features, spending bands, top category).
+paid order ids per unit (frequency), the subjects' first row per unit (their
+:func:`~privacy_profile.segments.features.subject_features`: a pandas subjects table is
+prepared on the driver and sent, a Spark one runs the function per batch), the top category
+(rank 1 of each unit's categories, counted per (unit, category) and ranked with a window)
+and, with ``activity_before_days``, the last active day at or before that cutoff
+(:data:`~privacy_profile.segments.features.PREVIOUS_ACTIVE_DAY`). The row-wise finishing is
+the pandas engine's own function
+(:func:`~privacy_profile.segments.features.finish_rows`: registration day, derived features,
+spending bands), run per Arrow batch with ``mapInPandas`` on the columns given the pandas
+engine's dtypes. The finished rows are cached on disk (several families read them) until
+:meth:`UnitFeatures.close <privacy_profile.segments.features.UnitFeatures.close>`.
 
-The result equals ``compute_features`` on the same tables collected to pandas (the tables'
-``toPandas()``), row for row and in the same order: units and activity rows in order of first
+Collected: the dropped counts (one row) and the top categories (at most
+``max_categories_per_user`` rows per unit; the personas read them). Not collected: the
+per-unit table and the activity rows (the result's ``activity`` is an empty frame).
+
+``table.to_pandas()`` equals ``compute_features``' table on the same tables collected to pandas
+(the tables' ``toPandas()``), row for row and in the same order: units in order of first
 appearance (orders before events, each table in its partition order, which is a file's record
-order), categories by unit then rank. The positions come from a ``position_column`` where a
+order; the hidden :data:`~privacy_profile.spark.units.POSITION` sort key), categories by unit
+then rank. The positions come from a ``position_column`` where a
 frame has one (the input record number of a staged table: then the order is the pandas
 table's whatever the partitioning), else from ``monotonically_increasing_id``, evaluated in
 each of the few Spark jobs: give such an input a stable partitioning (a file read, a cached
 frame), not a random repartition. Money sums may
 differ from pandas in the last bits (floating-point addition in another order). Units are
-compared as strings; days come back as ``datetime64[us]`` and money (``gross``, ``refunds``,
-hence ``monetary``) as ``Float64``, the dtypes the ingestion layer's sanitized tables give the
-pandas engine. Time columns are read as UTC days:
+compared as strings; days are ``timestamp_ntz`` on Spark (``datetime64[us]`` in batches and
+collected) and money (``gross``, ``refunds``, hence ``monetary``) ``Float64``, the dtypes the
+ingestion layer's sanitized tables give the pandas engine. Time columns are read as UTC days:
 timestamps by their instant, dates and timestamps without a zone as they are, strings parsed
 by Spark (ISO 8601; without an offset in the session time zone, so keep
-``spark.sql.session.timeZone`` at UTC for string times). Statuses, event kinds and categories
+``spark.sql.session.timeZone`` at UTC for string times; a string registration time is parsed
+by pandas, as the pandas engine does). Statuses, event kinds and categories
 are compared as strings, amounts cast to double (unparsable or NaN: 0), coupon flags cast to
 boolean (missing: false).
 

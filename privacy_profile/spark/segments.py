@@ -3,8 +3,9 @@ column on Spark (:class:`UnitColumnTable`), the pre-flight's exact unit counts a
 aggregations (one number back per count), and the per-unit features of
 :func:`~privacy_profile.spark.features.spark_compute_features` in the pandas table's order.
 
-Nothing here collects a table's rows: counts come back as single numbers, features as the
-per-unit and per-(unit, day) rows :func:`spark_compute_features` collects. The segment layer
+Nothing here collects a table's rows: counts come back as single numbers, and the per-unit
+features table stays on Spark (:func:`spark_compute_features` collects only each unit's top
+categories). The segment layer
 calls these functions (through :mod:`privacy_profile.segments.remote`) for the
 :class:`~privacy_profile.ingest.tables.RemoteTable` entries of a
 :class:`~privacy_profile.ingest.tables.TableMap`; local (pandas) tables keep the pandas code.
@@ -204,7 +205,8 @@ def spark_unit_features(
     """:func:`spark_compute_features` on the orders, events and subjects tables of
     ``tables`` (at least one of orders / events a Spark table): Spark tables read with their
     input record numbers (so units come in the pandas table's order), a local orders or
-    events table sent to Spark, a local subjects table kept on the driver."""
+    events table sent to Spark, a local subjects table prepared on the driver (unit scale)
+    and sent to Spark by :func:`spark_compute_features`."""
     c = params.columns
     data = {c.orders.table if c.orders else None, c.events.table if c.events else None}
     remote = [t for n, t in tables.items() if n in data and not isinstance(t, pd.DataFrame)]

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -20,7 +21,14 @@ from privacy_profile.ingest import KeyRing
 from privacy_profile.ingest.sanitize import sanitize
 from privacy_profile.policy import LoadedPolicy
 from privacy_profile.segments.columns import feature_columns, unit_column
-from privacy_profile.segments.features import FeatureParams, UnitFeatures, compute_features
+from privacy_profile.segments.features import (
+    PREVIOUS_ACTIVE_DAY,
+    FeatureParams,
+    UnitFeatures,
+    activity_of_table,
+    compute_features,
+    reduce_activity,
+)
 from privacy_profile.segments.lifecycle import LifecycleParams, assign_lifecycle
 from privacy_profile.spark.features import spark_compute_features
 from privacy_profile.spark.units import SparkUnitRows
@@ -28,6 +36,17 @@ from privacy_profile.spark.units import SparkUnitRows
 from .conftest import NOW, PURPOSE
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(autouse=True)
+def _functions_by_value() -> None:
+    """This module's batch functions reach the Python workers by value (the workers cannot
+    import the tests package); nothing without pyspark (the ``spark`` fixture skips)."""
+    try:
+        from pyspark import cloudpickle
+    except ImportError:
+        return
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 
 @pytest.fixture(scope="module")
@@ -85,6 +104,20 @@ def shop(demo: tuple[LoadedPolicy, Path, KeyRing]) -> tuple[dict[str, pd.DataFra
     return {**san.tables, "orders": orders, "events": events}, params
 
 
+@dataclass(frozen=True)
+class _DtypeCheck:
+    """A predicate (run on the executors) keeping every row of a batch whose columns have
+    ``dtypes`` (the pandas table's); raises otherwise."""
+
+    dtypes: tuple[tuple[str, str], ...]
+
+    def __call__(self, batch: pd.DataFrame) -> Any:
+        got = tuple((str(k), str(v)) for k, v in batch.dtypes.items())
+        if got != self.dtypes:
+            raise AssertionError(f"batch dtypes {got} != {self.dtypes}")
+        return np.ones(len(batch), dtype=bool)
+
+
 def _on_spark(spark: Any, tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
     return {name: spark.createDataFrame(t) for name, t in tables.items()}
 
@@ -105,7 +138,7 @@ def _assert_same(want: UnitFeatures, got: UnitFeatures) -> None:
     got.close()  # idempotent
 
 
-def test_spark_features_equal_pandas_and_collect_only_per_unit_rows(
+def test_spark_features_equal_pandas_and_collect_only_the_categories(
     shop: tuple[dict[str, pd.DataFrame], FeatureParams], spark: Any, monkeypatch: Any
 ) -> None:
     tables, params = shop
@@ -142,8 +175,14 @@ def test_spark_features_equal_pandas_and_collect_only_per_unit_rows(
     assert t["top_category"].notna().any() and t["age_band"].notna().any()
     first_active = want.activity.groupby(u)["_day"].min().reindex(t.index)
     assert (t["first_seen"] < first_active).any()  # moved back to the registration day
-    # the driver received per-unit and per-(unit, day) rows only, never the events
-    assert collected and max(collected) <= len(want.activity) < len(tables["events"])
+    # the driver received the one-row dropped counts and the categories only: no per-unit
+    # or per-(unit, day) rows, never the events
+    assert sorted(collected) == [1, len(want.categories)]
+    # batches reach a function with the pandas engine's dtypes
+    assert isinstance(got.table, SparkUnitRows)
+    dtypes = tuple((str(k), str(v)) for k, v in want.table.dtypes.items())
+    assert got.table.where(_DtypeCheck(dtypes)).count() == len(want.table)
+    got.close()
 
 
 def test_spark_features_without_events_or_optional_columns(
@@ -186,24 +225,62 @@ def test_module_imports_without_pyspark() -> None:
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path.cwd())
 
 
-def test_spark_features_reduce_the_activity_rows_before_collecting(
+def test_spark_features_previous_active_day_instead_of_activity_rows(
     shop: tuple[dict[str, pd.DataFrame], FeatureParams], spark: Any
 ) -> None:
-    """With ``activity_before_days`` (the lifecycle's window) Spark collects one activity row
-    per unit, the pandas engine's reduced rows, and the lifecycle stages are unchanged."""
+    """With ``activity_before_days`` (the lifecycle's window) both engines' tables carry
+    PREVIOUS_ACTIVE_DAY, each unit's day of :func:`reduce_activity` (NaT without one); Spark
+    sends no activity rows, and the lifecycle stages read back from the column equal those of
+    the full activity rows. The subjects table here stays a pandas frame (sent to Spark)."""
     tables, params = shop
     reduced = replace(params, activity_before_days=30)
     want = compute_features(tables, reduced)
-    got = spark_compute_features(_on_spark(spark, tables), reduced)
-    _assert_same(want, got)
-    full = compute_features(tables, params)
+    sdfs = {**_on_spark(spark, tables), "users": tables["users"]}
+    got = spark_compute_features(sdfs, reduced)
     u = params.unit_column
-    assert len(want.activity) == want.activity[u].nunique(dropna=False) < len(full.activity)
+    assert isinstance(want.table, pd.DataFrame) and want.table.columns[-1] == PREVIOUS_ACTIVE_DAY
+    full = compute_features(tables, params)
+    assert isinstance(full.table, pd.DataFrame) and PREVIOUS_ACTIVE_DAY not in full.table
+    # the column is reduce_activity's day per unit
+    rows = reduce_activity(full.activity, reduced).dropna(subset=[u]).set_index(u)["_day"]
+    expect = rows.reindex(want.table[u].to_numpy()).to_numpy()
+    np.testing.assert_array_equal(want.table[PREVIOUS_ACTIVE_DAY].to_numpy(), expect)
+    assert want.table[PREVIOUS_ACTIVE_DAY].notna().sum() > 10
+    assert want.table[PREVIOUS_ACTIVE_DAY].isna().sum() > 0
+    _assert_same(want, got)
+
     life = LifecycleParams(
         new_within_days=30, active_within_days=30, returning_gap_days=60, churned_after_days=180
     )
+    back = activity_of_table(want.table, u)
     stages = [
-        assign_lifecycle(f.table, f.activity, life, unit_column=u, now=NOW) for f in (full, want)
+        assign_lifecycle(t, a, life, unit_column=u, now=NOW)
+        for t, a in ((full.table, full.activity), (want.table, back))
     ]
     pd.testing.assert_series_equal(stages[0], stages[1])
     assert stages[0].nunique() > 1
+
+
+def test_spark_features_subjects_first_row_per_unit_and_string_times(
+    shop: tuple[dict[str, pd.DataFrame], FeatureParams], spark: Any
+) -> None:
+    """The subjects' first row per unit on Spark is the one the pandas engine keeps; a
+    registration time given as a string is parsed as pandas parses it."""
+    tables, params = shop
+    users = tables["users"]
+    assert params.columns.registered_at is not None and params.columns.gender is not None
+    reg, gender = params.columns.registered_at, params.columns.gender
+    # a second row for some units: another gender, an earlier registration (pandas keeps the
+    # first row; a later duplicate must not win)
+    dup = users.iloc[:5].copy()
+    dup[gender] = "其他"
+    dup[reg] = pd.Timestamp("2020-01-01")
+    both = pd.concat([users, dup], ignore_index=True)
+    iso = both[reg].dt.strftime("%Y-%m-%d %H:%M:%S").astype("string")
+    for subjects in (both, both.assign(**{reg: iso})):
+        local = {**tables, "users": subjects}
+        want = compute_features(local, params)
+        assert isinstance(want.table, pd.DataFrame)
+        assert "其他" not in set(want.table["gender"].dropna())
+        # on Spark (the local frame: the previous test)
+        _assert_same(want, spark_compute_features(_on_spark(spark, local), params))
