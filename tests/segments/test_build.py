@@ -347,3 +347,37 @@ def test_recency_measured_to_run_date_not_data(policy: Policy) -> None:
     assert feats.loc["u1", "recency_days"] == 90  # to the run date, not to 2026-03-01
     assert feats.loc["u2", "recency_days"] == 31
     assert feats.loc["u1", "frequency"] == 1
+
+
+def test_kept_features_collected_for_the_families_and_closed(
+    tables: Any, policy: Policy, spec: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Features whose table an engine keeps (UnitRows, no activity rows) release what the
+    pandas features release (the temporary bridge collects the table and rebuilds the
+    lifecycle's activity rows from PREVIOUS_ACTIVE_DAY); build_segments closes them once."""
+    import dataclasses
+
+    from privacy_profile.segments import build as build_module
+    from privacy_profile.segments.units import LocalUnitRows
+
+    closed: list[int] = []
+    real = build_module.unit_features
+
+    def kept(t: Any, params: FeatureParams) -> Any:
+        f = real(t, params)
+        return dataclasses.replace(
+            f,
+            table=LocalUnitRows(f.table),
+            activity=f.activity.iloc[:0],
+            on_close=lambda: closed.append(1),
+        )
+
+    want = run(tables, policy, spec, big_ledger())
+    monkeypatch.setattr(build_module, "unit_features", kept)
+    got = run(tables, policy, spec, big_ledger())
+    assert closed == [1]
+    assert "lifecycle" in set(want.segments["family"])
+    for name, table in want.marketing_tables().items():
+        pd.testing.assert_frame_equal(got.marketing_tables()[name], table, obj=name)
+    assert got.audiences is not None and want.audiences is not None
+    assert got.audiences.keys() == want.audiences.keys()

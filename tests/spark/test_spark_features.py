@@ -134,8 +134,12 @@ def _assert_same(want: UnitFeatures, got: UnitFeatures) -> None:
     u = want.table.columns[0]
     assert got.activity.empty and list(got.activity.columns) == [u, "_day"]
     assert list(want.dropped.items()) == list(got.dropped.items())
+    # cached on disk until close (idempotent)
+    level = got.table.frame.storageLevel
+    assert level.useDisk and not level.useMemory
     got.close()
-    got.close()  # idempotent
+    got.close()
+    assert not got.table.frame.storageLevel.useDisk
 
 
 def test_spark_features_equal_pandas_and_collect_only_the_categories(
