@@ -34,6 +34,7 @@ from privacy_profile.segments.features import (
 from privacy_profile.segments.personas import Family
 from privacy_profile.segments.registry import BuildState, registry
 from privacy_profile.segments.remote import unit_features
+from privacy_profile.segments.units import as_series
 
 __all__ = [
     "FLAGS_TABLE",
@@ -254,10 +255,15 @@ def _audiences(
     out: dict[str, pd.DataFrame] = {}
     for fam in families:
         fam_kind = "rule" if fam.name.startswith("rule:") else fam.name
+        if not any((fam_kind, seg.key) in shown for seg in fam.segments):
+            continue
+        # the labels of units in released segments: collected where an engine keeps them
+        # (an audience is written by this process)
+        assignment = as_series(fam.assignment)
         for seg in fam.segments:
             if (fam_kind, seg.key) not in shown:
                 continue
-            members = fam.assignment.index[(fam.assignment == seg.key).to_numpy()]
+            members = assignment.index[(assignment == seg.key).to_numpy(dtype=bool, na_value=False)]
             members = pd.Series([m for m in members if str(m) in allowed], dtype=object)
             tokens = tokenizer(members) if len(members) else pd.Series([], dtype=object)
             out[f"{fam_kind}.{seg.key}"] = pd.DataFrame({"token": tokens.to_numpy()})

@@ -34,6 +34,7 @@ from privacy_profile.segments.rfm import (
 )
 from privacy_profile.segments.rules import evaluate_rule, parse_rule
 from privacy_profile.segments.tree import TreeParams, release_tree
+from privacy_profile.segments.units import as_series
 
 __all__: list[str] = []
 
@@ -236,7 +237,7 @@ def _tree(st: BuildState, releases: Mapping[ReleaseId, float]) -> None:
     else:
         fam = next(x for x in st.families if x.name == kind)
         target = next(s for s in fam.segments if s.key == key)
-        seg_of = fam.assignment.reindex(f[st.unit_column].to_numpy())
+        seg_of = as_series(fam.assignment).reindex(f[st.unit_column].to_numpy())
         member = (seg_of == key).fillna(False).to_numpy(dtype=bool)
     tr = release_tree(
         f,
