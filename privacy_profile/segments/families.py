@@ -34,7 +34,7 @@ from privacy_profile.segments.rfm import (
 )
 from privacy_profile.segments.rules import evaluate_rule, parse_rule
 from privacy_profile.segments.tree import TreeParams, release_tree
-from privacy_profile.segments.units import as_series
+from privacy_profile.segments.units import as_series, unit_rows
 
 __all__: list[str] = []
 
@@ -227,7 +227,9 @@ register_derived(SegmentFamily.RECOMMENDATIONS, produced_by=SegmentFamily.PERSON
 @register(SegmentFamily.TREE)
 def _tree(st: BuildState, releases: Mapping[ReleaseId, float]) -> None:
     spec = _section(st.spec.tree, SegmentFamily.TREE)
-    f = st.features.table
+    # diffprivlib's tree fits in memory: where an engine keeps the per-unit rows, only the
+    # unit and the tree's tag features are read here (one narrow row per unit)
+    f = unit_rows(st.features.table).select([st.unit_column, *spec.features]).to_pandas()
     kind, _, key = spec.target.partition(":")
     target: SegmentDef
     if kind == SegmentFamily.RULE.value:
