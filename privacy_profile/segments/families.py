@@ -229,7 +229,13 @@ def _tree(st: BuildState, releases: Mapping[ReleaseId, float]) -> None:
     spec = _section(st.spec.tree, SegmentFamily.TREE)
     # diffprivlib's tree fits in memory: where an engine keeps the per-unit rows, only the
     # unit and the tree's tag features are read here (one narrow row per unit)
-    f = unit_rows(st.features.table).select([st.unit_column, *spec.features]).to_pandas()
+    rows = unit_rows(st.features.table)
+    f = rows.select([st.unit_column, *spec.features]).to_pandas()
+    if rows.engine != "pandas":
+        st.notes.append(
+            f"segments: the tree read {len(f)} units' {', '.join(spec.features)} from "
+            f"{rows.engine} on the driver (diffprivlib's tree fits in memory)"
+        )
     kind, _, key = spec.target.partition(":")
     target: SegmentDef
     if kind == SegmentFamily.RULE.value:
