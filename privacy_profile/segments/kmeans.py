@@ -19,6 +19,17 @@ Budget: ``(1 - size_share)`` of the release's epsilon goes to the fit, ``size_sh
 cluster sizes of the final assignment through the DP core. Released: centroids in original
 units (post-processing of the DP fit) and DP sizes.
 
+Engines: the units may be a pandas frame or rows kept by an engine
+(:class:`~privacy_profile.segments.units.UnitRows`, e.g. Spark). Each Lloyd iteration's true
+quantities come from a pure per-batch step (:func:`lloyd_step`: per cluster the count and the
+grid sums of the centred coordinates, a ``k x (d + 1)`` array whose integer entries add up
+exactly over any split into batches), one :meth:`~privacy_profile.segments.units.UnitRows.fold`
+per iteration; the charge, noise and centre update run in one driver function for both
+(:func:`fit_dp_lloyd` is the one-batch case of :func:`fit_dp_lloyd_rows`), so a seeded run
+releases the same centroids on every engine. The final assignment is a column of the rows
+(:class:`~privacy_profile.segments.units.UnitLabels`); ``diffprivlib`` needs the points in this
+process and is refused on engine rows (:func:`require_runnable`).
+
 Initialisation: ``random`` draws the starts uniformly in the cube (data-independent). With
 ``init = rfm_classes`` the starts are computed from the released DP RFM-8 class means and DP
 sizes (free post-processing of an earlier release): a size-weighted k-means of those eight
@@ -63,6 +74,7 @@ __all__ = [
     "lloyd_step",
     "lloyd_sums",
     "release_kmeans",
+    "require_runnable",
     "scale_features",
     "unscale",
 ]
@@ -496,19 +508,25 @@ def nearest(scaled: FloatArray, centers: FloatArray) -> npt.NDArray[np.int64]:
     return np.asarray(np.argmin(d, axis=1), dtype=np.int64)
 
 
-def _refuse_on_engine(rows: UnitRows) -> None:
-    raise PolicyError(
-        PolicyIssue(
-            file="<policy>",
-            line=None,
-            field="segmentation.kmeans.method",
-            message=(
-                f"method diffprivlib needs every unit's point in this process; the {rows.engine} "
-                "engine keeps the rows on the cluster (nothing was charged)"
-            ),
-            hint="set segmentation.kmeans.method: lloyd (its iterations run on the cluster)",
+def require_runnable(method: KMeansMethod, population: pd.DataFrame | UnitRows) -> None:
+    """Refuse, with a ``PolicyError`` naming ``segmentation.kmeans.method``, a fit the engine
+    keeping ``population`` cannot run: ``diffprivlib`` needs every unit's point in this
+    process, so on rows kept by an engine (:class:`~privacy_profile.segments.units.UnitRows`)
+    only ``lloyd`` runs. Charges nothing: :func:`release_kmeans` calls it first, and a caller
+    releasing several families may call it before the first of them charges."""
+    if method is KMeansMethod.DIFFPRIVLIB and not isinstance(population, pd.DataFrame):
+        raise PolicyError(
+            PolicyIssue(
+                file="<policy>",
+                line=None,
+                field="segmentation.kmeans.method",
+                message=(
+                    "method diffprivlib needs every unit's point in this process; the "
+                    f"{population.engine} engine keeps the per-unit rows (nothing was charged)"
+                ),
+                hint="set segmentation.kmeans.method: lloyd (its iterations run on the engine)",
+            )
         )
-    )
 
 
 def release_kmeans(
@@ -525,8 +543,10 @@ def release_kmeans(
     (:class:`~privacy_profile.segments.units.UnitRows`: the Lloyd iterations are folds, the
     final assignment a column of the rows, returned as
     :class:`~privacy_profile.segments.units.UnitLabels`). ``method: diffprivlib`` needs the
-    points in this process: on engine rows it is refused (``PolicyError``) before any charge.
+    points in this process: on engine rows it is refused (:func:`require_runnable`) before
+    any charge.
     """
+    require_runnable(params.method, population)
     fit_loss = PrivacyLoss(epsilon=loss.epsilon * (1.0 - params.size_share))
     size_loss = PrivacyLoss(epsilon=loss.epsilon * params.size_share)
     segs = [SegmentDef(f"cluster_{i}", f"聚类{i}", f"cluster {i}") for i in range(params.k)]
@@ -553,8 +573,6 @@ def release_kmeans(
         )
         assignment = pd.Series(keys, index=units[ctx.unit_column].to_numpy())
     else:
-        if params.method is KMeansMethod.DIFFPRIVLIB:
-            _refuse_on_engine(population)
         centers, fit_records = fit_dp_lloyd_rows(
             population, params, loss=fit_loss, ctx=ctx, init_centers=init_centers
         )

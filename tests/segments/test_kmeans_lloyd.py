@@ -39,6 +39,7 @@ from privacy_profile.segments.kmeans import (
     lloyd_sums,
     nearest,
     release_kmeans,
+    require_runnable,
     scale_features,
 )
 from privacy_profile.segments.units import LocalUnitRows, UnitLabels, as_series
@@ -409,6 +410,11 @@ def test_diffprivlib_on_rows_refused_before_any_charge() -> None:
         )
     assert "lloyd" in str(err.value)
     assert c.ledger.charges_for_run("r") == []
+    # the check alone, for a caller releasing several families before k-means
+    require_runnable(KMeansMethod.DIFFPRIVLIB, frame(10))  # pandas: runs
+    require_runnable(KMeansMethod.LLOYD, LocalUnitRows(frame(10)))
+    with pytest.raises(PolicyError):
+        require_runnable(KMeansMethod.DIFFPRIVLIB, LocalUnitRows(frame(10)))
 
 
 def test_population_predicate_matches_the_pandas_filter() -> None:
