@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from _segments_helpers import parse_spec
+from _segments_helpers import NOW, SPEC_YAML, parse_spec
 
 from privacy_profile.dp import Bounds, BudgetLedger, BudgetWindow, DPRandom, PrivacyLoss
 from privacy_profile.dp import mechanisms as mech
@@ -433,3 +433,65 @@ def test_population_predicate_matches_the_pandas_filter() -> None:
     assert anyone.tolist() == [True, True, True, False, True]
     kept = LocalUnitRows(f).where(KMeansPopulation(("monetary", "tenure_days"), paid_only=True))
     assert kept.to_pandas()["u"].tolist() == ["b"]
+
+
+@pytest.mark.parametrize("with_rfm_release", [False, True])
+def test_kmeans_runner_on_rows_releases_what_it_releases_on_pandas(with_rfm_release: bool) -> None:
+    """The registered k-means runner: the population filter (paid order, every feature
+    present) as ``where`` on rows, the start from released RFM class means, the release."""
+    from privacy_profile.policy.releases import ReleaseId, SegmentFamily
+    from privacy_profile.segments import families  # noqa: F401  (registers the runners)
+    from privacy_profile.segments.features import UnitFeatures
+    from privacy_profile.segments.registry import BuildState, registry
+
+    g = np.random.default_rng(8)
+    n = 600
+    table = pd.DataFrame(
+        {
+            "u": [f"u{i:05d}" for i in range(n)],
+            "recency_days": np.where(g.random(n) < 0.05, np.nan, g.uniform(0, 730, n)),
+            "frequency": g.integers(0, 12, n).astype(np.int64),
+            "monetary": g.lognormal(5, 1.2, n),
+        }
+    )
+    rfm_table = pd.DataFrame(
+        {
+            "suppressed": [False, False, True, False],
+            "dp_size": [120, 80, 0, 200],
+            "mean_recency_days": [30.0, 400.0, np.nan, 200.0],
+            "mean_frequency": [8.0, 1.0, np.nan, 3.0],
+            "mean_monetary": [900.0, 60.0, np.nan, 300.0],
+        }
+    )
+    run = next(e.run for e in registry() if e.family is SegmentFamily.KMEANS)
+    assert run is not None
+    out = []
+    for rows in (table, BatchedRows(table, sizes=splits(n, 4))):
+        st = BuildState(
+            features=UnitFeatures(
+                table=rows,  # type: ignore[arg-type]  # the table kept by an engine
+                categories=pd.DataFrame(),
+                activity=pd.DataFrame(),
+                dropped={},
+            ),
+            spec=parse_spec(SPEC_YAML),
+            ctx=ctx(seed=31),
+            now=NOW,
+            unit_column="u",
+            max_categories_per_user=3,
+            domains={},
+            rfm_table=rfm_table if with_rfm_release else None,
+        )
+        run(st, {ReleaseId(SegmentFamily.KMEANS): 1.0})
+        out.append(st)
+    want, got = out
+    pd.testing.assert_frame_equal(got.tables[0], want.tables[0])
+    assert got.records == want.records
+    assert [(c.label, c.epsilon) for c in got.ctx.ledger.charges_for_run("r")] == [
+        (c.label, c.epsilon) for c in want.ctx.ledger.charges_for_run("r")
+    ]
+    a, b = want.families[0].assignment, got.families[0].assignment
+    # units without an order or without recency are not clustered
+    kept = (table["frequency"] > 0) & table["recency_days"].notna()
+    assert a.index.tolist() == table.loc[kept, "u"].tolist()
+    assert b.index.tolist() == a.index.tolist() and b.astype(object).tolist() == a.tolist()
