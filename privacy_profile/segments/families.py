@@ -133,8 +133,7 @@ def _kmeans(st: BuildState, releases: Mapping[ReleaseId, float]) -> None:
         SegmentDef(s, z, e)
         for s, z, e in kres.table[["segment", "label_zh", "label_en"]].itertuples(index=False)
     )
-    # the labels stay with the engine's rows once Family takes UnitLabels
-    st.families.append(Family(name="kmeans", segments=segs, assignment=as_series(kres.assignment)))
+    st.families.append(Family(name="kmeans", segments=segs, assignment=kres.assignment))
 
 
 @register(SegmentFamily.LIFECYCLE)
@@ -229,7 +228,15 @@ register_derived(SegmentFamily.RECOMMENDATIONS, produced_by=SegmentFamily.PERSON
 @register(SegmentFamily.TREE)
 def _tree(st: BuildState, releases: Mapping[ReleaseId, float]) -> None:
     spec = _section(st.spec.tree, SegmentFamily.TREE)
-    f = st.features.table
+    # diffprivlib's tree fits in memory: where an engine keeps the per-unit rows, only the
+    # unit and the tree's tag features are read here (one narrow row per unit)
+    rows = unit_rows(st.features.table)
+    f = rows.select([st.unit_column, *spec.features]).to_pandas()
+    if rows.engine != "pandas":
+        st.notes.append(
+            f"segments: the tree read {len(f)} units' {', '.join(spec.features)} from "
+            f"{rows.engine} on the driver (diffprivlib's tree fits in memory)"
+        )
     kind, _, key = spec.target.partition(":")
     target: SegmentDef
     if kind == SegmentFamily.RULE.value:
@@ -239,7 +246,7 @@ def _tree(st: BuildState, releases: Mapping[ReleaseId, float]) -> None:
     else:
         fam = next(x for x in st.families if x.name == kind)
         target = next(s for s in fam.segments if s.key == key)
-        seg_of = fam.assignment.reindex(f[st.unit_column].to_numpy())
+        seg_of = as_series(fam.assignment).reindex(f[st.unit_column].to_numpy())
         member = (seg_of == key).fillna(False).to_numpy(dtype=bool)
     tr = release_tree(
         f,

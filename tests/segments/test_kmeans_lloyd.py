@@ -491,6 +491,8 @@ def test_kmeans_runner_on_rows_releases_what_it_releases_on_pandas(with_rfm_rele
         (c.label, c.epsilon) for c in want.ctx.ledger.charges_for_run("r")
     ]
     a, b = want.families[0].assignment, got.families[0].assignment
+    assert isinstance(a, pd.Series) and isinstance(b, UnitLabels)  # labels kept with the rows
+    b = as_series(b)
     # units without an order or without recency are not clustered
     kept = (table["frequency"] > 0) & table["recency_days"].notna()
     assert a.index.tolist() == table.loc[kept, "u"].tolist()
