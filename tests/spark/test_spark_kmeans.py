@@ -28,6 +28,8 @@ from privacy_profile.segments.kmeans import (
 from privacy_profile.segments.units import UnitLabels, as_series
 from privacy_profile.spark.units import SparkUnitRows
 
+pytestmark = pytest.mark.slow
+
 FEATURES = (
     KMeansFeatureParams(name="a", bounds=Bounds(lower=0.0, upper=1.0)),
     KMeansFeatureParams(name="b", bounds=Bounds(lower=0.0, upper=10.0)),
