@@ -229,9 +229,10 @@ def lloyd_sums(scaled: FloatArray, centers: FloatArray) -> FloatArray:
     """One Lloyd iteration's true per-cluster quantities on points in [0, 1]^d (one row per
     unit): a ``(k, d + 1)`` array, column 0 the number of points nearest each centre, columns
     ``1..d`` the sums of their centred coordinates ``x - 0.5`` in integer units of the
-    fixed-point grid (:func:`~privacy_profile.dp.mechanisms.to_grid`). Every entry is an
-    integer held exactly in a float64 (below 2^53), so the arrays of any split of the points
-    into batches add up to exactly the array of all of them. Pure, no noise."""
+    fixed-point grid (:func:`~privacy_profile.dp.mechanisms.to_grid`, at most 2^20 a point).
+    Every entry and partial sum is an integer held exactly in a float64 (below 2^53 for fewer
+    than 2^33 units), so the arrays of any split of the points into batches add up to exactly
+    the array of all of them. Pure, no noise."""
     k, d = centers.shape
     step = _mech.grid_step(0.5)
     centred = _mech.to_grid(np.clip(scaled, 0.0, 1.0) - 0.5, step, 0.5)
