@@ -34,6 +34,7 @@ from privacy_profile.segments.rfm import (
 )
 from privacy_profile.segments.rules import evaluate_rule, parse_rule
 from privacy_profile.segments.tree import TreeParams, release_tree
+from privacy_profile.segments.units import as_series, unit_rows
 
 __all__: list[str] = []
 
@@ -226,7 +227,15 @@ register_derived(SegmentFamily.RECOMMENDATIONS, produced_by=SegmentFamily.PERSON
 @register(SegmentFamily.TREE)
 def _tree(st: BuildState, releases: Mapping[ReleaseId, float]) -> None:
     spec = _section(st.spec.tree, SegmentFamily.TREE)
-    f = st.features.table
+    # diffprivlib's tree fits in memory: where an engine keeps the per-unit rows, only the
+    # unit and the tree's tag features are read here (one narrow row per unit)
+    rows = unit_rows(st.features.table)
+    f = rows.select([st.unit_column, *spec.features]).to_pandas()
+    if rows.engine != "pandas":
+        st.notes.append(
+            f"segments: the tree read {len(f)} units' {', '.join(spec.features)} from "
+            f"{rows.engine} on the driver (diffprivlib's tree fits in memory)"
+        )
     kind, _, key = spec.target.partition(":")
     target: SegmentDef
     if kind == SegmentFamily.RULE.value:
@@ -236,7 +245,7 @@ def _tree(st: BuildState, releases: Mapping[ReleaseId, float]) -> None:
     else:
         fam = next(x for x in st.families if x.name == kind)
         target = next(s for s in fam.segments if s.key == key)
-        seg_of = fam.assignment.reindex(f[st.unit_column].to_numpy())
+        seg_of = as_series(fam.assignment).reindex(f[st.unit_column].to_numpy())
         member = (seg_of == key).fillna(False).to_numpy(dtype=bool)
     tr = release_tree(
         f,
