@@ -92,11 +92,6 @@ class InputTables:
         return where.is_file() or where.is_dir()  # a file, or a directory of part files
 
     @property
-    def local_folder(self) -> Path | None:
-        """The input folder on this machine (a path or a ``file://`` URI), else None."""
-        return self.folder.local_path if self.folder is not None else None
-
-    @property
     def namespace(self) -> str:
         """The lineage namespace of the inputs (the folder's URI, or in-memory)."""
         if self.folder is not None:
