@@ -34,6 +34,7 @@ from privacy_profile.segments.features import (
 from privacy_profile.segments.personas import Family
 from privacy_profile.segments.registry import BuildState, registry
 from privacy_profile.segments.remote import unit_features
+from privacy_profile.segments.units import as_series
 
 __all__ = [
     "FLAGS_TABLE",
@@ -257,7 +258,8 @@ def _audiences(
         for seg in fam.segments:
             if (fam_kind, seg.key) not in shown:
                 continue
-            members = fam.assignment.index[(fam.assignment == seg.key).to_numpy()]
+            assigned = as_series(fam.assignment)
+            members = assigned.index[(assigned == seg.key).to_numpy()]
             members = pd.Series([m for m in members if str(m) in allowed], dtype=object)
             tokens = tokenizer(members) if len(members) else pd.Series([], dtype=object)
             out[f"{fam_kind}.{seg.key}"] = pd.DataFrame({"token": tokens.to_numpy()})

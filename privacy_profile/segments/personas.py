@@ -41,6 +41,7 @@ from privacy_profile.dp.aggregate import COUNT_PART
 from privacy_profile.errors import PolicyError
 from privacy_profile.policy.segmentation import PERSONA_DIMENSIONS, denied_term
 from privacy_profile.segments._common import ReleaseContext, SegmentDef, epsilon_of
+from privacy_profile.segments.units import UnitLabels, as_series
 
 __all__ = [
     "PERSONA_COLUMNS",
@@ -76,7 +77,7 @@ class Family:
 
     name: str
     segments: tuple[SegmentDef, ...]
-    assignment: pd.Series
+    assignment: pd.Series | UnitLabels  # UnitLabels: kept by the engine of the rows
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -176,7 +177,7 @@ class _LongFrames:
         """Per distinct unit, the position of its segment in ``assignment`` (-1: none)."""
         got = self._families.get(family.name)
         if got is None:
-            seg = family.assignment
+            seg = as_series(family.assignment)
             where = np.asarray(pd.Index(seg.index).get_indexer(self.uniques), dtype=np.int64)
             got = (where, seg.to_numpy())
             self._families[family.name] = got
