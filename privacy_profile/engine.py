@@ -213,7 +213,7 @@ def sanitize_then_segment(
         planned: list[str] = []
         analytics_notes: list[str] = []
         if pol.analytics is not None:  # segmentation + analytics, refused before any charge
-            planned, analytics_notes = runnable_analyses(pol, source.local_folder)
+            planned, analytics_notes = runnable_analyses(pol, source.folder)
             check_run_budget(pol, ledger, analyses=planned)
         columns = feature_columns(pol)
         seg_tables = segment_tables(pol, result)
@@ -244,7 +244,7 @@ def sanitize_then_segment(
             if pol.analytics is not None:
                 analytics = run_analytics(
                     result.tables, pol, ledger=ledger, run_id=run_id,
-                    now=utc_naive(run_now), cost_dir=source.local_folder, rng=rng, only=planned,
+                    now=utc_naive(run_now), cost_dir=source.folder, rng=rng, only=planned,
                 )  # fmt: skip
         if result.tables.collected:  # a stage without a version for the engine holding them
             notes.append(

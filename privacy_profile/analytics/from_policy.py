@@ -23,6 +23,7 @@ from privacy_profile.analytics.policy_analyses import (
     AnalysisRun,
     ab_from_policy,
     analytics_spec,
+    cost_table_location,
     funnel_from_policy,
     kpi_costs,
     kpi_from_policy,
@@ -36,6 +37,7 @@ from privacy_profile.dp.mechanisms import MechanismRecord
 from privacy_profile.dp.policy_ledger import releases_cost
 from privacy_profile.dp.rng import DPRandom
 from privacy_profile.errors import BudgetExceededError, InputError, PolicyError
+from privacy_profile.ingest.locations import InputLocation
 from privacy_profile.policy.model import Policy
 
 __all__ = [
@@ -110,7 +112,7 @@ def run_analytics(
     ledger: BudgetLedger,
     run_id: str,
     now: dt.datetime,
-    cost_dir: Path | None,
+    cost_dir: Path | InputLocation | None,
     rng: DPRandom | None = None,
     only: Collection[str] | None = None,
 ) -> AnalyticsRelease:
@@ -229,7 +231,9 @@ def analyze_sanitized(
     )
 
 
-def runnable_analyses(policy: Policy, cost_dir: Path | None) -> tuple[list[str], list[str]]:
+def runnable_analyses(
+    policy: Policy, cost_dir: Path | InputLocation | None
+) -> tuple[list[str], list[str]]:
     """The analyses of the policy a run can deliver, and a note for each it cannot: the KPIs
     need the public cost table, which only a folder of inputs holds (a table that is there but
     malformed is refused, :class:`~privacy_profile.errors.InputError`). Decided before any
@@ -239,7 +243,7 @@ def runnable_analyses(policy: Policy, cost_dir: Path | None) -> tuple[list[str],
     for name in spec.releases():
         if name == "kpi" and spec.kpi is not None:
             ct = spec.kpi.cost_table
-            if cost_dir is None or not (Path(cost_dir) / ct.file).is_file():
+            if cost_dir is None or not cost_table_location(cost_dir, ct).is_file():
                 notes.append(
                     f"analytics: KPIs skipped (no public cost table {ct.file} next to the "
                     "inputs); nothing was charged for them"

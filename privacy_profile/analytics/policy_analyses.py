@@ -47,8 +47,9 @@ from privacy_profile.dp.mechanisms import MechanismRecord
 from privacy_profile.dp.model import Bounds, PrivacyLoss, ZcdpLoss
 from privacy_profile.dp.rng import DPRandom
 from privacy_profile.errors import InputError, PolicyError
+from privacy_profile.ingest.locations import InputLocation
 from privacy_profile.ingest.tables import TableMap
-from privacy_profile.policy.analytics import AnalyticsSpec, KpiSpec, RevenueBounds
+from privacy_profile.policy.analytics import AnalyticsSpec, CostTableSpec, KpiSpec, RevenueBounds
 from privacy_profile.policy.model import Policy
 
 __all__ = [
@@ -56,6 +57,7 @@ __all__ = [
     "AnalysisRun",
     "ab_from_policy",
     "analytics_spec",
+    "cost_table_location",
     "funnel_from_policy",
     "kpi_costs",
     "kpi_from_policy",
@@ -305,17 +307,23 @@ def retention_from_policy(run: AnalysisRun, *, now: dt.datetime) -> RetentionRes
     return dp_retention(run.table(spec.table), params=params, **run.charging(spec.epsilon))
 
 
-def read_cost_table(path: Path, campaign_column: str, cost_column: str) -> dict[str, float]:
-    """The public campaign cost table: campaign -> positive cost."""
-    if not path.is_file():
+def read_cost_table(
+    path: Path | InputLocation, campaign_column: str, cost_column: str
+) -> dict[str, float]:
+    """The public campaign cost table: campaign -> positive cost. ``path`` is a local file,
+    or a file on any file system the inputs may be read from (an :class:`InputLocation`:
+    ``s3://``, ``hdfs://``, ...); the table is public and small, this process reads it."""
+    loc = path if isinstance(path, InputLocation) else InputLocation.of_path(path)
+    if not loc.is_file():
         raise InputError(
-            f"no campaign cost table at {path}",
+            f"no campaign cost table at {loc}",
             hint="put the public cost table in the input folder, as analytics.kpi.cost_table says",
         )
-    frame = pd.read_csv(path, dtype={campaign_column: str})
+    with loc.open_binary() as stream:
+        frame = pd.read_csv(stream, dtype={campaign_column: str})
     if campaign_column not in frame.columns or cost_column not in frame.columns:
         raise InputError(
-            f"the cost table {path.name} needs columns {campaign_column!r} and {cost_column!r}"
+            f"the cost table {loc.name} needs columns {campaign_column!r} and {cost_column!r}"
         )
     costs: dict[str, float] = {}
     rows: dict[str, int] = {}
@@ -323,7 +331,7 @@ def read_cost_table(path: Path, campaign_column: str, cost_column: str) -> dict[
     for row, (camp, cost) in enumerate(
         zip(frame[campaign_column], frame[cost_column], strict=True), start=1
     ):
-        where = f"the cost table {path.name}, row {row} after the header"
+        where = f"the cost table {loc.name}, row {row} after the header"
         if pd.isna(camp):
             raise InputError(f"{where}: no campaign", hint=fix)
         name = str(camp)
@@ -349,20 +357,30 @@ def _kpi_spec(policy: Policy) -> KpiSpec:
     return spec
 
 
-def kpi_costs(policy: Policy, cost_dir: Path | None) -> dict[str, float]:
-    """The policy's public campaign cost table from ``cost_dir``, checked (read before any
-    charge of a run: a bad table must not fail a run after other releases were paid)."""
+def cost_table_location(cost_dir: Path | InputLocation, spec: CostTableSpec) -> InputLocation:
+    """Where the public cost table ``spec`` is in the folder ``cost_dir`` (local or a URI)."""
+    folder = cost_dir if isinstance(cost_dir, InputLocation) else InputLocation.of_path(cost_dir)
+    return folder.child(spec.file)
+
+
+def kpi_costs(policy: Policy, cost_dir: Path | InputLocation | None) -> dict[str, float]:
+    """The policy's public campaign cost table from ``cost_dir`` (a local folder or one named
+    by a URI), checked (read before any charge of a run: a bad table must not fail a run after
+    other releases were paid)."""
     ct = _kpi_spec(policy).cost_table
     if cost_dir is None:
         raise InputError(
             f"the public campaign cost table {ct.file} has no folder to be read from",
             hint="give the inputs as a folder holding it (or the cost folder to analyze kpi)",
         )
-    return read_cost_table(Path(cost_dir) / ct.file, ct.campaign_column, ct.cost_column)
+    return read_cost_table(cost_table_location(cost_dir, ct), ct.campaign_column, ct.cost_column)
 
 
 def kpi_from_policy(
-    run: AnalysisRun, *, cost_dir: Path | None, costs: Mapping[str, float] | None = None
+    run: AnalysisRun,
+    *,
+    cost_dir: Path | InputLocation | None,
+    costs: Mapping[str, float] | None = None,
 ) -> KpiResult:
     """The policy's campaign KPIs, with ``costs`` (default: the public table in ``cost_dir``,
     :func:`kpi_costs`)."""

@@ -34,7 +34,7 @@ from privacy_profile.segments.features import (
 from privacy_profile.segments.personas import Family
 from privacy_profile.segments.registry import BuildState, registry
 from privacy_profile.segments.remote import unit_features
-from privacy_profile.segments.units import as_series
+from privacy_profile.segments.units import UnitLabels, as_series
 
 __all__ = [
     "FLAGS_TABLE",
@@ -212,7 +212,7 @@ def build_segments(
         epsilon=releases,
         dropped=feats.dropped,
         audiences=audiences,
-        notes=tuple(notes),
+        notes=(*state.notes, *notes),
     )
 
 
@@ -253,14 +253,24 @@ def _audiences(
     released = segments.loc[~segments["suppressed"].astype(bool)]
     shown = set(zip(released["family"], released["segment"], strict=True))
     out: dict[str, pd.DataFrame] = {}
+    notes: list[str] = []
     for fam in families:
         fam_kind = "rule" if fam.name.startswith("rule:") else fam.name
+        if not any((fam_kind, seg.key) in shown for seg in fam.segments):
+            continue
+        # the labels of units in released segments: collected where an engine keeps them
+        # (an audience is written by this process)
+        assignment = as_series(fam.assignment)
+        if isinstance(fam.assignment, UnitLabels):
+            notes.append(
+                f"segments: {fam.name} audiences read {len(assignment)} units' labels from "
+                f"{fam.assignment.rows.engine} (audiences are written by this process)"
+            )
         for seg in fam.segments:
             if (fam_kind, seg.key) not in shown:
                 continue
-            assigned = as_series(fam.assignment)
-            members = assigned.index[(assigned == seg.key).to_numpy()]
+            members = assignment.index[(assignment == seg.key).to_numpy(dtype=bool, na_value=False)]
             members = pd.Series([m for m in members if str(m) in allowed], dtype=object)
             tokens = tokenizer(members) if len(members) else pd.Series([], dtype=object)
             out[f"{fam_kind}.{seg.key}"] = pd.DataFrame({"token": tokens.to_numpy()})
-    return out, []
+    return out, notes

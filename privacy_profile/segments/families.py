@@ -41,7 +41,7 @@ from privacy_profile.segments.rules import (
     parse_rule,
 )
 from privacy_profile.segments.tree import TreeParams, release_tree
-from privacy_profile.segments.units import UnitLabels, UnitRows, as_series
+from privacy_profile.segments.units import UnitLabels, UnitRows, as_series, unit_rows
 
 __all__: list[str] = []
 
@@ -182,7 +182,8 @@ def _rules(st: BuildState, releases: Mapping[ReleaseId, float]) -> None:
             st.rule_members[rule.name] = UnitLabels(
                 marked.select([unit, MEMBER_COLUMN]), unit, MEMBER_COLUMN
             )
-            units = marked.where(is_member).select([unit, SEGMENT_COLUMN])
+            members = marked.where(is_member)
+            units = members.select([unit, SEGMENT_COLUMN])
             segment_column = SEGMENT_COLUMN
         rt, rrec = dp_segment_table(
             units,
@@ -198,8 +199,8 @@ def _rules(st: BuildState, releases: Mapping[ReleaseId, float]) -> None:
         assignment: pd.Series | UnitLabels
         if isinstance(units, pd.DataFrame):
             assignment = pd.Series(rule.name, index=units[unit].to_numpy())
-        else:
-            assignment = UnitLabels(units, unit, SEGMENT_COLUMN)
+        else:  # the members' rows (the tag columns too: personas aggregate them)
+            assignment = UnitLabels(members, unit, SEGMENT_COLUMN)
         st.families.append(Family(name=str(rid), segments=(sd,), assignment=assignment))
 
 
@@ -243,16 +244,26 @@ register_derived(SegmentFamily.RECOMMENDATIONS, produced_by=SegmentFamily.PERSON
 @register(SegmentFamily.TREE)
 def _tree(st: BuildState, releases: Mapping[ReleaseId, float]) -> None:
     spec = _section(st.spec.tree, SegmentFamily.TREE)
-    f = st.features.table
+    # diffprivlib's tree fits in memory: where an engine keeps the per-unit rows, only the
+    # unit and the tree's tag features are read here (one narrow row per unit)
+    rows = unit_rows(st.features.table)
+    f = rows.select([st.unit_column, *spec.features]).to_pandas()
+    if rows.engine != "pandas":
+        st.notes.append(
+            f"segments: the tree read {len(f)} units' {', '.join(spec.features)} from "
+            f"{rows.engine} on the driver (diffprivlib's tree fits in memory)"
+        )
     kind, _, key = spec.target.partition(":")
     target: SegmentDef
     if kind == SegmentFamily.RULE.value:
         rdef = next(r for r in st.spec.rules if r.name == key)
         target = SegmentDef(rdef.name, rdef.label_zh, rdef.label_en)
         got = st.rule_members[key]
-        # kept rows: every unit's membership, in unit order (collected here until the tree
-        # runs on kept rows)
-        member = as_series(got).to_numpy(dtype=bool) if isinstance(got, UnitLabels) else got
+        if isinstance(got, UnitLabels):  # kept rows: every unit's membership, by unit
+            kept = as_series(got).reindex(f[st.unit_column].to_numpy())
+            member = kept.eq(True).to_numpy(dtype=bool)  # a unit without a row: no member
+        else:
+            member = got
     else:
         fam = next(x for x in st.families if x.name == kind)
         target = next(s for s in fam.segments if s.key == key)

@@ -185,9 +185,10 @@ def release_lifecycle(
                 "the lifecycle's active_within_days",
             )
         rows = features
-    staged = rows.with_columns(
+    labelled = rows.with_columns(
         partial(_stage_columns, params=params, now=now), {STAGE_COLUMN: "string"}
-    ).select([u, STAGE_COLUMN])
+    )
+    staged = labelled.select([u, STAGE_COLUMN])
     table, records = dp_segment_table(
         staged,
         family="lifecycle",
@@ -200,4 +201,5 @@ def release_lifecycle(
     if isinstance(features, pd.DataFrame):
         got = staged.to_pandas()
         return table, pd.Series(got[STAGE_COLUMN].to_numpy(), index=got[u].to_numpy()), records
-    return table, UnitLabels(staged, u, STAGE_COLUMN), records
+    # every unit's row with its stage (the tag columns too: personas aggregate them)
+    return table, UnitLabels(labelled, u, STAGE_COLUMN), records

@@ -10,6 +10,14 @@ delta. Groups whose noisy count is below the aggregation threshold are not relea
 ``false_release_probability`` the threshold is raised by the noise margin of
 :func:`release_margin`, so a value whose true count is below the threshold is released with at
 most that probability. A dimension carrying a denied tag is refused.
+
+Where the engine keeps the per-unit rows (a family's assignment given as
+:class:`~privacy_profile.segments.units.UnitLabels`, the features as
+:class:`~privacy_profile.segments.units.UnitRows`), a tag dimension's (unit, value, segment)
+rows are formed per batch from the family's labelled rows and aggregated where they are
+(:meth:`UnitRows.dp_aggregate`); only the top-categories dimension reads the family's labels on
+the driver (two columns per labelled unit), where the top categories already are. The rows,
+hence the released values and the DP random stream, are the pandas path's.
 """
 
 from __future__ import annotations
@@ -34,14 +42,13 @@ from privacy_profile.dp import (
     PrivateSelection,
     PublicGroups,
     ZcdpLoss,
-    dp_aggregate,
     plan_budget,
 )
 from privacy_profile.dp.aggregate import COUNT_PART
 from privacy_profile.errors import PolicyError
 from privacy_profile.policy.segmentation import PERSONA_DIMENSIONS, denied_term
 from privacy_profile.segments._common import ReleaseContext, SegmentDef, epsilon_of
-from privacy_profile.segments.units import UnitLabels, as_series
+from privacy_profile.segments.units import UnitLabels, UnitRows, as_series, unit_rows
 
 __all__ = [
     "PERSONA_COLUMNS",
@@ -73,11 +80,12 @@ RECOMMENDATION_COLUMNS = ["family", "segment", "label", "rank", "category", "dp_
 
 @dataclass(frozen=True, kw_only=True)
 class Family:
-    """A segmentation: its segments and each unit's segment (internal, indexed by unit)."""
+    """A segmentation: its segments and each unit's segment (internal): a pandas Series
+    indexed by unit, or the label column of rows its engine keeps (:class:`UnitLabels`)."""
 
     name: str
     segments: tuple[SegmentDef, ...]
-    assignment: pd.Series | UnitLabels  # UnitLabels: kept by the engine of the rows
+    assignment: pd.Series | UnitLabels
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -218,9 +226,72 @@ class _LongFrames:
         )
 
 
+@dataclass(frozen=True)
+class _ValueSegment:
+    """Per batch of a family's labelled rows: each row's ``dim`` value as text (missing:
+    :data:`UNKNOWN`) and its segment, as :meth:`_LongFrames.pairs` forms them."""
+
+    dim: str
+    label: str
+
+    def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
+        value = batch[self.dim].astype("string").fillna(UNKNOWN).astype(str)
+        return pd.DataFrame(
+            {
+                "value": value.to_numpy(dtype=object),
+                "segment": batch[self.label].astype(str).to_numpy(dtype=object),
+            }
+        )
+
+
+@dataclass(frozen=True)
+class _Labelled:
+    """Per batch: the rows that carry a label."""
+
+    label: str
+
+    def __call__(self, batch: pd.DataFrame) -> npt.NDArray[np.bool_]:
+        return np.asarray(batch[self.label].notna().to_numpy(dtype=bool), dtype=bool)
+
+
+def _kept_pairs(family: Family, dim: str, unit: str) -> UnitRows | None:
+    """A tag dimension's (unit, value, segment) rows where the family's labels are kept (None:
+    the pandas path's rows are used)."""
+    a = family.assignment
+    if dim == "top_categories" or not isinstance(a, UnitLabels) or dim not in a.rows.columns:
+        return None
+    labelled = a.rows.where(_Labelled(a.column))
+    both = labelled.with_columns(
+        _ValueSegment(dim, a.column), {"value": "string", "segment": "string"}
+    )
+    return both.select([unit, "value", "segment"])
+
+
+def _features_frame(
+    features: pd.DataFrame | UnitRows, families: Sequence[Family], params: PersonaParams, unit: str
+) -> pd.DataFrame:
+    """The features the pandas path reads: the frame itself, or, for rows an engine keeps, the
+    unit and the tag dimensions some family's labels do not carry (collected; none when every
+    family was labelled by the engine), never the whole table."""
+    if isinstance(features, pd.DataFrame):
+        return features
+    need = sorted(
+        {
+            d
+            for f in families
+            for d in params.dimensions
+            if d != "top_categories"
+            and not (isinstance(f.assignment, UnitLabels) and d in f.assignment.rows.columns)
+        }
+    )
+    if not need:
+        return pd.DataFrame({unit: pd.Series([], dtype="string")})
+    return features.select([unit, *need]).to_pandas()
+
+
 def release_personas(
     families: Sequence[Family],
-    features: pd.DataFrame,
+    features: pd.DataFrame | UnitRows,
     categories: pd.DataFrame,
     params: PersonaParams,
     *,
@@ -255,9 +326,10 @@ def release_personas(
     delta_each = ctx.delta / n_private if n_private else 0.0
     frames: list[pd.DataFrame] = []
     records: list[MechanismRecord] = []
-    long = _LongFrames(features, categories, unit)
+    long = _LongFrames(_features_frame(features, families, params, unit), categories, unit)
     for fam, dim in pairs:
-        df = long.pairs(fam, dim)
+        kept = _kept_pairs(fam, dim, unit)
+        df: pd.DataFrame | UnitRows = kept if kept is not None else long.pairs(fam, dim)
         multi = dim == "top_categories"
         punit = PrivacyUnit(
             column=unit,
@@ -285,8 +357,7 @@ def release_personas(
                 COUNT_PART
             )
             cut += release_margin(count.mechanism, count.scale, params.false_release_probability)
-        res = dp_aggregate(
-            df,
+        res = unit_rows(df).dp_aggregate(
             unit=punit,
             by=["segment", "value"],
             metrics=metrics,

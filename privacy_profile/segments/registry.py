@@ -59,6 +59,9 @@ class BuildState:
     personas: pd.DataFrame = field(default_factory=pd.DataFrame)
     recommendations: pd.DataFrame = field(default_factory=pd.DataFrame)
     tree_rules: pd.DataFrame = field(default_factory=pd.DataFrame)
+    notes: list[str] = field(default_factory=list)
+    """What the run's notes should say (e.g. per-unit columns an engine's rows gave this
+    process)."""
 
     def segments(self) -> pd.DataFrame:
         """The segments table of every family released so far."""

@@ -194,10 +194,11 @@ def release_rfm(
         )
         splits[name] = q.values[0]
         records.extend(q.records)
-    units = pop.with_columns(
+    labelled = pop.with_columns(
         partial(_class_columns, splits=splits),
         {CLASS_COLUMN: "string", **dict.fromkeys(RFM_FEATURES, "double")},
-    ).select([ctx.unit_column, CLASS_COLUMN, *RFM_FEATURES])
+    )
+    units = labelled.select([ctx.unit_column, CLASS_COLUMN, *RFM_FEATURES])
     metrics = [
         MetricSpec(aggregation=Aggregation.MEAN, column=n, bounds=b, name=f"mean_{n}")
         for n, b in params.bounds().items()
@@ -221,7 +222,8 @@ def release_rfm(
     for name, value in splits.items():
         table[f"split_{name}"] = value
     records.extend(recs)
-    assignment: pd.Series | UnitLabels = UnitLabels(units, ctx.unit_column, CLASS_COLUMN)
+    # the population's rows with their class (the tag columns too: personas aggregate them)
+    assignment: pd.Series | UnitLabels = UnitLabels(labelled, ctx.unit_column, CLASS_COLUMN)
     if local:  # the pandas engine's rows are in this process already
         got = units.to_pandas()
         assignment = pd.Series(got[CLASS_COLUMN].to_numpy(), index=got[ctx.unit_column].to_numpy())

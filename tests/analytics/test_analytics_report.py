@@ -171,6 +171,33 @@ def test_kpis_without_a_cost_table_are_planned_out_before_any_charge(
                 check_run_budget(POLICY, ledger, analyses=planned)
 
 
+def test_the_cost_table_is_read_from_a_folder_on_another_file_system(
+    campaigns: CampaignTables, tmp_path: Path
+) -> None:
+    """A folder of inputs named by a URI (here a caller-built file system standing for s3://
+    or hdfs://) holds the cost table as a local folder does: the KPIs are planned and the
+    table read through the file system; a bad row names the file and row."""
+    import pyarrow.fs as pafs
+
+    from privacy_profile.analytics.from_policy import kpi_costs, runnable_analyses
+    from privacy_profile.ingest.locations import InputLocation
+
+    (tmp_path / "shop").mkdir()
+    fs = pafs.SubTreeFileSystem(str(tmp_path / "shop"), pafs.LocalFileSystem())
+    folder = InputLocation.on(fs, "", uri="mem://shop")
+    assert folder.local_path is None
+    planned, notes = runnable_analyses(POLICY, folder)
+    assert "kpi" not in planned and "KPIs skipped" in notes[0]
+    campaigns.costs.to_csv(tmp_path / "shop" / COST_FILE, index=False)
+    assert runnable_analyses(POLICY, folder) == (["funnel", "ab", "retention", "kpi"], [])
+    want = kpi_costs(POLICY, tmp_path / "shop")
+    assert kpi_costs(POLICY, folder) == want and len(want) == len(campaigns.costs)
+    bad = pd.concat([campaigns.costs, campaigns.costs.head(1)], ignore_index=True)
+    bad.to_csv(tmp_path / "shop" / COST_FILE, index=False)
+    with pytest.raises(InputError, match=f"{COST_FILE}, row {len(bad)} after the header"):
+        runnable_analyses(POLICY, folder)
+
+
 def test_a_repeated_campaign_in_the_cost_table_fails_the_run_before_any_charge(
     campaigns: CampaignTables, tmp_path: Path
 ) -> None:

@@ -194,6 +194,7 @@ def test_family_on_spark_rows_releases_what_pandas_releases(
     assert [f.name for f in remote.families] == [f.name for f in local.families]
     for got_f, want_f in zip(remote.families, local.families, strict=True):
         assert isinstance(got_f.assignment, UnitLabels)
+        assert "province" in got_f.assignment.rows.columns  # the tags travel with the labels
         assert isinstance(want_f.assignment, pd.Series)
         pd.testing.assert_series_equal(
             as_series(got_f.assignment).astype(object),
