@@ -36,7 +36,8 @@ InputOption = Annotated[
     str,
     typer.Option(
         "--input",
-        help="Folder with one file per table: a local path, or a URI pyarrow opens "
+        help="Folder with one file (or one directory of part files) per table: a local path, "
+        "or a URI pyarrow opens "
         "(file://, hdfs://, s3://, gs://; credentials from the file system's own "
         "configuration, never in the URI).",
     ),

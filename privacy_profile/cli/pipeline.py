@@ -3,6 +3,7 @@ progress bars and run summary."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -179,6 +180,18 @@ def run_cmd(
             "(durable; not with --dry-run).",
         ),
     ] = None,
+    ledger_lease: Annotated[
+        int | None,
+        typer.Option(
+            "--ledger-lease",
+            min=1,
+            metavar="SECONDS",
+            help="How long the run's budget reservation holds without a renewal, in seconds "
+            "(renewed every third of it while the run is alive; a crashed run's reservation "
+            "is freed after it) [default: the policy's privacy.ledger_lease_seconds, 300].",
+            show_default=False,
+        ),
+    ] = None,
     dev_keys: DevKeysOption = False,
     allow_dev_keys: AllowDevKeysOption = False,
     signing_key: Annotated[
@@ -254,7 +267,8 @@ def run_cmd(
     suppression = suppression_for(rights_register, loaded)
     backend = call(lambda: ingest_backend(engine, spark_master, staging=spark_staging))
     progress, on_stage = _progress()
-    with call(lambda: open_ledger(book_path, loaded.policy)) as book, progress:
+    lease = None if ledger_lease is None else dt.timedelta(seconds=ledger_lease)
+    with call(lambda: open_ledger(book_path, loaded.policy, lease=lease)) as book, progress:
         release = call(
             lambda: sanitize_then_segment(
                 input_dir,

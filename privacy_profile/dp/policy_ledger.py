@@ -8,6 +8,7 @@ plain-text account ``privacy-profile budget show`` prints.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Iterable
 from pathlib import Path
@@ -23,6 +24,7 @@ from privacy_profile.policy.segmentation import SegmentationSpec
 __all__ = [
     "budget_status",
     "budget_window",
+    "ledger_lease",
     "open_ledger",
     "releases_cost",
     "run_loss",
@@ -50,16 +52,28 @@ def budget_window(policy: Policy) -> BudgetWindow:
     return BudgetWindow.calendar_month()
 
 
-def open_ledger(path: str | Path, policy: Policy) -> BudgetLedger:
+def ledger_lease(policy: Policy) -> dt.timedelta:
+    """The lease of a run's budget reservation the policy declares
+    (``privacy.ledger_lease_seconds``, 300 s unless set)."""
+    return dt.timedelta(seconds=policy.privacy.ledger_lease_seconds)
+
+
+def open_ledger(
+    path: str | Path, policy: Policy, *, lease: dt.timedelta | None = None
+) -> BudgetLedger:
     """Open (or create) the budget ledger for the policy's dataset, budget and window: a SQLite
     file, or a shared PostgreSQL database for a ``postgresql://user@host:port/db`` URL (the
-    password from ``PGPASSWORD`` or ``~/.pgpass``, never in the URL)."""
+    password from ``PGPASSWORD`` or ``~/.pgpass``, never in the URL).
+
+    Its reservations are leases of ``lease`` when given (the CLI's ``--ledger-lease``), else of
+    the policy's ``privacy.ledger_lease_seconds`` (:func:`ledger_lease`); at least 1 second."""
     pv = policy.privacy
     return BudgetLedger.open(
         str(path) if is_database_url(path) else check_ledger_path(path),
         dataset=pv.budget_dataset,
         budget=PrivacyLoss(epsilon=pv.epsilon_budget, delta=pv.delta_budget),
         window=budget_window(policy),
+        lease=ledger_lease(policy) if lease is None else lease,
     )
 
 

@@ -8,7 +8,9 @@ record numbers. Encoding errors stop the run with an :class:`InputError` naming 
 the fix (declare ``encoding: gbk`` or re-save as UTF-8) and the first row that does not decode.
 CSV records are one per physical line and numbered by line (row = line - 1): a stray quote
 quarantines its own line, never the rest of the file. Parquet columns must hold scalar values
-(nested types are refused). The file is an
+(nested types are refused). A table's path may be a directory of part files (a Spark or Hive
+export, :mod:`privacy_profile.ingest.parts`): its parts are read in name order as one table,
+record numbers continuing from part to part. The file is an
 :class:`~privacy_profile.ingest.locations.InputLocation`: a local path, or a URI read through
 the pyarrow file system it names.
 """
@@ -19,7 +21,7 @@ import csv
 import io
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,15 +32,18 @@ import pyarrow.parquet as pq
 
 from privacy_profile.errors import InputError
 from privacy_profile.ingest.locations import InputLocation, input_location
+from privacy_profile.ingest.parts import part_files
 from privacy_profile.policy.model import FileFormat, Table
 
 __all__ = [
     "DEFAULT_BLOCK_BYTES",
     "DEFAULT_CHUNK_ROWS",
     "RawChunk",
+    "check_part_headers",
     "csv_header",
     "encoding_error",
     "parse_csv_lines",
+    "part_header",
     "read_table",
 ]
 
@@ -77,18 +82,93 @@ def read_table(
     """Stream ``file`` (a path, a URI or a location) as the policy declares (format,
     encoding) in chunks."""
     path = input_location(file)
+    if path.is_dir():
+        yield from _read_parts(path, table_name, spec, chunk_rows, block_bytes)
+        return
     if not path.is_file():
         raise InputError(
             f"{path}: input file for table {table_name!r} not found",
             hint=f"put {spec.file_name(table_name)} in the input directory "
             f"or set tables.{table_name}.file",
         )
+    yield from _read_one(path, table_name, spec, chunk_rows, block_bytes)
+
+
+def _read_one(
+    path: InputLocation, table: str, spec: Table, chunk_rows: int, block_bytes: int
+) -> Generator[RawChunk, None, int]:
+    """Stream one file; return how many record numbers it used (its data lines for CSV and
+    JSON Lines, blank ones included; its rows for Parquet)."""
     if spec.format is FileFormat.CSV:
-        yield from _read_csv(path, table_name, spec, block_bytes)
-    elif spec.format is FileFormat.PARQUET:
-        yield from _read_parquet(path, table_name, chunk_rows)
-    else:
-        yield from _read_jsonl(path, table_name, spec, chunk_rows)
+        return (yield from _read_csv(path, table, spec, block_bytes))
+    if spec.format is FileFormat.PARQUET:
+        return (yield from _read_parquet(path, table, chunk_rows))
+    return (yield from _read_jsonl(path, table, spec, chunk_rows))
+
+
+def part_header(part: InputLocation, table: str, spec: Table) -> list[str]:
+    """The column names a CSV or Parquet file starts with (its header line; its schema)."""
+    if spec.format is FileFormat.CSV:
+        return csv_header(part, table, spec.encoding)
+    source, fs = part.arrow_source()
+    try:
+        schema = pq.read_schema(source, filesystem=fs)
+    except (pa.ArrowException, OSError) as e:
+        raise InputError(
+            f"{part}: table {table!r} is not a readable Parquet file ({type(e).__name__})",
+            hint="write the file with pandas/pyarrow `to_parquet`",
+        ) from None
+    return [str(n) for n in schema.names]
+
+
+def check_part_headers(parts: list[InputLocation], table: str, spec: Table) -> list[str] | None:
+    """The column names every CSV or Parquet part file starts with, the same in every part and
+    in the same order (else an :class:`InputError` naming the first part that differs); None
+    for JSON Lines, whose records name their own fields."""
+    if spec.format is FileFormat.JSONL:
+        return None
+    first = part_header(parts[0], table, spec)
+    for part in parts[1:]:
+        names = part_header(part, table, spec)
+        if names != first:
+            missing = [n for n in first if n not in names]
+            extra = [n for n in names if n not in first]
+            detail = (
+                f"missing {missing}, extra {extra}" if missing or extra else "another column order"
+            )
+            raise InputError(
+                f"{part}: the header of this part file of table {table!r} differs from the "
+                f"first part's ({parts[0].name}): {detail}",
+                hint="export every part with the same columns in the same order",
+            )
+    return first
+
+
+def _read_parts(
+    folder: InputLocation, table: str, spec: Table, chunk_rows: int, block_bytes: int
+) -> Iterator[RawChunk]:
+    """A directory of part files as one table: the parts in name order, their record numbers
+    continuing from one part to the next (as in the file the parts concatenate to, one header
+    kept); an error inside a part names the part file and its own row."""
+    parts = part_files(folder, table, spec)
+    check_part_headers(parts, table, spec)
+    offset = 0
+    for part in parts:
+        used = yield from _shifted(_read_one(part, table, spec, chunk_rows, block_bytes), offset)
+        offset += used
+
+
+def _shifted(chunks: Generator[RawChunk, None, int], offset: int) -> Generator[RawChunk, None, int]:
+    """``chunks`` with ``offset`` added to every record number; returns what ``chunks`` does."""
+    while True:
+        try:
+            chunk = next(chunks)
+        except StopIteration as stop:
+            return int(stop.value)
+        if offset:
+            chunk.frame.index = pd.Index(chunk.frame.index.to_numpy() + offset, name="_row")
+            chunk.malformed = [(n + offset, d) for n, d in chunk.malformed]
+        yield chunk
 
 
 # --------------------------------------------------------------------------- CSV
@@ -219,7 +299,9 @@ def csv_header(path: InputLocation, table: str, encoding: str) -> list[str]:
     return names
 
 
-def _read_csv(path: InputLocation, table: str, spec: Table, block_bytes: int) -> Iterator[RawChunk]:
+def _read_csv(
+    path: InputLocation, table: str, spec: Table, block_bytes: int
+) -> Generator[RawChunk, None, int]:
     """CSV with one record per physical line; row numbers are line numbers minus one.
 
     Arrow parses each block of whole lines; when the block's record count differs from its
@@ -231,6 +313,7 @@ def _read_csv(path: InputLocation, table: str, spec: Table, block_bytes: int) ->
     names = csv_header(path, table, encoding)
     pa_enc = "utf8" if encoding in ("utf-8", "utf-8-sig") else encoding
     py_enc = "utf-8" if encoding == "utf-8-sig" else encoding
+    last = 1  # the line number of the last line read (1: the header)
     for first, block in _lines(path, block_bytes):
         if pa_enc == "utf8":  # before Arrow, whose bad-row callback cannot decode the row
             where = _undecodable(block, first, py_enc)
@@ -245,7 +328,9 @@ def _read_csv(path: InputLocation, table: str, spec: Table, block_bytes: int) ->
         n_lines = block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
         records = np.arange(first - 1, first - 1 + n_lines, dtype=np.int64)
         df, malformed = _parse_lines(block, records, names, pa_enc, py_enc, undecodable)
+        last = first + n_lines - 1
         yield RawChunk(df, tuple(names), malformed)
+    return last - 1
 
 
 def parse_csv_lines(
@@ -354,7 +439,9 @@ def _undecodable(block: bytes, first: int, encoding: str) -> str | None:
 # --------------------------------------------------------------------------- Parquet
 
 
-def _read_parquet(path: InputLocation, table: str, chunk_rows: int) -> Iterator[RawChunk]:
+def _read_parquet(
+    path: InputLocation, table: str, chunk_rows: int
+) -> Generator[RawChunk, None, int]:
     source, fs = path.arrow_source()
     try:
         pf = pq.ParquetFile(source, filesystem=fs)
@@ -380,6 +467,7 @@ def _read_parquet(path: InputLocation, table: str, chunk_rows: int) -> Iterator[
         df.index = pd.RangeIndex(start, start + len(df), name="_row")
         start += len(df)
         yield RawChunk(df, tuple(names))
+    return start - 1
 
 
 # --------------------------------------------------------------------------- JSON Lines
@@ -399,7 +487,7 @@ def _cell(v: object) -> str | None:
 
 def _read_jsonl(
     path: InputLocation, table: str, spec: Table, chunk_rows: int
-) -> Iterator[RawChunk]:
+) -> Generator[RawChunk, None, int]:
     encoding = spec.encoding
     names: list[str] = []
     known: set[str] = set()
@@ -413,6 +501,7 @@ def _read_jsonl(
         df.index = pd.Index(np.asarray(numbers, dtype=np.int64), name="_row")
         return RawChunk(df, tuple(names), list(malformed))
 
+    lineno = 0
     with path.open_binary() as f:
         for lineno, raw in enumerate(f, start=1):
             try:
@@ -440,3 +529,4 @@ def _read_jsonl(
                 rows, numbers, malformed = [], [], []
     if rows or malformed or not names:
         yield flush()
+    return lineno

@@ -1,4 +1,6 @@
 """Where a run's raw tables come from: a folder, a file per table, or a DataFrame per table.
+A table's file may be a directory of part files (a Spark or Hive export; see
+:mod:`privacy_profile.ingest.parts`), read as one table.
 
 :func:`resolve_inputs` turns what an API caller passes (a folder path or URI, a mapping of
 table name to path or URI, a mapping of table name to pandas DataFrame) into
@@ -70,7 +72,8 @@ class InputTables:
     frames: Mapping[str, pd.DataFrame] = field(default_factory=dict)
 
     def location(self, name: str, spec: Table) -> InputLocation:
-        """The file of table ``name`` (for DataFrames, a descriptive pseudo-path for messages)."""
+        """The file (or directory of part files) of table ``name`` (for DataFrames, a
+        descriptive pseudo-path for messages)."""
         if name in self.frames:
             return InputLocation.of_path(f"<DataFrame {name}>")
         if name in self.paths:
@@ -83,12 +86,10 @@ class InputTables:
         return self.folder.child(spec.file_name(name))
 
     def has(self, name: str, spec: Table) -> bool:
-        return name in self.frames or self.location(name, spec).is_file()
-
-    @property
-    def local_folder(self) -> Path | None:
-        """The input folder on this machine (a path or a ``file://`` URI), else None."""
-        return self.folder.local_path if self.folder is not None else None
+        if name in self.frames:
+            return True
+        where = self.location(name, spec)
+        return where.is_file() or where.is_dir()  # a file, or a directory of part files
 
     @property
     def namespace(self) -> str:
@@ -223,10 +224,11 @@ def resolve_inputs(inputs: InputsLike, policy: Policy) -> InputTables:
             frames[name] = value
         elif _is_location(value):
             p = input_location(value)
-            if not p.is_file():
+            if not p.is_file() and not p.is_dir():
                 raise InputError(
                     f"{p}: input file for table {name!r} not found",
-                    hint="give an existing file for every declared table",
+                    hint="give an existing file (or a directory of its part files) for every "
+                    "declared table",
                 )
             paths[name] = p
         else:

@@ -93,6 +93,13 @@ class PrivacySpec(_Frozen):
     delta_per_query: float = Field(description="Delta of one release (private group selection).")
     budget_dataset: str = Field(min_length=1, description="The ledger's dataset name.")
     budget_window: BudgetWindowSpec
+    ledger_lease_seconds: int = Field(
+        default=300,
+        ge=1,
+        description="How long a run's budget reservation holds without a renewal, in seconds "
+        "(its holder renews it every third of the lease; a crashed run's reservation is freed "
+        "once the lease has passed). The CLI's --ledger-lease overrides it; see docs/scale.md.",
+    )
     aggregation_threshold: AggregationThreshold
     k_anonymity: KAnonymity
     metric_bounds: list[MetricBounds] = Field(default_factory=list)

@@ -129,8 +129,10 @@ class KMeansInit(StrEnum):
 
 class KMeansMethodName(StrEnum):
     """The DP fit: ``lloyd`` runs our own DP Lloyd iterations through the DP core (noisy
-    counts and sums per cluster, charged per iteration); ``diffprivlib`` runs diffprivlib's
-    KMeans (one start, its own iteration count)."""
+    counts and sums per cluster, charged per iteration; on Spark each iteration is one
+    aggregation on the cluster); ``diffprivlib`` runs diffprivlib's KMeans (one start, its own
+    iteration count; it needs every point in one process, so it is refused, before any
+    charge, when the per-unit rows stay on Spark)."""
 
     LLOYD = "lloyd"
     DIFFPRIVLIB = "diffprivlib"

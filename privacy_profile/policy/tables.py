@@ -67,7 +67,10 @@ class Table(_Frozen):
     """An input table: file format, retention and its columns."""
 
     file: str | None = Field(
-        default=None, description="File name inside the input directory (default: <table>.<ext>)."
+        default=None,
+        description="File name inside the input directory (default: <table>.<ext>); it may "
+        "name a directory of part files (a Spark or Hive export, read in name order as one "
+        "table; docs/ingestion.md).",
     )
     format: FileFormat = FileFormat.CSV
     encoding: Literal["utf-8", "utf-8-sig", "gbk", "gb18030"] = "utf-8"

@@ -18,6 +18,7 @@ from privacy_profile.segments.kmeans import (
     KMeansFeatureParams,
     KMeansMethod,
     KMeansParams,
+    KMeansPopulation,
     init_from_class_means,
     release_kmeans,
     scale_features,
@@ -30,7 +31,6 @@ from privacy_profile.segments.rfm import (
     RFM_FEATURES,
     RfmParams,
     release_rfm,
-    rfm_population,
 )
 from privacy_profile.segments.rules import (
     MEMBER_COLUMN,
@@ -99,7 +99,7 @@ def _rfm(st: BuildState, releases: Mapping[ReleaseId, float]) -> None:
 @register(SegmentFamily.KMEANS)
 def _kmeans(st: BuildState, releases: Mapping[ReleaseId, float]) -> None:
     km = _section(st.spec.kmeans, SegmentFamily.KMEANS)
-    f = st.features.table
+    f: pd.DataFrame | UnitRows = st.features.table
     kparams = KMeansParams(
         k=km.k,
         features=tuple(
@@ -115,8 +115,9 @@ def _kmeans(st: BuildState, releases: Mapping[ReleaseId, float]) -> None:
         iterations=km.lloyd_iterations(),
     )
     names = [x.name for x in km.features]
-    pop = rfm_population(f) if set(names) & set(RFM_FEATURES) else f
-    pop = pop.loc[pop[names].notna().all(axis=1)]
+    # units with every feature (and a paid order for RFM features), where the rows are kept
+    keep = KMeansPopulation(tuple(names), paid_only=bool(set(names) & set(RFM_FEATURES)))
+    pop = f.loc[keep(f)] if isinstance(f, pd.DataFrame) else unit_rows(f).where(keep)
     init = None
     if km.init is KMeansInit.RFM_CLASSES and st.rfm_table is not None:
         ok = st.rfm_table.loc[~st.rfm_table["suppressed"]]

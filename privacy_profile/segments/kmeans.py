@@ -19,6 +19,17 @@ Budget: ``(1 - size_share)`` of the release's epsilon goes to the fit, ``size_sh
 cluster sizes of the final assignment through the DP core. Released: centroids in original
 units (post-processing of the DP fit) and DP sizes.
 
+Engines: the units may be a pandas frame or rows kept by an engine
+(:class:`~privacy_profile.segments.units.UnitRows`, e.g. Spark). Each Lloyd iteration's true
+quantities come from a pure per-batch step (:func:`lloyd_step`: per cluster the count and the
+grid sums of the centred coordinates, a ``k x (d + 1)`` array whose integer entries add up
+exactly over any split into batches), one :meth:`~privacy_profile.segments.units.UnitRows.fold`
+per iteration; the charge, noise and centre update run in one driver function for both
+(:func:`fit_dp_lloyd` is the one-batch case of :func:`fit_dp_lloyd_rows`), so a seeded run
+releases the same centroids on every engine. The final assignment is a column of the rows
+(:class:`~privacy_profile.segments.units.UnitLabels`); ``diffprivlib`` needs the points in this
+process and is refused on engine rows (:func:`require_runnable`).
+
 Initialisation: ``random`` draws the starts uniformly in the cube (data-independent). With
 ``init = rfm_classes`` the starts are computed from the released DP RFM-8 class means and DP
 sizes (free post-processing of an earlier release): a size-weighted k-means of those eight
@@ -29,7 +40,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -44,19 +55,26 @@ from privacy_profile.dp import Bounds, ChargeRequest, MechanismRecord, PrivacyLo
 from privacy_profile.dp import mechanisms as _mech
 from privacy_profile.dp._diffprivlib import strict_diffprivlib
 from privacy_profile.dp.model import Mechanism
-from privacy_profile.errors import InputError, PrivacyParameterError
+from privacy_profile.errors import InputError, PolicyError, PolicyIssue, PrivacyParameterError
 from privacy_profile.segments._common import ReleaseContext, SegmentDef, dp_segment_table
+from privacy_profile.segments.rfm import rfm_population
+from privacy_profile.segments.units import UnitLabels, UnitRows
 
 __all__ = [
     "COUNT_SHARE",
     "KMeansFeatureParams",
     "KMeansMethod",
     "KMeansParams",
+    "KMeansPopulation",
     "KMeansRelease",
     "fit_dp_kmeans",
     "fit_dp_lloyd",
+    "fit_dp_lloyd_rows",
     "init_from_class_means",
+    "lloyd_step",
+    "lloyd_sums",
     "release_kmeans",
+    "require_runnable",
     "scale_features",
     "unscale",
 ]
@@ -66,6 +84,9 @@ FloatArray = npt.NDArray[np.float64]
 #: Share of each Lloyd iteration's epsilon for the noisy counts (the rest: the noisy sums).
 #: 0.2-0.35 measured best on UCI (docs/benchmarks.md); the sums carry d coordinates.
 COUNT_SHARE = 0.25
+
+#: The column of the final assignment (each unit's cluster key) on rows kept by an engine.
+_CLUSTER = "cluster"
 
 #: Exhaustive weighted k-means over the candidate starts when there are at most this many
 #: k-subsets of candidates; otherwise farthest-point starts only.
@@ -97,7 +118,7 @@ class KMeansParams:
 class KMeansRelease:
     table: pd.DataFrame
     centroids_scaled: FloatArray
-    assignment: pd.Series
+    assignment: pd.Series | UnitLabels
     records: tuple[MechanismRecord, ...]
 
 
@@ -122,14 +143,10 @@ def _transform(x: FloatArray, f: KMeansFeatureParams) -> tuple[FloatArray, float
 
 def scale_features(values: pd.DataFrame, params: KMeansParams) -> FloatArray:
     """Clamp to the public bounds, ``log1p`` if asked, scale to [0, 1]."""
+    _refuse_missing(_missing(values, params), params)
     cols = []
     for f in params.features:
         x = values[f.name].to_numpy(dtype=np.float64, na_value=np.nan)
-        if np.isnan(x).any():
-            raise InputError(
-                f"k-means feature {f.name!r} has missing values",
-                hint="cluster units that have the feature (e.g. RFM features need an order)",
-            )
         t, lo, hi = _transform(x, f)
         cols.append((t - lo) / (hi - lo))
     return np.column_stack(cols)
@@ -208,27 +225,124 @@ def init_from_class_means(candidates: FloatArray, sizes: Sequence[float], k: int
     return np.asarray(best[1], dtype=np.float64)
 
 
-def fit_dp_lloyd(
-    scaled: FloatArray,
+def lloyd_sums(scaled: FloatArray, centers: FloatArray) -> FloatArray:
+    """One Lloyd iteration's true per-cluster quantities on points in [0, 1]^d (one row per
+    unit): a ``(k, d + 1)`` array, column 0 the number of points nearest each centre, columns
+    ``1..d`` the sums of their centred coordinates ``x - 0.5`` in integer units of the
+    fixed-point grid (:func:`~privacy_profile.dp.mechanisms.to_grid`, at most 2^20 a point).
+    Every entry and partial sum is an integer held exactly in a float64 (below 2^53 for fewer
+    than 2^33 units), so the arrays of any split of the points into batches add up to exactly
+    the array of all of them. Pure, no noise."""
+    k, d = centers.shape
+    step = _mech.grid_step(0.5)
+    centred = _mech.to_grid(np.clip(scaled, 0.0, 1.0) - 0.5, step, 0.5)
+    lab = nearest(scaled, centers)
+    out = np.empty((k, d + 1), dtype=np.float64)
+    out[:, 0] = np.bincount(lab, minlength=k)
+    for j in range(d):
+        out[:, j + 1] = np.bincount(lab, weights=centred[:, j], minlength=k)
+    return out
+
+
+def lloyd_step(batch: pd.DataFrame, centers: FloatArray, params: KMeansParams) -> FloatArray:
+    """:func:`lloyd_sums` of a batch of rows (one per unit): its features scaled by
+    :func:`scale_features` (public bounds, ``log1p``, [0, 1]; a missing value is an
+    ``InputError``). Pure: the batch function of a Lloyd iteration on any engine."""
+    return lloyd_sums(scale_features(batch, params), centers)
+
+
+@dataclass(frozen=True, eq=False)
+class _LloydBatch:
+    """:func:`lloyd_step` with its centres and parameters bound (pickled to the executors
+    with its state; the class by reference)."""
+
+    centers: FloatArray
+    params: KMeansParams
+
+    def __call__(self, batch: pd.DataFrame) -> FloatArray:
+        return lloyd_step(batch, self.centers, self.params)
+
+
+@dataclass(frozen=True, eq=False)
+class _MissingBatch:
+    """The number of missing values of each k-means feature in a batch (shape ``(d,)``)."""
+
+    params: KMeansParams
+
+    def __call__(self, batch: pd.DataFrame) -> FloatArray:
+        return _missing(batch, self.params)
+
+
+@dataclass(frozen=True, eq=False)
+class _AssignBatch:
+    """Each row's nearest centre's segment key (the final assignment), as a ``cluster``
+    column."""
+
+    centers: FloatArray
+    params: KMeansParams
+    keys: tuple[str, ...]
+
+    def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
+        lab = nearest(scale_features(batch, self.params), self.centers)
+        keys = np.array(self.keys, dtype=object)[lab]
+        return pd.DataFrame({_CLUSTER: pd.array(keys, dtype="string")})
+
+
+@dataclass(frozen=True)
+class KMeansPopulation:
+    """The rows k-means clusters, a pure row-wise predicate (``UnitRows.where``, or a mask of
+    a pandas frame): every feature present, and with ``paid_only`` (RFM features) only units
+    with a paid order (:func:`~privacy_profile.segments.rfm.rfm_population`)."""
+
+    features: tuple[str, ...]
+    paid_only: bool
+
+    def __call__(self, batch: pd.DataFrame) -> npt.NDArray[np.bool_]:
+        b = batch.reset_index(drop=True)
+        keep = np.zeros(len(b), dtype=bool)
+        pop = rfm_population(b) if self.paid_only else b
+        keep[pop.index.to_numpy(dtype=np.int64)] = True
+        present: npt.NDArray[np.bool_] = b[list(self.features)].notna().all(axis=1).to_numpy()
+        return keep & present
+
+
+def _missing(values: pd.DataFrame, params: KMeansParams) -> FloatArray:
+    return np.array(
+        [
+            np.isnan(values[f.name].to_numpy(dtype=np.float64, na_value=np.nan)).sum()
+            for f in params.features
+        ],
+        dtype=np.float64,
+    )
+
+
+def _refuse_missing(missing: FloatArray, params: KMeansParams) -> None:
+    for f, n in zip(params.features, missing, strict=True):
+        if n > 0:
+            raise InputError(
+                f"k-means feature {f.name!r} has missing values",
+                hint="cluster units that have the feature (e.g. RFM features need an order)",
+            )
+
+
+def _lloyd_fit(
+    sums_of: Callable[[FloatArray], FloatArray],
     *,
     k: int,
+    d: int,
     loss: PrivacyLoss,
     iterations: int,
     ctx: ReleaseContext,
-    init_centers: FloatArray | None = None,
-    count_share: float = COUNT_SHARE,
+    init_centers: FloatArray | None,
+    count_share: float,
 ) -> tuple[FloatArray, tuple[MechanismRecord, ...]]:
-    """DP Lloyd iterations on data in [0, 1]^d (one row per unit); see the module doc.
-
-    Each iteration charges ``loss.epsilon / iterations`` on the ledger (count and sums in one
-    transaction) before it draws noise; a refused charge stops the fit with nothing released.
-    Starts: ``init_centers`` (public or released values) or uniform draws in the cube.
-    """
+    """The driver's part of the DP Lloyd fit, whatever holds the points: per iteration charge
+    the ledger, then ``sums_of(centres)`` (the true :func:`lloyd_sums` of every point), then
+    noise and the centre update."""
     if iterations < 1:
         raise PrivacyParameterError("k-means needs at least one iteration")
     if not 0.0 < count_share < 1.0:
         raise PrivacyParameterError("count_share must be in (0, 1)")
-    d = scaled.shape[1]
     if init_centers is None:
         centers = ctx.rng.random(k * d).reshape(k, d)
     else:
@@ -249,7 +363,6 @@ def fit_dp_lloyd(
         Mechanism.DISCRETE_LAPLACE_GRID, loss=sum_loss, sensitivity=sum_sens
     )
     records: list[MechanismRecord] = []
-    centred = _mech.to_grid(np.clip(scaled, 0.0, 1.0) - 0.5, step, 0.5)
     for it in range(1, iterations + 1):
         label = f"kmeans/fit:iter{it}"
         ctx.ledger.charge_many(
@@ -269,14 +382,12 @@ def fit_dp_lloyd(
                 ),
             ],
         )
-        lab = nearest(scaled, centers)
-        counts = np.bincount(lab, minlength=k).astype(np.int64)
-        sums = np.stack(
-            [np.bincount(lab, weights=centred[:, j], minlength=k) for j in range(d)], axis=1
-        )
-        noisy_counts = _mech.add_noise(counts, Mechanism.DISCRETE_LAPLACE, count_scale, ctx.rng)
+        true = sums_of(centers.copy())
+        if true.shape != (k, d + 1):
+            raise ValueError(f"Lloyd sums of shape {true.shape}; expected {(k, d + 1)}")
+        noisy_counts = _mech.add_noise(true[:, 0], Mechanism.DISCRETE_LAPLACE, count_scale, ctx.rng)
         noisy_sums = _mech.add_noise(
-            sums.reshape(-1), Mechanism.DISCRETE_LAPLACE_GRID, sum_scale, ctx.rng, step=step
+            true[:, 1:].reshape(-1), Mechanism.DISCRETE_LAPLACE_GRID, sum_scale, ctx.rng, step=step
         ).reshape(k, d)
         ok = noisy_counts >= 1
         centers[ok] = np.clip(0.5 + noisy_sums[ok] / noisy_counts[ok, None], 0.0, 1.0)
@@ -310,6 +421,65 @@ def fit_dp_lloyd(
     return centers, tuple(records)
 
 
+def fit_dp_lloyd(
+    scaled: FloatArray,
+    *,
+    k: int,
+    loss: PrivacyLoss,
+    iterations: int,
+    ctx: ReleaseContext,
+    init_centers: FloatArray | None = None,
+    count_share: float = COUNT_SHARE,
+) -> tuple[FloatArray, tuple[MechanismRecord, ...]]:
+    """DP Lloyd iterations on data in [0, 1]^d (one row per unit, in this process; the
+    one-batch case of :func:`fit_dp_lloyd_rows`); see the module doc.
+
+    Each iteration charges ``loss.epsilon / iterations`` on the ledger (count and sums in one
+    transaction) before it draws noise; a refused charge stops the fit with nothing released.
+    Starts: ``init_centers`` (public or released values) or uniform draws in the cube.
+    """
+    return _lloyd_fit(
+        lambda centers: lloyd_sums(scaled, centers),
+        k=k,
+        d=scaled.shape[1],
+        loss=loss,
+        iterations=iterations,
+        ctx=ctx,
+        init_centers=init_centers,
+        count_share=count_share,
+    )
+
+
+def fit_dp_lloyd_rows(
+    rows: UnitRows,
+    params: KMeansParams,
+    *,
+    loss: PrivacyLoss,
+    ctx: ReleaseContext,
+    init_centers: FloatArray | None = None,
+    count_share: float = COUNT_SHARE,
+) -> tuple[FloatArray, tuple[MechanismRecord, ...]]:
+    """:func:`fit_dp_lloyd` on rows kept by their engine (one row per unit, the features of
+    ``params`` unscaled): each of the ``params.iterations`` iterations is one
+    :meth:`~privacy_profile.segments.units.UnitRows.fold` of :func:`lloyd_step` (``k`` x
+    ``(d + 1)`` numbers back per batch on the engine, summed); charges, noise and the centre
+    update run here, in the same order as :func:`fit_dp_lloyd`, so a seeded fit releases the
+    same centres on every engine. A missing feature value is refused (``InputError``) before
+    anything is charged."""
+    d = len(params.features)
+    _refuse_missing(rows.fold(_MissingBatch(params), (d,)), params)
+    return _lloyd_fit(
+        lambda centers: rows.fold(_LloydBatch(centers, params), (params.k, d + 1)),
+        k=params.k,
+        d=d,
+        loss=loss,
+        iterations=params.iterations,
+        ctx=ctx,
+        init_centers=init_centers,
+        count_share=count_share,
+    )
+
+
 def fit_dp_kmeans(
     scaled: FloatArray,
     *,
@@ -339,68 +509,84 @@ def nearest(scaled: FloatArray, centers: FloatArray) -> npt.NDArray[np.int64]:
     return np.asarray(np.argmin(d, axis=1), dtype=np.int64)
 
 
+def require_runnable(method: KMeansMethod, population: pd.DataFrame | UnitRows) -> None:
+    """Refuse, with a ``PolicyError`` naming ``segmentation.kmeans.method``, a fit the engine
+    keeping ``population`` cannot run: ``diffprivlib`` needs every unit's point in this
+    process, so on rows kept by an engine (:class:`~privacy_profile.segments.units.UnitRows`)
+    only ``lloyd`` runs. Charges nothing: :func:`release_kmeans` calls it first, and a caller
+    releasing several families may call it before the first of them charges."""
+    if method is KMeansMethod.DIFFPRIVLIB and not isinstance(population, pd.DataFrame):
+        raise PolicyError(
+            PolicyIssue(
+                file="<policy>",
+                line=None,
+                field="segmentation.kmeans.method",
+                message=(
+                    "method diffprivlib needs every unit's point in this process; the "
+                    f"{population.engine} engine keeps the per-unit rows (nothing was charged)"
+                ),
+                hint="set segmentation.kmeans.method: lloyd (its iterations run on the engine)",
+            )
+        )
+
+
 def release_kmeans(
-    population: pd.DataFrame,
+    population: pd.DataFrame | UnitRows,
     params: KMeansParams,
     *,
     loss: PrivacyLoss,
     ctx: ReleaseContext,
     init_centers: FloatArray | None = None,
 ) -> KMeansRelease:
-    """Charge, fit DP k-means, then DP sizes of the clusters (see the module doc)."""
-    scaled = scale_features(population, params)
+    """Charge, fit DP k-means, then DP sizes of the clusters (see the module doc).
+
+    ``population``: one row per unit to cluster, a pandas frame or rows kept by an engine
+    (:class:`~privacy_profile.segments.units.UnitRows`: the Lloyd iterations are folds, the
+    final assignment a column of the rows, returned as
+    :class:`~privacy_profile.segments.units.UnitLabels`). ``method: diffprivlib`` needs the
+    points in this process: on engine rows it is refused (:func:`require_runnable`) before
+    any charge.
+    """
+    require_runnable(params.method, population)
     fit_loss = PrivacyLoss(epsilon=loss.epsilon * (1.0 - params.size_share))
     size_loss = PrivacyLoss(epsilon=loss.epsilon * params.size_share)
-    d = scaled.shape[1]
+    segs = [SegmentDef(f"cluster_{i}", f"聚类{i}", f"cluster {i}") for i in range(params.k)]
     records: list[MechanismRecord] = []
-    if params.method is KMeansMethod.LLOYD:
-        centers, fit_records = fit_dp_lloyd(
-            scaled,
-            k=params.k,
-            loss=fit_loss,
-            iterations=params.iterations,
-            ctx=ctx,
-            init_centers=init_centers,
+    units: pd.DataFrame | UnitRows
+    assignment: pd.Series | UnitLabels
+    if isinstance(population, pd.DataFrame):
+        scaled = scale_features(population, params)
+        if params.method is KMeansMethod.LLOYD:
+            centers, fit_records = fit_dp_lloyd(
+                scaled,
+                k=params.k,
+                loss=fit_loss,
+                iterations=params.iterations,
+                ctx=ctx,
+                init_centers=init_centers,
+            )
+            records.extend(fit_records)
+        else:
+            centers = _diffprivlib_fit(scaled, params, fit_loss, ctx, init_centers, records)
+        keys = np.array([s.key for s in segs], dtype=object)[nearest(scaled, centers)]
+        units = pd.DataFrame(
+            {ctx.unit_column: population[ctx.unit_column].to_numpy(), _CLUSTER: keys}
+        )
+        assignment = pd.Series(keys, index=units[ctx.unit_column].to_numpy())
+    else:
+        centers, fit_records = fit_dp_lloyd_rows(
+            population, params, loss=fit_loss, ctx=ctx, init_centers=init_centers
         )
         records.extend(fit_records)
-    else:
-        ctx.ledger.charge(
-            run_id=ctx.run_id,
-            mechanism="diffprivlib_kmeans",
-            loss=fit_loss,
-            sensitivity=float(d),  # L1 diameter of the unit cube a unit's point lies in
-            label="kmeans/fit",
-        )
-        seed = int(ctx.rng.integers(2**32 - 1, 1)[0])
-        centers = fit_dp_kmeans(
-            scaled,
-            k=params.k,
-            epsilon=fit_loss.epsilon,
-            random_state=np.random.RandomState(seed),
-            init_centers=init_centers,
-        )
-        records.append(
-            MechanismRecord(
-                label="kmeans/fit",
-                mechanism="diffprivlib_kmeans",
-                aggregation="centroids",
-                epsilon=fit_loss.epsilon,
-                delta=0.0,
-                sensitivity=float(d),
-                scale=0.0,
-                noise_sd=float("nan"),
-                values=params.k * d,
-            )
-        )
-    labels = nearest(scaled, centers)
-    segs = [SegmentDef(f"cluster_{i}", f"聚类{i}", f"cluster {i}") for i in range(params.k)]
-    keys = np.array([s.key for s in segs], dtype=object)[labels]
-    units = pd.DataFrame({ctx.unit_column: population[ctx.unit_column].to_numpy(), "cluster": keys})
+        units = population.with_columns(
+            _AssignBatch(centers, params, tuple(s.key for s in segs)), {_CLUSTER: "string"}
+        ).select([ctx.unit_column, _CLUSTER])
+        assignment = UnitLabels(units, ctx.unit_column, _CLUSTER)
     table, recs = dp_segment_table(
         units,
         family="kmeans",
         segments=segs,
-        segment_column="cluster",
+        segment_column=_CLUSTER,
         loss=size_loss,
         ctx=ctx,
         label="kmeans/sizes",
@@ -414,6 +600,47 @@ def release_kmeans(
     return KMeansRelease(
         table=table,
         centroids_scaled=centers,
-        assignment=pd.Series(keys, index=units[ctx.unit_column].to_numpy()),
+        assignment=assignment,
         records=tuple(records),
     )
+
+
+def _diffprivlib_fit(
+    scaled: FloatArray,
+    params: KMeansParams,
+    fit_loss: PrivacyLoss,
+    ctx: ReleaseContext,
+    init_centers: FloatArray | None,
+    records: list[MechanismRecord],
+) -> FloatArray:
+    """Charge, then diffprivlib's fit (points in this process); appends its record."""
+    d = scaled.shape[1]
+    ctx.ledger.charge(
+        run_id=ctx.run_id,
+        mechanism="diffprivlib_kmeans",
+        loss=fit_loss,
+        sensitivity=float(d),  # L1 diameter of the unit cube a unit's point lies in
+        label="kmeans/fit",
+    )
+    seed = int(ctx.rng.integers(2**32 - 1, 1)[0])
+    centers = fit_dp_kmeans(
+        scaled,
+        k=params.k,
+        epsilon=fit_loss.epsilon,
+        random_state=np.random.RandomState(seed),
+        init_centers=init_centers,
+    )
+    records.append(
+        MechanismRecord(
+            label="kmeans/fit",
+            mechanism="diffprivlib_kmeans",
+            aggregation="centroids",
+            epsilon=fit_loss.epsilon,
+            delta=0.0,
+            sensitivity=float(d),
+            scale=0.0,
+            noise_sd=float("nan"),
+            values=params.k * d,
+        )
+    )
+    return centers

@@ -18,7 +18,7 @@ import pandas as pd
 from privacy_profile.errors import PreflightError
 from privacy_profile.ingest.report import IngestReport
 from privacy_profile.policy.model import Policy
-from privacy_profile.policy.segmentation import SegmentationSpec
+from privacy_profile.policy.segmentation import KMeansMethodName, SegmentationSpec
 from privacy_profile.segments.features import FeatureColumns, OrderColumns
 from privacy_profile.segments.remote import SegmentTable, columns_of, table_of
 
@@ -31,6 +31,7 @@ CHECKS = (
     "paid_orders",
     "family_units",
     "dimensions_known",
+    "engine_support",
 )
 
 
@@ -208,6 +209,29 @@ def _families(
     return issues
 
 
+def _engine_support(
+    spec: SegmentationSpec, tables: Mapping[str, pd.DataFrame], cols: FeatureColumns
+) -> list[PreflightIssue]:
+    """A family method the engine cannot run: the per-unit rows stay on the engine holding
+    the orders or events table (``segments.remote.unit_features``), and diffprivlib's k-means
+    needs every unit's point in one process (``segments.kmeans.require_runnable`` refuses it
+    there; checked here so that no earlier family spends first)."""
+    if spec.kmeans is None or spec.kmeans.method is not KMeansMethodName.DIFFPRIVLIB:
+        return []
+    names = [t.table for t in (cols.orders, cols.events) if t is not None]
+    found = [table_of(tables, n) for n in names]
+    if all(t is None or isinstance(t, pd.DataFrame) for t in found):
+        return []
+    return [
+        PreflightIssue(
+            "engine_support",
+            "kmeans: method diffprivlib needs every unit's point in one process, and the "
+            "per-unit features stay on the Spark cluster on this run",
+            "set segmentation.kmeans.method: lloyd (its iterations run on the cluster)",
+        )
+    ]
+
+
 def _dimension_sources(cols: FeatureColumns) -> dict[str, str | None]:
     out: dict[str, str | None] = {
         "age_band": cols.age_band,
@@ -299,7 +323,8 @@ def preflight(
     named ``unit_column``), that the policy's segmentation can produce output: no table
     entirely quarantined or empty, some subject admitted, paid orders when RFM is on, each
     family with at least the aggregation threshold of units, every persona dimension and
-    tree feature with a known value. Pure: reads, never spends, never releases.
+    tree feature with a known value, every family method runnable on the engine holding the
+    per-unit rows. Pure: reads, never spends, never releases.
 
     A remote table of a :class:`~privacy_profile.ingest.tables.TableMap` is counted where it
     lives (exact Spark aggregations, one number back each), never collected."""
@@ -321,6 +346,7 @@ def preflight(
     if spec is not None:
         threshold = policy.privacy.aggregation_threshold.threshold
         issues.extend(_families(spec, tables, columns, unit_column, threshold))
+        issues.extend(_engine_support(spec, tables, columns))
         if admitted:  # with no subject every dimension is unknown anyway
             issues.extend(_dimensions(spec, tables, columns))
     return PreflightResult(checks=CHECKS, issues=tuple(issues))

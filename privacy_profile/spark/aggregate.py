@@ -34,6 +34,7 @@ from privacy_profile.dp.aggregate import (
     COUNT_PART,
     ROWS_PART,
     AggregateResult,
+    BudgetPlan,
     charge_parts,
     check_request,
     missing_unit_error,
@@ -144,7 +145,6 @@ def spark_dp_aggregate(
 ) -> AggregateResult:
     """Grouped DP aggregation of the Spark DataFrame ``sdf`` (see the module docstring);
     the same parameters, losses and result as :func:`privacy_profile.dp.dp_aggregate`."""
-    from pyspark.sql import functions as F
 
     by = list(by)
     value_cols = check_request(
@@ -153,8 +153,51 @@ def spark_dp_aggregate(
     rng = rng if rng is not None else DPRandom()
     # 1. the plan (pure): a request the plan refuses runs no Spark job
     plan = plan_budget(unit=unit, metrics=metrics, loss=loss, groups=groups, weights=weights)
-    # the rows the pandas path reads: a key in every `by` column, in a public group if listed
-    data = sdf.select(unit.column, *by, *value_cols)
+    # the rows the pandas path reads: a key in every `by` column, in a public group if listed.
+    # Stored on the executors' disks by the first job (the missing-value check) and read back
+    # by the bounding's jobs, so a frame computed upstream (per-batch labels of unit rows, a
+    # join) is computed once, not once per branch; on disk only (see spark/features.py)
+    from pyspark import StorageLevel
+
+    data = sdf.select(unit.column, *by, *value_cols).persist(StorageLevel.DISK_ONLY)
+    try:
+        return _aggregate_kept(
+            data,
+            unit=unit,
+            by=by,
+            metrics=metrics,
+            value_cols=value_cols,
+            plan=plan,
+            ledger=ledger,
+            run_id=run_id,
+            groups=groups,
+            threshold=threshold,
+            rng=rng,
+            label=label,
+        )
+    finally:
+        data.unpersist()
+
+
+def _aggregate_kept(
+    data: Any,
+    *,
+    unit: PrivacyUnit,
+    by: list[str],
+    metrics: Sequence[MetricSpec],
+    value_cols: Sequence[str],
+    plan: BudgetPlan,
+    ledger: BudgetLedger,
+    run_id: str,
+    groups: PublicGroups | PrivateSelection,
+    threshold: int,
+    rng: DPRandom,
+    label: str,
+) -> AggregateResult:
+    """:func:`spark_dp_aggregate` from the selected rows on: the missing-value check, the
+    charge, the bounding and the release."""
+    from pyspark.sql import functions as F
+
     in_groups = F.lit(True)
     for c in by:
         in_groups = in_groups & ~_missing(data, c)

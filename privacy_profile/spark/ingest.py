@@ -49,6 +49,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from privacy_profile.errors import EngineError, InputError
@@ -56,7 +57,14 @@ from privacy_profile.ingest.backend import FinishedTable, PandasBackend
 from privacy_profile.ingest.consent import PreparedGate
 from privacy_profile.ingest.identifiers import IndexDigests
 from privacy_profile.ingest.locations import InputLocation
-from privacy_profile.ingest.readers import RawChunk, csv_header, encoding_error, parse_csv_lines
+from privacy_profile.ingest.parts import part_files
+from privacy_profile.ingest.readers import (
+    RawChunk,
+    check_part_headers,
+    csv_header,
+    encoding_error,
+    parse_csv_lines,
+)
 from privacy_profile.ingest.report import TableReportBuilder
 from privacy_profile.ingest.table_stage import IngestRun, TableProcessor, quasi_identifiers
 from privacy_profile.ingest.validate import TableSchema, check_columns, validate_chunk
@@ -77,6 +85,8 @@ from privacy_profile.spark.tasks import (
 __all__ = ["STAGING_CONF", "SparkBackend", "staging_root"]
 
 _LINE = "_pp_line"  # a CSV file's physical line (raw bytes), parsed on the executors
+_FILE = "_pp_file"  # a directory's part files: the file a row came from (its name)
+_BLOCK = "_pp_block"  # ... and the start byte of the input split that read it
 
 #: The Spark configuration key naming the staging directory (``--conf
 #: spark.privacy_profile.staging=hdfs:///tmp/pp``): a directory the executors write the
@@ -102,7 +112,8 @@ class _Part:
     file: str | None  # the staged Parquet file of the partition's sanitized rows, if any
     rows: int
     held: dict[int, int]  # rows read per input partition (Spark row ids, see RowIds)
-    undecodable: int | None  # the Spark row id of the first line that is not valid UTF-8
+    segments: dict[tuple[int, int], tuple[int, int]]  # parts: (part, split) -> (first id, rows)
+    undecodable: list[int]  # Spark row ids of lines that do not decode (the first per batch)
     quarantines: list[pd.DataFrame]
     report: TableReportBuilder
     tokens: list[pd.DataFrame]
@@ -128,20 +139,27 @@ def _process(task: Task, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFra
     proc.col_scan_done = True
     proc.scan_dropped = set(task.scan_dropped)
     held: Counter[int] = Counter()  # rows per input partition (for the record numbers)
-    undecodable: int | None = None
+    segments: dict[tuple[int, int], tuple[int, int]] = {}
+    headers_seen: set[int] = set()  # parts whose header line this partition already met
+    undecodable: list[int] = []
     for pdf in batches:
         ids_ = pdf[ROW].astype("int64").to_numpy()
         parts, counts = np.unique(ids_ >> RowIds.SHIFT, return_counts=True)
         held.update(dict(zip(parts.tolist(), counts.tolist(), strict=True)))
         malformed: list[tuple[int, str]] = []
+        if task.part_names is not None:
+            body = _part_segments(task.part_names, pdf, ids_, segments, headers_seen)
+            if task.csv_names is None:
+                body = np.ones(len(ids_), dtype=bool)
+        else:
+            body = ids_ != 0  # one CSV file: id 0 is its first line, the header
         if task.csv_names is not None:  # physical lines: the CSV reader's own parsing
-            body = ids_ != 0  # id 0 is the file's first line, the header
             lines = [bytes(x) for x in pdf[_LINE].to_numpy(dtype=object)[body]]
             parsed, malformed, bad = parse_csv_lines(
                 lines, ids_[body], list(task.csv_names), task.encoding
             )
             if bad is not None:
-                undecodable = bad if undecodable is None else min(undecodable, bad)
+                undecodable.append(bad)
             frame = parsed[list(task.columns)]
         else:
             frame = pd.DataFrame(
@@ -163,9 +181,46 @@ def _process(task: Task, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFra
         frame = pd.concat(outputs) if len(outputs) > 1 else outputs[0]
         file, rows = write_staged(task.staging, frame), len(frame)
     part = _Part(
-        file, rows, dict(held), undecodable, proc.quarantines, rb, proc.tokens, identifiers
+        file,
+        rows,
+        dict(held),
+        segments,
+        undecodable,
+        proc.quarantines,
+        rb,
+        proc.tokens,
+        identifiers,
     )
     yield pd.DataFrame({"part": [pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL)]})
+
+
+def _part_segments(
+    names: tuple[str, ...],
+    pdf: pd.DataFrame,
+    ids: npt.NDArray[np.int64],
+    segments: dict[tuple[int, int], tuple[int, int]],
+    headers_seen: set[int],
+) -> npt.NDArray[np.bool_]:
+    """A batch of a directory's rows: add each (part, split) run of rows to ``segments``
+    (first id, rows; see :class:`RowIds`) and return which rows are not a part's header line
+    (for a CSV; a partition reads a split in order, so a part's header is the first row of its
+    split that starts at byte 0, which this partition reads whole)."""
+    index = {n: i for i, n in enumerate(names)}
+    part = pdf[_FILE].map(index).to_numpy(dtype=np.int64)
+    block = pdf[_BLOCK].astype("int64").to_numpy()
+    keys = pd.DataFrame({"p": part, "b": block, "id": ids})
+    for (p, b), g in keys.groupby(["p", "b"], sort=False)["id"]:
+        key = (int(p), int(b))
+        first, n = int(g.min()), len(g)
+        if key in segments:
+            first, n = min(first, segments[key][0]), n + segments[key][1]
+        segments[key] = (first, n)
+    starts = block == 0
+    first_of_part = starts & ~pd.Series(np.where(starts, part, -1)).duplicated().to_numpy()
+    header = first_of_part & ~np.isin(part, list(headers_seen))
+    headers_seen.update(int(p) for p in part[header])
+    body: npt.NDArray[np.bool_] = ~header
+    return body
 
 
 def staging_root(spark: Any, staging: str | None = None) -> tuple[str, bool]:
@@ -200,6 +255,31 @@ def _spark_failures() -> tuple[type[BaseException], ...]:
     from pyspark.errors import PySparkException
 
     return (PySparkException, Py4JError)
+
+
+def _parts_of(location: InputLocation, name: str, spec: Table) -> list[InputLocation] | None:
+    """The part files of a table given as a directory (name order), else None (one file)."""
+    return part_files(location, name, spec) if location.is_dir() else None
+
+
+def _size(parts: list[InputLocation] | None) -> int:
+    return sum(p.size() for p in parts or [])
+
+
+def _row_ids(results: list[_Part], *, header_lines: int, parts: bool) -> RowIds:
+    """The record numbers of the table's Spark row ids, from what the partitions counted."""
+    if not parts:
+        held: Counter[int] = Counter()
+        for p in results:
+            held.update(p.held)
+        return RowIds(held, header_lines=header_lines)
+    segments: dict[tuple[int, int], tuple[int, int]] = {}
+    for p in results:  # a split's rows may have been spread over several tasks
+        for key, (first, n) in p.segments.items():
+            if key in segments:
+                first, n = min(first, segments[key][0]), n + segments[key][1]
+            segments[key] = (first, n)
+    return RowIds.of_segments(segments, header_lines=header_lines)
 
 
 class SparkBackend:
@@ -270,28 +350,47 @@ class SparkBackend:
         from pyspark.sql import functions as F
 
         location = run.inputs.location(name, spec)
-        path = str(location)
+        parts = _parts_of(location, name, spec)
+        paths = [str(p) for p in parts] if parts is not None else [str(location)]
+        source: str | list[str] = paths if parts is not None else paths[0]
+        # a directory's rows carry their part file and input split (see RowIds.of_segments)
+        where = []
+        if parts is not None:
+            meta = F.col("_metadata")
+            where = [
+                meta["file_name"].alias(_FILE),
+                meta["file_block_start"].cast("long").alias(_BLOCK),
+            ]
         reader = self.spark.read
         lines = spec.format is FileFormat.CSV
         if lines:
-            header = tuple(csv_header(location, name, spec.encoding))
+            if parts is not None:
+                header = tuple(check_part_headers(parts, name, spec) or ())
+            else:
+                header = tuple(csv_header(location, name, spec.encoding))
             # raw bytes of each physical line (split on the \\n byte, which no supported
             # encoding uses inside a character), decoded and parsed on the executors
-            raw = reader.option("lineSep", "\n").text(path)
+            raw = reader.option("lineSep", "\n").text(source)
             numbered = raw.select(
                 F.col("value").cast("binary").alias(_LINE),
                 F.monotonically_increasing_id().alias(ROW),
+                *where,
             )
         else:
+            if parts is not None:
+                check_part_headers(parts, name, spec)
             if spec.format is FileFormat.PARQUET:
-                df = reader.parquet(path)
+                df = reader.parquet(*paths)
             else:
-                df = reader.json(path, primitivesAsString=True)
+                df = reader.json(source, primitivesAsString=True)
             header = tuple(df.columns)
             columns = [df[c].cast("string").alias(c) for c in df.columns]
-            numbered = df.select(*columns, F.monotonically_increasing_id().alias(ROW))
+            numbered = df.select(*columns, F.monotonically_increasing_id().alias(ROW), *where)
         n = int(self.partitions or self.spark.sparkContext.defaultParallelism)
-        if numbered.rdd.getNumPartitions() < n:
+        # a directory of CSV parts keeps Spark's partitions: a part's header is recognised as
+        # the first line of its first split, which must reach one task whole and in order
+        spread = not (lines and parts is not None)
+        if spread and numbered.rdd.getNumPartitions() < n:
             numbered = numbered.repartition(max(n, 1))
         return numbered, header, lines
 
@@ -307,9 +406,10 @@ class SparkBackend:
             path is None
             or run.subject_filter is not None
             or (path.is_file() and path.size() < self.driver_bytes)
+            or (path.is_dir() and _size(_parts_of(path, name, spec)) < self.driver_bytes)
         ):
             return PandasBackend().run_table(run, name, spec, gate, rb)
-        if not path.is_file():
+        if not path.is_file() and not path.is_dir():
             raise InputError(
                 f"{path}: input file for table {name!r} not found",
                 hint=f"put {spec.file_name(name)} in the input directory",
@@ -341,6 +441,7 @@ class SparkBackend:
         lines: bool,
     ) -> TableProcessor:
         schema = TableSchema(name=name, spec=spec, path=path, now=run.now)
+        parts = _parts_of(path, name, spec)
         rb.undeclared_columns_dropped.extend(check_columns(header, schema))
         columns = tuple(c for c in header if c in spec.columns)
         proc = TableProcessor(run, name, spec, gate, rb)
@@ -375,6 +476,7 @@ class SparkBackend:
             index=run.identifiers.twin(),
             csv_names=header if lines else None,
             encoding=spec.encoding,
+            part_names=None if parts is None else tuple(p.name for p in parts),
         )
 
         def process(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
@@ -392,19 +494,21 @@ class SparkBackend:
         try:
             fs.create_dir(staging_path, recursive=True)
             self.spark.conf.set(_BATCH_CONF, str(self.batch_rows))
-            selected = df.select(_LINE, ROW) if lines else df.select(*columns, ROW)
+            where = [] if parts is None else [_FILE, _BLOCK]
+            selected = df.select(_LINE, ROW, *where) if lines else df.select(*columns, ROW, *where)
             rows = selected.mapInPandas(process, "part binary").collect()
-            parts: list[_Part] = [pickle.loads(r["part"]) for r in rows]
-            held: Counter[int] = Counter()
-            for p in parts:
-                held.update(p.held)
-            ids = RowIds(held, header_lines=1 if lines else 0)
-            bad = [p.undecodable for p in parts if p.undecodable is not None]
+            results: list[_Part] = [pickle.loads(r["part"]) for r in rows]
+            ids = _row_ids(results, header_lines=1 if lines else 0, parts=parts is not None)
+            bad = [b for p in results for b in p.undecodable]
             if bad:
-                record = int(ids.records(np.asarray([min(bad)], dtype=np.int64))[0])
-                where = f"row {record}, line {record + 1}"
-                raise encoding_error(path, name, spec.encoding, where)
-            files = [p.file for p in parts if p.file is not None]
+                records = ids.records(np.asarray(bad, dtype=np.int64))
+                first = bad[int(np.argmin(records))]
+                at, record = path, int(records.min())
+                if parts is not None:  # the part file and the row inside it
+                    index, record = ids.locate(first)
+                    at = parts[index]
+                raise encoding_error(at, name, spec.encoding, f"row {record}, line {record + 1}")
+            files = [p.file for p in results if p.file is not None]
             if files and keep:  # the rows stay in the staged files (finish_table)
                 proc.staged = Staged(task, tuple(files), ids, staging)
                 self._kept.append(staging)
@@ -413,7 +517,8 @@ class SparkBackend:
                 # record order, as the pandas loop leaves them (partitions may come round-robin)
                 out = read_staged(files)
                 out.index = pd.Index(ids.records(out.index.to_numpy()), name=ROW)
-                proc.outputs = [out]
+                # a directory's parts may come in any partition order: sort by record
+                proc.outputs = [out.sort_index(kind="stable") if parts is not None else out]
         finally:
             if batch_before is None:
                 self.spark.conf.unset(_BATCH_CONF)
@@ -424,7 +529,7 @@ class SparkBackend:
         # the identifiers each partition read join the run's index (as digests under its key):
         # the row checks after every table (sanitize) see all of them, as on pandas
         tokens: list[pd.DataFrame] = []
-        for p in parts:
+        for p in results:
             merge_counts(rb, p.report)
             run.identifiers.merge(p.identifiers)
             for q in p.quarantines:

@@ -83,6 +83,7 @@ class Task:
     index: IndexTwin = field(repr=False)  # the run's identifier index key: digests, not values
     csv_names: tuple[str, ...] | None = None  # a CSV read as lines: its header's names
     encoding: str = "utf-8"  # the CSV's encoding
+    part_names: tuple[str, ...] | None = None  # a directory of part files: theirs, name order
 
     def key_ring(self) -> KeyRing:
         return KeyRing(
@@ -169,28 +170,68 @@ class Staged:
 
 class RowIds:
     """Spark row ids (``monotonically_increasing_id``: input partition << 33 + position) to
-    1-based record numbers in file order, from the rows each input partition held."""
+    1-based record numbers in file order.
+
+    For one file, from the rows each input partition held (:meth:`__init__`). For a directory
+    of part files, from the rows of each *segment* (:meth:`of_segments`): the rows of one input
+    split of one part, keyed by (the part's index in name order, the split's start byte), each
+    a run of consecutive ids (its first id and its row count); the segments in (part, start)
+    order are the concatenated file's order, whatever partitions Spark packed them into. A CSV
+    read as lines has ``header_lines`` = 1: every file's first line is its header, and record
+    numbers are the concatenated file's (one header kept), as the pandas reader numbers them."""
 
     SHIFT = 33
     MASK = (1 << 33) - 1
 
     def __init__(self, held: Counter[int], *, header_lines: int = 0) -> None:
         # a CSV read as lines: line 1 is the header, record numbers are line numbers - 1
+        segments = {(0, p): (p << self.SHIFT, n) for p, n in held.items()}
+        self._build(segments, header_lines)
+
+    @classmethod
+    def of_segments(
+        cls, segments: dict[tuple[int, int], tuple[int, int]], *, header_lines: int = 0
+    ) -> RowIds:
+        """From the segments of a directory's parts: (part index, split start) -> (first id,
+        rows)."""
+        ids = cls.__new__(cls)
+        ids._build(segments, header_lines)
+        return ids
+
+    def _build(self, segments: dict[tuple[int, int], tuple[int, int]], header_lines: int) -> None:
         self.header_lines = header_lines
-        size = max(held, default=-1) + 1
-        counts = np.zeros(size, dtype=np.int64)
-        for part, n in held.items():
-            counts[part] = n
-        self.first = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+        rows: list[tuple[int, int, int, int]] = []  # (first id, record, part, part's record)
+        before = 0  # lines of the segments before this one, headers included
+        part, in_part, parts_seen = -1, 0, 0
+        for key in sorted(segments):
+            first_id, n = segments[key]
+            if key[0] != part:
+                part, in_part, parts_seen = key[0], 0, parts_seen + 1
+            record = before + 1 - header_lines * parts_seen
+            rows.append((first_id, record, part, in_part + 1 - header_lines))
+            before += n
+            in_part += n
+        rows.sort()
+        self._start = np.asarray([r[0] for r in rows], dtype=np.int64)
+        self._record = np.asarray([r[1] for r in rows], dtype=np.int64)
+        self._part = np.asarray([r[2] for r in rows], dtype=np.int64)
+        self._local = np.asarray([r[3] for r in rows], dtype=np.int64)
+
+    def _segment(self, ids: npt.NDArray[np.int64]) -> npt.NDArray[np.intp]:
+        return np.searchsorted(self._start, ids, side="right") - 1
 
     def records(self, ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
         ids = np.asarray(ids, dtype=np.int64)
         if not len(ids):
             return ids
-        out: npt.NDArray[np.int64] = (
-            self.first[ids >> self.SHIFT] + (ids & self.MASK) + 1 - self.header_lines
-        )
+        seg = self._segment(ids)
+        out: npt.NDArray[np.int64] = self._record[seg] + (ids - self._start[seg])
         return out
+
+    def locate(self, row_id: int) -> tuple[int, int]:
+        """(index of the part file, record number inside that part) of one row id."""
+        seg = int(self._segment(np.asarray([row_id], dtype=np.int64))[0])
+        return int(self._part[seg]), int(self._local[seg] + (row_id - self._start[seg]))
 
 
 def merge_counts(into: TableReportBuilder, part: TableReportBuilder) -> None:

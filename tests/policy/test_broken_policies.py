@@ -59,6 +59,12 @@ CASES = [
         "greater than or equal to 1",
         "aggregation_threshold: {threshold: 0",
     ),
+    (
+        "ledger_lease_zero",
+        "privacy.ledger_lease_seconds",
+        "greater than or equal to 1",
+        "ledger_lease_seconds: 0",
+    ),
     ("unknown_data_use", "purposes[0].data_use", "unknown data use", "data_use: marketing.adverts"),
     (
         "extension_bad_parent",

@@ -1,27 +1,48 @@
 """DP Lloyd k-means (privacy_profile.segments.kmeans.fit_dp_lloyd), tested in layers: the ledger
 is charged per iteration before its noise, the noise scales follow from the public
 parameters, the empirical noise matches them (seeded), a huge epsilon gives plain Lloyd, a
-refused charge stops the fit; the start from released class means is post-processing."""
+refused charge stops the fit; the start from released class means is post-processing. The
+per-batch step summed over any split of the units is exactly the whole step, so the fit on
+``UnitRows`` (one fold per iteration) releases what the array fit releases."""
 
 from __future__ import annotations
 
+import itertools
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
-from _segments_helpers import parse_spec
+from _segments_helpers import NOW, SPEC_YAML, parse_spec
 
-from privacy_profile.dp import BudgetLedger, BudgetWindow, DPRandom, PrivacyLoss
+from privacy_profile.dp import Bounds, BudgetLedger, BudgetWindow, DPRandom, PrivacyLoss
 from privacy_profile.dp import mechanisms as mech
 from privacy_profile.dp.model import Mechanism
-from privacy_profile.errors import BudgetExceededError, PrivacyParameterError
+from privacy_profile.errors import (
+    BudgetExceededError,
+    InputError,
+    PolicyError,
+    PrivacyParameterError,
+)
 from privacy_profile.segments._common import ReleaseContext
 from privacy_profile.segments.kmeans import (
     COUNT_SHARE,
+    KMeansFeatureParams,
+    KMeansMethod,
+    KMeansParams,
+    KMeansPopulation,
     fit_dp_lloyd,
+    fit_dp_lloyd_rows,
     init_from_class_means,
+    lloyd_step,
+    lloyd_sums,
     nearest,
+    release_kmeans,
+    require_runnable,
+    scale_features,
 )
+from privacy_profile.segments.units import LocalUnitRows, UnitLabels, as_series
 
 
 def ctx(budget: float = 1e9, seed: int = 5) -> ReleaseContext:
@@ -204,3 +225,275 @@ def test_spec_method_and_iterations() -> None:
     for bad in ("  iterations: 0\n", "  iterations: 21\n", "  method: sklearn\n"):
         with pytest.raises(ValidationError):
             parse_spec(SPEC_YAML.replace("  init: rfm_classes\n", "  init: rfm_classes\n" + bad))
+
+
+# --- the per-batch step and the fit on UnitRows (the engine seam) ----------------------------
+
+FEATURES = (
+    KMeansFeatureParams(name="a", bounds=Bounds(lower=0.0, upper=1.0)),
+    KMeansFeatureParams(name="b", bounds=Bounds(lower=0.0, upper=10.0)),
+    KMeansFeatureParams(name="c", bounds=Bounds(lower=0.0, upper=1000.0), log1p=True),
+)
+
+
+def frame(n: int = 600, seed: int = 0) -> pd.DataFrame:
+    """The blobs in original units (b times 10, c by expm1 of its log1p scale), with a unit
+    column."""
+    x = blobs(n, seed)
+    return pd.DataFrame(
+        {
+            "u": [f"u{i:05d}" for i in range(n)],
+            "a": x[:, 0],
+            "b": x[:, 1] * 10.0,
+            "c": np.expm1(x[:, 2] * np.log1p(1000.0)),
+        }
+    )
+
+
+def params(iterations: int = 3, method: KMeansMethod = KMeansMethod.LLOYD) -> KMeansParams:
+    return KMeansParams(k=3, features=FEATURES, iterations=iterations, method=method)
+
+
+@dataclass(frozen=True)
+class BatchedRows(LocalUnitRows):
+    """LocalUnitRows whose fold runs the batch function on the given batch sizes (and sums),
+    as an engine with several partitions would."""
+
+    sizes: tuple[int, ...] = ()
+
+    def fold(self, fn: Any, shape: tuple[int, ...]) -> np.ndarray:
+        out = np.zeros(shape, dtype=np.float64)
+        edges = np.cumsum([0, *self.sizes])
+        assert edges[-1] == len(self.frame)
+        for lo, hi in itertools.pairwise(edges):
+            if hi > lo:
+                out += fn(self.frame.iloc[lo:hi])
+        return out
+
+
+def splits(n: int, seed: int) -> tuple[int, ...]:
+    g = np.random.default_rng(seed)
+    cuts = np.sort(g.choice(np.arange(1, n), size=int(g.integers(1, 12)), replace=False))
+    return tuple(int(s) for s in np.diff([0, *cuts, n]))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_step_summed_over_any_batch_split_is_the_whole_step(seed: int) -> None:
+    f = frame(500, seed)
+    centers = np.random.default_rng(seed).random((3, 3))
+    whole = lloyd_step(f, centers, params())
+    assert whole.shape == (3, 4)
+    # the whole-frame step is the array step on the scaled points (the pandas fit's quantities)
+    scaled = scale_features(f, params())
+    assert np.array_equal(whole, lloyd_sums(scaled, centers))
+    assert whole[:, 0].sum() == len(f)
+    sizes = splits(len(f), seed)
+    edges = np.cumsum([0, *sizes])
+    parts = [lloyd_step(f.iloc[lo:hi], centers, params()) for lo, hi in itertools.pairwise(edges)]
+    assert np.array_equal(np.sum(parts, axis=0), whole)  # exactly, not approximately
+    # the counts and sums are the nearest-centre counts and grid sums of the centred points
+    lab = nearest(scaled, centers)
+    step = mech.grid_step(0.5)
+    for j in range(3):
+        assert whole[j, 0] == (lab == j).sum()
+        want = np.rint((scaled[lab == j] - 0.5) / step).sum(axis=0)
+        assert np.array_equal(whole[j, 1:], want)
+
+
+@pytest.mark.parametrize("init", ["starts", "random"])
+def test_fit_on_rows_in_batches_releases_the_array_fit(init: str) -> None:
+    f = frame(400, 3)
+    starts = STARTS if init == "starts" else None
+    a, b = ctx(seed=9), ctx(seed=9)
+    want, want_rec = fit_dp_lloyd(
+        scale_features(f, params()),
+        k=3,
+        loss=PrivacyLoss(epsilon=0.9),
+        iterations=3,
+        ctx=a,
+        init_centers=starts,
+    )
+    rows = BatchedRows(f, sizes=splits(len(f), 1))
+    got, got_rec = fit_dp_lloyd_rows(
+        rows, params(), loss=PrivacyLoss(epsilon=0.9), ctx=b, init_centers=starts
+    )
+    assert np.array_equal(got, want)  # same DP random stream, same sums: the same centres
+    assert got_rec == want_rec
+    assert [(c.label, c.epsilon) for c in b.ledger.charges_for_run("r")] == [
+        (c.label, c.epsilon) for c in a.ledger.charges_for_run("r")
+    ]
+
+
+def test_rows_fit_charges_each_iteration_before_its_fold_and_noise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    c = ctx()
+    events: list[tuple[str, float]] = []
+    orig = DPRandom.discrete_laplace
+
+    def spy(self: DPRandom, scale: float, size: int) -> Any:
+        events.append(("noise", c.ledger.spent().epsilon))
+        return orig(self, scale, size)
+
+    class Spied(BatchedRows):
+        def fold(self, fn: Any, shape: tuple[int, ...]) -> np.ndarray:
+            events.append((f"fold{shape}", c.ledger.spent().epsilon))
+            return super().fold(fn, shape)
+
+    monkeypatch.setattr(DPRandom, "discrete_laplace", spy)
+    f = frame(300)
+    fit_dp_lloyd_rows(
+        Spied(f, sizes=(100, 200)),
+        params(iterations=2),
+        loss=PrivacyLoss(epsilon=0.8),
+        ctx=c,
+        init_centers=STARTS,
+    )
+    # the missing-value check first (nothing charged), then per iteration: charge, fold, noise
+    assert events == [
+        ("fold(3,)", 0.0),
+        ("fold(3, 4)", pytest.approx(0.4)),
+        ("noise", pytest.approx(0.4)),
+        ("noise", pytest.approx(0.4)),
+        ("fold(3, 4)", pytest.approx(0.8)),
+        ("noise", pytest.approx(0.8)),
+        ("noise", pytest.approx(0.8)),
+    ]
+
+
+def test_rows_with_a_missing_feature_refused_before_any_charge() -> None:
+    f = frame(200)
+    f.loc[150, "b"] = np.nan
+    c = ctx()
+    with pytest.raises(InputError, match="'b' has missing values"):
+        fit_dp_lloyd_rows(
+            BatchedRows(f, sizes=(100, 100)), params(), loss=PrivacyLoss(epsilon=1), ctx=c
+        )
+    assert c.ledger.charges_for_run("r") == []
+    with pytest.raises(InputError, match="'b' has missing values"):  # the pandas path too
+        release_kmeans(f, params(), loss=PrivacyLoss(epsilon=1), ctx=c)
+    assert c.ledger.charges_for_run("r") == []
+
+
+def test_release_on_rows_matches_pandas_and_labels_stay_with_the_rows() -> None:
+    f = frame(500, 4)
+    a, b = ctx(seed=21), ctx(seed=21)
+    want = release_kmeans(f, params(), loss=PrivacyLoss(epsilon=2.0), ctx=a, init_centers=STARTS)
+    got = release_kmeans(
+        BatchedRows(f, sizes=splits(len(f), 2)),
+        params(),
+        loss=PrivacyLoss(epsilon=2.0),
+        ctx=b,
+        init_centers=STARTS,
+    )
+    assert isinstance(want.assignment, pd.Series)
+    assert isinstance(got.assignment, UnitLabels)
+    assert np.array_equal(got.centroids_scaled, want.centroids_scaled)
+    pd.testing.assert_frame_equal(got.table, want.table)
+    assert got.records == want.records
+    pd.testing.assert_series_equal(
+        as_series(got.assignment).astype(object), want.assignment, check_dtype=False
+    )
+    assert [(c.label, c.epsilon) for c in b.ledger.charges_for_run("r")] == [
+        (c.label, c.epsilon) for c in a.ledger.charges_for_run("r")
+    ]
+
+
+def test_diffprivlib_on_rows_refused_before_any_charge() -> None:
+    c = ctx()
+    with pytest.raises(PolicyError, match=r"segmentation\.kmeans\.method") as err:
+        release_kmeans(
+            LocalUnitRows(frame(100)),
+            params(method=KMeansMethod.DIFFPRIVLIB),
+            loss=PrivacyLoss(epsilon=1),
+            ctx=c,
+        )
+    assert "lloyd" in str(err.value)
+    assert c.ledger.charges_for_run("r") == []
+    # the check alone, for a caller releasing several families before k-means
+    require_runnable(KMeansMethod.DIFFPRIVLIB, frame(10))  # pandas: runs
+    require_runnable(KMeansMethod.LLOYD, LocalUnitRows(frame(10)))
+    with pytest.raises(PolicyError):
+        require_runnable(KMeansMethod.DIFFPRIVLIB, LocalUnitRows(frame(10)))
+
+
+def test_population_predicate_matches_the_pandas_filter() -> None:
+    f = pd.DataFrame(
+        {
+            "u": ["a", "b", "c", "d", "e"],
+            "frequency": [0, 2, 1, 3, 0],
+            "monetary": [np.nan, 10.0, np.nan, 5.0, 1.0],
+            "tenure_days": [1.0, 2.0, 3.0, np.nan, 5.0],
+        },
+        index=[10, 11, 12, 13, 14],  # any index: the mask is positional
+    )
+    paid = KMeansPopulation(("frequency", "monetary"), paid_only=True)(f)
+    assert paid.tolist() == [False, True, False, True, False]
+    anyone = KMeansPopulation(("tenure_days",), paid_only=False)(f)
+    assert anyone.tolist() == [True, True, True, False, True]
+    kept = LocalUnitRows(f).where(KMeansPopulation(("monetary", "tenure_days"), paid_only=True))
+    assert kept.to_pandas()["u"].tolist() == ["b"]
+
+
+@pytest.mark.parametrize("with_rfm_release", [False, True])
+def test_kmeans_runner_on_rows_releases_what_it_releases_on_pandas(with_rfm_release: bool) -> None:
+    """The registered k-means runner: the population filter (paid order, every feature
+    present) as ``where`` on rows, the start from released RFM class means, the release."""
+    from privacy_profile.policy.releases import ReleaseId, SegmentFamily
+    from privacy_profile.segments import families  # noqa: F401  (registers the runners)
+    from privacy_profile.segments.features import UnitFeatures
+    from privacy_profile.segments.registry import BuildState, registry
+
+    g = np.random.default_rng(8)
+    n = 600
+    table = pd.DataFrame(
+        {
+            "u": [f"u{i:05d}" for i in range(n)],
+            "recency_days": np.where(g.random(n) < 0.05, np.nan, g.uniform(0, 730, n)),
+            "frequency": g.integers(0, 12, n).astype(np.int64),
+            "monetary": g.lognormal(5, 1.2, n),
+        }
+    )
+    rfm_table = pd.DataFrame(
+        {
+            "suppressed": [False, False, True, False],
+            "dp_size": [120, 80, 0, 200],
+            "mean_recency_days": [30.0, 400.0, np.nan, 200.0],
+            "mean_frequency": [8.0, 1.0, np.nan, 3.0],
+            "mean_monetary": [900.0, 60.0, np.nan, 300.0],
+        }
+    )
+    run = next(e.run for e in registry() if e.family is SegmentFamily.KMEANS)
+    assert run is not None
+    out = []
+    for rows in (table, BatchedRows(table, sizes=splits(n, 4))):
+        st = BuildState(
+            features=UnitFeatures(
+                table=rows,  # type: ignore[arg-type]  # the table kept by an engine
+                categories=pd.DataFrame(),
+                activity=pd.DataFrame(),
+                dropped={},
+            ),
+            spec=parse_spec(SPEC_YAML),
+            ctx=ctx(seed=31),
+            now=NOW,
+            unit_column="u",
+            max_categories_per_user=3,
+            domains={},
+            rfm_table=rfm_table if with_rfm_release else None,
+        )
+        run(st, {ReleaseId(SegmentFamily.KMEANS): 1.0})
+        out.append(st)
+    want, got = out
+    pd.testing.assert_frame_equal(got.tables[0], want.tables[0])
+    assert got.records == want.records
+    assert [(c.label, c.epsilon) for c in got.ctx.ledger.charges_for_run("r")] == [
+        (c.label, c.epsilon) for c in want.ctx.ledger.charges_for_run("r")
+    ]
+    a, b = want.families[0].assignment, got.families[0].assignment
+    assert isinstance(a, pd.Series) and isinstance(b, UnitLabels)  # labels kept with the rows
+    b = as_series(b)
+    # units without an order or without recency are not clustered
+    kept = (table["frequency"] > 0) & table["recency_days"].notna()
+    assert a.index.tolist() == table.loc[kept, "u"].tolist()
+    assert b.index.tolist() == a.index.tolist() and b.astype(object).tolist() == a.tolist()

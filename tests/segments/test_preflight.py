@@ -117,3 +117,28 @@ def test_no_admitted_subject_fails_and_require_raises(shop: Policy) -> None:
     with pytest.raises(PreflightError, match="subjects_admitted") as info:
         require_preflight(shop, _report(), {}, tables, feature_columns(shop), "openid")
     assert "no budget was spent" in str(info.value)
+
+
+def test_diffprivlib_kmeans_with_the_features_on_an_engine_fails(shop: Policy) -> None:
+    """diffprivlib's k-means needs the points in one process: refused before any family
+    charges when the orders or events table (hence the per-unit features) is on an engine."""
+    from privacy_profile.policy.segmentation import KMeansMethodName
+    from privacy_profile.segments import preflight as pf
+
+    spec = shop.segmentation
+    assert spec is not None and spec.kmeans is not None
+    dpl = spec.model_copy(
+        update={"kmeans": spec.kmeans.model_copy(update={"method": KMeansMethodName.DIFFPRIVLIB})}
+    )
+    cols = feature_columns(shop)
+
+    class Remote:  # a table an engine keeps (only its type matters to this check)
+        pass
+
+    remote = {**_tables(), "events": Remote()}
+    (issue,) = pf._engine_support(dpl, remote, cols)  # type: ignore[arg-type]
+    assert issue.check == "engine_support" and "method: lloyd" in issue.fix
+    assert pf._engine_support(spec, remote, cols) == []  # type: ignore[arg-type]  # lloyd runs
+    assert pf._engine_support(dpl, _tables(), cols) == []  # pandas: diffprivlib runs
+    # and in the whole pre-flight of a pandas run, diffprivlib passes
+    assert _run(shop.model_copy(update={"segmentation": dpl}), _report(), _tables()) == set()
