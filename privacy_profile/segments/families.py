@@ -32,9 +32,16 @@ from privacy_profile.segments.rfm import (
     RfmParams,
     release_rfm,
 )
-from privacy_profile.segments.rules import evaluate_rule, parse_rule
+from privacy_profile.segments.rules import (
+    MEMBER_COLUMN,
+    SEGMENT_COLUMN,
+    evaluate_rule,
+    is_member,
+    mark_rule,
+    parse_rule,
+)
 from privacy_profile.segments.tree import TreeParams, release_tree
-from privacy_profile.segments.units import UnitRows, as_series, unit_rows
+from privacy_profile.segments.units import UnitLabels, UnitRows, as_series, unit_rows
 
 __all__: list[str] = []
 
@@ -141,7 +148,7 @@ def _lifecycle(st: BuildState, releases: Mapping[ReleaseId, float]) -> None:
     lc = _section(st.spec.lifecycle, SegmentFamily.LIFECYCLE)
     ltable, lstage, lrec = release_lifecycle(
         st.features.table,
-        st.features.activity,
+        st.features.activity,  # read for a pandas table; kept rows carry the previous day
         LifecycleParams(
             new_within_days=lc.new_within_days,
             active_within_days=lc.active_within_days,
@@ -164,28 +171,38 @@ def _rules(st: BuildState, releases: Mapping[ReleaseId, float]) -> None:
     for rule in st.spec.rules:
         rid = ReleaseId(SegmentFamily.RULE, rule.name)
         node = parse_rule(rule.expr, rule=rule.name, tags=set(st.spec.tags))
-        member = evaluate_rule(node, f, rule=rule.name)
-        st.rule_members[rule.name] = member
         sd = SegmentDef(rule.name, rule.label_zh, rule.label_en)
-        units = pd.DataFrame({unit: f.loc[member, unit].to_numpy(), "segment": rule.name})
+        units: pd.DataFrame | UnitRows
+        if isinstance(f, pd.DataFrame):
+            member = evaluate_rule(node, f, rule=rule.name)
+            st.rule_members[rule.name] = member
+            units = pd.DataFrame({unit: f.loc[member, unit].to_numpy(), "segment": rule.name})
+            segment_column = "segment"
+        else:  # kept rows: membership marked where the rows are, the members aggregated there
+            marked = mark_rule(f, node, rule=rule.name)
+            st.rule_members[rule.name] = UnitLabels(
+                marked.select([unit, MEMBER_COLUMN]), unit, MEMBER_COLUMN
+            )
+            members = marked.where(is_member)
+            units = members.select([unit, SEGMENT_COLUMN])
+            segment_column = SEGMENT_COLUMN
         rt, rrec = dp_segment_table(
             units,
             family=SegmentFamily.RULE.value,
             segments=[sd],
-            segment_column="segment",
+            segment_column=segment_column,
             loss=st.ctx.loss(SegmentFamily.RULE.value, releases[rid]),
             ctx=st.ctx,
             label=rid.label("size"),
         )
         st.tables.append(rt)
         st.records.extend(rrec)
-        st.families.append(
-            Family(
-                name=str(rid),
-                segments=(sd,),
-                assignment=pd.Series(rule.name, index=units[unit].to_numpy()),
-            )
-        )
+        assignment: pd.Series | UnitLabels
+        if isinstance(units, pd.DataFrame):
+            assignment = pd.Series(rule.name, index=units[unit].to_numpy())
+        else:  # the members' rows (the tag columns too: personas aggregate them)
+            assignment = UnitLabels(members, unit, SEGMENT_COLUMN)
+        st.families.append(Family(name=str(rid), segments=(sd,), assignment=assignment))
 
 
 @register(SegmentFamily.PERSONAS)
@@ -242,7 +259,12 @@ def _tree(st: BuildState, releases: Mapping[ReleaseId, float]) -> None:
     if kind == SegmentFamily.RULE.value:
         rdef = next(r for r in st.spec.rules if r.name == key)
         target = SegmentDef(rdef.name, rdef.label_zh, rdef.label_en)
-        member = st.rule_members[key]
+        got = st.rule_members[key]
+        if isinstance(got, UnitLabels):  # kept rows: every unit's membership, by unit
+            kept = as_series(got).reindex(f[st.unit_column].to_numpy())
+            member = kept.eq(True).to_numpy(dtype=bool)  # a unit without a row: no member
+        else:
+            member = got
     else:
         fam = next(x for x in st.families if x.name == kind)
         target = next(s for s in fam.segments if s.key == key)

@@ -25,6 +25,7 @@ from privacy_profile.policy.segmentation import FAMILY_RELEASES, SegmentationSpe
 from privacy_profile.segments._common import SEGMENT_COLUMNS, ReleaseContext
 from privacy_profile.segments.features import UnitFeatures
 from privacy_profile.segments.personas import Family
+from privacy_profile.segments.units import UnitLabels
 
 __all__ = [
     "BuildState",
@@ -62,7 +63,10 @@ class BuildState:
     records: list[MechanismRecord] = field(default_factory=list)
     families: list[Family] = field(default_factory=list)
     rfm_table: pd.DataFrame | None = None
-    rule_members: dict[str, npt.NDArray[np.bool_]] = field(default_factory=dict)
+    # per rule, every unit's membership: for a pandas features table a boolean array aligned
+    # with its rows; for rows kept by an engine (UnitRows) a UnitLabels over a boolean column
+    # (one row per unit, in unit order; as_series reads it)
+    rule_members: dict[str, npt.NDArray[np.bool_] | UnitLabels] = field(default_factory=dict)
     personas: pd.DataFrame = field(default_factory=pd.DataFrame)
     recommendations: pd.DataFrame = field(default_factory=pd.DataFrame)
     tree_rules: pd.DataFrame = field(default_factory=pd.DataFrame)

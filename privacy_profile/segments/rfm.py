@@ -4,11 +4,18 @@ monetary at DP quantiles (medians by default).
 "High" R means recent: recency_days <= split. F and M are high when strictly above their
 split. Only units with at least one paid order are classed. Released: the DP split points,
 and per class the DP size and DP means of R, F, M with 95% intervals.
+
+The per-unit features are a pandas table or rows kept by an engine
+(:class:`~privacy_profile.segments.units.UnitRows`); one code path serves both. On kept rows
+the population is a filter and the class a column computed batch by batch where the rows
+are; the one unit-scale read is each feature's values for its split quantile (see
+:func:`release_rfm`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import numpy.typing as npt
@@ -29,6 +36,7 @@ from privacy_profile.segments._common import (
     dp_segment_table,
     epsilon_of,
 )
+from privacy_profile.segments.units import UnitLabels, UnitRows, unit_rows
 
 __all__ = [
     "RFM_CLASSES",
@@ -36,8 +44,10 @@ __all__ = [
     "RfmParams",
     "RfmRelease",
     "assign_rfm",
+    "has_paid_order",
     "release_rfm",
     "rfm_population",
+    "rfm_population_rows",
 ]
 
 RFM_FEATURES: tuple[str, str, str] = ("recency_days", "frequency", "monetary")
@@ -80,17 +90,34 @@ class RfmParams:
 @dataclass(frozen=True, kw_only=True)
 class RfmRelease:
     """``table``: the segments table rows of the eight classes; ``splits``: the DP split
-    point per feature; ``assignment``: class key per unit (internal, never released)."""
+    point per feature; ``assignment``: class key per unit (internal, never released): a
+    Series (class by unit) for a pandas features table, :class:`UnitLabels` for rows kept by
+    an engine."""
 
     table: pd.DataFrame
     splits: dict[str, float]
-    assignment: pd.Series
+    assignment: pd.Series | UnitLabels
     records: tuple[MechanismRecord, ...]
 
 
+#: The class column a release adds to the per-unit rows.
+CLASS_COLUMN = "rfm_class"
+
+
+def has_paid_order(batch: pd.DataFrame) -> npt.NDArray[np.bool_]:
+    """Per row: at least one paid order (pure, row-wise: the RFM population's filter)."""
+    return np.asarray(batch["frequency"] > 0, dtype=bool)
+
+
 def rfm_population(features: pd.DataFrame) -> pd.DataFrame:
-    """Units with at least one paid order (the ones RFM classes)."""
-    return features.loc[features["frequency"] > 0]
+    """Units with at least one paid order (the ones RFM classes), of a pandas table (its
+    index kept); :func:`rfm_population_rows` for rows kept by an engine."""
+    return features.loc[has_paid_order(features)]
+
+
+def rfm_population_rows(features: UnitRows) -> UnitRows:
+    """:func:`rfm_population` of rows kept by an engine (filtered where they are)."""
+    return features.where(has_paid_order)
 
 
 def assign_rfm(features: pd.DataFrame, splits: dict[str, float]) -> pd.Series:
@@ -110,8 +137,19 @@ def assign_rfm(features: pd.DataFrame, splits: dict[str, float]) -> pd.Series:
     return pd.Series(keys[code], index=features.index, dtype="string", name="rfm_class")
 
 
+def _class_columns(batch: pd.DataFrame, *, splits: dict[str, float]) -> pd.DataFrame:
+    """The class and the three features as floats, of a batch of the population's rows (the
+    columns the class table aggregates; runs where the rows are)."""
+    return pd.DataFrame(
+        {
+            CLASS_COLUMN: assign_rfm(batch, splits).to_numpy(),
+            **{n: batch[n].to_numpy(dtype=np.float64) for n in RFM_FEATURES},
+        }
+    )
+
+
 def release_rfm(
-    features: pd.DataFrame,
+    features: pd.DataFrame | UnitRows,
     params: RfmParams,
     *,
     loss: PrivacyLoss | ZcdpLoss,
@@ -119,8 +157,17 @@ def release_rfm(
 ) -> RfmRelease:
     """DP split points (quantiles), then DP size and means per class. Under zCDP the family's
     rho is split by the same weights: each split quantile is an exponential mechanism at
-    epsilon sqrt(2 rho_q) charged rho_q, the sizes and means get discrete Gaussian noise."""
-    pop = rfm_population(features)
+    epsilon sqrt(2 rho_q) charged rho_q, the sizes and means get discrete Gaussian noise.
+
+    ``features``: a pandas table, or rows kept by an engine (:class:`UnitRows`). The
+    population and the classes are computed where the rows are (a filter, then a column per
+    batch with :func:`assign_rfm`), the class sizes and means aggregated there
+    (:func:`dp_segment_table`). What reaches this process per unit: each feature's values
+    for its split, one float (8 bytes) per unit of the population, three times, because the
+    exponential-mechanism quantile (:func:`~privacy_profile.dp.dp_quantiles`) scores every
+    candidate interval between sorted values. The assignment is then :class:`UnitLabels`."""
+    local = isinstance(features, pd.DataFrame)
+    pop = rfm_population_rows(unit_rows(features))
     total = params.weight_splits + params.weight_sizes + params.weight_means
     split_w = params.weight_splits / total / 3.0
     agg_w = (params.weight_sizes + params.weight_means) / total
@@ -134,7 +181,7 @@ def release_rfm(
     records: list[MechanismRecord] = []
     splits: dict[str, float] = {}
     for name, bounds in params.bounds().items():
-        values = pop[name].to_numpy(dtype=np.float64, na_value=np.nan)
+        values = pop.values(name)  # the one unit-scale read: sorted by the quantile
         q = dp_quantiles(
             np.clip(values, bounds.lower, bounds.upper),
             bounds=bounds,
@@ -147,14 +194,11 @@ def release_rfm(
         )
         splits[name] = q.values[0]
         records.extend(q.records)
-    assignment = assign_rfm(pop, splits)
-    units = pd.DataFrame(
-        {
-            ctx.unit_column: pop[ctx.unit_column].to_numpy(),
-            "rfm_class": assignment.to_numpy(),
-            **{n: pop[n].to_numpy(dtype=np.float64) for n in RFM_FEATURES},
-        }
+    labelled = pop.with_columns(
+        partial(_class_columns, splits=splits),
+        {CLASS_COLUMN: "string", **dict.fromkeys(RFM_FEATURES, "double")},
     )
+    units = labelled.select([ctx.unit_column, CLASS_COLUMN, *RFM_FEATURES])
     metrics = [
         MetricSpec(aggregation=Aggregation.MEAN, column=n, bounds=b, name=f"mean_{n}")
         for n, b in params.bounds().items()
@@ -167,7 +211,7 @@ def release_rfm(
         units,
         family="rfm",
         segments=list(RFM_CLASSES.values()),
-        segment_column="rfm_class",
+        segment_column=CLASS_COLUMN,
         loss=agg_loss,
         ctx=ctx,
         metrics=metrics,
@@ -178,9 +222,14 @@ def release_rfm(
     for name, value in splits.items():
         table[f"split_{name}"] = value
     records.extend(recs)
+    # the population's rows with their class (the tag columns too: personas aggregate them)
+    assignment: pd.Series | UnitLabels = UnitLabels(labelled, ctx.unit_column, CLASS_COLUMN)
+    if local:  # the pandas engine's rows are in this process already
+        got = units.to_pandas()
+        assignment = pd.Series(got[CLASS_COLUMN].to_numpy(), index=got[ctx.unit_column].to_numpy())
     return RfmRelease(
         table=table,
         splits=splits,
-        assignment=pd.Series(assignment.to_numpy(), index=pop[ctx.unit_column].to_numpy()),
+        assignment=assignment,
         records=tuple(records),
     )
