@@ -26,15 +26,13 @@ from privacy_profile.segments import families as _families  # registers the fami
 from privacy_profile.segments._common import ReleaseContext
 from privacy_profile.segments.columns import feature_columns
 from privacy_profile.segments.features import (
-    PREVIOUS_ACTIVE_DAY,
     FeatureColumns,
     FeatureParams,
     UnitFeatures,
-    activity_of_table,
     band_labels,
 )
 from privacy_profile.segments.personas import Family
-from privacy_profile.segments.registry import BuildState, PandasFeatures, registry
+from privacy_profile.segments.registry import BuildState, registry
 from privacy_profile.segments.remote import unit_features
 from privacy_profile.segments.units import UnitLabels, as_series
 
@@ -179,7 +177,7 @@ def build_segments(
         ),
     )
     state = BuildState(
-        features=_pandas_table(feats, unit_column),
+        features=feats,
         spec=spec,
         ctx=ReleaseContext(
             ledger=ledger,
@@ -218,26 +216,6 @@ def build_segments(
         dropped=feats.dropped,
         audiences=audiences,
         notes=(*state.notes, *notes),
-    )
-
-
-def _pandas_table(feats: UnitFeatures, unit_column: str) -> PandasFeatures:
-    """TEMPORARY bridge (the integrator removes it once every family reads
-    :class:`~privacy_profile.segments.units.UnitRows`): ``feats`` with a table its engine
-    keeps collected (``to_pandas()``) and, as that engine sends no activity rows, the reduced
-    activity rows read back from :data:`~privacy_profile.segments.features.PREVIOUS_ACTIVE_DAY`
-    (what the pandas lifecycle stage reads)."""
-    table, activity = feats.table, feats.activity
-    if not isinstance(table, pd.DataFrame):
-        table = table.to_pandas()
-        if PREVIOUS_ACTIVE_DAY in table.columns:
-            activity = activity_of_table(table, unit_column)
-    return PandasFeatures(
-        table=table,
-        categories=feats.categories,
-        activity=activity,
-        dropped=feats.dropped,
-        on_close=feats.on_close,
     )
 
 

@@ -31,28 +31,20 @@ __all__ = [
     "BuildState",
     "FamilyEntry",
     "FamilyRunner",
-    "PandasFeatures",
     "register",
     "register_derived",
     "registry",
 ]
 
 
-@dataclass(frozen=True, kw_only=True)
-class PandasFeatures(UnitFeatures):
-    """TEMPORARY bridge, removed once every family reads
-    :class:`~privacy_profile.segments.units.UnitRows`: the features with the table in this
-    process (``build_segments`` collects a table its engine keeps), what the families not
-    yet ported read."""
-
-    table: pd.DataFrame
-
-
 @dataclass(kw_only=True)
 class BuildState:
     """One ``build_segments`` call: its inputs, and what each family released so far."""
 
-    features: PandasFeatures
+    features: UnitFeatures
+    """The per-unit features: ``features.table`` is a pandas frame, or the rows an engine
+    keeps (:class:`~privacy_profile.segments.units.UnitRows`), which every family reads where
+    they are."""
     spec: SegmentationSpec
     ctx: ReleaseContext
     now: dt.datetime
