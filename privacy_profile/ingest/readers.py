@@ -114,11 +114,16 @@ def part_header(part: InputLocation, table: str, spec: Table) -> list[str]:
     try:
         schema = pq.read_schema(source, filesystem=fs)
     except (pa.ArrowException, OSError) as e:
-        raise InputError(
-            f"{part}: table {table!r} is not a readable Parquet file ({type(e).__name__})",
-            hint="write the file with pandas/pyarrow `to_parquet`",
-        ) from None
+        raise _not_parquet(part, table, e) from None
     return [str(n) for n in schema.names]
+
+
+def _not_parquet(path: InputLocation, table: str, e: BaseException) -> InputError:
+    """The error for a file of a Parquet table that pyarrow cannot read."""
+    return InputError(
+        f"{path}: table {table!r} is not a readable Parquet file ({type(e).__name__})",
+        hint="write the file with pandas/pyarrow `to_parquet`",
+    )
 
 
 def check_part_headers(parts: list[InputLocation], table: str, spec: Table) -> list[str] | None:
@@ -446,10 +451,7 @@ def _read_parquet(
     try:
         pf = pq.ParquetFile(source, filesystem=fs)
     except (pa.ArrowException, OSError) as e:
-        raise InputError(
-            f"{path}: table {table!r} is not a readable Parquet file ({type(e).__name__})",
-            hint="write the file with pandas/pyarrow `to_parquet`",
-        ) from None
+        raise _not_parquet(path, table, e) from None
     names = [str(n) for n in pf.schema_arrow.names]
     for fld in pf.schema_arrow:
         t = fld.type
