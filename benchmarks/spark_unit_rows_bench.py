@@ -2,7 +2,7 @@
 same rows collected to the driver first (what a Spark run did before the families read
 ``UnitRows``). Wall time and the driver's peak Python memory for RFM, lifecycle and DP k-means.
 
-    .venv/bin/python benchmarks/spark_unit_rows_bench.py --units 1,5 --dir /tmp/unit-rows
+    .venv/bin/python benchmarks/spark_unit_rows_bench.py --units 0.2,2,8 --dir /tmp/unit-rows
 
 For each size (millions of units) a per-unit table is generated on Spark (``spark.range``:
 unit id, recency, frequency, monetary, first / last seen and previous active day, public
