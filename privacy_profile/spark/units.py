@@ -57,6 +57,14 @@ def _typed(batch: pd.DataFrame, dtypes: tuple[tuple[str, str], ...]) -> pd.DataF
     return batch.astype(todo) if todo else batch
 
 
+def _seen(batch: pd.DataFrame, dtypes: tuple[tuple[str, str], ...]) -> pd.DataFrame:
+    """What a batch function sees of an Arrow batch: the columns without :data:`POSITION`,
+    with the pandas ``dtypes``."""
+    if POSITION in batch.columns:
+        batch = batch.drop(columns=[POSITION])
+    return _typed(batch, dtypes)
+
+
 @dataclass(frozen=True)
 class SparkUnitRows:
     """One row per unit in the Spark DataFrame ``frame`` (with the hidden :data:`POSITION`
@@ -109,13 +117,11 @@ class SparkUnitRows:
     def with_columns(self, fn: BatchColumns, schema: Mapping[str, ColumnType]) -> SparkUnitRows:
         ddl, kept = self._schema_with(schema)
         names = list(schema)
-        hidden = POSITION
-
         dtypes = self.dtypes
 
         def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
             for b in batches:
-                out = fn(_typed(b.drop(columns=[hidden]) if hidden in b.columns else b, dtypes))
+                out = fn(_seen(b, dtypes))
                 if list(out.columns) != names or len(out) != len(b):
                     raise ValueError(
                         f"a batch function returned columns {list(out.columns)} and "
@@ -130,14 +136,12 @@ class SparkUnitRows:
 
     def where(self, fn: BatchPredicate) -> SparkUnitRows:
         ddl = self.frame.schema
-        hidden = POSITION
-
         dtypes = self.dtypes
 
         def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
             for b in batches:
                 keep = np.asarray(
-                    fn(_typed(b.drop(columns=[hidden]) if hidden in b.columns else b, dtypes)),
+                    fn(_seen(b, dtypes)),
                     dtype=bool,
                 )
                 yield b.loc[keep]
@@ -151,7 +155,6 @@ class SparkUnitRows:
         return SparkUnitRows(self.frame.select(*keep), self._keep_dtypes(only=columns))
 
     def fold(self, fn: BatchFold, shape: tuple[int, ...]) -> npt.NDArray[np.float64]:
-        hidden = POSITION
         size = int(np.prod(shape))
         dtypes = self.dtypes
 
@@ -161,7 +164,7 @@ class SparkUnitRows:
                 if not len(b):
                     continue
                 part = np.asarray(
-                    fn(_typed(b.drop(columns=[hidden]) if hidden in b.columns else b, dtypes)),
+                    fn(_seen(b, dtypes)),
                     dtype=np.float64,
                 )
                 if part.shape != shape:
